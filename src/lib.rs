@@ -1,0 +1,7 @@
+//! rexim: an Exim-compatible mail server core.
+//!
+//! `docs/ARCHITECTURE.md` says where things live and how data flows.
+
+pub mod cli;
+pub mod expand;
+pub mod texts;
