@@ -3,5 +3,6 @@
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
 pub mod cli;
+pub mod config;
 pub mod expand;
 pub mod texts;
