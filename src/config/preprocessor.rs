@@ -51,13 +51,13 @@ const CONDITIONALS: &[(&str, i8, usize, usize)] = &[
     ("ifndef", 1, 1, 0),
     ("elifdef", 0, 2, 3),
     ("elifndef", 0, 3, 2),
-    ("else", 0, 2, 1),
+    ("else", 0, 2, 2),
     ("endif", -1, 0, 0),
 ];
 
 /// Exim's next_cstate table: state 0 is "using lines", 1 "skipping, may
 /// switch on", 2 "skipping for good in this block".
-const NEXT_CSTATE: [[u8; 4]; 3] = [[0, 1, 2, 2], [1, 2, 2, 2], [2, 2, 2, 2]];
+const NEXT_CSTATE: [[u8; 4]; 3] = [[0, 1, 2, 2], [2, 2, 0, 1], [2, 2, 2, 2]];
 
 pub struct Preprocessor {
     stack: Vec<SourceFile>,

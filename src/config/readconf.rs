@@ -162,10 +162,11 @@ fn read_acls(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError>
     Ok(())
 }
 
-fn finish_driver(d: &DriverInstance) -> Result<(), ConfigError> {
+fn finish_driver(d: &mut DriverInstance) -> Result<(), ConfigError> {
     if d.driver.is_none() {
         return Err(ConfigError::general(format!("no driver defined for {} \"{}\"", d.class.word(), d.name)));
     }
+    super::drivers::apply_init_defaults(d);
     Ok(())
 }
 
@@ -176,16 +177,16 @@ fn read_drivers(cfg: &mut Config, pp: &mut Preprocessor, class: DriverClass) -> 
     while let Some(l) = pp.next_line()? {
         let (name, rest) = acl::read_name(&l.text);
         if name.starts_with(|c: char| c.is_ascii_uppercase()) && rest.starts_with('=') {
-            if let Some(d) = current.take() {
-                finish_driver(&d)?;
+            if let Some(mut d) = current.take() {
+                finish_driver(&mut d)?;
                 list.push(d);
             }
             macro_assignment(pp, &l.text)?;
             continue;
         }
         if let Some(after) = rest.strip_prefix(':') {
-            if let Some(d) = current.take() {
-                finish_driver(&d)?;
+            if let Some(mut d) = current.take() {
+                finish_driver(&mut d)?;
                 list.push(d);
             }
             if list.iter().any(|d| d.name == name) {
@@ -232,8 +233,8 @@ fn read_drivers(cfg: &mut Config, pp: &mut Preprocessor, class: DriverClass) -> 
             Err(e) => return Err(setting_error(pp, &l, e)),
         }
     }
-    if let Some(d) = current.take() {
-        finish_driver(&d)?;
+    if let Some(mut d) = current.take() {
+        finish_driver(&mut d)?;
         list.push(d);
     }
     match class {

@@ -596,7 +596,7 @@ pub fn print_value(kind: Kind, v: &Value) -> Option<String> {
         (_, Value::Int(x)) => x.to_string(),
         (_, Value::Time(t)) => print_time(*t),
         (_, Value::TimeList(l)) => l.iter().map(|t| print_time(*t)).collect::<Vec<_>>().join(":"),
-        (_, Value::Str(s)) => s.clone(),
+        (_, Value::Str(s)) => string_printing(s),
         (Kind::Uid | Kind::ExpandUid, Value::Id(u)) => user_name(*u).unwrap_or_else(|| u.to_string()),
         (Kind::Gid | Kind::ExpandGid, Value::Id(g)) => group_name(*g).unwrap_or_else(|| g.to_string()),
         (Kind::UidList, Value::IdList(l)) | (Kind::GidList, Value::IdList(l)) => {
@@ -621,4 +621,24 @@ pub fn print_value(kind: Kind, v: &Value) -> Option<String> {
         (_, Value::Id(i)) => i.to_string(),
         (_, Value::IdList(l)) => l.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(":"),
     })
+}
+
+/// Exim's string_printing(): non-printing characters as escapes (the
+/// backslash itself is left alone).
+pub fn string_printing(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &c in s.as_bytes() {
+        match c {
+            b' '..=b'~' => out.push(c as char),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
+            0x08 => out.push_str("\\b"),
+            0x1b => out.push_str("\\e"),
+            _ => out.push_str(&format!("\\{c:03o}")),
+        }
+    }
+    out
 }
