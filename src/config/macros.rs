@@ -22,11 +22,12 @@ pub struct Macros {
     pub first_user: usize,
 }
 
-/// Why a macro line was refused; `die` is false for the errors Exim logs
-/// with LOG_PANIC (not DIE) before exiting.
+/// Why a macro line was refused. Exim logs all of these with LOG_PANIC
+/// (not DIE) before exiting; `with_line` is false for the ones it reports
+/// without the file and line.
 pub struct MacroError {
     pub message: String,
-    pub die: bool,
+    pub with_line: bool,
 }
 
 impl Macros {
@@ -52,7 +53,7 @@ impl Macros {
         let mut i = 0;
         while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
             if i >= MACRO_NAMELEN - 1 {
-                return Err(MacroError { message: texts::macro_name_too_long(MACRO_NAMELEN - 1), die: false });
+                return Err(MacroError { message: texts::macro_name_too_long(MACRO_NAMELEN - 1), with_line: true });
             }
             i += 1;
         }
@@ -61,7 +62,7 @@ impl Macros {
             i += 1;
         }
         if i >= b.len() || b[i] != b'=' {
-            return Err(MacroError { message: texts::MALFORMED_MACRO.to_string(), die: false });
+            return Err(MacroError { message: texts::MALFORMED_MACRO.to_string(), with_line: true });
         }
         i += 1;
         let redef = i < b.len() && b[i] == b'=';
@@ -80,7 +81,7 @@ impl Macros {
                         message: format!(
                             "macro \"{name}\" is already defined (use \"==\" if you want to redefine it)"
                         ),
-                        die: true,
+                        with_line: false,
                     });
                 }
                 found = Some(idx);
@@ -92,7 +93,7 @@ impl Macros {
                         "\"{name}\" cannot be defined as a macro because previously defined macro \"{}\" is a substring",
                         m.name
                     ),
-                    die: true,
+                    with_line: false,
                 });
             }
         }
@@ -104,7 +105,7 @@ impl Macros {
             }
             None if redef => Err(MacroError {
                 message: format!("can't redefine an undefined macro \"{name}\""),
-                die: true,
+                with_line: false,
             }),
             None => {
                 self.list.push(Macro { name: name.to_string(), replacement: value.to_string(), command_line: false });

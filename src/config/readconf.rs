@@ -51,8 +51,8 @@ pub fn read(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError> 
 
 fn macro_assignment(pp: &mut Preprocessor, text: &str) -> Result<(), ConfigError> {
     pp.macros.read_assignment(text).map_err(|e| {
-        let mut err = pp.error(e.message);
-        err.panic_only = !e.die;
+        let mut err = if e.with_line { pp.error(e.message) } else { ConfigError::general(e.message) };
+        err.panic_only = true;
         err
     })
 }
