@@ -2,6 +2,8 @@
 //!
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
+pub mod be;
+pub mod be_config;
 pub mod cli;
 pub mod expand;
 pub mod texts;

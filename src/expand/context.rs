@@ -1,0 +1,54 @@
+//! What an expansion asks of its surroundings.
+//!
+//! The SMTP session, the message and the ACL interpreter implement this
+//! to supply variables, headers, lists, lookups and ACL calls. The
+//! defaults describe a context with none of them (the `-be` case).
+
+use super::ast::HeaderKind;
+use super::error::ExpandError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Host,
+    Domain,
+    Address,
+    LocalPart,
+}
+
+pub trait Context {
+    /// The value of a variable the context knows; `None` falls back to
+    /// the variable table's default.
+    fn variable(&self, name: &str) -> Option<String>;
+
+    fn header(&self, _kind: HeaderKind, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// `${listnamed:name}`; `kind` is the letter of `listnamed_d` etc.
+    fn named_list(&self, _kind: Option<char>, name: &str) -> Result<String, ExpandError> {
+        Err(ExpandError::Failed(format!("\"{name}\" is not a named list")))
+    }
+
+    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<String>, ExpandError> {
+        Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
+    }
+
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
+
+    fn acl(&mut self, name: &str, _args: &[String]) -> Result<String, ExpandError> {
+        Err(ExpandError::Failed(format!("ACL \"{name}\" not found")))
+    }
+
+    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
+        self.acl(name, args).map(|_| true)
+    }
+
+    /// `${run}`: true when the command exited 0, with its output.
+    fn run(&mut self, options: &str, command: &str) -> Result<(bool, String), ExpandError> {
+        super::run::run_command(options, command)
+    }
+
+    fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
+        Err(ExpandError::Failed("readsocket is not available here".into()))
+    }
+}

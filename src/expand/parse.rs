@@ -1,0 +1,434 @@
+//! From the pest parse tree to the AST, with Exim's error texts.
+//!
+//! The grammar accepts every string; what Exim rejects while reading is
+//! rejected here, where the tables know the names and argument counts.
+
+use pest::iterators::Pair;
+use pest::Parser;
+
+use super::ast::*;
+use super::conditions;
+use super::error::ExpandError;
+use super::escape::interpret_escape;
+use super::items::{self, ItemId};
+use super::operators::Op;
+use super::variables;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/expand.pest"]
+struct ExpandParser;
+
+type Result<T> = std::result::Result<T, ExpandError>;
+
+fn failed<T>(msg: impl Into<String>) -> Result<T> {
+    Err(ExpandError::Failed(msg.into()))
+}
+
+/// Parse a whole expansion string.
+pub fn parse(source: &str) -> Result<Seq> {
+    let mut pairs = ExpandParser::parse(Rule::expansion, source)
+        .map_err(|e| ExpandError::Failed(format!("internal expansion grammar error: {e}")))?;
+    let expansion = pairs.next().expect("expansion rule");
+    let text = expansion.into_inner().next().expect("top_text");
+    text_seq(text)
+}
+
+fn text_seq(pair: Pair<Rule>) -> Result<Seq> {
+    let mut seq: Seq = Vec::new();
+    for piece in pair.into_inner() {
+        let node = match piece.as_rule() {
+            Rule::top_lit | Rule::inner_lit => Node::Lit(piece.as_str().to_string()),
+            Rule::protected => {
+                let body = piece.into_inner().next().map(|p| p.as_str()).unwrap_or("");
+                Node::Lit(body.to_string())
+            }
+            Rule::escape => Node::Lit(interpret_escape(&piece.as_str()[1..])),
+            Rule::bare_dollar => return failed("$ not followed by letter, digit, or {"),
+            Rule::simple_var => simple_var(piece)?,
+            Rule::braced => braced(piece)?,
+            r => unreachable!("text piece {r:?}"),
+        };
+        // Adjacent literals are merged so evaluation copies less.
+        match (seq.last_mut(), node) {
+            (Some(Node::Lit(prev)), Node::Lit(s)) => prev.push_str(&s),
+            (_, node) => seq.push(node),
+        }
+    }
+    Ok(seq)
+}
+
+fn header_ref(pair: Pair<Rule>) -> HeaderRef {
+    let mut inner = pair.into_inner();
+    let prefix = inner.next().expect("header prefix").as_str();
+    let name = inner.next().map(|p| p.as_str()).unwrap_or("");
+    let kind = match prefix {
+        "rh_" | "rheader_" => HeaderKind::Raw,
+        "bh_" | "bheader_" => HeaderKind::Basic,
+        "lh_" | "lheader_" => HeaderKind::List,
+        _ => HeaderKind::Decoded,
+    };
+    HeaderRef { kind, name: name.to_string() }
+}
+
+fn simple_var(pair: Pair<Rule>) -> Result<Node> {
+    let inner = pair.into_inner().next().expect("variable name");
+    match inner.as_rule() {
+        Rule::header_ref => Ok(Node::Header(header_ref(inner))),
+        _ => {
+            let name = inner.as_str();
+            match variables::resolve(name) {
+                Some(v) => Ok(Node::Var(v)),
+                None => failed(format!("unknown variable name \"{name}\"")),
+            }
+        }
+    }
+}
+
+fn braced(pair: Pair<Rule>) -> Result<Node> {
+    let body = pair.into_inner().next().expect("braced body");
+    match body.as_rule() {
+        Rule::braced_var => {
+            let name = body.into_inner().next().expect("name").as_str();
+            braced_var(name)
+        }
+        Rule::braced_bad => {
+            let name = body.as_str();
+            if name.is_empty() {
+                failed("letter or digit expected after ${")
+            } else {
+                failed(format!(
+                    "\"${{{name}\" is not a known operator (or a }} is missing in a variable reference)"
+                ))
+            }
+        }
+        Rule::operator => operator(body),
+        Rule::if_item => if_item(body),
+        Rule::lookup_item => lookup_item(body),
+        Rule::extract_item => extract_item(body),
+        Rule::filter_item => filter_item(body),
+        Rule::run_item => run_item(body),
+        Rule::generic_item => generic_item(body),
+        r => unreachable!("braced body {r:?}"),
+    }
+}
+
+fn braced_var(name: &str) -> Result<Node> {
+    // In braces a header name is not recognized: ${h_x} is a variable name.
+    match variables::resolve(name) {
+        Some(v) => Ok(Node::Var(v)),
+        None => failed(format!("unknown variable in \"${{{name}}}\"")),
+    }
+}
+
+fn operator(pair: Pair<Rule>) -> Result<Node> {
+    let mut inner = pair.into_inner();
+    let name = inner.next().expect("operator name").as_str();
+    let op = Op::parse(name)?;
+    let arg = text_seq(inner.next().expect("operator text"))?;
+    match inner.next().map(|p| p.as_rule()) {
+        Some(Rule::close) => Ok(Node::Op { op, arg }),
+        _ => failed("missing } at end of string"),
+    }
+}
+
+/// The braced arguments of an item, in order, and how the item ended.
+struct Args {
+    args: Vec<Seq>,
+    /// An argument was still open at the end of the string.
+    unclosed_arg: bool,
+    fail: bool,
+    end: TailEnd,
+}
+
+#[derive(PartialEq, Eq)]
+enum TailEnd {
+    Closed,
+    EndOfString,
+    Junk,
+}
+
+fn collect_args<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Args> {
+    let mut out = Args { args: Vec::new(), unclosed_arg: false, fail: false, end: TailEnd::Closed };
+    for p in pairs {
+        match p.as_rule() {
+            Rule::args => {
+                for a in p.into_inner() {
+                    out.args.push(arg_seq(a, &mut out.unclosed_arg)?);
+                }
+            }
+            Rule::arg => {
+                let a = arg_seq(p, &mut out.unclosed_arg)?;
+                out.args.push(a);
+            }
+            Rule::cond_arg => {
+                let a = p.into_inner().next().expect("arg");
+                let a = arg_seq(a, &mut out.unclosed_arg)?;
+                out.args.push(a);
+            }
+            Rule::tail => {
+                for t in p.into_inner() {
+                    match t.as_rule() {
+                        Rule::fail_kw => out.fail = true,
+                        Rule::close => out.end = TailEnd::Closed,
+                        Rule::unclosed => out.end = TailEnd::EndOfString,
+                        Rule::junk => out.end = TailEnd::Junk,
+                        r => unreachable!("tail {r:?}"),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn arg_seq(pair: Pair<Rule>, unclosed: &mut bool) -> Result<Seq> {
+    let mut inner = pair.into_inner();
+    let text = text_seq(inner.next().expect("arg text"))?;
+    if inner.next().map(|p| p.as_rule()) == Some(Rule::unclosed) {
+        *unclosed = true;
+    }
+    Ok(text)
+}
+
+fn check_end(item: &str, args: &Args) -> Result<()> {
+    if args.unclosed_arg {
+        return failed(format!("missing '}}' after '{item}'"));
+    }
+    match args.end {
+        TailEnd::Closed => Ok(()),
+        _ => failed(format!("missing '}}' after '{item}'")),
+    }
+}
+
+fn check_count(item: &str, n: usize, min: usize, max: usize) -> Result<()> {
+    if n < min {
+        return failed(format!("Not enough arguments for '{item}' (min is {min})"));
+    }
+    if n > max {
+        return failed(format!("Too many arguments for '{item}' (max is {max})"));
+    }
+    Ok(())
+}
+
+fn branches(mut rest: Vec<Seq>, fail: bool) -> Branches {
+    let mut it = rest.drain(..);
+    let yes = it.next();
+    let no = it.next();
+    Branches { yes, no, fail }
+}
+
+fn if_item(pair: Pair<Rule>) -> Result<Node> {
+    let mut inner = pair.into_inner();
+    let cond = condition(inner.next().expect("condition"))?;
+    let args = collect_args(inner)?;
+    if args.unclosed_arg || args.end != TailEnd::Closed || args.args.len() > 2 {
+        return failed(
+            "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is ''",
+        );
+    }
+    let fail = args.fail;
+    Ok(Node::Item(Box::new(Item::If { cond, branches: branches(args.args, fail) })))
+}
+
+fn lookup_item(pair: Pair<Rule>) -> Result<Node> {
+    let mut key = None;
+    let mut search_type = String::new();
+    let mut rest = Vec::new();
+    let mut unclosed = false;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::arg if search_type.is_empty() => key = Some(arg_seq(p, &mut unclosed)?),
+            Rule::lookup_type => search_type = p.as_str().to_string(),
+            _ => rest.push(p),
+        }
+    }
+    let mut args = collect_args(rest.into_iter())?;
+    args.unclosed_arg |= unclosed;
+    check_end("lookup", &args)?;
+    if args.args.is_empty() {
+        return failed("missing or misplaced { or }");
+    }
+    if args.args.len() > 3 {
+        return failed("missing '}' after 'lookup'");
+    }
+    let query = args.args.remove(0);
+    let fail = args.fail;
+    Ok(Node::Item(Box::new(Item::Lookup { key, search_type, query, branches: branches(args.args, fail) })))
+}
+
+fn extract_item(pair: Pair<Rule>) -> Result<Node> {
+    let mut json = None;
+    let mut rest = Vec::new();
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::extract_json => {
+                json = Some(if p.as_str() == "jsons" { JsonMode::Jsons } else { JsonMode::Json })
+            }
+            _ => rest.push(p),
+        }
+    }
+    let args = collect_args(rest.into_iter())?;
+    check_count("extract", args.args.len(), 2, 5)?;
+    check_end("extract", &args)?;
+    Ok(Node::Item(Box::new(Item::Extract { json, args: args.args, fail: args.fail })))
+}
+
+fn filter_item(pair: Pair<Rule>) -> Result<Node> {
+    let mut inner = pair.into_inner();
+    let mut unclosed = false;
+    let list = arg_seq(inner.next().expect("list"), &mut unclosed)?;
+    let cond = condition(inner.next().expect("condition"))?;
+    let args = collect_args(inner)?;
+    check_end("filter", &args)?;
+    Ok(Node::Item(Box::new(Item::Filter { list, cond })))
+}
+
+fn run_item(pair: Pair<Rule>) -> Result<Node> {
+    let mut options = String::new();
+    let mut rest = Vec::new();
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::item_options => options = p.as_str()[1..].to_string(),
+            _ => rest.push(p),
+        }
+    }
+    let mut args = collect_args(rest.into_iter())?;
+    check_count("run", args.args.len(), 1, 3)?;
+    check_end("run", &args)?;
+    let command = args.args.remove(0);
+    let fail = args.fail;
+    Ok(Node::Item(Box::new(Item::Run { options, command, branches: branches(args.args, fail) })))
+}
+
+fn generic_item(pair: Pair<Rule>) -> Result<Node> {
+    let mut inner = pair.into_inner().peekable();
+    let name = inner.next().expect("item name").as_str();
+    let def = items::find(name).expect("grammar names only known items");
+    let mut options = String::new();
+    if let Some(p) = inner.peek() {
+        if p.as_rule() == Rule::item_options {
+            options = p.as_str()[1..].to_string();
+            inner.next();
+        }
+    }
+    let args = collect_args(inner)?;
+    check_count(def.name, args.args.len(), def.min_args, def.max_args)?;
+    check_end(def.name, &args)?;
+    if args.fail && !matches!(def.id, ItemId::Env | ItemId::Listextract | ItemId::Certextract | ItemId::Prvscheck | ItemId::Readsocket) {
+        return failed(format!("missing '}}' after '{}'", def.name));
+    }
+    Ok(Node::Item(Box::new(Item::Generic { id: def.id, options, args: args.args, fail: args.fail })))
+}
+
+// ---- conditions ----
+
+fn condition(pair: Pair<Rule>) -> Result<Cond> {
+    let mut negations = 0;
+    let mut body = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::negation => negations += 1,
+            _ => body = Some(p),
+        }
+    }
+    let mut cond = cond_body(body.expect("condition body"))?;
+    for _ in 0..negations {
+        cond = Cond::Not(Box::new(cond));
+    }
+    Ok(cond)
+}
+
+fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
+    match pair.as_rule() {
+        Rule::cond_combine => {
+            let mut inner = pair.into_inner();
+            let name = inner.next().expect("and/or").as_str();
+            let mut subs = Vec::new();
+            for p in inner {
+                if p.as_rule() == Rule::condition {
+                    subs.push(condition(p)?);
+                }
+            }
+            Ok(if name == "and" { Cond::And(subs) } else { Cond::Or(subs) })
+        }
+        Rule::cond_loop => {
+            let mut inner = pair.into_inner();
+            let name = inner.next().expect("loop name").as_str();
+            let mut unclosed = false;
+            let list = arg_seq(inner.next().expect("list"), &mut unclosed)?;
+            let cond = condition(inner.next().expect("loop condition"))?;
+            let kind = if name.starts_with("forall") { LoopKind::All } else { LoopKind::Any };
+            let json = if name.ends_with("_jsons") {
+                Some(JsonMode::Jsons)
+            } else if name.ends_with("_json") {
+                Some(JsonMode::Json)
+            } else {
+                None
+            };
+            Ok(Cond::Loop { kind, json, list, cond: Box::new(cond) })
+        }
+        Rule::cond_def => {
+            let target = pair.into_inner().next().expect("def target");
+            match target.as_rule() {
+                Rule::header_ref => Ok(Cond::Def(DefTarget::Header(header_ref(target)))),
+                _ => {
+                    let name = target.as_str();
+                    match variables::resolve(name) {
+                        Some(v) => Ok(Cond::Def(DefTarget::Var(v))),
+                        None => failed(format!("unknown variable \"{name}\" after \"def:\"")),
+                    }
+                }
+            }
+        }
+        Rule::cond_acl => {
+            let mut inner = pair.into_inner();
+            let name = inner.next().expect("acl name").as_str();
+            let args = collect_args(inner)?;
+            if name == "saslauthd" {
+                return failed("support for saslauthd is not available");
+            }
+            if args.args.is_empty() {
+                return failed("missing or misplaced { or }");
+            }
+            Ok(Cond::Acl(args.args))
+        }
+        Rule::cond_args => {
+            let inner = pair.into_inner().next().expect("condition");
+            match inner.as_rule() {
+                Rule::cond0 => {
+                    let (id, _) = conditions::find(inner.as_str()).expect("known condition");
+                    Ok(Cond::Simple { id, args: Vec::new() })
+                }
+                Rule::cond1 | Rule::cond2 => {
+                    let mut parts = inner.into_inner();
+                    let name = parts.next().expect("condition name").as_str();
+                    let (id, want) = conditions::find(name).expect("known condition");
+                    let args = collect_args(parts)?;
+                    if args.unclosed_arg {
+                        return failed("missing } at end of string");
+                    }
+                    if args.args.len() < want {
+                        let which = if args.args.is_empty() { "1st" } else { "2nd" };
+                        return if want == 1 {
+                            failed(format!("missing {{ after \"{name}\""))
+                        } else {
+                            failed(format!("missing {which} string in {{}} after \"{name}\""))
+                        };
+                    }
+                    Ok(Cond::Simple { id, args: args.args })
+                }
+                Rule::cond_unknown => {
+                    let name = inner.as_str();
+                    if name.is_empty() {
+                        failed("condition name expected, but found \"}\"")
+                    } else {
+                        failed(format!("unknown condition \"{name}\""))
+                    }
+                }
+                r => unreachable!("condition {r:?}"),
+            }
+        }
+        r => unreachable!("condition body {r:?}"),
+    }
+}
