@@ -12,7 +12,7 @@ pub trait ConfigView {
     /// shows it, or `None` when unset.
     fn option(&self, name: &str) -> Option<String>;
     fn config_file(&self) -> String;
-    fn named_list(&self, kind: Option<char>, name: &str) -> Option<String>;
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
     fn expand_macros(&self, line: &str) -> String;
     fn define_macro(&mut self, name: &str, value: &str);
@@ -146,10 +146,12 @@ impl Context for BaseContext<'_> {
         None
     }
 
-    fn named_list(&self, kind: Option<char>, name: &str) -> Result<String, ExpandError> {
-        self.config
-            .named_list(kind, name)
-            .ok_or_else(|| ExpandError::Failed(format!("\"{name}\" is not a named list")))
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
+        self.config.named_list(kind, name)
+    }
+
+    fn config_option(&self, name: &str) -> Option<String> {
+        self.config.option(name)
     }
 
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {

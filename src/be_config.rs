@@ -132,11 +132,12 @@ impl ConfigView for BeConfig {
         self.file.clone()
     }
 
-    fn named_list(&self, kind: Option<char>, name: &str) -> Option<String> {
-        match kind {
-            Some(k) => self.named.get(&(k, name.to_string())).cloned(),
-            None => ['d', 'h', 'a', 'l'].iter().find_map(|k| self.named.get(&(*k, name.to_string())).cloned()),
-        }
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
+        let kinds: &[char] = match &kind {
+            Some(k) => std::slice::from_ref(k),
+            None => &['d', 'h', 'a', 'l'],
+        };
+        kinds.iter().find_map(|k| self.named.get(&(*k, name.to_string())).map(|t| (*k, t.clone())))
     }
 
     fn expand_macros(&self, line: &str) -> String {

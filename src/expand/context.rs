@@ -24,9 +24,16 @@ pub trait Context {
         None
     }
 
-    /// `${listnamed:name}`; `kind` is the letter of `listnamed_d` etc.
-    fn named_list(&self, _kind: Option<char>, name: &str) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed(format!("\"{name}\" is not a named list")))
+    /// A named list: its kind letter (`d`, `h`, `a`, `l`) and text.
+    /// `kind` restricts the search, as in `listnamed_d`.
+    fn named_list(&self, _kind: Option<char>, _name: &str) -> Option<(char, String)> {
+        None
+    }
+
+    /// A main configuration option's value, for operators that depend on
+    /// one (`headers_charset` for `rfc2047`).
+    fn config_option(&self, _name: &str) -> Option<String> {
+        None
     }
 
     fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<String>, ExpandError> {

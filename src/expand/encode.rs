@@ -79,8 +79,11 @@ pub fn base64d(s: &str) -> Result<String, ExpandError> {
 
 pub fn hex2b64(s: &str) -> Result<String, ExpandError> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 || !b.iter().all(|c| c.is_ascii_hexdigit()) {
-        return fail(format!("\"{s}\" is not a hex string"));
+    if b.len() % 2 != 0 {
+        return fail(format!("\"{s}\" contains an odd number of characters"));
+    }
+    if let Some(c) = b.iter().find(|c| !c.is_ascii_hexdigit()) {
+        return fail(format!("\"{s}\" contains non-hex character '{}'", *c as char));
     }
     let bytes: Vec<u8> = b
         .chunks(2)
@@ -136,33 +139,42 @@ pub fn base62d(s: &str) -> Result<String, ExpandError> {
     for c in s.bytes() {
         match BASE62.iter().position(|&d| d == c) {
             Some(v) => n = n.wrapping_mul(62).wrapping_add(v as u64),
-            None => return fail(format!("argument for base62d operator is \"{s}\", which is not a base 62 number")),
+            None => return fail(format!("argument for base62d operator is \"{s}\", which is not a base 36/62 number")),
         }
     }
     Ok(n.to_string())
 }
 
-/// RFC 2047 "Q" encoding of a header text, only when it needs it.
+/// RFC 2047 "Q" encoding of a header text (Exim's parse_quote_2047):
+/// the original is returned when nothing needed an `=XX` escape.
 pub fn rfc2047(s: &str, charset: &str) -> String {
-    let needs = s.bytes().any(|b| b < 0x20 || b >= 0x7f || b == b'=' || b == b'?' || b == b'_');
-    if !needs {
-        return s.to_string();
-    }
-    let mut out = format!("=?{charset}?Q?");
-    let mut line = out.len();
-    for &b in s.as_bytes() {
-        let piece = match b {
-            b' ' => "_".to_string(),
-            b'=' | b'?' | b'_' | b'(' | b')' | b'"' => format!("={b:02X}"),
-            0x21..=0x7e => (b as char).to_string(),
-            _ => format!("={b:02X}"),
-        };
-        if line + piece.len() > 67 {
-            out.push_str(&format!("?= =?{charset}?Q?"));
-            line = charset.len() + 5;
+    let prefix = format!("=?{charset}?Q?");
+    let mut out = prefix.clone();
+    let mut line_off = prefix.len();
+    let mut coded = false;
+    let mut first_byte = false;
+    for &ch in s.as_bytes() {
+        if out.len() - line_off > 67 && !first_byte {
+            out.push_str("?= ");
+            line_off = out.len();
+            out.push_str(&prefix);
         }
-        line += piece.len();
-        out.push_str(&piece);
+        if ch < 33 || ch > 126 || b"?=()<>@,;:\\\".[]_".contains(&ch) {
+            if ch == b' ' {
+                out.push('_');
+                first_byte = false;
+            } else {
+                out.push_str(&format!("={ch:02X}"));
+                coded = true;
+                first_byte = !first_byte;
+            }
+        } else {
+            out.push(ch as char);
+            first_byte = false;
+        }
+    }
+    if !coded {
+        return s.to_string();
     }
     out.push_str("?=");
     out

@@ -171,6 +171,9 @@ impl<'c> Evaluator<'c> {
                 let subject = v.last().cloned().unwrap_or_default();
                 let n1 = num(&v[0])?;
                 let n2 = if v.len() == 3 { Some(num(&v[1])?) } else { None };
+                if id == ItemId::Substr && n2.is_some_and(|n| n < 0) {
+                    return failed(format!("\"{}\" is not a positive number (in \"substr\" expansion)", v[1]));
+                }
                 match id {
                     ItemId::Substr => Ok(strings::extract_substr(&subject, n1, n2.unwrap_or(-1))),
                     ItemId::Length => Ok(strings::extract_substr(&subject, 0, n1)),
@@ -246,7 +249,8 @@ impl<'c> Evaluator<'c> {
                 let v = self.args(args)?;
                 let sep = v[0].chars().next().unwrap_or(':');
                 let doubled = format!("{sep}{sep}");
-                Ok(v[1].replace(sep, &doubled))
+                // An empty element is written as a space so that it survives.
+                Ok(if v[1].is_empty() { " ".into() } else { v[1].replace(sep, &doubled) })
             }
             ItemId::Readfile => {
                 let v = self.args(args)?;
@@ -304,25 +308,40 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// Global substitution the way Exim (and Perl's /g) does it: after an
+    /// empty match the next search starts one character on, but an empty
+    /// match right after a non-empty one is still taken.
     fn sg(&mut self, args: &[Seq]) -> Result<String> {
         let subject = self.seq(&args[0])?;
         let pattern = self.seq(&args[1])?;
         let repl_src = self.seq(&args[2])?;
         let re = regex_cache::compile(&pattern, "sg")?;
         let repl = super::compile(&repl_src)?;
+        let bytes = subject.as_bytes();
+        let mut locs = re.capture_locations();
         let mut out = String::new();
-        let mut last = 0;
-        for caps in re.captures_iter(subject.as_bytes()) {
-            let caps = caps.map_err(|e| ExpandError::Failed(format!("sg failed: {e}")))?;
-            let m = caps.get(0).expect("group 0");
-            out.push_str(&subject[last..m.start()]);
-            let saved = std::mem::replace(&mut self.numeric, regex_cache::groups(&caps));
+        let mut pos = 0;
+        loop {
+            let found = re
+                .captures_read_at(&mut locs, bytes, pos)
+                .map_err(|e| ExpandError::Failed(format!("sg failed: {e}")))?;
+            let Some(m) = found else { break };
+            out.push_str(&subject[pos..m.start()]);
+            let groups = (0..locs.len())
+                .map(|i| locs.get(i).map(|(s, e)| subject[s..e].to_string()).unwrap_or_default())
+                .collect();
+            let saved = std::mem::replace(&mut self.numeric, groups);
             let r = self.seq(&repl.nodes);
             self.numeric = saved;
             out.push_str(&r?);
-            last = m.end();
+            pos = m.end();
+            if m.start() == m.end() {
+                let Some(c) = subject[pos..].chars().next() else { break };
+                out.push(c);
+                pos += c.len_utf8();
+            }
         }
-        out.push_str(&subject[last..]);
+        out.push_str(&subject[pos..]);
         Ok(out)
     }
 
@@ -533,17 +552,51 @@ fn parse_exim_number(s: &str) -> Option<i64> {
     num.parse::<i64>().ok().map(|n| n.saturating_mul(mult))
 }
 
+/// Exim's expanded_string_integer: an optional sign, decimal digits, an
+/// optional K/M/G, white space around; a blank string is 0.
+pub fn expanded_string_integer(s: &str, isplus: bool) -> Result<i64> {
+    let t = s.trim_start();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    let b = t.as_bytes();
+    let mut end = 0;
+    if matches!(b.first(), Some(b'+' | b'-')) {
+        end = 1;
+    }
+    let digits_start = end;
+    while end < b.len() && b[end].is_ascii_digit() {
+        end += 1;
+    }
+    if end == digits_start {
+        return failed(format!("integer expected but \"{t}\" found"));
+    }
+    let overflow = || ExpandError::Failed(format!("absolute value of integer \"{t}\" is too large (overflow)"));
+    let mut value: i64 = t[..end].parse().map_err(|_| overflow())?;
+    if value < 0 && isplus {
+        return failed(format!("integer \"{t}\" is negative"));
+    }
+    let mult = match b.get(end).map(u8::to_ascii_lowercase) {
+        Some(b'k') => 1024,
+        Some(b'm') => 1024 * 1024,
+        Some(b'g') => 1024 * 1024 * 1024,
+        _ => 1,
+    };
+    if mult != 1 {
+        value = value.checked_mul(mult).ok_or_else(overflow)?;
+        end += 1;
+    }
+    if !t[end..].trim_start().is_empty() {
+        return failed(format!("invalid integer \"{t}\""));
+    }
+    Ok(value)
+}
+
 fn compare(id: CondId, a: &str, b: &str) -> Result<bool> {
     use std::cmp::Ordering::*;
     let numeric = matches!(id, CondId::NumLt | CondId::NumLe | CondId::NumEq | CondId::NumGt | CondId::NumGe);
     let ord = if numeric {
-        let n = |s: &str| {
-            let s_trim = if s.trim().is_empty() { "0" } else { s };
-            parse_exim_number(s_trim).ok_or_else(|| {
-                ExpandError::Failed(format!("\"{s}\" is not a number (in \"{}\" comparison)", cond_name(id)))
-            })
-        };
-        n(a)?.cmp(&n(b)?)
+        expanded_string_integer(a, false)?.cmp(&expanded_string_integer(b, false)?)
     } else if matches!(id, CondId::Eqi | CondId::Lti | CondId::Lei | CondId::Gti | CondId::Gei) {
         a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase())
     } else {
@@ -671,7 +724,7 @@ fn prvscheck(address: &str, secret: &str) -> Option<(String, bool)> {
 }
 
 impl OpEnv for Evaluator<'_> {
-    fn named_list(&self, kind: Option<char>, name: &str) -> Result<String> {
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
         self.ctx.named_list(kind, name)
     }
 
@@ -688,6 +741,6 @@ impl OpEnv for Evaluator<'_> {
     }
 
     fn headers_charset(&self) -> String {
-        self.ctx.variable("headers_charset").unwrap_or_else(|| "UTF-8".to_string())
+        self.ctx.config_option("headers_charset").unwrap_or_else(|| crate::texts::HEADERS_CHARSET.to_string())
     }
 }

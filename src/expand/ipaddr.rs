@@ -15,10 +15,11 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 /// `${mask:ip/bits}`; IPv6 results use dots unless normalised (`mask_n`).
 pub fn mask(s: &str, normalised: bool) -> Result<String, ExpandError> {
     let not_ip = || fail(format!("\"{s}\" is not an IP address"));
-    let Some((addr, bits)) = s.split_once('/') else {
-        return fail(format!("missing mask value in \"{s}\""));
-    };
+    let (addr, bits) = s.split_once('/').unwrap_or((s, ""));
     let Some(ip) = parse_ip(addr) else { return not_ip() };
+    if !s.contains('/') {
+        return fail(format!("missing mask value in \"{s}\""));
+    }
     let bits: u32 = match bits.parse() {
         Ok(b) if bits.bytes().all(|c| c.is_ascii_digit()) => b,
         _ => return fail(format!("mask value too big in \"{s}\"")),

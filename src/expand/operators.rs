@@ -149,7 +149,12 @@ impl Op {
         );
         if numeric {
             // Exim allows a sign on each number: substr_-3_2.
-            let ok = param.split('_').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            // Only substr takes signed offsets (substr_-3_2).
+            let signed = kind == OpKind::Substr;
+            let ok = param.split('_').all(|n| {
+                let n = if signed { n.strip_prefix('-').unwrap_or(n) } else { n };
+                !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+            });
             if !ok {
                 return Err(ExpandError::Failed(format!("non-digit after underscore in \"{name}\"")));
             }
@@ -174,7 +179,8 @@ impl Op {
 
 /// What an operator needs from its surroundings.
 pub trait OpEnv {
-    fn named_list(&self, kind: Option<char>, name: &str) -> Result<String, ExpandError>;
+    /// A named list's kind letter and its text, if it exists.
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     fn expand(&mut self, s: &str) -> Result<String, ExpandError>;
     fn headers_charset(&self) -> String;
 }
@@ -206,10 +212,7 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
         },
         OpKind::Strlen => sub.len().to_string(),
         OpKind::Listcount => lists::list_items(&sub).len().to_string(),
-        OpKind::Listnamed => {
-            let kind = op.param.as_deref().and_then(|p| p.chars().next());
-            env.named_list(kind, &sub)?
-        }
+        OpKind::Listnamed => listnamed(op.param.as_deref(), &sub, env)?,
         OpKind::Md5 => encode::md5_hex(sub.as_bytes()),
         OpKind::Sha1 => encode::sha1_hex(sub.as_bytes()),
         OpKind::Sha2 => encode::sha2_hex(op.param.as_deref(), sub.as_bytes())?,
@@ -256,6 +259,40 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
         OpKind::Rfc2047d => encode::rfc2047d(&sub),
         OpKind::Stat => strings::stat(&sub)?,
     })
+}
+
+/// `${listnamed:name}`: the list with `+name` references replaced by the
+/// lists they name, written with ":" separators.
+fn listnamed(suffix: Option<&str>, name: &str, env: &dyn OpEnv) -> Result<String, ExpandError> {
+    let kind = match suffix {
+        None => None,
+        Some(s @ ("d" | "h" | "a" | "l")) => s.chars().next(),
+        Some(_) => return fail("bad suffix on \"list\" operator"),
+    };
+    let name = name.strip_prefix('+').unwrap_or(name);
+    let Some((k, text)) = env.named_list(kind, name) else {
+        let kind_name = match kind {
+            Some('d') => "domain ",
+            Some('h') => "host ",
+            Some('a') => "address ",
+            Some('l') => "local part ",
+            _ => "",
+        };
+        if kind.is_some() && env.named_list(None, name).is_some() {
+            return fail(format!("\"{name}\" is not a {kind_name}named list"));
+        }
+        return fail(format!("\"{name}\" is not a named list"));
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in lists::list_items(&text) {
+        match item.strip_prefix('+') {
+            Some(sub) if env.named_list(Some(k), sub).is_some() => {
+                out.push(listnamed(Some(&k.to_string()), sub, env)?)
+            }
+            _ => out.push(item.replace(':', "::")),
+        }
+    }
+    Ok(out.join(" : "))
 }
 
 fn quote_lookup(lookup: &str, s: &str) -> Result<String, ExpandError> {

@@ -24,6 +24,15 @@ fn failed<T>(msg: impl Into<String>) -> Result<T> {
     Err(ExpandError::Failed(msg.into()))
 }
 
+/// Exim reads names into a 256-byte buffer: longer ones are cut short.
+fn truncated(name: &str) -> &str {
+    let mut end = name.len().min(255);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// Parse a whole expansion string.
 pub fn parse(source: &str) -> Result<Seq> {
     let mut pairs = ExpandParser::parse(Rule::expansion, source)
@@ -78,7 +87,7 @@ fn simple_var(pair: Pair<Rule>) -> Result<Node> {
             let name = inner.as_str();
             match variables::resolve(name) {
                 Some(v) => Ok(Node::Var(v)),
-                None => failed(format!("unknown variable name \"{name}\"")),
+                None => failed(format!("unknown variable name \"{}\"", truncated(name))),
             }
         }
     }
@@ -116,7 +125,7 @@ fn braced_var(name: &str) -> Result<Node> {
     // In braces a header name is not recognized: ${h_x} is a variable name.
     match variables::resolve(name) {
         Some(v) => Ok(Node::Var(v)),
-        None => failed(format!("unknown variable in \"${{{name}}}\"")),
+        None => failed(format!("unknown variable in \"${{{}}}\"", truncated(name))),
     }
 }
 
@@ -134,6 +143,10 @@ fn operator(pair: Pair<Rule>) -> Result<Node> {
 /// The braced arguments of an item, in order, and how the item ended.
 struct Args {
     args: Vec<Seq>,
+    /// Where each argument's "{" is, and where the tail begins, as
+    /// offsets into the whole input (for "remaining string is" texts).
+    starts: Vec<usize>,
+    tail_pos: usize,
     /// An argument was still open at the end of the string.
     unclosed_arg: bool,
     fail: bool,
@@ -148,15 +161,24 @@ enum TailEnd {
 }
 
 fn collect_args<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Args> {
-    let mut out = Args { args: Vec::new(), unclosed_arg: false, fail: false, end: TailEnd::Closed };
+    let mut out = Args {
+        args: Vec::new(),
+        starts: Vec::new(),
+        tail_pos: 0,
+        unclosed_arg: false,
+        fail: false,
+        end: TailEnd::Closed,
+    };
     for p in pairs {
         match p.as_rule() {
             Rule::args => {
                 for a in p.into_inner() {
+                    out.starts.push(a.as_span().start());
                     out.args.push(arg_seq(a, &mut out.unclosed_arg)?);
                 }
             }
             Rule::arg => {
+                out.starts.push(p.as_span().start());
                 let a = arg_seq(p, &mut out.unclosed_arg)?;
                 out.args.push(a);
             }
@@ -166,12 +188,16 @@ fn collect_args<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Args>
                 out.args.push(a);
             }
             Rule::tail => {
+                out.tail_pos = p.as_span().start();
                 for t in p.into_inner() {
                     match t.as_rule() {
                         Rule::fail_kw => out.fail = true,
                         Rule::close => out.end = TailEnd::Closed,
                         Rule::unclosed => out.end = TailEnd::EndOfString,
-                        Rule::junk => out.end = TailEnd::Junk,
+                        Rule::junk => {
+                            out.end = TailEnd::Junk;
+                            out.tail_pos = t.as_span().start();
+                        }
                         r => unreachable!("tail {r:?}"),
                     }
                 }
@@ -211,6 +237,28 @@ fn check_count(item: &str, n: usize, min: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// Exim's process_yesno rules for the strings after an item's `fixed`
+/// arguments: `{yes}`, `{yes}{no}` or `{yes}fail`, then "}".
+fn check_yes_no(item: &str, input: &str, args: &Args, fixed: usize) -> Result<()> {
+    let extra = args.args.len().saturating_sub(fixed);
+    let curly = |what: &str, pos: usize| {
+        failed(format!(
+            "curly-bracket problem in conditional yes/no parsing: {what}\n remaining string is '{}'",
+            &input[pos.min(input.len())..]
+        ))
+    };
+    if extra > 2 {
+        return curly("did not close with '}'", args.starts[fixed + 2]);
+    }
+    match args.end {
+        TailEnd::Closed if !args.unclosed_arg => Ok(()),
+        _ if args.unclosed_arg => curly("did not close with '}'", input.len()),
+        _ if extra == 0 && !args.fail => curly("'yes' part did not start with '{'", args.tail_pos),
+        _ if extra == 1 && !args.fail => failed(format!("syntax error in \"{item}\" item - \"fail\" expected")),
+        _ => curly("did not close with '}'", args.tail_pos),
+    }
+}
+
 fn branches(mut rest: Vec<Seq>, fail: bool) -> Branches {
     let mut it = rest.drain(..);
     let yes = it.next();
@@ -219,19 +267,17 @@ fn branches(mut rest: Vec<Seq>, fail: bool) -> Branches {
 }
 
 fn if_item(pair: Pair<Rule>) -> Result<Node> {
+    let input = pair.get_input();
     let mut inner = pair.into_inner();
     let cond = condition(inner.next().expect("condition"))?;
     let args = collect_args(inner)?;
-    if args.unclosed_arg || args.end != TailEnd::Closed || args.args.len() > 2 {
-        return failed(
-            "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is ''",
-        );
-    }
+    check_yes_no("if", input, &args, 0)?;
     let fail = args.fail;
     Ok(Node::Item(Box::new(Item::If { cond, branches: branches(args.args, fail) })))
 }
 
 fn lookup_item(pair: Pair<Rule>) -> Result<Node> {
+    let input = pair.get_input();
     let mut key = None;
     let mut search_type = String::new();
     let mut rest = Vec::new();
@@ -245,19 +291,17 @@ fn lookup_item(pair: Pair<Rule>) -> Result<Node> {
     }
     let mut args = collect_args(rest.into_iter())?;
     args.unclosed_arg |= unclosed;
-    check_end("lookup", &args)?;
     if args.args.is_empty() {
         return failed("missing or misplaced { or }");
     }
-    if args.args.len() > 3 {
-        return failed("missing '}' after 'lookup'");
-    }
+    check_yes_no("lookup", input, &args, 1)?;
     let query = args.args.remove(0);
     let fail = args.fail;
     Ok(Node::Item(Box::new(Item::Lookup { key, search_type, query, branches: branches(args.args, fail) })))
 }
 
 fn extract_item(pair: Pair<Rule>) -> Result<Node> {
+    let input = pair.get_input();
     let mut json = None;
     let mut rest = Vec::new();
     for p in pair.into_inner() {
@@ -269,8 +313,15 @@ fn extract_item(pair: Pair<Rule>) -> Result<Node> {
         }
     }
     let args = collect_args(rest.into_iter())?;
-    check_count("extract", args.args.len(), 2, 5)?;
-    check_end("extract", &args)?;
+    check_count("extract", args.args.len(), 2, usize::MAX)?;
+    // Exim decides between the numbered and the named form by whether the
+    // first argument is a number; a literal one is known now.
+    let numbered = match args.args[0].as_slice() {
+        [Node::Lit(s)] => json.is_none() && s.trim().parse::<i64>().is_ok(),
+        [] => return failed("first argument of \"extract\" must not be empty"),
+        _ => json.is_none() && args.args.len() >= 3 && args.args.len() != 4,
+    };
+    check_yes_no("extract", input, &args, if numbered { 3 } else { 2 })?;
     Ok(Node::Item(Box::new(Item::Extract { json, args: args.args, fail: args.fail })))
 }
 
@@ -285,6 +336,7 @@ fn filter_item(pair: Pair<Rule>) -> Result<Node> {
 }
 
 fn run_item(pair: Pair<Rule>) -> Result<Node> {
+    let input = pair.get_input();
     let mut options = String::new();
     let mut rest = Vec::new();
     for p in pair.into_inner() {
@@ -294,14 +346,17 @@ fn run_item(pair: Pair<Rule>) -> Result<Node> {
         }
     }
     let mut args = collect_args(rest.into_iter())?;
-    check_count("run", args.args.len(), 1, 3)?;
-    check_end("run", &args)?;
+    if args.args.is_empty() {
+        return failed("missing or misplaced { or }");
+    }
+    check_yes_no("run", input, &args, 1)?;
     let command = args.args.remove(0);
     let fail = args.fail;
     Ok(Node::Item(Box::new(Item::Run { options, command, branches: branches(args.args, fail) })))
 }
 
 fn generic_item(pair: Pair<Rule>) -> Result<Node> {
+    let input = pair.get_input();
     let mut inner = pair.into_inner().peekable();
     let name = inner.next().expect("item name").as_str();
     let def = items::find(name).expect("grammar names only known items");
@@ -313,10 +368,18 @@ fn generic_item(pair: Pair<Rule>) -> Result<Node> {
         }
     }
     let args = collect_args(inner)?;
-    check_count(def.name, args.args.len(), def.min_args, def.max_args)?;
-    check_end(def.name, &args)?;
-    if args.fail && !matches!(def.id, ItemId::Env | ItemId::Listextract | ItemId::Certextract | ItemId::Prvscheck | ItemId::Readsocket) {
-        return failed(format!("missing '}}' after '{}'", def.name));
+    check_count(def.name, args.args.len(), def.min_args, usize::MAX)?;
+    match def.id {
+        ItemId::Env => check_yes_no(def.name, input, &args, 1)?,
+        ItemId::Listextract => check_yes_no(def.name, input, &args, 2)?,
+        ItemId::Certextract => check_yes_no(def.name, input, &args, 2)?,
+        _ => {
+            check_count(def.name, args.args.len(), def.min_args, def.max_args)?;
+            check_end(def.name, &args)?;
+            if args.fail {
+                return failed(format!("missing '}}' after '{}'", def.name));
+            }
+        }
     }
     Ok(Node::Item(Box::new(Item::Generic { id: def.id, options, args: args.args, fail: args.fail })))
 }

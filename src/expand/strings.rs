@@ -133,7 +133,7 @@ pub fn escape8bit(s: &str) -> String {
 pub fn hexquote(s: &str) -> String {
     let mut out = String::new();
     for &b in s.as_bytes() {
-        if (0x21..0x7f).contains(&b) || b == b' ' {
+        if (0x21..0x7f).contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("\\x{b:02x}"));
@@ -245,7 +245,7 @@ pub fn stat(path: &str) -> Result<String, ExpandError> {
     }
     Ok(format!(
         "mode={:04o} smode={} inode={} device={} links={} uid={} gid={} size={} atime={} mtime={} ctime={}",
-        mode & 0o7777,
+        mode,
         smode,
         md.ino(),
         md.dev(),
