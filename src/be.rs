@@ -100,7 +100,7 @@ impl BaseContext<'_> {
             "authenticated_id" | "sender_ident" | "sender_address_local_part" => login_name(uid),
             "sender_address" | "authenticated_sender" => format!("{}@{}", login_name(uid), self.qualify_domain()),
             "sender_address_domain" => self.qualify_domain(),
-            "initial_cwd" => std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+            "initial_cwd" => crate::environment::initial_cwd().to_string(),
             "load_average" => {
                 let mut avg = [0f64; 1];
                 // SAFETY: getloadavg writes at most one value into our array.
@@ -161,15 +161,21 @@ impl Context for BaseContext<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
         self.config.list_match(kind, subject, list)
     }
+
+    fn set_variable(&mut self, name: &str, value: String) {
+        self.extra.insert(name.to_string(), value);
+    }
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
 pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // Variables set by one line ($runrc, ACL variables) are seen by the next.
+    let mut extra = HashMap::new();
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, a);
+            let line = expand_line(config, &mut extra, a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
@@ -189,18 +195,45 @@ pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
             continue;
         }
         let line = config.expand_macros(&line);
-        let result = expand_line(config, &line);
+        let result = expand_line(config, &mut extra, &line);
         let _ = writeln!(out, "{result}");
     }
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, line: &str) -> String {
-    let mut ctx = BaseContext { config, extra: HashMap::new() };
-    match expand::expand_string(line, &mut ctx) {
+fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, line: &str) -> String {
+    let mut ctx = BaseContext { config, extra: std::mem::take(extra) };
+    let result = match expand::expand_string(line, &mut ctx) {
         Ok(s) => s,
         Err(e) => format!("Failed: {}", e.message()),
+    };
+    *extra = ctx.extra;
+    result
+}
+
+/// Exim reads `-be` input with fgets() into a 1024-byte buffer, so a
+/// longer line arrives in pieces that are taken as separate lines.
+const FGETS_MAX: usize = 1023;
+
+fn fgets(input: &mut dyn BufRead) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    while raw.len() < FGETS_MAX {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(_) => break,
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let room = FGETS_MAX - raw.len();
+        let take = buf.iter().take(room).position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(buf.len().min(room));
+        raw.extend_from_slice(&buf[..take]);
+        input.consume(take);
+        if raw.last() == Some(&b'\n') {
+            break;
+        }
     }
+    (!raw.is_empty()).then_some(raw)
 }
 
 /// One input line with trailing white space removed; a line ending in `\`
@@ -209,13 +242,11 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
     let mut result = String::new();
     let mut first = true;
     loop {
-        let mut raw = Vec::new();
-        match input.read_until(b'\n', &mut raw) {
-            Ok(0) if first => return None,
-            Ok(0) => return Some(result),
-            Ok(_) => {}
-            Err(_) => return if first { None } else { Some(result) },
-        }
+        let raw = match fgets(input) {
+            Some(r) => r,
+            None if first => return None,
+            None => return Some(result),
+        };
         let text = String::from_utf8_lossy(&raw);
         let mut piece = text.trim_end();
         if !first {
@@ -240,6 +271,6 @@ fn macro_definition(line: &str) -> Option<(&str, &str)> {
     let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
     let rest = rest.trim_start();
-    let value = rest.strip_prefix('=')?;
+    let value = rest.strip_prefix("==").or_else(|| rest.strip_prefix('='))?;
     Some((name, value.trim()))
 }

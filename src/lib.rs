@@ -5,5 +5,6 @@
 pub mod be;
 pub mod be_config;
 pub mod cli;
+pub mod environment;
 pub mod expand;
 pub mod texts;

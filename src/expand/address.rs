@@ -143,11 +143,7 @@ fn split_top_level_commas(s: &str) -> Vec<String> {
 /// RFC 2822 quoting of a local part when it is not a dot-atom.
 pub fn quote_local_part(s: &str) -> String {
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let dot_atom = !s.is_empty()
-        && !s.starts_with('.')
-        && !s.ends_with('.')
-        && !s.contains("..")
-        && s.chars().all(|c| atext(c) || c == '.');
+    let dot_atom = !s.is_empty() && s.chars().all(|c| atext(c) || c == '.');
     if dot_atom {
         return s.to_string();
     }

@@ -34,6 +34,7 @@ pub use arith::{readconf_printtime, readconf_readtime};
 pub use context::{Context, ListKind};
 pub use error::ExpandError;
 pub use eval::Evaluator;
+pub use run::RunResult;
 
 /// A compiled expansion string.
 #[derive(Debug, Clone)]
