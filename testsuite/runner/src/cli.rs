@@ -12,7 +12,7 @@ use std::process::Command;
 
 const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--binary PATH] [--record] [--report [FILE]]
                      [--name TEXT] [--keep] [--runs DIR] [--skip-file FILE] [--json FILE]
-                     [--hostipv4 IP] [FIRST [LAST|+]]
+                     [--hostipv4 IP] [--ports N] [FIRST [LAST|+]]
   --suite ours   the project's testsuite/ (default)
   --suite exim   Exim 4.96's testsuite data in ../shared/exim-4.96/test
   --binary PATH  binary under test (default target/release/rexim)
@@ -20,6 +20,8 @@ const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--bi
   --report       write docs/compat-testsuite.md (or FILE) from this run
   --name TEXT    only tests whose category or title contains TEXT
   --keep         keep the work directory of passing tests too
+  --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.2)
+  --ports N      first port of the range to try (default 1223, Exim's own)
   FIRST LAST     test number range (default 1 8999; '+' = to the end)";
 
 #[derive(Debug, Clone)]
@@ -35,6 +37,7 @@ pub struct Options {
     pub skip_file: Option<PathBuf>,
     pub json: Option<PathBuf>,
     pub hostipv4: Option<String>,
+    pub ports: Option<u16>,
     pub first: u32,
     pub last: u32,
 }
@@ -52,6 +55,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         skip_file: None,
         json: None,
         hostipv4: None,
+        ports: None,
         first: 1,
         last: 8999,
     };
@@ -82,6 +86,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--skip-file" => o.skip_file = Some(value(&mut i, a)?.into()),
             "--json" => o.json = Some(value(&mut i, a)?.into()),
             "--hostipv4" => o.hostipv4 = Some(value(&mut i, a)?),
+            "--ports" => o.ports = Some(value(&mut i, a)?.parse().map_err(|_| "--ports needs a port number".to_string())?),
             "-h" | "--help" => return Err(String::new()),
             a if a.starts_with('-') => return Err(format!("unknown option {}", a)),
             a => nums.push(a.to_string()),
@@ -200,7 +205,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let ipv4 = o.hostipv4.clone().unwrap_or_else(|| "127.0.0.2".into());
     features.ipv4 = std::net::TcpListener::bind((ipv4.as_str(), 0)).is_ok();
     features.ipv6 = false;
-    let Some(port_base) = setup::find_ports(CANONICAL_PORT_BASE) else {
+    let Some(port_base) = setup::find_ports(o.ports.unwrap_or(CANONICAL_PORT_BASE)) else {
         eprintln!("rexim-runtest: no free port range on 127.0.0.1");
         return 2;
     };

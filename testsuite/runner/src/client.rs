@@ -70,6 +70,38 @@ fn read_line(r: &mut impl BufRead) -> std::io::Result<Option<String>> {
     Ok(Some(crate::script::decode(&buf)))
 }
 
+/// Connect, optionally binding the local end to `source` first.
+fn connect_from(to: SocketAddr, source: Option<IpAddr>, timeout: Duration) -> std::io::Result<TcpStream> {
+    let Some(src) = source else { return TcpStream::connect_timeout(&to, timeout) };
+    use std::os::fd::FromRawFd;
+    let (IpAddr::V4(src4), SocketAddr::V4(to4)) = (src, to) else { return TcpStream::connect_timeout(&to, timeout) };
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(ip).to_be() },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: plain socket calls on a descriptor we own; it is closed on
+    // error or handed to TcpStream, which owns it from then on.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let local = sockaddr(src4, 0);
+        let remote = sockaddr(*to4.ip(), to4.port());
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(fd, &local as *const _ as *const libc::sockaddr, len) != 0
+            || libc::connect(fd, &remote as *const _ as *const libc::sockaddr, len) != 0
+        {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        Ok(TcpStream::from_raw_fd(fd))
+    }
+}
+
 /// Run the script; returns the exit status (0 ok, 1 failure) and appends the
 /// transcript to `out`.
 pub fn run(args: &ClientArgs, script: &[String], dir: &std::path::Path, out: &mut Vec<u8>) -> i32 {
@@ -81,7 +113,15 @@ pub fn run(args: &ClientArgs, script: &[String], dir: &std::path::Path, out: &mu
         }
     };
     out.extend_from_slice(format!("Connecting to {} port {} ... ", args.host, args.port).as_bytes());
-    let stream = match TcpStream::connect_timeout(&SocketAddr::new(ip, args.port), Duration::from_secs(args.timeout.max(1))) {
+    // Like a host talking to its own address, connect from the address we
+    // connect to when it is a loopback address (127.0.0.2 as HOSTIPV4), so
+    // that the server sees that address as the peer.
+    let source = match &args.interface {
+        Some(i) => i.parse().ok(),
+        None if ip.is_loopback() && ip != IpAddr::from([127, 0, 0, 1]) => Some(ip),
+        None => None,
+    };
+    let stream = match connect_from(SocketAddr::new(ip, args.port), source, Duration::from_secs(args.timeout.max(1))) {
         Ok(s) => s,
         Err(e) => {
             out.extend_from_slice(format!("failed: {}\n", e).as_bytes());

@@ -170,7 +170,10 @@ impl Runner {
     }
 
     fn run_one(&self, t: &Found, s: &Script, mismatches: &mut Vec<String>, out: &mut dyn Write) -> Status {
-        let dir = self.runs.join(&t.name);
+        // DIR is the same path for every test (cleaned before each), so that
+        // DIR/test-config can be listed in Exim's TRUSTED_CONFIG_LIST; a
+        // failed test's directory is then moved to runs/NNNN.
+        let dir = self.runs.join("test");
         let mut p = self.base.clone();
         p.dir = dir.display().to_string();
         p.exim_path = dir.join("eximdir/exim").display().to_string();
@@ -202,10 +205,13 @@ impl Runner {
         if self.record {
             return match compare::record(&outs) {
                 Ok(_) if failure.is_none() => {
-                    self.cleanup_dir(&dir);
+                    self.finish_dir(&dir, &t.name, true);
                     Status::Passed
                 }
-                Ok(_) => Status::Failed(format!("recorded, but {}", failure.unwrap())),
+                Ok(_) => {
+                    self.finish_dir(&dir, &t.name, false);
+                    Status::Failed(format!("recorded, but {}", failure.unwrap()))
+                }
                 Err(e) => Status::Failed(format!("cannot record: {}", e)),
             };
         }
@@ -218,21 +224,32 @@ impl Runner {
             let all: String = diffs.iter().map(|m| m.diff.clone()).collect();
             let _ = fs::write(dir.join("test-diff"), script::encode(&all));
             let _ = write!(out, "{}", first_lines(&all, 12));
-            let _ = writeln!(out, "    (full diff: {})", dir.join("test-diff").display());
+        }
+        let passed = failure.is_none() && diffs.is_empty();
+        let kept = self.finish_dir(&dir, &t.name, passed);
+        if !diffs.is_empty() {
+            let _ = writeln!(out, "    (full diff: {})", kept.join("test-diff").display());
         }
         match (failure, diffs.is_empty()) {
             (Some(f), _) => Status::Failed(f),
             (None, false) => Status::Failed(format!("output differs: {}", diffs.iter().map(|d| d.label.as_str()).collect::<Vec<_>>().join(", "))),
-            (None, true) => {
-                self.cleanup_dir(&dir);
-                Status::Passed
-            }
+            (None, true) => Status::Passed,
         }
     }
 
-    fn cleanup_dir(&self, dir: &Path) {
-        if !self.keep {
+    /// Remove the work directory of a passed test (unless --keep); keep a
+    /// failed one as runs/NNNN. Returns where it is kept.
+    fn finish_dir(&self, dir: &Path, name: &str, passed: bool) -> PathBuf {
+        let kept = self.runs.join(name);
+        let _ = fs::remove_dir_all(&kept);
+        if passed && !self.keep {
             let _ = fs::remove_dir_all(dir);
+            return kept;
+        }
+        if fs::rename(dir, &kept).is_ok() {
+            kept
+        } else {
+            dir.to_path_buf()
         }
     }
 }
