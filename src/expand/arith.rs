@@ -82,12 +82,18 @@ impl Eval<'_> {
     }
 
     fn sum(&mut self) -> i64 {
-        // Like Exim's C arithmetic, sums and products wrap round.
-        self.binary(b"+-", Self::mult, |_, op, x, y| if op == b'+' { x.wrapping_add(y) } else { x.wrapping_sub(y) })
+        self.binary(b"+-", Self::mult, |e, op, x, y| {
+            let r = if op == b'+' { x.checked_add(y) } else { x.checked_sub(y) };
+            r.unwrap_or_else(|| {
+                e.error = Some(if op == b'+' { "overflow in sum" } else { "overflow in difference" });
+                0
+            })
+        })
     }
 
     fn mult(&mut self) -> i64 {
         self.binary(b"*/%", Self::unary, |e, op, x, y| match op {
+            // Exim checks sums but not products: they wrap round.
             b'*' => x.wrapping_mul(y),
             _ if y == 0 => {
                 e.error = Some(if op == b'/' { "divide by zero" } else { "modulo by zero" });

@@ -71,7 +71,8 @@ impl<'c> Evaluator<'c> {
 
     pub fn var(&self, v: &VarRef) -> String {
         match v {
-            VarRef::Value => self.value.clone().unwrap_or_default(),
+            // $value outlives the lookup that set it.
+            VarRef::Value => self.value.clone().or_else(|| self.ctx.variable("value")).unwrap_or_default(),
             VarRef::Item => self.item.clone().unwrap_or_default(),
             VarRef::Numeric(n) => self.numeric.get(*n).cloned().unwrap_or_default(),
             VarRef::Named(name) if self.locals.iter().any(|(n, _)| *n == &**name) => {
@@ -124,6 +125,9 @@ impl<'c> Evaluator<'c> {
                 let key = key.as_ref().map(|k| self.seq(k)).transpose()?;
                 let query = self.seq(query)?;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
+                if let Some(v) = &found {
+                    self.ctx.set_variable("value", v.clone());
+                }
                 let ok = found.is_some();
                 self.branches(ok, branches, found, "lookup", "")
             }
@@ -173,14 +177,20 @@ impl<'c> Evaluator<'c> {
                 let v = self.args(args)?;
                 let name = super::items::def_of(id).name;
                 let num = |s: &str| -> Result<i64> {
-                    s.trim().parse::<i64>().map_err(|_| ExpandError::Failed(format!("\"{s}\" is not a number (in \"{name}\" expansion)")))
+                    s.parse::<i64>().map_err(|_| ExpandError::Failed(format!("\"{s}\" is not a number (in \"{name}\" expansion)")))
+                };
+                // Only substr's start may be negative; the other numbers
+                // are counts.
+                let count = |s: &str| -> Result<i64> {
+                    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                        Ok(s.parse().unwrap_or(i64::MAX))
+                    } else {
+                        failed(format!("\"{s}\" is not a positive number (in \"{name}\" expansion)"))
+                    }
                 };
                 let subject = v.last().cloned().unwrap_or_default();
-                let n1 = num(&v[0])?;
-                let n2 = if v.len() == 3 { Some(num(&v[1])?) } else { None };
-                if id == ItemId::Substr && n2.is_some_and(|n| n < 0) {
-                    return failed(format!("\"{}\" is not a positive number (in \"substr\" expansion)", v[1]));
-                }
+                let n1 = if id == ItemId::Substr { num(&v[0])? } else { count(&v[0])? };
+                let n2 = if v.len() == 3 { Some(count(&v[1])?) } else { None };
                 match id {
                     ItemId::Substr => Ok(strings::extract_substr(&subject, n1, n2.unwrap_or(-1))),
                     ItemId::Length => Ok(strings::extract_substr(&subject, 0, n1)),
@@ -270,6 +280,8 @@ impl<'c> Evaluator<'c> {
                             None => text,
                         })
                     }
+                    // A directory opens but reads as nothing.
+                    Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(String::new()),
                     Err(e) => failed(format!("failed to open {}: {}", v[0], crate::texts::errno_text(&e))),
                 }
             }
@@ -666,17 +678,22 @@ fn extract_named(key: &str, subject: &str) -> Option<String> {
             i += 1;
         }
         let mut value = String::new();
+        // The "=" is optional: without it the next word is the value.
         if i < b.len() && b[i] == b'=' {
             i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
+        }
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() {
             if i < b.len() && b[i] == b'"' {
                 i += 1;
                 while i < b.len() && b[i] != b'"' {
                     if b[i] == b'\\' && i + 1 < b.len() {
                         i += 1;
-                        value.push_str(&super::escape::interpret_escape(&subject[i..i + 1]));
+                        let ch = subject[i..].chars().next().expect("char");
+                        value.push_str(&super::escape::interpret_escape(&ch.to_string()));
+                        i += ch.len_utf8() - 1;
                     } else {
                         let ch = subject[i..].chars().next().expect("char");
                         value.push(ch);

@@ -182,6 +182,7 @@ fn collect_args<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Args>
                 let a = arg_seq(p, &mut out.unclosed_arg)?;
                 out.args.push(a);
             }
+            Rule::junk => out.end = TailEnd::Junk,
             Rule::cond_arg => {
                 let a = p.into_inner().next().expect("arg");
                 let a = arg_seq(a, &mut out.unclosed_arg)?;
@@ -522,7 +523,7 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
             if name == "saslauthd" {
                 return failed("support for saslauthd is not available");
             }
-            if args.args.is_empty() {
+            if args.args.is_empty() || args.end != TailEnd::Closed {
                 return failed(format!("too few arguments or bracketing error for {name}"));
             }
             Ok(Cond::Acl(args.args))
