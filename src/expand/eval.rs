@@ -189,7 +189,7 @@ impl<'c> Evaluator<'c> {
                     }
                 };
                 let subject = v.last().cloned().unwrap_or_default();
-                let n1 = if id == ItemId::Substr { num(&v[0])? } else { count(&v[0])? };
+                let n1 = if id == ItemId::Length { count(&v[0])? } else { num(&v[0])? };
                 let n2 = if v.len() == 3 { Some(count(&v[1])?) } else { None };
                 match id {
                     ItemId::Substr => Ok(strings::extract_substr(&subject, n1, n2.unwrap_or(-1))),
