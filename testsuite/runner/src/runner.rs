@@ -92,7 +92,6 @@ fn unsupported(s: &Script) -> Option<String> {
     for c in &s.commands {
         match script::command_word(&c.text) {
             "dump" => return Some("harness: dump of hints databases is not implemented yet".into()),
-            "client-ssl" | "client-gnutls" | "client-anytls" => return Some("harness: TLS client (client-ssl/-gnutls/-anytls) is not implemented yet".into()),
             "exim_lock" | "exinext" | "exigrep" | "exiqgrep" | "dbmbuild" => {
                 return Some(format!("harness: the {} utility is not run by this runner yet", script::command_word(&c.text)))
             }
