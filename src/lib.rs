@@ -2,7 +2,10 @@
 //!
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
+pub mod be;
+pub mod be_config;
 pub mod cli;
 pub mod config;
+pub mod environment;
 pub mod expand;
 pub mod texts;
