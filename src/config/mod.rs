@@ -250,10 +250,7 @@ fn collect_issues(out: &mut Vec<ExpansionIssue>, owner: &str, opts: &Options) {
             if !slot.set {
                 continue;
             }
-            let message = match e {
-                crate::expand::ExpandError::Failed(m) => m.clone(),
-                crate::expand::ExpandError::ForcedFail => "forced failure".to_string(),
-            };
+            let message = e.message().to_string();
             out.push(ExpansionIssue {
                 owner: owner.to_string(),
                 option: def.name.to_string(),

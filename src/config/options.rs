@@ -23,7 +23,7 @@ pub struct OptionSlot {
     pub column: usize,
     /// For expanded strings: the compiled expansion (kept even when it is
     /// a syntax error: Exim starts anyway and fails when the option is used).
-    pub compiled: Option<Result<expand::Compiled, expand::ExpandError>>,
+    pub compiled: Option<Result<std::sync::Arc<expand::Compiled>, expand::ExpandError>>,
 }
 
 /// A block of options described by a sorted static table.
