@@ -72,6 +72,25 @@ fn report_panic(e: &ConfigError) {
     };
     eprintln!("{head}\n  {e}");
     caret(e);
+    write_panic_log(e);
+}
+
+/// Write a configuration error to the panic log, as Exim does for
+/// LOG_PANIC, when log_file_path names files (only when it was set in the
+/// configuration: rexim does not write to the build-time default path).
+fn write_panic_log(e: &ConfigError) {
+    let Some(paths) = &e.log_file_path else { return };
+    let date = chrono::Local::now().format("%Y%m%d").to_string();
+    for item in paths.split(':').map(str::trim) {
+        if item.is_empty() || item == "syslog" {
+            continue;
+        }
+        let path = item.replace("%s", "panic").replace("%D", &date);
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+            let _ = writeln!(f, "{} {}", timestamp(), e);
+        }
+        break;
+    }
 }
 
 /// Beyond Exim: the offending line with a caret, to a terminal only.
@@ -203,6 +222,7 @@ pub fn bv_main(path: Option<&Path>, defines: &[(String, String)]) -> i32 {
             let _ = std::io::stdout().flush();
             eprintln!("{} {}", timestamp(), e);
             caret(&e);
+            write_panic_log(&e);
             1
         }
     }

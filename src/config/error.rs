@@ -21,17 +21,19 @@ pub struct ConfigError {
     pub bare: bool,
     /// Exim logs this one with LOG_PANIC rather than LOG_PANIC_DIE.
     pub panic_only: bool,
+    /// log_file_path as far as it had been read, for the panic log.
+    pub log_file_path: Option<String>,
 }
 
 impl ConfigError {
     /// An error at a line of a file.
     pub fn at(file: &str, line: usize, message: impl Into<String>) -> ConfigError {
-        ConfigError { file: Some(file.to_string()), line, message: message.into(), source_line: None, column: None, bare: false, panic_only: false }
+        ConfigError { file: Some(file.to_string()), line, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None }
     }
 
     /// A configuration error that is not tied to a line.
     pub fn general(message: impl Into<String>) -> ConfigError {
-        ConfigError { file: None, line: 0, message: message.into(), source_line: None, column: None, bare: false, panic_only: false }
+        ConfigError { file: None, line: 0, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None }
     }
 
     /// An error that is not a configuration error (missing file and so on).

@@ -48,10 +48,12 @@ pub const EMBEDDED_NAME: &str = "<rexim built-in default configuration>";
 pub const DEFAULT_CONFIGURATION: &str = include_str!("default.conf");
 
 /// Older main option names still accepted: (alias, table name). The first
-/// is Exim's own hidden synonym; the others are beyond Exim 4.96.
+/// is Exim's own hidden synonym, and so is return_size_limit;
+/// proxy_required_hosts is beyond Exim 4.96.
 pub const MAIN_ALIASES: &[(&str, &str)] = &[
     ("daemon_smtp_port", "daemon_smtp_ports"),
     ("proxy_required_hosts", "hosts_proxy"),
+    ("return_size_limit", "bounce_return_size_limit"),
 ];
 
 /// A line of the retry, rewrite or local_scan section, kept as written.
@@ -135,7 +137,12 @@ impl Config {
             macros: Macros::default(),
             config_lines: Vec::new(),
         };
-        readconf::read(&mut cfg, &mut pp)?;
+        if let Err(mut e) = readconf::read(&mut cfg, &mut pp) {
+            if cfg.main.slot("log_file_path").is_some_and(|s| s.set) {
+                e.log_file_path = cfg.main.get_str("log_file_path").map(str::to_string);
+            }
+            return Err(e);
+        }
         cfg.macros = pp.macros;
         cfg.config_lines = pp.config_lines;
         cfg.set_computed_defaults();
@@ -156,6 +163,11 @@ impl Config {
             self.main.set_value("qualify_recipient", Value::Str(q));
         }
         self.main.set_value("exim_version", Value::Str("4.96".to_string()));
+        // retry_interval_max cannot exceed a day; larger values force the
+        // default.
+        if self.main.get_int("retry_interval_max").is_some_and(|t| t > 24 * 3600) {
+            self.main.set_value("retry_interval_max", Value::Time(24 * 3600));
+        }
     }
 
     /// `$config_file`.

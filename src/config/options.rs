@@ -31,6 +31,9 @@ pub struct OptionSlot {
 pub struct Options {
     pub table: &'static [OptionDef],
     pub slots: Vec<OptionSlot>,
+    /// Synonyms that have been set: like Exim's separate hidden entries
+    /// for them, a synonym may be set once besides its option.
+    pub aliases_set: Vec<String>,
 }
 
 /// Find an option in a sorted table (Exim's find_option()).
@@ -58,7 +61,7 @@ impl Options {
                 OptionSlot { value, set: false, secure: false, file: String::new(), line: 0, column: 0, compiled }
             })
             .collect();
-        Options { table, slots }
+        Options { table, slots, aliases_set: Vec::new() }
     }
 
     pub fn index(&self, name: &str) -> Option<usize> {
@@ -173,12 +176,17 @@ pub fn handle_option(
         (false, 0)
     };
     let base = &name[offset..];
-    let lookup = aliases.iter().find(|(a, _)| *a == base).map(|(_, t)| *t).unwrap_or(base);
+    let alias = aliases.iter().find(|(a, _)| *a == base);
+    let lookup = alias.map(|(_, t)| *t).unwrap_or(base);
     let Some(idx) = opts.index(lookup) else {
         return Ok(Handled::Unknown(name.to_string()));
     };
     let def = &opts.table[idx];
-    if opts.slots[idx].set {
+    let already = match alias {
+        Some((a, _)) => opts.aliases_set.iter().any(|s| s == a),
+        None => opts.slots[idx].set,
+    };
+    if already {
         return Err(err(format!("\"{name}\" option set for the second time"), lead));
     }
     let mut rest = st.rest;
@@ -220,10 +228,17 @@ pub fn handle_option(
             }
         }
     }
+    let set = match alias {
+        Some((a, _)) => {
+            opts.aliases_set.push(a.to_string());
+            opts.slots[idx].set
+        }
+        None => true,
+    };
     let slot = &mut opts.slots[idx];
     *slot = OptionSlot {
         value: v,
-        set: true,
+        set,
         secure: st.hide,
         file: file.to_string(),
         line: lineno,

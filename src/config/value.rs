@@ -496,7 +496,7 @@ pub fn parse(kind: Kind, s: &str, name: &str) -> Result<Value, String> {
             Value::Id(find_group(&v).ok_or_else(|| format!("group {v} was not found"))?)
         }
         Kind::UidList => {
-            let v = read_string(s, name)?;
+            let v = expand_now(&read_string(s, name)?, name)?;
             let mut ids = Vec::new();
             for item in colon_items(&v) {
                 ids.push(find_user(&item).ok_or_else(|| format!("user {item} was not found"))?);
@@ -504,7 +504,7 @@ pub fn parse(kind: Kind, s: &str, name: &str) -> Result<Value, String> {
             Value::IdList(ids)
         }
         Kind::GidList => {
-            let v = read_string(s, name)?;
+            let v = expand_now(&read_string(s, name)?, name)?;
             let mut ids = Vec::new();
             for item in colon_items(&v) {
                 ids.push(find_group(&item).ok_or_else(|| format!("group {item} was not found"))?);
@@ -641,4 +641,33 @@ pub fn string_printing(s: &str) -> String {
         }
     }
     out
+}
+
+/// The context for the few expansions Exim makes while reading the
+/// configuration (user and group lists): no variables, lists or lookups.
+struct ReadContext;
+
+impl crate::expand::Context for ReadContext {
+    fn variable(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn match_list(
+        &mut self,
+        _kind: crate::expand::ListKind,
+        _subject: &str,
+        _list: &str,
+    ) -> Result<bool, crate::expand::ExpandError> {
+        Err(crate::expand::ExpandError::Failed("no lists while reading the configuration".to_string()))
+    }
+}
+
+/// Expand a value at read time (Exim expands user and group lists then).
+fn expand_now(s: &str, name: &str) -> Result<String, String> {
+    if !s.contains('$') && !s.contains('\\') {
+        return Ok(s.to_string());
+    }
+    let fail = |e: crate::expand::ExpandError| format!("failed to expand {name}: {}", e.message());
+    let compiled = crate::expand::compile(s).map_err(fail)?;
+    crate::expand::evaluate(&compiled, &mut ReadContext).map_err(fail)
 }
