@@ -40,6 +40,8 @@ re!(duration_re, r"\b(D|QT)=(\d+)(\.\d+)?s\b");
 re!(spool_time_re, r"(?m)^\d{9,10} 0$");
 re!(usec_re, r"-received_time_usec \.\d{6}");
 re!(complete_re, r"-received_time_complete \d+\.\d{6}");
+re!(daemon_re, r"(listening for SMTPS? on )(.*)");
+re!(daemon_port_re, r"(port |\]:)(\d+)");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -186,6 +188,28 @@ impl Munger {
             .into_owned()
     }
 
+    /// The daemon's "listening for SMTP on port 1225 (IPv6 and IPv4)": the
+    /// port names, and no "(IPv6 and IPv4)" (the harness hosts listen on
+    /// IPv4 only).
+    pub fn daemon_ports(&self, t: &str) -> String {
+        daemon_re()
+            .replace_all(t, |c: &Captures| {
+                let rest = c[2].replace(" (IPv6 and IPv4)", "");
+                let rest = daemon_port_re().replace_all(&rest, |p: &Captures| {
+                    let n: u16 = p[2].parse().unwrap_or(0);
+                    let name = n
+                        .checked_sub(CANONICAL_PORT_BASE)
+                        .and_then(|o| ["PORT_N", "PORT_S", "PORT_D", "PORT_D2", "PORT_D3", "PORT_D4", "PORT_D5", "PORT_D6"].get(o as usize));
+                    match name {
+                        Some(name) => format!("{}{}", &p[1], name),
+                        None => p[0].to_string(),
+                    }
+                });
+                format!("{}{}", &c[1], rest)
+            })
+            .into_owned()
+    }
+
     /// Times in spool header files (-Mvh output).
     pub fn spool_times(&self, t: &str) -> String {
         let t = spool_time_re().replace_all(t, "ddddddddd 0");
@@ -264,6 +288,7 @@ impl Munger {
         let t = self.message_ids(&t);
         let t = self.ports(&t);
         let t = self.version(&t);
+        let t = self.daemon_ports(&t);
         let t = self.dates(&t);
         let t = self.pids(&t);
         let t = self.sizes(&t);
@@ -377,6 +402,14 @@ mod tests {
     #[test]
     fn hash_and_duration_rules() {
         assert_eq!(m().hashes("prvs=0786d6aa1a=u@x D=0s D=12s D=0.012s QT=3s"), "prvs=xxxxxxxxxx=u@x D=qqs D=qqs D=q.qqqs QT=qqs");
+    }
+
+    #[test]
+    fn daemon_port_rule() {
+        assert_eq!(
+            m().daemon_ports("listening for SMTP on port 1225 (IPv6 and IPv4) port 1226 [127.0.0.1]:1228 port 99"),
+            "listening for SMTP on port PORT_D port PORT_D2 [127.0.0.1]:PORT_D4 port 99"
+        );
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl Runner {
         p.dir = dir.display().to_string();
         p.exim_path = dir.join("eximdir/exim").display().to_string();
         p.testnum = t.name.clone();
-        if let Err(e) = setup::prepare(&p, &self.suite, &t.name, &self.binary) {
+        if let Err(e) = setup::prepare(&p, &self.suite, &t.name, &self.binary, &self.features) {
             return Status::Failed(format!("cannot set up {}: {}", dir.display(), e));
         }
         let mut ctx = Context::new(p.clone(), self.binary.clone(), self.listen_ips.clone());
