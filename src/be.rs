@@ -178,13 +178,13 @@ impl Context for BaseContext<'_> {
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
-pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
+pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[String]) -> i32 {
     let stdout = std::io::stdout();
     // Rust's stdout flushes at every newline; buffer it and flush when
     // a person is waiting for the prompt.
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Variables set by one line ($runrc, ACL variables) are seen by the next.
-    let mut extra = HashMap::new();
+    let mut extra: HashMap<String, String> = origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     if !args.is_empty() {
         for a in args {
             let line = expand_line(config, &mut extra, a);

@@ -327,6 +327,21 @@ impl<'c> Evaluator<'c> {
                 let v = self.args(args)?;
                 self.ctx.readsocket(&v)
             }
+            ItemId::Authresults => {
+                let id = self.seq(&args[0])?;
+                Ok(self.authresults(&id))
+            }
+            ItemId::Imapfolder => {
+                let v = self.args(args)?;
+                let sep = v.get(1).and_then(|s| s.chars().next()).unwrap_or('/');
+                strings::imapfolder(&v[0], sep, v.get(2).map(String::as_str).unwrap_or(""))
+            }
+            ItemId::Perl => failed("A setting of perl_startup is needed when using the Perl interpreter"),
+            ItemId::Dlfunc => {
+                let file = self.seq(&args[0])?;
+                failed(format!("dlopen \"{file}\" failed: rexim does not load code"))
+            }
+            ItemId::Certextract => failed("second argument of \"certextract\" must be a certificate variable"),
             other => failed(format!("\"{}\" is not supported by rexim", super::items::def_of(other).name)),
         }
     }
@@ -334,6 +349,25 @@ impl<'c> Evaluator<'c> {
     /// Global substitution the way Exim (and Perl's /g) does it: after an
     /// empty match the next search starts one character on, but an empty
     /// match right after a non-empty one is still taken.
+    /// `${authresults{id}}`: an Authentication-Results: header for what
+    /// is known of the client (RFC 8601 iprev, and auth once AUTH exists).
+    fn authresults(&self, id: &str) -> String {
+        let mut out = format!("Authentication-Results: {id}");
+        let ip = self.ctx.variable("sender_host_address").unwrap_or_default();
+        if !ip.is_empty() {
+            match self.ctx.variable("sender_host_name").filter(|n| !n.is_empty()) {
+                Some(name) => out.push_str(&format!(";\n\tiprev=pass ({name}) smtp.remote-ip={ip}")),
+                None => out.push_str(&format!(";\n\tiprev=fail smtp.remote-ip={ip}")),
+            }
+        }
+        if let Some(auth_id) = self.ctx.variable("authenticated_id").filter(|_| {
+            self.ctx.variable("sender_host_authenticated").is_some_and(|a| !a.is_empty())
+        }) {
+            out.push_str(&format!(";\n\tauth=pass smtp.auth={auth_id}"));
+        }
+        out
+    }
+
     fn sg(&mut self, args: &[Seq]) -> Result<String> {
         let subject = self.seq(&args[0])?;
         let pattern = self.seq(&args[1])?;
