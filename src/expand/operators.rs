@@ -134,6 +134,26 @@ pub struct Op {
     pub name: Box<str>,
 }
 
+/// Operators whose result is computed rather than copied from their
+/// argument give untainted results.
+pub fn keeps_taint(kind: OpKind) -> bool {
+    !matches!(
+        kind,
+        OpKind::Md5
+            | OpKind::Sha1
+            | OpKind::Sha2
+            | OpKind::Sha3
+            | OpKind::Strlen
+            | OpKind::Listcount
+            | OpKind::Eval
+            | OpKind::Eval10
+            | OpKind::TimeEval
+            | OpKind::TimeInterval
+            | OpKind::Randint
+            | OpKind::Nhash
+    )
+}
+
 fn find(table: &[(&str, OpKind)], name: &str) -> Option<OpKind> {
     table.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| table[i].1)
 }
