@@ -14,7 +14,7 @@ pub trait ConfigView {
     fn config_file(&self) -> String;
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
-    fn expand_macros(&self, line: &str) -> String;
+    fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
     fn define_macro(&mut self, name: &str, value: &str);
     fn list_match(&self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
     fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError>;
@@ -24,6 +24,8 @@ pub trait ConfigView {
 pub struct BaseContext<'a> {
     pub config: &'a mut dyn ConfigView,
     pub extra: HashMap<String, String>,
+    /// Variables whose values came from the command line (`-oMa`...).
+    pub tainted: &'a [&'a str],
 }
 
 fn primary_hostname_default() -> String {
@@ -61,9 +63,11 @@ impl BaseContext<'_> {
     }
 
     fn computed(&self, name: &str) -> Option<String> {
+        if let Some(tod) = name.strip_prefix("tod_") {
+            return tod_variable(tod);
+        }
         // SAFETY: these libc calls have no preconditions.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        let now = chrono::Local::now();
         Some(match name {
             "primary_hostname" | "smtp_active_hostname" => self.primary_hostname(),
             "qualify_domain" => self.qualify_domain(),
@@ -111,17 +115,25 @@ impl BaseContext<'_> {
             "spool_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
             "log_space" => statvfs_of(&self.spool_directory()).map(|s| s.0.to_string()).unwrap_or("-1".into()),
             "log_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
-            "tod_bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
-            "tod_epoch" => now.timestamp().to_string(),
-            "tod_epoch_l" => format!("{}", now.timestamp_micros()),
-            "tod_full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
-            "tod_log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
-            "tod_logfile" => now.format("%Y%m%d").to_string(),
-            "tod_zone" => now.format("%z").to_string(),
-            "tod_zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
             _ => return None,
         })
     }
+}
+
+/// `$tod_*`: the time of day in Exim's formats.
+fn tod_variable(which: &str) -> Option<String> {
+    let now = chrono::Local::now();
+    Some(match which {
+        "bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
+        "epoch" => now.timestamp().to_string(),
+        "epoch_l" => now.timestamp_micros().to_string(),
+        "full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+        "log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "logfile" => now.format("%Y%m%d").to_string(),
+        "zone" => now.format("%z").to_string(),
+        "zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
+        _ => return None,
+    })
 }
 
 fn login_name(uid: libc::uid_t) -> String {
@@ -165,26 +177,43 @@ impl Context for BaseContext<'_> {
     fn set_variable(&mut self, name: &str, value: String) {
         self.extra.insert(name.to_string(), value);
     }
+
+    fn is_tainted(&self, name: &str) -> bool {
+        self.tainted.contains(&name)
+    }
+
+    fn log(&mut self, line: &str) {
+        // Without a message, Exim's log lines in -be go to standard error.
+        eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    }
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
-pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
+pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[String]) -> i32 {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Rust's stdout flushes at every newline; buffer it and flush when
+    // a person is waiting for the prompt.
+    let mut out = std::io::BufWriter::new(stdout.lock());
     // Variables set by one line ($runrc, ACL variables) are seen by the next.
-    let mut extra = HashMap::new();
+    let mut extra: HashMap<String, String> = origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let tainted: Vec<&str> = origin.iter().map(|(k, _)| *k).collect();
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, &mut extra, a);
+            let line = expand_line(config, &mut extra, &tainted, a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
     }
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    // The prompt must show before we wait for a person; a pipe need not
+    // pay for a flush per line, and is read in large pieces.
+    let interactive = std::io::IsTerminal::is_terminal(&stdin);
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
     loop {
         let _ = write!(out, "> ");
-        let _ = out.flush();
+        if interactive {
+            let _ = out.flush();
+        }
         let Some(line) = read_logical_line(&mut input) else {
             let _ = writeln!(out);
             break;
@@ -195,14 +224,15 @@ pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
             continue;
         }
         let line = config.expand_macros(&line);
-        let result = expand_line(config, &mut extra, &line);
-        let _ = writeln!(out, "{result}");
+        let result = expand_line(config, &mut extra, &tainted, &line);
+        let _ = out.write_all(result.as_bytes());
+        let _ = out.write_all(b"\n");
     }
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, line: &str) -> String {
-    let mut ctx = BaseContext { config, extra: std::mem::take(extra) };
+fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str], line: &str) -> String {
+    let mut ctx = BaseContext { config, extra: std::mem::take(extra), tainted };
     let result = match expand::expand_string(line, &mut ctx) {
         Ok(s) => s,
         Err(e) => format!("Failed: {}", e.message()),
@@ -226,7 +256,8 @@ fn fgets(input: &mut dyn BufRead) -> Option<Vec<u8>> {
             break;
         }
         let room = FGETS_MAX - raw.len();
-        let take = buf.iter().take(room).position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(buf.len().min(room));
+        let window = &buf[..buf.len().min(room)];
+        let take = window.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(window.len());
         raw.extend_from_slice(&buf[..take]);
         input.consume(take);
         if raw.last() == Some(&b'\n') {
@@ -247,7 +278,10 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
             None if first => return None,
             None => return Some(result),
         };
-        let text = String::from_utf8_lossy(&raw);
+        let text = match String::from_utf8(raw) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         let mut piece = text.trim_end();
         if !first {
             piece = piece.trim_start();

@@ -10,10 +10,13 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
 }
 
 fn hex(bytes: &[u8], upper: bool) -> String {
-    bytes
-        .iter()
-        .map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") })
-        .collect()
+    let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(digits[usize::from(b >> 4)] as char);
+        out.push(digits[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 pub fn md5_hex(data: &[u8]) -> String {

@@ -33,8 +33,37 @@ fn truncated(name: &str) -> &str {
     &name[..end]
 }
 
+/// The parser recurses once per nested brace; beyond this depth a string
+/// is refused rather than risk the stack.
+const MAX_NESTING: usize = 1000;
+
+/// The deepest nesting of braces inside `${...}`, counted cheaply.
+fn nesting_depth(source: &str) -> usize {
+    let b = source.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            b'{' if depth > 0 => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        max = max.max(depth);
+        i += 1;
+    }
+    max
+}
+
 /// Parse a whole expansion string.
 pub fn parse(source: &str) -> Result<Seq> {
+    if nesting_depth(source) > MAX_NESTING {
+        return failed("expansion nested too deeply");
+    }
     let mut pairs = ExpandParser::parse(Rule::expansion, source)
         .map_err(|e| ExpandError::Failed(format!("internal expansion grammar error: {e}")))?;
     let expansion = pairs.next().expect("expansion rule");

@@ -32,7 +32,9 @@ pub fn parse_args(args: &[&str]) -> Result<ClientArgs, String> {
         }
         match *a {
             "-tls-on-connect" => tls_on_connect = true,
-            "-ocsp" | "-sni" | "-alpn" => {
+            // Options with a value: GnuTLS priority, OCSP CA file, SNI,
+            // ALPN, DANE name: accepted, not used by the rustls client.
+            "-p" | "-ocsp" | "-sni" | "-alpn" | "-aname" | "-tn" => {
                 it.next();
             }
             a if a.starts_with('-') && rest.is_empty() => {}
@@ -48,9 +50,11 @@ pub fn parse_args(args: &[&str]) -> Result<ClientArgs, String> {
         tls_on_connect,
         host: rest[0].clone(),
         port,
-        interface: rest.get(2).cloned(),
-        cert: rest.get(3).cloned(),
-        key: rest.get(4).cloned(),
+        // The outgoing interface is optional: a third argument that is
+        // not an IP address is already the certificate.
+        interface: rest.get(2).filter(|a| a.parse::<IpAddr>().is_ok()).cloned(),
+        cert: rest.iter().skip(2).find(|a| a.parse::<IpAddr>().is_err()).cloned(),
+        key: rest.iter().skip(2).filter(|a| a.parse::<IpAddr>().is_err()).nth(1).cloned(),
     })
 }
 
@@ -338,6 +342,10 @@ mod tests {
         let a = parse_args(&["-t10", "127.0.0.1", "1225"]).unwrap();
         assert_eq!((a.timeout, a.port, a.host.as_str()), (10, 1225, "127.0.0.1"));
         assert!(parse_args(&["127.0.0.1"]).is_err());
+        let a = parse_args(&["-p", "NONE:+X", "127.0.0.1", "1225", "cert.pem", "key.pem"]).unwrap();
+        assert_eq!((a.interface, a.cert.as_deref(), a.key.as_deref()), (None, Some("cert.pem"), Some("key.pem")));
+        let a = parse_args(&["127.0.0.1", "1225", "127.0.0.2"]).unwrap();
+        assert_eq!((a.interface.as_deref(), a.cert), (Some("127.0.0.2"), None));
     }
 
     fn serve(replies: &'static [&'static str]) -> (u16, std::thread::JoinHandle<Vec<String>>) {
