@@ -152,7 +152,7 @@ fn users_and_groups() {
 fn comments_blank_lines_and_continuations() {
     let c = load("# c\n\n  percent_hack_domains = a : \\\n  # inside\n   b\nfreeze_tell = x \\\n\nqualify_recipient = q\n").unwrap();
     assert_eq!(opt(&c, "percent_hack_domains"), "percent_hack_domains = a : b");
-    assert_eq!(opt(&c, "freeze_tell"), "freeze_tell = x ");
+    assert_eq!(opt(&c, "freeze_tell"), "freeze_tell = x");
     assert_eq!(opt(&c, "qualify_recipient"), "qualify_recipient = q");
 }
 
