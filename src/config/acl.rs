@@ -97,7 +97,7 @@ pub fn add_line(acl: &mut Acl, line: &str, file: &str, lineno: usize) -> Result<
     }
     let (mut name, mut rest) = read_name(s);
     if VERBS.binary_search(&name).is_ok() {
-        if negated && name != "accept" && name != "deny" {
+        if negated {
             return Err(format!("malformed ACL line \"{line}\""));
         }
         acl.statements.push(AclStatement {

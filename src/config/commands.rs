@@ -93,6 +93,13 @@ fn write_panic_log(e: &ConfigError) {
     }
 }
 
+/// Report a configuration error as Exim does for -bV: a timestamped line.
+fn report_timestamped(e: &ConfigError) {
+    eprintln!("{} {}", timestamp(), e);
+    caret(e);
+    write_panic_log(e);
+}
+
 /// Beyond Exim: the offending line with a caret, to a terminal only.
 fn caret(e: &ConfigError) {
     if std::io::stderr().is_terminal() {
@@ -107,7 +114,12 @@ pub fn bp_main(path: Option<&Path>, defines: &[(String, String)], names: &[Strin
     let cfg = match Config::load(path, defines) {
         Ok(c) => c,
         Err(e) => {
-            report_panic(&e);
+            // Exim reports as -bV does when the configuration is listed.
+            if names.iter().any(|n| n == "config") {
+                report_timestamped(&e);
+            } else {
+                report_panic(&e);
+            }
             return 1;
         }
     };
@@ -173,6 +185,17 @@ fn print_one(cfg: &Config, name: &str, admin: bool, no_labels: bool, out: &mut S
         "transport_list" => print::drivers(cfg, DriverClass::Transport, None, true, admin, no_labels, out),
         "authenticator_list" => print::drivers(cfg, DriverClass::Authenticator, None, true, admin, no_labels, out),
         "macros" => print::macros(cfg, None, false, no_labels, out),
+        "environment" => {
+            // The environment Exim runs with: keep_environment and
+            // add_environment applied, sorted.
+            crate::environment::apply(cfg.option_str("keep_environment"), cfg.option_str("add_environment"));
+            let mut vars: Vec<(String, String)> = std::env::vars().collect();
+            vars.sort();
+            for (k, v) in vars {
+                out.push_str(&format!("{k}={v}\n"));
+            }
+            true
+        }
         "macro_list" => print::macros(cfg, None, true, no_labels, out),
         _ => match print::main_option_line_labels(cfg, name, admin, no_labels) {
             Some(line) => {
@@ -220,9 +243,7 @@ pub fn bv_main(path: Option<&Path>, defines: &[(String, String)]) -> i32 {
             let head = head.split("Configuration file search path").next().unwrap_or("");
             print!("{head}");
             let _ = std::io::stdout().flush();
-            eprintln!("{} {}", timestamp(), e);
-            caret(&e);
-            write_panic_log(&e);
+            report_timestamped(&e);
             1
         }
     }

@@ -18,6 +18,7 @@ mod options;
 mod preprocessor;
 mod print;
 mod readconf;
+mod rewrite;
 mod syntax;
 mod texts;
 mod value;
@@ -35,6 +36,7 @@ pub use macros::{parse_define, Macro, Macros};
 pub use main_table::{OptionDef, MAIN_OPTIONS};
 pub use named_lists::{ListKind, NamedList};
 pub use options::{OptionSlot, Options};
+pub use rewrite::RewriteRule;
 pub use value::{Kind, Value};
 
 /// Where rexim looks for its configuration when no -C is given (the first
@@ -90,6 +92,8 @@ pub struct Config {
     pub authenticators: Vec<DriverInstance>,
     pub retry: Vec<RawLine>,
     pub rewrite: Vec<RawLine>,
+    /// The rewrite rules, split into pattern, replacement and flags.
+    pub rewrite_rules: Vec<RewriteRule>,
     pub local_scan: Vec<RawLine>,
     pub macros: Macros,
     /// The logical lines as `-bP config` prints them.
@@ -133,6 +137,7 @@ impl Config {
             authenticators: Vec::new(),
             retry: Vec::new(),
             rewrite: Vec::new(),
+            rewrite_rules: Vec::new(),
             local_scan: Vec::new(),
             macros: Macros::default(),
             config_lines: Vec::new(),

@@ -197,14 +197,15 @@ impl Preprocessor {
             if !line[1..].starts_with(name) {
                 continue;
             }
-            // Exim tests for ' ', 't' (sic), newline or end after the name.
+            // Exim tests for ' ', 't' (sic), newline or end after the name;
+            // anything else makes it ignore the line.
             match line.as_bytes().get(1 + name.len()) {
                 None | Some(b' ') | Some(b't') | Some(b'\n') => {}
-                Some(_) => return Ok(Some(false)),
+                Some(_) => return Ok(Some(true)),
             }
             let action = if macro_found { action1 } else { action2 };
             if pushpop > 0 {
-                if self.cstate_stack.len() >= CSTATE_STACK_SIZE - 1 {
+                if self.cstate_stack.len() >= CSTATE_STACK_SIZE {
                     return Err(self.error(format!(".{name} nested too deeply")));
                 }
                 self.cstate_stack.push(self.cstate);
@@ -241,7 +242,9 @@ impl Preprocessor {
             return Ok(());
         }
         self.save_position();
-        let content = std::fs::read(&path)
+        // Exim opens a directory (`.include` with no name) and reads nothing.
+        let content = if Path::new(&path).is_dir() { Ok(Vec::new()) } else { std::fs::read(&path) };
+        let content = content
             .map_err(|_| self.error(format!("failed to open included configuration file {path}")))?;
         self.stack.push(SourceFile::new(&path, &content));
         Ok(())
@@ -252,15 +255,16 @@ fn is_space(c: char) -> bool {
     c == ' ' || ('\t'..='\r').contains(&c)
 }
 
-/// `.include NAME` or `.include_if_exists NAME`: (if_exists, NAME).
+/// `.include NAME` or `.include_if_exists NAME`: (if_exists, NAME). The
+/// end of the line counts as white space (Exim sees the newline there).
 fn include_directive(line: &str) -> Option<(bool, &str)> {
     let rest = line.strip_prefix(".include")?;
-    if rest.starts_with(is_space) {
-        return Some((false, &rest[1..]));
+    if rest.is_empty() || rest.starts_with(is_space) {
+        return Some((false, rest.get(1..).unwrap_or("")));
     }
     let rest = rest.strip_prefix("_if_exists")?;
-    if rest.starts_with(is_space) {
-        return Some((true, &rest[1..]));
+    if rest.is_empty() || rest.starts_with(is_space) {
+        return Some((true, rest.get(1..).unwrap_or("")));
     }
     None
 }

@@ -13,12 +13,13 @@ const HIDDEN: &str = "<value not displayable>";
 /// One option as print_ol() prints it (without the newline). `name` is the
 /// name asked for (it may be an alias).
 fn option_line(def: &OptionDef, slot: &OptionSlot, name: &str, admin: bool, no_labels: bool) -> String {
+    // Booleans, and unset fixed-point values, keep their names under -n.
     if def.kind == Kind::Bool {
         let on = matches!(slot.value, Value::Bool(true));
-        if no_labels {
-            return if on { "true".to_string() } else { "false".to_string() };
-        }
         return if on { name.to_string() } else { format!("no_{name}") };
+    }
+    if def.kind == Kind::Fixed && matches!(slot.value, Value::Unset) {
+        return format!("{name} =");
     }
     if slot.secure && !admin {
         return if no_labels { HIDDEN.to_string() } else { format!("{name} = {HIDDEN}") };
@@ -184,30 +185,30 @@ pub fn config(cfg: &Config, admin: bool, terse: bool, out: &mut String) {
     }
 }
 
-/// Runs of white space become one space, up to the first `"`, `'` or `$`
-/// that follows white space (which may be careful formatting).
+/// Runs of white space become one space, as Exim's print_config() does
+/// it, including its quirk: after a run is shortened, the character it
+/// tests for `"`, `'` or `$` (which stop the collapsing) is the one that
+/// has moved into the run's old end.
 fn collapse_spaces(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            out.push(' ');
-            let mut j = i;
-            while j < b.len() && b[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            i = j;
-            if j < b.len() && (b[j] == b'"' || b[j] == b'\'' || b[j] == b'$') {
-                out.push_str(&s[j..]);
-                return out;
-            }
+    let mut b = s.as_bytes().to_vec();
+    let mut p = 0;
+    while p < b.len() {
+        if !b[p].is_ascii_whitespace() {
+            p += 1;
             continue;
         }
-        let ch_len = s[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1);
-        out.push_str(&s[i..i + ch_len]);
-        i += ch_len;
+        b[p] = b' ';
+        let mut next = p;
+        while next < b.len() && b[next].is_ascii_whitespace() {
+            next += 1;
+        }
+        if next - p > 1 {
+            b.drain(p + 1..next);
+        }
+        if matches!(b.get(next), Some(b'"') | Some(b'\'') | Some(b'$')) {
+            break;
+        }
+        p += 1;
     }
-    out
+    String::from_utf8_lossy(&b).into_owned()
 }

@@ -41,7 +41,7 @@ pub fn read(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError> 
             1 => read_drivers(cfg, pp, DriverClass::Authenticator)?,
             2 => read_local_scan(cfg, pp)?,
             3 => cfg.retry = read_raw(pp)?,
-            4 => cfg.rewrite = read_raw(pp)?,
+            4 => read_rewrite(cfg, pp)?,
             5 => read_drivers(cfg, pp, DriverClass::Router)?,
             _ => read_drivers(cfg, pp, DriverClass::Transport)?,
         }
@@ -251,6 +251,15 @@ fn read_raw(pp: &mut Preprocessor) -> Result<Vec<RawLine>, ConfigError> {
         out.push(RawLine { text: l.text, file: l.file, line: l.line });
     }
     Ok(out)
+}
+
+fn read_rewrite(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError> {
+    while let Some(l) = pp.next_line()? {
+        let rule = super::rewrite::parse_rule(&l.text, &l.file, l.line).map_err(|m| pp.error(m))?;
+        cfg.rewrite_rules.push(rule);
+        cfg.rewrite.push(RawLine { text: l.text, file: l.file, line: l.line });
+    }
+    Ok(())
 }
 
 /// rexim, like this Exim build, has no local_scan() options.

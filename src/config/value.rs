@@ -318,7 +318,7 @@ pub fn read_bool_word(s: &str, name: &str) -> Result<bool, String> {
 
 /// Exim's string_interpret_escape() for one escape after a backslash;
 /// returns the byte and how many input bytes were used after the backslash.
-fn interpret_escape(b: &[u8]) -> (u8, usize) {
+pub fn interpret_escape(b: &[u8]) -> (u8, usize) {
     match b.first() {
         None => (b'\\', 0),
         Some(c @ b'0'..=b'7') => {
