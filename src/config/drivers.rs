@@ -156,10 +156,65 @@ pub fn apply_init_defaults(d: &mut DriverInstance) {
             }
         }
         DriverClass::Authenticator => {
-            if matches!(d.generic.get("public_name"), Some(Value::Unset)) {
+            // Most authenticators' init functions default the public name
+            // to the instance name; cram_md5 and cyrus_sasl do not (Exim
+            // then refuses the configuration).
+            let named = !matches!(driver.as_str(), "cram_md5" | "cyrus_sasl");
+            if named && matches!(d.generic.get("public_name"), Some(Value::Unset)) {
                 let name = d.name.clone();
                 d.generic.set_value("public_name", Value::Str(name));
             }
+            if driver == "cyrus_sasl" {
+                let public = d.generic.get_str("public_name").map(str::to_string);
+                if let (Some(p), Some(public)) = (d.private.as_mut(), public) {
+                    if is_unset(p, "server_mech") {
+                        p.set_value("server_mech", Value::Str(public));
+                    }
+                }
+            }
         }
+    }
+}
+
+/// The checks of Exim's driver init functions. Err: (for the driver, text)
+/// where "for the driver" selects Exim's "error for NAME CLASS:" heading.
+pub fn init_checks(d: &DriverInstance) -> Result<(), (bool, String)> {
+    use super::value::Value;
+    let driver = d.driver.as_deref().unwrap_or("");
+    let p = d.private.as_ref();
+    let set = |n: &str| p.and_then(|p| p.get(n)).is_some_and(|v| !matches!(v, Value::Unset));
+    let flag = |n: &str| p.and_then(|p| p.get_bool(n)).unwrap_or(false);
+    let fail = |m: &str| Err((true, m.to_string()));
+    match (d.class, driver) {
+        (DriverClass::Router, _) => {
+            if let Some(s) = d.generic.get_str("self") {
+                let ok = matches!(s, "freeze" | "defer" | "fail" | "send" | "pass")
+                    || s.strip_prefix("reroute:").is_some();
+                if !ok {
+                    return fail(&format!("{s} is not valid for the self option"));
+                }
+            }
+            match driver {
+                "queryprogram" if !set("command_user") => fail("command_user must be specified"),
+                "manualroute" if set("route_list") == set("route_data") => {
+                    fail("route_list or route_data (but not both) must be specified")
+                }
+                "redirect" if !set("file") && !set("data") => fail("one of \"file\" or \"data\" must be specified"),
+                "redirect" if set("file") && set("data") => fail("only one of \"file\" or \"data\" must be specified"),
+                "iplookup" if p.and_then(|p| p.get_int("port")).unwrap_or(0) <= 0 => fail("a port must be specified"),
+                _ => Ok(()),
+            }
+        }
+        (DriverClass::Transport, "appendfile") if set("file") && set("directory") => {
+            fail("only one of \"file\" or \"directory\" can be specified")
+        }
+        (DriverClass::Transport, "lmtp") if set("command") == set("socket") => Err((
+            false,
+            format!("one (and only one) of command or socket must be set for the {} transport", d.name),
+        )),
+        (DriverClass::Transport, "pipe") if flag("use_shell") && flag("restrict_to_path") => {
+            Err((false, format!("both restrict_to_path and use_shell set for {} transport", d.name)))
+        }
+        _ => Ok(()),
     }
 }

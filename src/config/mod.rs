@@ -18,6 +18,7 @@ mod options;
 mod preprocessor;
 mod print;
 mod readconf;
+mod retry;
 mod rewrite;
 mod syntax;
 mod texts;
@@ -36,6 +37,7 @@ pub use macros::{parse_define, Macro, Macros};
 pub use main_table::{OptionDef, MAIN_OPTIONS};
 pub use named_lists::{ListKind, NamedList};
 pub use options::{OptionSlot, Options};
+pub use retry::{RetryConfig, RetryRule};
 pub use rewrite::RewriteRule;
 pub use value::{Kind, Value};
 
@@ -91,6 +93,8 @@ pub struct Config {
     pub transports: Vec<DriverInstance>,
     pub authenticators: Vec<DriverInstance>,
     pub retry: Vec<RawLine>,
+    /// The retry section parsed (pattern, error, senders, rules).
+    pub retry_rules: Vec<RetryConfig>,
     pub rewrite: Vec<RawLine>,
     /// The rewrite rules, split into pattern, replacement and flags.
     pub rewrite_rules: Vec<RewriteRule>,
@@ -136,6 +140,7 @@ impl Config {
             transports: Vec::new(),
             authenticators: Vec::new(),
             retry: Vec::new(),
+            retry_rules: Vec::new(),
             rewrite: Vec::new(),
             rewrite_rules: Vec::new(),
             local_scan: Vec::new(),
