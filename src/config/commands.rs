@@ -60,6 +60,15 @@ fn timestamp() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// The timestamp of an error's log line (with the zone under log_timezone).
+fn error_timestamp(e: &ConfigError) -> String {
+    if e.log_timezone {
+        chrono::Local::now().format("%Y-%m-%d %H:%M:%S %z").to_string()
+    } else {
+        timestamp()
+    }
+}
+
 /// Report a configuration error the way Exim does for `-bP`-like commands
 /// (`LOG: PANIC DIE` then the indented text).
 fn report_panic(e: &ConfigError) {
@@ -87,7 +96,7 @@ fn write_panic_log(e: &ConfigError) {
         }
         let path = item.replace("%s", "panic").replace("%D", &date);
         if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
-            let _ = writeln!(f, "{} {}", timestamp(), e);
+            let _ = writeln!(f, "{} {}", error_timestamp(e), e);
         }
         break;
     }
@@ -95,7 +104,7 @@ fn write_panic_log(e: &ConfigError) {
 
 /// Report a configuration error as Exim does for -bV: a timestamped line.
 fn report_timestamped(e: &ConfigError) {
-    eprintln!("{} {}", timestamp(), e);
+    eprintln!("{} {}", error_timestamp(e), e);
     caret(e);
     write_panic_log(e);
 }
@@ -228,6 +237,9 @@ pub fn bv_main(path: Option<&Path>, defines: &[(String, String)]) -> i32 {
     match Config::load(path, defines) {
         Ok(cfg) => {
             print!("{}", version_text(&cfg.config_file()));
+            if !cfg.main.slot("keep_environment").is_some_and(|s| s.set) {
+                eprintln!("{} Warning: purging the environment.\n Suggested action: use keep_environment.", timestamp());
+            }
             // Beyond Exim: expansion syntax errors are listed (Exim only
             // finds them when the option is used).
             for i in cfg.expansion_issues() {

@@ -202,6 +202,21 @@ pub fn init_checks(d: &DriverInstance) -> Result<(), (bool, String)> {
                 "redirect" if !set("file") && !set("data") => fail("one of \"file\" or \"data\" must be specified"),
                 "redirect" if set("file") && set("data") => fail("only one of \"file\" or \"data\" must be specified"),
                 "iplookup" if p.and_then(|p| p.get_int("port")).unwrap_or(0) <= 0 => fail("a port must be specified"),
+                "redirect" if flag("one_time") && !matches!(d.generic.get("unseen"), Some(Value::Bool(false))) => {
+                    fail("\"unseen\" may not be used with \"one_time\"")
+                }
+                "manualroute" => {
+                    let codes = ["decline", "defer", "fail", "freeze", "ignore", "pass"];
+                    let get = |n: &str| p.and_then(|p| p.get_str(n)).unwrap_or("").to_string();
+                    let hai = get("host_all_ignored");
+                    if !codes.contains(&hai.as_str()) || hai == "ignore" {
+                        return fail("unrecognized setting for host_all_ignored option");
+                    }
+                    if !codes.contains(&get("host_find_failed").as_str()) {
+                        return fail("unrecognized setting for host_find_failed option");
+                    }
+                    Ok(())
+                }
                 _ => Ok(()),
             }
         }
@@ -217,4 +232,28 @@ pub fn init_checks(d: &DriverInstance) -> Result<(), (bool, String)> {
         }
         _ => Ok(()),
     }
+}
+
+/// Whether an authenticator can act as a server and as a client (set by
+/// Exim's driver init functions from the options that are present).
+pub fn auth_roles(d: &DriverInstance) -> (bool, bool) {
+    use super::value::Value;
+    let set = |n: &str| d.option(n).is_some_and(|v| !matches!(v, Value::Unset));
+    let driver = d.driver.as_deref().unwrap_or("");
+    let server = set("server_condition")
+        || match driver {
+            "cram_md5" => set("server_secret"),
+            "spa" => set("server_password"),
+            "dovecot" => set("server_socket"),
+            "cyrus_sasl" => true,
+            "external" | "tls" => set("server_param1") || set("server_param2") || set("server_param3"),
+            _ => false,
+        };
+    let client = match driver {
+        "plaintext" | "external" => set("client_send"),
+        "cram_md5" => set("client_secret"),
+        "spa" => set("client_username") && set("client_password"),
+        _ => false,
+    };
+    (server, client)
 }

@@ -23,6 +23,8 @@ pub struct ConfigError {
     pub panic_only: bool,
     /// log_file_path as far as it had been read, for the panic log.
     pub log_file_path: Option<String>,
+    /// log_timezone as far as it had been read (timestamps get the zone).
+    pub log_timezone: bool,
     /// A driver init error: "NAME router" for Exim's "error for ...:" heading.
     pub driver: Option<String>,
 }
@@ -30,12 +32,12 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error at a line of a file.
     pub fn at(file: &str, line: usize, message: impl Into<String>) -> ConfigError {
-        ConfigError { file: Some(file.to_string()), line, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None, driver: None }
+        ConfigError { file: Some(file.to_string()), line, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None, log_timezone: false, driver: None }
     }
 
     /// A configuration error that is not tied to a line.
     pub fn general(message: impl Into<String>) -> ConfigError {
-        ConfigError { file: None, line: 0, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None, driver: None }
+        ConfigError { file: None, line: 0, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None, log_timezone: false, driver: None }
     }
 
     /// An error found by a driver's init function ("NAME router").

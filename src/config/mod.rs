@@ -148,6 +148,7 @@ impl Config {
             config_lines: Vec::new(),
         };
         if let Err(mut e) = readconf::read(&mut cfg, &mut pp) {
+            e.log_timezone = cfg.main.get_bool("log_timezone").unwrap_or(false);
             if cfg.main.slot("log_file_path").is_some_and(|s| s.set) {
                 e.log_file_path = cfg.main.get_str("log_file_path").map(str::to_string);
             }

@@ -152,6 +152,26 @@ fn err(message: impl Into<String>, column: usize) -> SettingError {
     SettingError { message: message.into(), column }
 }
 
+/// How a repeatable option accumulates.
+#[derive(Clone, Copy)]
+enum Repeat {
+    /// Conditions are and-ed: ${if and{{bool_lax{old}}{bool_lax{new}}}}.
+    Condition,
+    /// Lists are joined with the separator.
+    List(char),
+}
+
+/// The driver options Exim lets a configuration set more than once.
+fn repeatable(name: &str) -> Option<Repeat> {
+    match name {
+        "condition" => Some(Repeat::Condition),
+        "headers_add" => Some(Repeat::List('\n')),
+        "headers_remove" => Some(Repeat::List(':')),
+        "set" => Some(Repeat::List(';')),
+        _ => None,
+    }
+}
+
 /// Exim's readconf_handle_option() for one logical line. `aliases` maps
 /// older names onto table names.
 pub fn handle_option(
@@ -182,9 +202,10 @@ pub fn handle_option(
         return Ok(Handled::Unknown(name.to_string()));
     };
     let def = &opts.table[idx];
+    let repeat = repeatable(def.name);
     let already = match alias {
         Some((a, _)) => opts.aliases_set.iter().any(|s| s == a),
-        None => opts.slots[idx].set,
+        None => opts.slots[idx].set && repeat.is_none(),
     };
     if already {
         return Err(err(format!("\"{name}\" option set for the second time"), lead));
@@ -211,10 +232,26 @@ pub fn handle_option(
         rest = r2;
     }
     let kind = def.kind;
-    let v = match kind {
-        Kind::Bool if negated => Value::Bool(false),
+    let mut v = match kind {
+        Kind::Bool | Kind::ExpandBool if negated => Value::Bool(false),
         _ => value::parse(kind, rest, name).map_err(|m| err(m, col))?,
     };
+    // Options that may be given more than once accumulate (Exim's
+    // opt_rep_str and opt_rep_con).
+    if let (Some(rep), Value::Str(new), Value::Str(old)) = (repeat, &v, &opts.slots[idx].value) {
+        if opts.slots[idx].set {
+            v = Value::Str(match rep {
+                Repeat::Condition => format!("${{if and{{{{bool_lax{{{old}}}}}{{bool_lax{{{new}}}}}}}}}"),
+                Repeat::List(sep) => format!("{old}{sep}{new}"),
+            });
+        }
+    }
+    // Exim keeps an expanded form of these in a hidden "*expand_NAME".
+    if matches!(kind, Kind::ExpandBool | Kind::ExpandUid | Kind::ExpandGid) {
+        if let (Value::Str(s), Some(j)) = (&v, opts.index(&format!("*expand_{}", def.name))) {
+            opts.slots[j].value = Value::Str(s.clone());
+        }
+    }
     let compiled = match (&v, def.expand) {
         (Value::Str(s), true) => Some(expand::compile(s)),
         _ => None,

@@ -297,9 +297,22 @@ fn read_local_scan(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), Config
 /// The check Exim's route_init() makes after reading the routers: some
 /// drivers need a transport (unless verify_only), some must not have one.
 fn check_references(cfg: &Config) -> Result<(), ConfigError> {
-    for a in &cfg.authenticators {
-        if matches!(a.generic.get("public_name"), Some(super::value::Value::Unset)) {
+    // auths_init(): every authenticator needs a public name, and no two
+    // servers (or clients) may share one.
+    for (i, a) in cfg.authenticators.iter().enumerate() {
+        let Some(pa) = a.generic.get_str("public_name") else {
             return Err(ConfigError::general(format!("no public name specified for the {} authenticator", a.name)));
+        };
+        let (sa, ca) = super::drivers::auth_roles(a);
+        for b in &cfg.authenticators[i + 1..] {
+            let (sb, cb) = super::drivers::auth_roles(b);
+            if b.generic.get_str("public_name").is_some_and(|pb| pb.eq_ignore_ascii_case(pa)) && ((ca && cb) || (sa && sb)) {
+                let role = if ca && cb { "client" } else { "server" };
+                return Err(ConfigError::general(format!(
+                    "two {role} authenticators ({} and {}) have the same public name ({pa})",
+                    a.name, b.name
+                )));
+            }
         }
     }
     for r in &cfg.routers {

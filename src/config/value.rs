@@ -8,6 +8,9 @@ use super::texts;
 pub enum Kind {
     /// opt_bool: `name`, `no_name`, `not_name`, `name = true|false|yes|no`.
     Bool,
+    /// opt_expand_bool: a boolean, or a string to expand at use when the
+    /// value starts with `$`.
+    ExpandBool,
     /// opt_int: decimal, 0x hex or leading-0 octal, K/M/G/T suffixes.
     Int,
     /// opt_mkint: an integer printed with K or M when it is a multiple.
@@ -39,7 +42,7 @@ pub enum Kind {
 
 impl Kind {
     pub fn is_bool(self) -> bool {
-        self == Kind::Bool
+        matches!(self, Kind::Bool | Kind::ExpandBool)
     }
 }
 
@@ -467,6 +470,8 @@ fn colon_items(s: &str) -> Vec<String> {
 pub fn parse(kind: Kind, s: &str, name: &str) -> Result<Value, String> {
     Ok(match kind {
         Kind::Bool => Value::Bool(if s.is_empty() { true } else { read_bool_word(s, name)? }),
+        Kind::ExpandBool if s.starts_with('$') => Value::Str(s.to_string()),
+        Kind::ExpandBool => Value::Bool(if s.is_empty() { true } else { read_bool_word(s, name)? }),
         Kind::Int | Kind::MkInt => Value::Int(read_int(s, name, false)?),
         Kind::OctInt => Value::Int(read_int(s, name, true)?),
         Kind::KInt => Value::Int(read_kint(s, name)?),
