@@ -55,7 +55,7 @@ impl Options {
                     Some(text) => value::parse(d.kind, text, d.name).unwrap_or(Value::Unset),
                 };
                 let compiled = match (&value, d.expand) {
-                    (Value::Str(s), true) => Some(expand::compile(s)),
+                    (Value::Str(s), true) => Some(compile_option(d.name, s)),
                     _ => None,
                 };
                 OptionSlot { value, set: false, secure: false, file: String::new(), line: 0, column: 0, compiled }
@@ -101,11 +101,42 @@ impl Options {
     pub fn set_value(&mut self, name: &str, v: Value) {
         if let Some(i) = self.index(name) {
             if let (Value::Str(s), true) = (&v, self.table[i].expand) {
-                self.slots[i].compiled = Some(expand::compile(s));
+                self.slots[i].compiled = Some(compile_option(self.table[i].name, s));
             }
             self.slots[i].value = v;
         }
     }
+}
+
+/// Compile an expandable option's value. headers_remove is a colon list
+/// whose items are expanded one by one (a `::` in it is a literal colon),
+/// so its items are compiled separately.
+pub fn compile_option(name: &str, s: &str) -> Result<std::sync::Arc<expand::Compiled>, expand::ExpandError> {
+    if name != "headers_remove" {
+        return expand::compile(s);
+    }
+    let mut item = String::new();
+    let mut chars = s.chars().peekable();
+    let mut items = Vec::new();
+    while let Some(c) = chars.next() {
+        if c == ':' {
+            if chars.peek() == Some(&':') {
+                chars.next();
+                item.push(':');
+                continue;
+            }
+            items.push(std::mem::take(&mut item));
+        } else {
+            item.push(c);
+        }
+    }
+    items.push(item);
+    for i in &items {
+        expand::compile(i.trim())?;
+    }
+    // The items compiled; the whole string may not (its `::` is only a
+    // list escape). Users of headers_remove expand the items themselves.
+    expand::compile(s).or_else(|_| expand::compile(""))
 }
 
 /// The parts of a setting line: hidden flag, name, and the rest (after the
@@ -253,7 +284,7 @@ pub fn handle_option(
         }
     }
     let compiled = match (&v, def.expand) {
-        (Value::Str(s), true) => Some(expand::compile(s)),
+        (Value::Str(s), true) => Some(compile_option(def.name, s)),
         _ => None,
     };
     // Exim's opt_bool_verify: `verify` and `fail_verify` set the _sender
