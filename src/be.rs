@@ -286,14 +286,21 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
         if !first {
             piece = piece.trim_start();
         }
-        first = false;
         match piece.strip_suffix('\\') {
             Some(p) => result.push_str(p),
+            None if first => {
+                // The common case, one piece: no copy.
+                let mut text = text;
+                let len = text.trim_end().len();
+                text.truncate(len);
+                return Some(text);
+            }
             None => {
                 result.push_str(piece);
                 return Some(result);
             }
         }
+        first = false;
     }
 }
 

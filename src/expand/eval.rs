@@ -58,13 +58,21 @@ impl<'c> Evaluator<'c> {
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
+        // A result that is the whole string so far is moved, not copied.
+        fn append(out: &mut String, s: String) {
+            if out.is_empty() {
+                *out = s;
+            } else {
+                out.push_str(&s);
+            }
+        }
         match node {
             Node::Lit(s) => out.push_str(s),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
                     self.taint |= self.ctx.is_tainted(name);
                 }
-                out.push_str(&self.var(v))
+                append(out, self.var(v))
             }
             Node::Header(h) => {
                 // Headers come from the message: always tainted.
@@ -75,7 +83,7 @@ impl<'c> Evaluator<'c> {
                 let (sub, tainted) = self.seq_t(arg)?;
                 let r = operators::apply(op, sub, self)?;
                 self.taint |= tainted && operators::keeps_taint(op.kind);
-                out.push_str(&r);
+                append(out, r);
             }
             Node::Item(item) => {
                 self.depth += 1;
@@ -85,7 +93,7 @@ impl<'c> Evaluator<'c> {
                 }
                 let r = self.item(item);
                 self.depth -= 1;
-                out.push_str(&r?);
+                append(out, r?);
             }
         }
         Ok(())
