@@ -136,6 +136,21 @@ fn tod_variable(which: &str) -> Option<String> {
     })
 }
 
+/// The user's home directory from the password file: the environment
+/// may have been emptied by keep_environment.
+fn home_directory() -> Option<std::path::PathBuf> {
+    // SAFETY: getpwuid returns NULL or a pointer to a static record, which
+    // we copy at once.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_dir.is_null() {
+            return None;
+        }
+        let dir = std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned();
+        Some(std::path::PathBuf::from(dir))
+    }
+}
+
 fn login_name(uid: libc::uid_t) -> String {
     // SAFETY: getpwuid returns NULL or a pointer to a static record.
     unsafe {
@@ -236,7 +251,7 @@ fn interactive(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>,
     let Ok(mut editor) = rustyline::DefaultEditor::new() else {
         return 1;
     };
-    let history = std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".rexim_history"));
+    let history = home_directory().map(|h| h.join(".rexim_history"));
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
