@@ -48,6 +48,7 @@ re!(gethostbyname_re, r"(?m)^(\s*>>> |\s*)(?:gethostbyname2?|getipnodebyname) lo
 re!(bytes_read_re, r"\b\d+ bytes read from ");
 re!(errno_re, r"\berrno = \d+\b");
 re!(changed_uid_re, r"(?m)^(\s+)uid=\d+ gid=");
+re!(stderr_uid_re, r"\b(e?uid)=\d+\b");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -221,7 +222,7 @@ impl Munger {
     /// "configuration file is", are what `-bV` shows: the harness output
     /// has just "Exim version x.yz ....". "log selectors =" goes too.
     pub fn debug_header(&self, t: &str) -> String {
-        if !debug_version_re().is_match(t) && !t.contains("log selectors =") {
+        if !debug_version_re().is_match(t) && !t.contains("log selectors =") && !t.contains(" in keep_environment? ") {
             return t.to_string();
         }
         let mut out = String::with_capacity(t.len());
@@ -234,14 +235,21 @@ impl Munger {
                 continue;
             }
             if in_header {
-                let header_line = bare.contains(':') || bare.starts_with(' ') || bare.starts_with("Total ");
+                const HEADER: &[&str] = &[
+                    "Support for:", "Lookups", "Total ", "Authenticators:", "Routers:", "Transports:", "Malware:",
+                    "Fixed never_users:", "Configure owner:", "Size of off_t:", "Compiler:", "Library version:",
+                    "WHITELIST_D_MACROS:", "TRUSTED_CONFIG_LIST:", "Berkeley DB:", " ",
+                ];
+                let header_line = HEADER.iter().any(|h| bare.starts_with(h));
                 if bare.starts_with("configuration file is") || !header_line {
                     in_header = false;
                 } else {
                     continue;
                 }
             }
-            if bare.starts_with("log selectors =") {
+            // Which environment variables Exim checks depends on the
+            // environment the runner inherited.
+            if bare.starts_with("log selectors =") || bare.contains(" in keep_environment? ") {
                 continue;
             }
             out.push_str(line);
@@ -360,6 +368,12 @@ impl Munger {
         let t = self.nets(&t);
         self.users(&t)
     }
+
+    /// Debug output shows uids as "uuuu" (runtest), wherever they appear.
+    pub fn munge_stderr(&mut self, t: &str) -> String {
+        let t = stderr_uid_re().replace_all(t, "${1}=uuuu");
+        self.munge(&t)
+    }
 }
 
 /// Lines that only some builds print (optional features the test
@@ -477,8 +491,13 @@ mod tests {
 
     #[test]
     fn debug_header_rule() {
-        let t = "Exim version 4.96 uid=0 gid=0 pid=9783 D=4000000\nSupport for: a b\nTotal 21 lookups\nLibrary version: X: Compile: 1\n                 Runtime: 1\nTRUSTED_CONFIG_LIST: \"/x\"\nconfiguration file is /c\nlog selectors = 00 11\nadmin user\n";
-        assert_eq!(m().debug_header(t), "Exim version x.yz ....\nconfiguration file is /c\nadmin user\n");
+        let t = "Exim version 4.96 uid=0 gid=0 pid=9783 D=4000000\nSupport for: a b\nTotal 21 lookups\nLibrary version: X: Compile: 1\n                 Runtime: 1\nTRUSTED_CONFIG_LIST: \"/x\"\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nlog selectors = 00 11\nPATH in keep_environment? yes\nadmin user\n";
+        assert_eq!(m().debug_header(t), "Exim version x.yz ....\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nadmin user\n");
+    }
+
+    #[test]
+    fn stderr_uids() {
+        assert_eq!(m().munge_stderr("Address testing: uid=0 gid=105 euid=0 egid=105\n"), "Address testing: uid=uuuu gid=EXIM_GID euid=uuuu egid=EXIM_GID\n");
     }
 
     #[test]
