@@ -66,7 +66,4 @@ pub trait Context {
     /// A line for the main log (in `-be`, standard error).
     fn log(&mut self, _line: &str) {}
 
-    fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed("readsocket is not available here".into()))
-    }
 }

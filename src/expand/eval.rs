@@ -364,7 +364,16 @@ impl<'c> Evaluator<'c> {
             }
             ItemId::Readsocket => {
                 let v = self.args(args)?;
-                self.ctx.readsocket(&v)
+                let spec = v.get(2).map(String::as_str).unwrap_or("");
+                match super::readsocket::readsocket(&v[0], &v[1], spec) {
+                    Ok(answer) => Ok(match v.get(3) {
+                        Some(eol) if args.len() > 3 => answer.replace('\n', eol),
+                        _ => answer,
+                    }),
+                    // The fifth string, if given, stands in for any failure.
+                    Err(_) if v.len() > 4 => Ok(v[4].clone()),
+                    Err(e) => failed(e.0),
+                }
             }
             ItemId::Authresults => {
                 let id = self.seq(&args[0])?;

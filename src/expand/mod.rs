@@ -22,6 +22,7 @@ pub mod lists;
 pub mod operators;
 mod parse;
 mod punycode;
+mod readsocket;
 mod regex_cache;
 mod run;
 mod strings;
