@@ -384,13 +384,16 @@ impl<'c> Evaluator<'c> {
                 let sep = v.get(1).and_then(|s| s.chars().next()).unwrap_or('/');
                 strings::imapfolder(&v[0], sep, v.get(2).map(String::as_str).unwrap_or(""))
             }
+            ItemId::SrsEncode => {
+                let v = self.args(args)?;
+                super::srs::encode(&v[0], &v[1], &v[2])
+            }
             ItemId::Perl => failed("A setting of perl_startup is needed when using the Perl interpreter"),
             ItemId::Dlfunc => {
                 let file = self.seq(&args[0])?;
                 failed(format!("dlopen \"{file}\" failed: rexim does not load code"))
             }
             ItemId::Certextract => failed("second argument of \"certextract\" must be a certificate variable"),
-            other => failed(format!("\"{}\" is not supported by rexim", super::items::def_of(other).name)),
         }
     }
 
@@ -651,7 +654,14 @@ impl<'c> Evaluator<'c> {
             CondId::Crypteq => super::crypteq::crypteq(&v[0], &v[1]),
             CondId::FirstDelivery => Ok(self.ctx.variable("first_delivery").as_deref() == Some("yes")),
             CondId::QueueRunning => Ok(self.ctx.variable("queue_running").as_deref() == Some("yes")),
-            CondId::InboundSrs | CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
+            CondId::InboundSrs => match super::srs::decode(&v[0], &v[1]) {
+                Some(original) => {
+                    self.ctx.set_variable("srs_recipient", original);
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+            CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
                 failed(format!("{} condition is not supported by rexim", cond_name(id)))
             }
         }

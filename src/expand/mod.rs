@@ -25,6 +25,7 @@ mod punycode;
 mod readsocket;
 mod regex_cache;
 mod run;
+mod srs;
 mod strings;
 pub mod variables;
 
