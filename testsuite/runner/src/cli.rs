@@ -297,6 +297,11 @@ pub fn main(args: Vec<String>) -> i32 {
             }
         }
         all.sort_by_key(|r| r.num);
+        // Classes from the scripts as they are now (merged results may come
+        // from an older runner).
+        for r in all.iter_mut() {
+            r.class = runner.class_of(r.num, &r.category).unwrap_or_else(|| r.class.clone());
+        }
         match fs::write(&path, results::report(&info, &all)) {
             Ok(()) => println!("report written to {}", path.display()),
             Err(e) => eprintln!("rexim-runtest: cannot write {}: {}", path.display(), e),
