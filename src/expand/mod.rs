@@ -22,8 +22,10 @@ pub mod lists;
 pub mod operators;
 mod parse;
 mod punycode;
+mod readsocket;
 mod regex_cache;
 mod run;
+mod srs;
 mod strings;
 pub mod variables;
 
@@ -32,7 +34,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use arith::{readconf_printtime, readconf_readtime};
-pub use context::{Context, ListKind};
+pub use context::{Context, Found, ListKind};
 pub use error::ExpandError;
 pub use eval::Evaluator;
 pub use run::RunResult;
