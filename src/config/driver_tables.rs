@@ -100,7 +100,7 @@ pub static ROUTERS_MANUALROUTE: &[OptionDef] = &[
 
 pub static ROUTERS_QUERYPROGRAM: &[OptionDef] = &[
     OptionDef { name: "command", kind: Str, expand: true, hidden: false, default: None },
-    OptionDef { name: "command_group", kind: Gid, expand: false, hidden: false, default: Some(r#"mail"#) },
+    OptionDef { name: "command_group", kind: Gid, expand: false, hidden: false, default: None },
     OptionDef { name: "command_user", kind: Uid, expand: false, hidden: false, default: None },
     OptionDef { name: "current_directory", kind: Str, expand: false, hidden: false, default: Some(r#"/"#) },
     OptionDef { name: "timeout", kind: Time, expand: false, hidden: false, default: Some(r#"1h"#) },

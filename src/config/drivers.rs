@@ -89,6 +89,12 @@ pub fn find_driver(class: DriverClass, driver: &str) -> Option<&'static [OptionD
     class.drivers().iter().find(|(n, _)| *n == driver).map(|(_, t)| *t)
 }
 
+/// appendfile's default quota warning (Exim's text).
+const QUOTA_WARN_MESSAGE: &str = "To: $local_part@$domain\nSubject: Your mailbox\n\n\
+This message is automatically created by mail delivery software (Exim).\n\n\
+The size of your mailbox has exceeded a warning threshold that is\n\
+set by the system administrator.\n";
+
 fn is_unset(opts: &Options, name: &str) -> bool {
     opts.slot(name).is_some_and(|s| !s.set)
 }
@@ -98,6 +104,23 @@ fn is_unset(opts: &Options, name: &str) -> bool {
 pub fn apply_init_defaults(d: &mut DriverInstance) {
     use super::value::Value;
     let driver = d.driver.clone().unwrap_or_default();
+    // A fixed user without a group: the group is the user's own.
+    if d.class != DriverClass::Authenticator {
+        if let (Some(Value::Id(uid)), true) = (d.generic.get("user"), is_unset(&d.generic, "group")) {
+            if let Some(gid) = super::value::user_gid(*uid) {
+                d.generic.set_value("group", Value::Id(gid));
+            }
+        }
+    }
+    if driver == "queryprogram" {
+        if let Some(p) = d.private.as_mut() {
+            if let (Some(Value::Id(uid)), true) = (p.get("command_user"), is_unset(p, "command_group")) {
+                if let Some(gid) = super::value::user_gid(*uid) {
+                    p.set_value("command_group", Value::Id(gid));
+                }
+            }
+        }
+    }
     match d.class {
         DriverClass::Router => {
             if is_unset(&d.generic, "log_as_local") {
@@ -114,8 +137,15 @@ pub fn apply_init_defaults(d: &mut DriverInstance) {
             }
             if driver == "redirect" {
                 let Some(p) = d.private.as_mut() else { return };
-                let owners = p.slot("owners").is_some_and(|s| s.set);
-                let owngroups = p.slot("owngroups").is_some_and(|s| s.set);
+                let nonempty = |v: Option<&Value>| matches!(v, Some(Value::IdList(l)) if !l.is_empty());
+                let owners = nonempty(p.get("owners"));
+                let owngroups = nonempty(p.get("owngroups"));
+                // One-time aliases can only be addresses.
+                if p.get_bool("one_time").unwrap_or(false) {
+                    for f in ["forbid_pipe", "forbid_file", "forbid_filter_reply"] {
+                        p.set_value(f, Value::Bool(true));
+                    }
+                }
                 if is_unset(p, "check_owner") {
                     p.set_value("check_owner", Value::Bool(clu || owners));
                 }
@@ -129,8 +159,30 @@ pub fn apply_init_defaults(d: &mut DriverInstance) {
             if is_unset(&d.generic, "retry_use_local_part") {
                 d.generic.set_value("retry_use_local_part", Value::Bool(driver != "smtp"));
             }
+            if driver == "pipe" {
+                let Some(p) = d.private.as_mut() else { return };
+                if p.get_bool("use_bsmtp").unwrap_or(false) {
+                    p.set_value("check_string", Value::Str(".".to_string()));
+                    p.set_value("escape_string", Value::Str("..".to_string()));
+                    // BSMTP has no message prefix or suffix of its own.
+                    for affix in ["message_prefix", "message_suffix"] {
+                        if is_unset(p, affix) {
+                            p.set_value(affix, Value::Unset);
+                        }
+                    }
+                }
+            }
             if driver == "appendfile" {
                 let Some(p) = d.private.as_mut() else { return };
+                // mbx mailboxes use MBX locking unless a lock type was chosen.
+                let locks = ["use_fcntl_lock", "use_flock_lock", "use_lockfile", "use_mbx_lock"];
+                if p.get_bool("mbx_format").unwrap_or(false) && locks.iter().all(|l| is_unset(p, l)) {
+                    p.set_value("use_mbx_lock", Value::Bool(true));
+                    p.set_value("use_lockfile", Value::Bool(false));
+                }
+                if p.get_str("quota_warn_threshold").is_some() && is_unset(p, "quota_warn_message") {
+                    p.set_value("quota_warn_message", Value::Str(QUOTA_WARN_MESSAGE.to_string()));
+                }
                 let bsmtp = p.get_bool("use_bsmtp").unwrap_or(false);
                 let mbox = p.get_str("directory").is_none()
                     && !p.get_bool("maildir_format").unwrap_or(false)

@@ -174,6 +174,17 @@ impl Config {
             self.main.set_value("qualify_recipient", Value::Str(q));
         }
         self.main.set_value("exim_version", Value::Str("4.96".to_string()));
+        if let (Some(Value::Id(uid)), Some(Value::Unset)) =
+            (self.main.get("system_filter_user"), self.main.get("system_filter_group"))
+        {
+            if let Some(gid) = value::user_gid(*uid) {
+                self.main.set_value("system_filter_group", Value::Id(gid));
+            }
+        }
+        if matches!(self.main.get("process_log_path"), Some(Value::Unset)) {
+            let spool = self.main.get_str("spool_directory").unwrap_or("").to_string();
+            self.main.set_value("process_log_path", Value::Str(format!("{spool}/exim-process.info")));
+        }
         // retry_interval_max cannot exceed a day; larger values force the
         // default.
         if self.main.get_int("retry_interval_max").is_some_and(|t| t > 24 * 3600) {

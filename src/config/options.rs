@@ -192,6 +192,77 @@ enum Repeat {
     List(char),
 }
 
+/// Exim's opt_rep_str: the items of the new list (its separator may be
+/// changed with `<`) appended to the old one with `sep`, separators inside
+/// items doubled (string_nextinlist() and string_append_listele()).
+fn accumulate_list(old: Option<&str>, new: &str, sep: char) -> String {
+    let mut out = old.unwrap_or("").to_string();
+    for item in list_items(new, sep) {
+        if !out.is_empty() {
+            out.push(sep);
+        }
+        for c in item.chars() {
+            out.push(c);
+            if c == sep {
+                out.push(sep);
+            }
+        }
+    }
+    out
+}
+
+/// Exim's string_nextinlist() over a whole list, default separator `sep`.
+pub fn list_items(list: &str, default_sep: char) -> Vec<String> {
+    let b: Vec<char> = list.chars().collect();
+    let mut i = 0;
+    let mut sep = default_sep;
+    while i < b.len() && b[i].is_ascii_whitespace() && b[i] != sep {
+        i += 1;
+    }
+    if i + 1 < b.len() && b[i] == '<' && (b[i + 1].is_ascii_punctuation() || b[i + 1].is_ascii_control()) {
+        sep = b[i + 1];
+        i += 2;
+    }
+    let special = sep.is_ascii_control();
+    let mut items = Vec::new();
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() && b[i] != sep {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        if b[i] == sep {
+            i += 1;
+            if i >= b.len() || b[i] != sep || special {
+                items.push(String::new());
+                continue;
+            }
+        }
+        let mut item = String::new();
+        loop {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i] != sep {
+                i += 1;
+            }
+            item.extend(&b[start..i]);
+            if i >= b.len() {
+                break;
+            }
+            i += 1;
+            if i >= b.len() || b[i] != sep || special {
+                break;
+            }
+        }
+        while item.ends_with(|c: char| c.is_ascii_whitespace()) && !item[..item.len() - 1].ends_with('\\') {
+            item.pop();
+        }
+        items.push(item);
+    }
+    items
+}
+
 /// The driver options Exim lets a configuration set more than once.
 fn repeatable(name: &str) -> Option<Repeat> {
     match name {
@@ -269,12 +340,25 @@ pub fn handle_option(
     };
     // Options that may be given more than once accumulate (Exim's
     // opt_rep_str and opt_rep_con).
-    if let (Some(rep), Value::Str(new), Value::Str(old)) = (repeat, &v, &opts.slots[idx].value) {
-        if opts.slots[idx].set {
-            v = Value::Str(match rep {
-                Repeat::Condition => format!("${{if and{{{{bool_lax{{{old}}}}}{{bool_lax{{{new}}}}}}}}}"),
-                Repeat::List(sep) => format!("{old}{sep}{new}"),
-            });
+    if let (Some(rep), Value::Str(new)) = (repeat, &v) {
+        let old = match &opts.slots[idx].value {
+            Value::Str(o) if opts.slots[idx].set => Some(o.as_str()),
+            _ => None,
+        };
+        v = Value::Str(match rep {
+            Repeat::Condition => match old {
+                Some(old) => format!("${{if and{{{{bool_lax{{{old}}}}}{{bool_lax{{{new}}}}}}}}}"),
+                None => new.clone(),
+            },
+            Repeat::List(sep) => accumulate_list(old, new, sep),
+        });
+    }
+    // The tls authenticator's server_param is another name for server_param1.
+    for (a, b) in [("server_param", "server_param1"), ("server_param1", "server_param")] {
+        if def.name == a {
+            if let Some(j) = opts.index(b) {
+                opts.slots[j].value = v.clone();
+            }
         }
     }
     // Exim keeps an expanded form of these in a hidden "*expand_NAME".

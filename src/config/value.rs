@@ -429,6 +429,17 @@ pub fn user_name(uid: u32) -> Option<String> {
     Some(name.to_string_lossy().into_owned())
 }
 
+/// A user's primary group.
+pub fn user_gid(uid: u32) -> Option<u32> {
+    // SAFETY: getpwuid result is read at once.
+    let pw = unsafe { libc::getpwuid(uid) };
+    if pw.is_null() {
+        None
+    } else {
+        Some(unsafe { (*pw).pw_gid })
+    }
+}
+
 pub fn group_name(gid: u32) -> Option<String> {
     // SAFETY: getgrgid result is copied out at once.
     let gr = unsafe { libc::getgrgid(gid) };
@@ -567,6 +578,8 @@ pub fn print_value(kind: Kind, v: &Value) -> Option<String> {
             let x = *x;
             if x == 0 {
                 "0".to_string()
+            } else if x % (1024 * 1024 * 1024) == 0 {
+                format!("{}T", x / 1024 / 1024 / 1024)
             } else if x % (1024 * 1024) == 0 {
                 format!("{}G", x / 1024 / 1024)
             } else if x % 1024 == 0 {
