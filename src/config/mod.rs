@@ -174,6 +174,15 @@ impl Config {
             self.main.set_value("qualify_recipient", Value::Str(q));
         }
         self.main.set_value("exim_version", Value::Str("4.96".to_string()));
+        // readconf_main() expands these once. rexim has no lookups at this
+        // point, so a value that needs one is kept as written.
+        for name in ["spool_directory", "log_file_path"] {
+            if let Some(v) = self.main.get_str(name).filter(|v| v.contains('$')).map(str::to_string) {
+                if let Ok(x) = value::expand_now(&v, name) {
+                    self.main.set_value(name, Value::Str(x));
+                }
+            }
+        }
         if let (Some(Value::Id(uid)), Some(Value::Unset)) =
             (self.main.get("system_filter_user"), self.main.get("system_filter_group"))
         {

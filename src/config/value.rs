@@ -680,8 +680,9 @@ impl crate::expand::Context for ReadContext {
     }
 }
 
-/// Expand a value at read time (Exim expands user and group lists then).
-fn expand_now(s: &str, name: &str) -> Result<String, String> {
+/// Expand a value at read time (Exim expands user and group lists, the
+/// spool directory and the log file path then).
+pub fn expand_now(s: &str, name: &str) -> Result<String, String> {
     if !s.contains('$') && !s.contains('\\') {
         return Ok(s.to_string());
     }
