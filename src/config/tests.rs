@@ -346,3 +346,28 @@ fn config_load_time() {
     }
     println!("Config::load of {}: {:.3} ms", p.display(), t.elapsed().as_secs_f64() * 1000.0 / n as f64);
 }
+
+#[test]
+fn retry_and_rewrite_rules() {
+    let c = load("begin retry\n*.example  timeout_connect_MX  F,2h,15m; G,16h,1h,1.5\n* * senders=a@b F,1h,1m\n\
+begin rewrite\n*@old.example  $1@new.example  Fh\n").unwrap();
+    let r = &c.retry_rules[0];
+    assert_eq!((r.pattern.as_str(), r.error.as_str()), ("*.example", "timeout_connect_MX"));
+    assert_eq!(r.rules[1], super::RetryRule { letter: 'G', timeout: 16 * 3600, p1: 3600, p2: 1500 });
+    assert_eq!(c.retry_rules[1].senders.as_deref(), Some("a@b"));
+    assert_eq!(c.rewrite_rules[0].flags, "Fh");
+    assert!(err("begin retry\n* * F,2h\n").ends_with("comma expected"));
+    assert!(err("begin retry\n* nosuch F,1h,1m\n").ends_with("unknown or malformed retry error \"nosuch\""));
+    assert!(err("begin retry\n* * G,1h,1m,0.5\n").ends_with("bad parameters for retry rule"));
+    assert!(err("begin rewrite\n*@a $1@b z\n")
+        .ends_with("unknown rewrite flag character 'z' (could be missing quotes round replacement item)"));
+}
+
+#[test]
+fn repeatable_options_accumulate() {
+    let c = load("begin routers\nr:\n  driver = redirect\n  data = x\n  headers_remove = A:\n  headers_remove = <; B ; C\n  condition = a\n  condition = b\n").unwrap();
+    let r = c.router("r").unwrap();
+    assert_eq!(r.option("headers_remove"), Some(&Value::Str("A:B:C".into())));
+    assert_eq!(r.option("condition"), Some(&Value::Str("${if and{{bool_lax{a}}{bool_lax{b}}}}".into())));
+    assert_eq!(super::options::list_items("a::b : c", ':'), vec!["a:b", "c"]);
+}
