@@ -13,6 +13,8 @@ pub struct Options {
     pub sender: Option<String>,
     pub daemon_ports: Option<String>,
     pub pid_file: Option<String>,
+    /// -n: -bP prints values without names.
+    pub no_labels: bool,
     /// Variables set by `-oMa`, `-oMs`... (what a message "came from").
     pub origin: Vec<(&'static str, String)>,
 }
@@ -107,6 +109,7 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
             "-bt" => o.mode = Some(Mode::AddressTest),
             "-bv" => o.mode = Some(Mode::AddressVerify),
             "-t" => o.mode = Some(Mode::ReadMessage),
+            "-n" => o.no_labels = true,
             "-i" | "-oi" | "-odi" | "-odq" | "-odb" | "-odf" | "-v" | "-N" => {}
             "-bem" => o.mode = Some(Mode::ExpandTestMessage(value_of("-bem")?)),
             "-bh" | "-bhc" => {
@@ -124,8 +127,10 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
             _ if a.starts_with("-C") => o.config_file = Some(value_of("-C")?),
             _ if a.starts_with("-D") => {
                 let def = value_of("-D")?;
-                let (n, v) = def.split_once('=').unwrap_or((&def, ""));
-                o.defines.push((n.trim().to_string(), v.to_string()));
+                match crate::config::parse_define(&def) {
+                    Ok(m) => o.defines.push(m),
+                    Err(_) => return Err(bad(a)),
+                }
             }
             _ if a.starts_with("-oX") => o.daemon_ports = Some(value_of("-oX")?),
             _ if a.starts_with("-oP") => o.pid_file = Some(value_of("-oP")?),
@@ -201,6 +206,13 @@ pub fn main() -> i32 {
             let _ = std::env::set_current_dir("/");
             crate::be::run(&mut config, &opts.origin, &opts.args)
         }
+        Mode::Version => crate::config::bv_main(opts.config_file.as_deref().map(std::path::Path::new), &opts.defines),
+        Mode::PrintConfig => crate::config::bp_main(
+            opts.config_file.as_deref().map(std::path::Path::new),
+            &opts.defines,
+            &opts.args,
+            opts.no_labels,
+        ),
         other => not_yet(&other.flag()),
     }
 }
