@@ -15,7 +15,8 @@ pub trait ConfigView {
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
-    fn define_macro(&mut self, name: &str, value: &str);
+    /// A `NAME = value` (or `==`) line typed to `-be`; the error is Exim's.
+    fn define_macro(&mut self, line: &str) -> Result<(), String>;
     fn list_match(&self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
     fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError>;
 }
@@ -232,9 +233,16 @@ pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[Strin
             let _ = writeln!(out);
             break;
         };
-        if let Some((name, value)) = macro_definition(&line) {
-            config.define_macro(name, value);
-            let _ = writeln!(out, "Defined macro '{name}'");
+        if let Some(name) = macro_name(&line) {
+            match config.define_macro(&line) {
+                Ok(()) => {
+                    let _ = writeln!(out, "Defined macro '{name}'");
+                }
+                Err(e) => {
+                    let _ = out.flush();
+                    macro_error(&e);
+                }
+            }
             continue;
         }
         let line = config.expand_macros(&line);
@@ -272,9 +280,11 @@ fn interactive(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>,
         pending.push_str(piece);
         let logical = std::mem::take(&mut pending);
         let _ = editor.add_history_entry(logical.as_str());
-        if let Some((name, value)) = macro_definition(&logical) {
-            config.define_macro(name, value);
-            println!("Defined macro '{name}'");
+        if let Some(name) = macro_name(&logical) {
+            match config.define_macro(&logical) {
+                Ok(()) => println!("Defined macro '{name}'"),
+                Err(e) => macro_error(&e),
+            }
             continue;
         }
         let expanded = config.expand_macros(&logical).into_owned();
@@ -360,14 +370,17 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
     }
 }
 
-/// `NAME = value` where NAME starts with an upper-case letter.
-fn macro_definition(line: &str) -> Option<(&str, &str)> {
+/// Exim reports a bad macro line as a time-stamped log line on stderr.
+fn macro_error(e: &str) {
+    eprintln!("{} {e}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+}
+
+/// The macro a `NAME = value` line defines: NAME starts with an upper-case
+/// letter and is followed, after optional white space, by "=".
+fn macro_name(line: &str) -> Option<&str> {
     if !line.starts_with(|c: char| c.is_ascii_uppercase()) {
         return None;
     }
     let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
-    let (name, rest) = line.split_at(end);
-    let rest = rest.trim_start();
-    let value = rest.strip_prefix("==").or_else(|| rest.strip_prefix('='))?;
-    Some((name, value.trim()))
+    line[end..].trim_start().starts_with('=').then(|| &line[..end])
 }

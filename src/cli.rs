@@ -188,17 +188,15 @@ pub fn main() -> i32 {
     };
     match mode {
         Mode::ExpandTest => {
-            let mut config = match crate::be_config::load(&opts) {
+            let path = opts.config_file.as_deref().map(std::path::Path::new);
+            let mut config = match crate::config::Config::load(path, &opts.defines) {
                 Ok(c) => c,
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    return 1;
-                }
+                Err(e) => return crate::config::report_load_error(&e),
             };
             use crate::be::ConfigView;
             crate::environment::apply(
-                config.option("keep_environment").as_deref(),
-                config.option("add_environment").as_deref(),
+                ConfigView::option(&config, "keep_environment").as_deref(),
+                ConfigView::option(&config, "add_environment").as_deref(),
             );
             // Exim works from the root directory: relative file names in
             // expansions do not depend on where it was started.

@@ -164,7 +164,9 @@ impl<'c> Evaluator<'c> {
                 }
                 let query = query_text;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
-                if let Some(v) = &found {
+                // Without yes/no strings the value outlives the item (Exim
+                // restores the previous one only after yes/no processing).
+                if let (Some(v), None) = (&found, &branches.yes) {
                     self.ctx.set_variable("value", v.clone());
                 }
                 let ok = found.is_some();
