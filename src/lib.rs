@@ -3,5 +3,8 @@
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
 pub mod cli;
+pub mod dns;
 pub mod expand;
+pub mod lists;
+pub mod lookups;
 pub mod texts;
