@@ -10,6 +10,7 @@ pub mod address;
 pub mod check;
 pub mod host;
 pub mod hostitem;
+pub mod ipindex;
 pub mod iter;
 pub mod named;
 pub mod regex;
@@ -155,6 +156,12 @@ pub fn match_address(ctx: &mut dyn ListContext, address: &str, list: &str, casel
 
 /// Check a host against a host list (verify_check_this_host()).
 pub fn match_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> ListMatch {
+    if let Some(ip) = host.address {
+        if let Some(idx) = ipindex::lookup(list) {
+            let ip = host::parse_subject_ip(&ip.to_string()).unwrap_or(ip);
+            return if idx.check(ip) { ListMatch::Match(MatchData::default()) } else { ListMatch::NoMatch };
+        }
+    }
     check::check_list(ctx, list, ListSep::Default, ListKind::Host, &mut check::Subject::Host(host), false)
 }
 

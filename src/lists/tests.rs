@@ -292,3 +292,24 @@ fn named_list_caching() {
     assert!(!match_domain(&mut c, "a.b", "!+neg").is_match());
     assert!(match_domain(&mut c, "c.d", "!+neg").is_match());
 }
+
+#[test]
+fn compiled_ip_lists_agree_with_the_walk() {
+    let mut c = TestCtx::new();
+    let mut items: Vec<String> = (0..40).map(|i| format!("10.{i}.0.0/16")).collect();
+    items.insert(3, "!10.1.2.3".into());
+    items.push("::::1".into());
+    let list = items.join(" : ");
+    assert!(ipindex::lookup(&list).is_some());
+    for a in ["10.1.2.3", "10.1.2.4", "10.39.1.1", "10.40.0.1", "1.2.3.4"] {
+        let h = HostSubject { address: Some(a.parse().unwrap()), name: Some(String::new()), ip_only: true };
+        let fast = match_host(&mut c, &h, &list);
+        let walk = check::check_list(&mut c, &list, ListSep::Default, ListKind::Host, &mut check::Subject::Host(&h), false);
+        assert_eq!(fast.is_match(), walk.is_match(), "{a}");
+    }
+    // Ending with a negated item: everything else is in the list.
+    let neg: Vec<String> = (0..40).map(|i| format!("!10.{i}.0.0/16")).collect();
+    let neg = neg.join(":");
+    assert!(match_ip(&mut c, "1.2.3.4", &neg).unwrap().is_match());
+    assert!(!match_ip(&mut c, "10.5.0.1", &neg).unwrap().is_match());
+}

@@ -272,3 +272,6 @@ mod tests {
         assert!(lookup_type("nosuch").is_none());
     }
 }
+
+#[cfg(test)]
+mod search_tests;

@@ -376,3 +376,156 @@ mod tests {
         assert_eq!(reply_to_result(&Value::Array(vec![])), None);
     }
 }
+
+/// Tests against a real redis-server (started on a free loopback port and
+/// stopped by pid) and against fake servers for the failure modes.
+#[cfg(test)]
+mod live_tests {
+    use super::*;
+    use crate::dns::fake::FakeResolver;
+    use crate::lookups::{LookupSpec, NoExpand};
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    struct RedisServer {
+        child: Child,
+        port: u16,
+    }
+
+    impl Drop for RedisServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    fn start_redis() -> Option<RedisServer> {
+        if !std::path::Path::new("/usr/bin/redis-server").exists() {
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new("/usr/bin/redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let s = RedisServer { child, port };
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// A server that answers every command with one fixed RESP reply.
+    fn fake_server(reply: &'static str) -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming().take(4).flatten() {
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(s.try_clone().unwrap());
+                    let mut w = s;
+                    let mut line = String::new();
+                    while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                        // Reply once per command (a RESP array header).
+                        if line.starts_with('*') {
+                            let n: usize = line[1..].trim().parse().unwrap_or(0);
+                            for _ in 0..n * 2 {
+                                line.clear();
+                                let _ = r.read_line(&mut line);
+                            }
+                            let _ = w.write_all(reply.as_bytes());
+                        }
+                        line.clear();
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    fn lookups(servers: String) -> Lookups {
+        let mut l = Lookups::new(Arc::new(FakeResolver::default()));
+        l.redis_servers = servers;
+        l.redis.timeouts = RedisTimeouts { connect: Duration::from_millis(500), command: Duration::from_millis(500) };
+        l
+    }
+
+    fn q(l: &mut Lookups, spec: &str, query: &str) -> LookupOutcome {
+        l.query(&LookupSpec::parse(spec).unwrap(), query, &mut NoExpand).outcome
+    }
+
+    #[test]
+    fn exim_2700_set_and_get() {
+        let Some(srv) = start_redis() else { panic!("redis-server could not be started") };
+        let mut l = lookups(format!("127.0.0.1::{}//", srv.port));
+        let v = crate::lookups::quote("redis", "objvalue plus", None).unwrap();
+        // Exim's test 2700 expects "OK" then "objvalue plus".
+        assert_eq!(q(&mut l, "redis", &format!("set keyname {v}")), LookupOutcome::Found("OK".into()));
+        assert_eq!(q(&mut l, "redis", "get keyname"), LookupOutcome::Found("objvalue plus".into()));
+        assert_eq!(q(&mut l, "redis", "exists keyname"), LookupOutcome::Found("true".into()));
+        assert_eq!(q(&mut l, "redis", "exists nokey"), LookupOutcome::Found("false".into()));
+        assert_eq!(q(&mut l, "redis", "get nokey"), LookupOutcome::Found(String::new()));
+        q(&mut l, "redis", "rpush lst a b");
+        assert_eq!(q(&mut l, "redis", "lrange lst 0 -1"), LookupOutcome::Found("a\nb".into()));
+        assert_eq!(q(&mut l, "redis", "lrange nolist 0 -1"), LookupOutcome::NotFound);
+        match q(&mut l, "redis", "nosuchcommand x") {
+            LookupOutcome::Defer(m) => assert!(m.starts_with("REDIS: lookup result failed: ERR"), "{m}"),
+            o => panic!("{o:?}"),
+        }
+        // Database selection and per-query servers.
+        let mut l2 = lookups(String::new());
+        assert_eq!(q(&mut l2, "redis", "get keyname"), LookupOutcome::Defer("no Redis servers defined (redis_servers option)".into()));
+        let spec = format!("redis,servers=127.0.0.1::{}/3/", srv.port);
+        assert_eq!(q(&mut l2, &spec, "set k3 v3"), LookupOutcome::Found("OK".into()));
+        assert_eq!(q(&mut l2, &spec, "get k3"), LookupOutcome::Found("v3".into()));
+        assert_eq!(q(&mut l2, &format!("redis,servers=127.0.0.1::{}//", srv.port), "get k3"), LookupOutcome::Found(String::new()));
+        assert_eq!(q(&mut l2, "redis", &format!("servers=127.0.0.1::{}/3/; get k3", srv.port)), LookupOutcome::Found("v3".into()));
+        assert_eq!(q(&mut l2, "redis,servers=nosuch", "get k3"), LookupOutcome::Defer("no Redis server found for nosuch".into()));
+    }
+
+    #[test]
+    fn server_down_defers_quickly_and_next_server_is_tried() {
+        let dead = free_port();
+        let mut l = lookups(format!("127.0.0.1::{dead}//"));
+        let t = Instant::now();
+        match q(&mut l, "redis", "get k") {
+            LookupOutcome::Defer(m) => assert!(m.starts_with("REDIS connection failed"), "{m}"),
+            o => panic!("{o:?}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(3));
+        // A silent server: the command time-out gives DEFER, not a hang.
+        let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sp = silent.local_addr().unwrap().port();
+        let mut l = lookups(format!("127.0.0.1::{sp}//"));
+        let t = Instant::now();
+        assert!(matches!(q(&mut l, "redis", "get k"), LookupOutcome::Defer(_)));
+        assert!(t.elapsed() < Duration::from_secs(4));
+        drop(silent);
+        // MOVED: Exim moves on to the next server in the list.
+        let moved = fake_server("-MOVED 3999 127.0.0.1:1\r\n");
+        let good = fake_server("$5\r\nvalue\r\n");
+        let mut l = lookups(format!("127.0.0.1::{moved}// : 127.0.0.1::{dead}// : 127.0.0.1::{good}//"));
+        assert_eq!(q(&mut l, "redis", "get k"), LookupOutcome::Found("value".into()));
+        // Any other error reply stops at once.
+        let err = fake_server("-ERR bad\r\n");
+        let mut l = lookups(format!("127.0.0.1::{err}// : 127.0.0.1::{good}//"));
+        assert_eq!(q(&mut l, "redis", "get k"), LookupOutcome::Defer("REDIS: lookup result failed: ERR bad\n".into()));
+        // A slash-less item names an entry of redis_servers (lf_sqlperform()).
+        let mut l = lookups("127.0.0.1".into());
+        assert_eq!(q(&mut l, "redis", "get k"), LookupOutcome::Defer("no Redis server found for 127.0.0.1".into()));
+        let mut l = lookups("127.0.0.1/x".into());
+        assert_eq!(q(&mut l, "redis", "get k"), LookupOutcome::Defer("incomplete Redis server data: 127.0.0.1".into()));
+    }
+}
