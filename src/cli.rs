@@ -1,5 +1,192 @@
-//! Exim's command line.
+//! Exim's command line: one-dash flags, parsed the way Exim does.
+
+use crate::texts;
+
+/// What the command line asks for.
+#[derive(Debug, Default)]
+pub struct Options {
+    pub config_file: Option<String>,
+    pub defines: Vec<(String, String)>,
+    pub mode: Option<Mode>,
+    pub args: Vec<String>,
+    pub debug: Option<String>,
+    pub sender: Option<String>,
+    pub daemon_ports: Option<String>,
+    pub pid_file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    ExpandTest,
+    ExpandTestMessage(String),
+    HostCheck { ip: String, callouts: bool },
+    Version,
+    PrintConfig,
+    Daemon { foreground: bool },
+    SmtpStdin,
+    QueueList,
+    QueueRun(String),
+    AddressTest,
+    AddressVerify,
+    MessageAction(String),
+    ReadMessage,
+}
+
+impl Mode {
+    /// The flag that selects the mode, for messages.
+    fn flag(&self) -> String {
+        match self {
+            Mode::ExpandTest => "-be".into(),
+            Mode::ExpandTestMessage(_) => "-bem".into(),
+            Mode::HostCheck { callouts: false, .. } => "-bh".into(),
+            Mode::HostCheck { callouts: true, .. } => "-bhc".into(),
+            Mode::Version => "-bV".into(),
+            Mode::PrintConfig => "-bP".into(),
+            Mode::Daemon { foreground: false } => "-bd".into(),
+            Mode::Daemon { foreground: true } => "-bdf".into(),
+            Mode::SmtpStdin => "-bs".into(),
+            Mode::QueueList => "-bp".into(),
+            Mode::QueueRun(f) => f.clone(),
+            Mode::AddressTest => "-bt".into(),
+            Mode::AddressVerify => "-bv".into(),
+            Mode::MessageAction(f) => f.clone(),
+            Mode::ReadMessage => "-t".into(),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadOption(pub String);
+
+/// Parse the arguments after the program name.
+pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
+    let mut o = Options::default();
+    let mut i = 0;
+    let bad = |a: &str| BadOption(a.to_string());
+    while i < argv.len() {
+        let a = argv[i].as_str();
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        // An option's value may be attached or be the next argument.
+        let mut value_of = |flag: &str| -> Result<String, BadOption> {
+            if a.len() > flag.len() {
+                Ok(a[flag.len()..].to_string())
+            } else {
+                i += 1;
+                argv.get(i).cloned().ok_or_else(|| bad(a))
+            }
+        };
+        match a {
+            "-be" => o.mode = Some(Mode::ExpandTest),
+            "-bV" => o.mode = Some(Mode::Version),
+            "-bP" => o.mode = Some(Mode::PrintConfig),
+            "-bd" => o.mode = Some(Mode::Daemon { foreground: false }),
+            "-bdf" => o.mode = Some(Mode::Daemon { foreground: true }),
+            "-bs" => o.mode = Some(Mode::SmtpStdin),
+            "-bp" => o.mode = Some(Mode::QueueList),
+            "-bt" => o.mode = Some(Mode::AddressTest),
+            "-bv" => o.mode = Some(Mode::AddressVerify),
+            "-t" => o.mode = Some(Mode::ReadMessage),
+            "-i" | "-oi" | "-odi" | "-odq" | "-odb" | "-odf" | "-v" | "-N" => {}
+            "-bem" => o.mode = Some(Mode::ExpandTestMessage(value_of("-bem")?)),
+            "-bh" | "-bhc" => {
+                let callouts = a == "-bhc";
+                i += 1;
+                let ip = argv.get(i).cloned().ok_or_else(|| bad(a))?;
+                o.mode = Some(Mode::HostCheck { ip, callouts });
+            }
+            _ if a.starts_with("-C") => o.config_file = Some(value_of("-C")?),
+            _ if a.starts_with("-D") => {
+                let def = value_of("-D")?;
+                let (n, v) = def.split_once('=').unwrap_or((&def, ""));
+                o.defines.push((n.trim().to_string(), v.to_string()));
+            }
+            _ if a.starts_with("-oX") => o.daemon_ports = Some(value_of("-oX")?),
+            _ if a.starts_with("-oP") => o.pid_file = Some(value_of("-oP")?),
+            _ if a.starts_with("-f") => o.sender = Some(value_of("-f")?),
+            _ if a.starts_with("-d") => o.debug = Some(a[2..].to_string()),
+            _ if a.starts_with("-q") => o.mode = Some(Mode::QueueRun(a.to_string())),
+            _ if a.starts_with("-M") => o.mode = Some(Mode::MessageAction(a.to_string())),
+            _ => return Err(bad(a)),
+        }
+        i += 1;
+    }
+    o.args = argv[i..].to_vec();
+    Ok(o)
+}
 
 pub fn main() -> i32 {
-    0
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.iter().any(|a| a == "--help") {
+        print!("{}", texts::HELP);
+        return 0;
+    }
+    let opts = match parse(&argv) {
+        Ok(o) => o,
+        Err(BadOption(flag)) => {
+            eprintln!("exim abandoned: unknown, malformed, or incomplete option {flag}");
+            return 1;
+        }
+    };
+    let Some(mode) = opts.mode.clone() else {
+        if opts.args.is_empty() {
+            eprintln!("{}", texts::NO_MODE);
+            return 1;
+        }
+        return not_yet("delivery of a message from the command line");
+    };
+    match mode {
+        Mode::ExpandTest => {
+            let mut config = match crate::be_config::load(&opts) {
+                Ok(c) => c,
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    return 1;
+                }
+            };
+            use crate::be::ConfigView;
+            crate::environment::apply(
+                config.option("keep_environment").as_deref(),
+                config.option("add_environment").as_deref(),
+            );
+            // Exim works from the root directory: relative file names in
+            // expansions do not depend on where it was started.
+            crate::environment::initial_cwd();
+            let _ = std::env::set_current_dir("/");
+            crate::be::run(&mut config, &opts.args)
+        }
+        other => not_yet(&other.flag()),
+    }
+}
+
+fn not_yet(what: &str) -> i32 {
+    eprintln!("rexim: {what} is not implemented yet");
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn flags() {
+        let o = parse(&args("-C /x -DFOO=bar -be a b")).unwrap();
+        assert_eq!(o.config_file.as_deref(), Some("/x"));
+        assert_eq!(o.defines, vec![("FOO".to_string(), "bar".to_string())]);
+        assert_eq!(o.mode, Some(Mode::ExpandTest));
+        assert_eq!(o.args, vec!["a", "b"]);
+        let o = parse(&args("-bh 10.0.0.1")).unwrap();
+        assert_eq!(o.mode, Some(Mode::HostCheck { ip: "10.0.0.1".into(), callouts: false }));
+        assert_eq!(parse(&args("-xyz")), Err(BadOption("-xyz".into())));
+        assert_eq!(parse(&args("-C")), Err(BadOption("-C".into())));
+    }
 }

@@ -2,8 +2,11 @@
 //!
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
+pub mod be;
+pub mod be_config;
 pub mod cli;
 pub mod dns;
+pub mod environment;
 pub mod expand;
 pub mod lists;
 pub mod lookups;

@@ -1,19 +1,115 @@
 //! Exim's `${...}` string expansion language.
 //!
-//! A string is compiled once (pest grammar in `grammar/expand.pest`) into an
-//! AST and evaluated many times against a `Context` that supplies variables.
+//! A string is compiled once (pest grammar in `grammar/expand.pest`, then
+//! `parse` builds the AST with Exim's error texts) and evaluated many times
+//! by `eval::Evaluator` against a `Context` that supplies variables,
+//! headers, lists, lookups and ACLs.
 
+mod address;
+mod arith;
+pub mod ast;
+pub mod conditions;
+mod context;
+mod crypteq;
+mod encode;
 mod error;
+mod escape;
+mod eval;
+mod ipaddr;
+pub mod items;
+mod json;
+pub mod lists;
+pub mod operators;
+mod parse;
+mod regex_cache;
+mod run;
+mod strings;
+pub mod variables;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use arith::{readconf_printtime, readconf_readtime};
+pub use context::{Context, ListKind};
 pub use error::ExpandError;
+pub use eval::Evaluator;
+pub use run::RunResult;
 
 /// A compiled expansion string.
 #[derive(Debug, Clone)]
 pub struct Compiled {
-    pub source: String,
+    pub nodes: ast::Seq,
 }
 
-/// Compile an expansion string. Placeholder until the grammar lands.
-pub fn compile(source: &str) -> Result<Compiled, ExpandError> {
-    Ok(Compiled { source: source.to_string() })
+impl Compiled {
+    /// True when the string has no `$` or `\` to interpret.
+    pub fn literal(&self) -> Option<&str> {
+        match self.nodes.as_slice() {
+            [] => Some(""),
+            [ast::Node::Lit(s)] => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// FNV-1a: the cache is keyed by whole expansion strings, for which
+/// SipHash's protection against chosen keys buys nothing (the strings come
+/// from the configuration) and costs a noticeable share of a lookup.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf29ce484222325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
+thread_local! {
+    static CACHE: RefCell<HashMap<String, Arc<Compiled>, FnvBuild>> = RefCell::new(HashMap::default());
+}
+
+/// Strings compiled at run time (`${expand:}`, `sg` replacements) are
+/// cached, up to this many.
+const CACHE_LIMIT: usize = 4096;
+
+/// Compile an expansion string.
+pub fn compile(source: &str) -> Result<Arc<Compiled>, ExpandError> {
+    if let Some(c) = CACHE.with(|c| c.borrow().get(source).cloned()) {
+        return Ok(c);
+    }
+    let compiled = Arc::new(Compiled { nodes: parse::parse(source)? });
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_LIMIT {
+            c.clear();
+        }
+        c.insert(source.to_string(), compiled.clone());
+    });
+    Ok(compiled)
+}
+
+/// Compile without touching the cache (for strings seen once).
+pub fn compile_uncached(source: &str) -> Result<Compiled, ExpandError> {
+    Ok(Compiled { nodes: parse::parse(source)? })
+}
+
+/// Evaluate a compiled string.
+pub fn evaluate(compiled: &Compiled, ctx: &mut dyn Context) -> Result<String, ExpandError> {
+    Evaluator::new(ctx).seq(&compiled.nodes)
+}
+
+/// Compile and evaluate.
+pub fn expand_string(source: &str, ctx: &mut dyn Context) -> Result<String, ExpandError> {
+    let c = compile(source)?;
+    evaluate(&c, ctx)
 }

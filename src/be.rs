@@ -1,0 +1,298 @@
+//! `-be`: the expansion tester, and the context it expands in (no
+//! connection, no message: only the configuration and the process).
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+
+use crate::expand::{self, Context, ExpandError, ListKind};
+
+/// What the configuration supplies to an expansion outside any message.
+pub trait ConfigView {
+    /// A main option's value as the expansion variable of the same name
+    /// shows it, or `None` when unset.
+    fn option(&self, name: &str) -> Option<String>;
+    fn config_file(&self) -> String;
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
+    /// Macro substitution in `-be` input lines, as Exim does.
+    fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
+    fn define_macro(&mut self, name: &str, value: &str);
+    fn list_match(&self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
+    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError>;
+}
+
+/// The context of `-be` and of expansions done outside a session.
+pub struct BaseContext<'a> {
+    pub config: &'a mut dyn ConfigView,
+    pub extra: HashMap<String, String>,
+}
+
+fn primary_hostname_default() -> String {
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname fills the struct we own.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return "localhost".into();
+    }
+    // SAFETY: nodename is NUL-terminated by uname.
+    unsafe { std::ffi::CStr::from_ptr(uts.nodename.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+fn statvfs_of(path: &str) -> Option<(u64, u64)> {
+    let c = std::ffi::CString::new(path).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statvfs fills the struct we own.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    let kbytes = st.f_bavail as u64 * st.f_frsize as u64 / 1024;
+    Some((kbytes, st.f_favail as u64))
+}
+
+impl BaseContext<'_> {
+    fn primary_hostname(&self) -> String {
+        self.config.option("primary_hostname").unwrap_or_else(primary_hostname_default)
+    }
+
+    fn qualify_domain(&self) -> String {
+        self.config.option("qualify_domain").filter(|s| !s.is_empty()).unwrap_or_else(|| self.primary_hostname())
+    }
+
+    fn spool_directory(&self) -> String {
+        self.config.option("spool_directory").unwrap_or_else(|| "/var/spool/exim4".into())
+    }
+
+    fn computed(&self, name: &str) -> Option<String> {
+        if let Some(tod) = name.strip_prefix("tod_") {
+            return tod_variable(tod);
+        }
+        // SAFETY: these libc calls have no preconditions.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        Some(match name {
+            "primary_hostname" | "smtp_active_hostname" => self.primary_hostname(),
+            "qualify_domain" => self.qualify_domain(),
+            "qualify_recipient" => self
+                .config
+                .option("qualify_recipient")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| self.qualify_domain()),
+            "spool_directory" => self.spool_directory(),
+            "config_file" => self.config.config_file(),
+            "config_dir" => {
+                let f = self.config.config_file();
+                match f.rfind('/') {
+                    Some(0) => "/".into(),
+                    Some(i) => f[..i].to_string(),
+                    None => ".".into(),
+                }
+            }
+            "exim_path" => self.config.option("exim_path").unwrap_or_else(|| {
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()
+            }),
+            "exim_version" | "version_number" => crate::texts::EXIM_VERSION.into(),
+            "compile_number" => "1".into(),
+            "compile_date" => crate::texts::COMPILE_DATE.into(),
+            "bounce_return_size_limit" | "return_size_limit" => {
+                self.config.option("bounce_return_size_limit").unwrap_or_else(|| "102400".into())
+            }
+            "caller_uid" | "originator_uid" => uid.to_string(),
+            "caller_gid" | "originator_gid" => gid.to_string(),
+            "exim_uid" => uid.to_string(),
+            "exim_gid" => gid.to_string(),
+            "local_user_uid" | "local_user_gid" => u32::MAX.to_string(),
+            "pid" => std::process::id().to_string(),
+            "authenticated_id" | "sender_ident" | "sender_address_local_part" => login_name(uid),
+            "sender_address" | "authenticated_sender" => format!("{}@{}", login_name(uid), self.qualify_domain()),
+            "sender_address_domain" => self.qualify_domain(),
+            "initial_cwd" => crate::environment::initial_cwd().to_string(),
+            "load_average" => {
+                let mut avg = [0f64; 1];
+                // SAFETY: getloadavg writes at most one value into our array.
+                let n = unsafe { libc::getloadavg(avg.as_mut_ptr(), 1) };
+                if n < 1 { "-1".into() } else { ((avg[0] * 1000.0) as i64).to_string() }
+            }
+            "spool_space" => statvfs_of(&self.spool_directory()).map(|s| s.0.to_string()).unwrap_or("-1".into()),
+            "spool_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
+            "log_space" => statvfs_of(&self.spool_directory()).map(|s| s.0.to_string()).unwrap_or("-1".into()),
+            "log_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
+            _ => return None,
+        })
+    }
+}
+
+/// `$tod_*`: the time of day in Exim's formats.
+fn tod_variable(which: &str) -> Option<String> {
+    let now = chrono::Local::now();
+    Some(match which {
+        "bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
+        "epoch" => now.timestamp().to_string(),
+        "epoch_l" => now.timestamp_micros().to_string(),
+        "full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+        "log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "logfile" => now.format("%Y%m%d").to_string(),
+        "zone" => now.format("%z").to_string(),
+        "zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
+        _ => return None,
+    })
+}
+
+fn login_name(uid: libc::uid_t) -> String {
+    // SAFETY: getpwuid returns NULL or a pointer to a static record.
+    unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() {
+            return uid.to_string();
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+    }
+}
+
+impl Context for BaseContext<'_> {
+    fn variable(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.extra.get(name) {
+            return Some(v.clone());
+        }
+        if let expand::variables::Default::Computed = expand::variables::default_of(name) {
+            return self.computed(name);
+        }
+        None
+    }
+
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
+        self.config.named_list(kind, name)
+    }
+
+    fn config_option(&self, name: &str) -> Option<String> {
+        self.config.option(name)
+    }
+
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {
+        self.config.lookup(key, search_type, query)
+    }
+
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
+        self.config.list_match(kind, subject, list)
+    }
+
+    fn set_variable(&mut self, name: &str, value: String) {
+        self.extra.insert(name.to_string(), value);
+    }
+}
+
+/// Run `-be`: expand each argument, or else each line of standard input.
+pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
+    let stdout = std::io::stdout();
+    // Rust's stdout flushes at every newline; buffer it and flush when
+    // a person is waiting for the prompt.
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Variables set by one line ($runrc, ACL variables) are seen by the next.
+    let mut extra = HashMap::new();
+    if !args.is_empty() {
+        for a in args {
+            let line = expand_line(config, &mut extra, a);
+            let _ = writeln!(out, "{line}");
+        }
+        return 0;
+    }
+    let stdin = std::io::stdin();
+    // The prompt must show before we wait for a person; a pipe need not
+    // pay for a flush per line, and is read in large pieces.
+    let interactive = std::io::IsTerminal::is_terminal(&stdin);
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
+    loop {
+        let _ = write!(out, "> ");
+        if interactive {
+            let _ = out.flush();
+        }
+        let Some(line) = read_logical_line(&mut input) else {
+            let _ = writeln!(out);
+            break;
+        };
+        if let Some((name, value)) = macro_definition(&line) {
+            config.define_macro(name, value);
+            let _ = writeln!(out, "Defined macro '{name}'");
+            continue;
+        }
+        let line = config.expand_macros(&line);
+        let result = expand_line(config, &mut extra, &line);
+        let _ = out.write_all(result.as_bytes());
+        let _ = out.write_all(b"\n");
+    }
+    0
+}
+
+fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, line: &str) -> String {
+    let mut ctx = BaseContext { config, extra: std::mem::take(extra) };
+    let result = match expand::expand_string(line, &mut ctx) {
+        Ok(s) => s,
+        Err(e) => format!("Failed: {}", e.message()),
+    };
+    *extra = ctx.extra;
+    result
+}
+
+/// Exim reads `-be` input with fgets() into a 1024-byte buffer, so a
+/// longer line arrives in pieces that are taken as separate lines.
+const FGETS_MAX: usize = 1023;
+
+fn fgets(input: &mut dyn BufRead) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    while raw.len() < FGETS_MAX {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(_) => break,
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let room = FGETS_MAX - raw.len();
+        let window = &buf[..buf.len().min(room)];
+        let take = window.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(window.len());
+        raw.extend_from_slice(&buf[..take]);
+        input.consume(take);
+        if raw.last() == Some(&b'\n') {
+            break;
+        }
+    }
+    (!raw.is_empty()).then_some(raw)
+}
+
+/// One input line with trailing white space removed; a line ending in `\`
+/// is joined to the next, whose leading white space is dropped.
+fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
+    let mut result = String::new();
+    let mut first = true;
+    loop {
+        let raw = match fgets(input) {
+            Some(r) => r,
+            None if first => return None,
+            None => return Some(result),
+        };
+        let text = match String::from_utf8(raw) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        let mut piece = text.trim_end();
+        if !first {
+            piece = piece.trim_start();
+        }
+        first = false;
+        match piece.strip_suffix('\\') {
+            Some(p) => result.push_str(p),
+            None => {
+                result.push_str(piece);
+                return Some(result);
+            }
+        }
+    }
+}
+
+/// `NAME = value` where NAME starts with an upper-case letter.
+fn macro_definition(line: &str) -> Option<(&str, &str)> {
+    if !line.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
+    let (name, rest) = line.split_at(end);
+    let rest = rest.trim_start();
+    let value = rest.strip_prefix("==").or_else(|| rest.strip_prefix('='))?;
+    Some((name, value.trim()))
+}

@@ -1,0 +1,64 @@
+//! What an expansion asks of its surroundings.
+//!
+//! The SMTP session, the message and the ACL interpreter implement this
+//! to supply variables, headers, lists, lookups and ACL calls. The
+//! defaults describe a context with none of them (the `-be` case).
+
+use super::ast::HeaderKind;
+use super::error::ExpandError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Host,
+    Domain,
+    Address,
+    LocalPart,
+}
+
+pub trait Context {
+    /// The value of a variable the context knows; `None` falls back to
+    /// the variable table's default.
+    fn variable(&self, name: &str) -> Option<String>;
+
+    fn header(&self, _kind: HeaderKind, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// A named list: its kind letter (`d`, `h`, `a`, `l`) and text.
+    /// `kind` restricts the search, as in `listnamed_d`.
+    fn named_list(&self, _kind: Option<char>, _name: &str) -> Option<(char, String)> {
+        None
+    }
+
+    /// A main configuration option's value, for operators that depend on
+    /// one (`headers_charset` for `rfc2047`).
+    fn config_option(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<String>, ExpandError> {
+        Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
+    }
+
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
+
+    fn acl(&mut self, name: &str, _args: &[String]) -> Result<String, ExpandError> {
+        Err(ExpandError::Failed(format!("ACL \"{name}\" not found")))
+    }
+
+    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
+        self.acl(name, args).map(|_| true)
+    }
+
+    /// `${run}`: the command's output and exit status.
+    fn run(&mut self, options: &str, command: &str) -> Result<super::run::RunResult, ExpandError> {
+        super::run::run_command(options, command)
+    }
+
+    /// Variables that expansions set and that outlive them (`$runrc`).
+    fn set_variable(&mut self, _name: &str, _value: String) {}
+
+    fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
+        Err(ExpandError::Failed("readsocket is not available here".into()))
+    }
+}

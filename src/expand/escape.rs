@@ -1,0 +1,37 @@
+//! Backslash escapes in expansion strings (Exim's string_interpret_escape).
+
+/// Interpret the text after a backslash: `n`, `t`, octal `123`, hex `x41`...
+/// Any other character stands for itself.
+pub fn interpret_escape(after: &str) -> String {
+    let mut chars = after.chars();
+    let Some(c) = chars.next() else {
+        return "\\".to_string();
+    };
+    let byte = match c {
+        '0'..='7' => u32::from_str_radix(after, 8).unwrap_or(0),
+        'x' if after.len() > 1 => u32::from_str_radix(&after[1..], 16).unwrap_or(0),
+        'b' => 0x08,
+        'f' => 0x0c,
+        'n' => u32::from(b'\n'),
+        'r' => u32::from(b'\r'),
+        't' => u32::from(b'\t'),
+        'v' => 0x0b,
+        other => return other.to_string(),
+    };
+    char::from_u32(byte & 0xff).map(String::from).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interpret_escape;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(interpret_escape("n"), "\n");
+        assert_eq!(interpret_escape("101"), "A");
+        assert_eq!(interpret_escape("x41"), "A");
+        assert_eq!(interpret_escape("x"), "x");
+        assert_eq!(interpret_escape("q"), "q");
+        assert_eq!(interpret_escape("$"), "$");
+    }
+}

@@ -1,0 +1,810 @@
+//! Evaluating a compiled expansion against a context.
+
+use super::ast::*;
+use super::conditions::CondId;
+use super::context::{Context, ListKind};
+use super::error::ExpandError;
+use super::items::ItemId;
+use super::operators::{self, OpEnv};
+use super::regex_cache;
+use super::variables::{self, VarRef};
+use super::{encode, ipaddr, lists, strings};
+
+type Result<T> = std::result::Result<T, ExpandError>;
+
+fn failed<T>(msg: impl Into<String>) -> Result<T> {
+    Err(ExpandError::Failed(msg.into()))
+}
+
+/// Evaluation state: the context plus the variables that items set
+/// for the strings they expand (`$value`, `$item`, `$0`...).
+pub struct Evaluator<'c> {
+    pub ctx: &'c mut dyn Context,
+    value: Option<String>,
+    item: Option<String>,
+    numeric: Vec<String>,
+    /// Variables an item sets for the strings it expands
+    /// (`$prvscheck_address`...), looked up before the context.
+    locals: Vec<(&'static str, String)>,
+    depth: usize,
+}
+
+/// Deep nesting (from `${expand:}` loops or hostile input) stops here.
+const MAX_DEPTH: usize = 200;
+
+impl<'c> Evaluator<'c> {
+    pub fn new(ctx: &'c mut dyn Context) -> Self {
+        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0 }
+    }
+
+    pub fn seq(&mut self, seq: &Seq) -> Result<String> {
+        let mut out = String::new();
+        for node in seq {
+            self.node(node, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
+        match node {
+            Node::Lit(s) => out.push_str(s),
+            Node::Var(v) => out.push_str(&self.var(v)),
+            Node::Header(h) => out.push_str(&self.ctx.header(h.kind, &h.name).unwrap_or_default()),
+            Node::Op { op, arg } => {
+                let sub = self.seq(arg)?;
+                let r = operators::apply(op, sub, self)?;
+                out.push_str(&r);
+            }
+            Node::Item(item) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    self.depth -= 1;
+                    return failed("expansion nested too deeply");
+                }
+                let r = self.item(item);
+                self.depth -= 1;
+                out.push_str(&r?);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn var(&self, v: &VarRef) -> String {
+        match v {
+            // $value outlives the lookup that set it.
+            VarRef::Value => self.value.clone().or_else(|| self.ctx.variable("value")).unwrap_or_default(),
+            VarRef::Item => self.item.clone().unwrap_or_default(),
+            VarRef::Numeric(n) => self.numeric.get(*n).cloned().unwrap_or_default(),
+            VarRef::Named(name) if self.locals.iter().any(|(n, _)| *n == &**name) => {
+                self.locals.iter().rev().find(|(n, _)| *n == &**name).map(|(_, v)| v.clone()).unwrap_or_default()
+            }
+            VarRef::Named(name) => match self.ctx.variable(name) {
+                Some(v) => v,
+                None => match variables::default_of(name) {
+                    variables::Default::Fixed(s) => s.to_string(),
+                    _ => String::new(),
+                },
+            },
+        }
+    }
+
+    fn branches(&mut self, ok: bool, b: &Branches, value: Option<String>, what: &str, default_yes: &str) -> Result<String> {
+        let saved = std::mem::replace(&mut self.value, value.clone());
+        let r = if ok {
+            match &b.yes {
+                Some(yes) => self.seq(yes),
+                None => Ok(value.unwrap_or_else(|| default_yes.to_string())),
+            }
+        } else if b.fail {
+            Err(ExpandError::ForcedFail(format!("\"{what}\" failed and \"fail\" requested")))
+        } else {
+            match &b.no {
+                Some(no) => self.seq(no),
+                None => Ok(String::new()),
+            }
+        };
+        self.value = saved;
+        r
+    }
+
+    fn item(&mut self, item: &Item) -> Result<String> {
+        match item {
+            Item::If { cond, branches } => {
+                let saved = self.numeric.clone();
+                let ok = self.cond(cond)?;
+                let value = self.value.clone();
+                let r = self.branches(ok, branches, value, "if", "true");
+                self.numeric = saved;
+                // `${if cond}` alone yields "true" or nothing.
+                if branches.yes.is_none() {
+                    return Ok(if ok { "true".into() } else { String::new() });
+                }
+                r
+            }
+            Item::Lookup { key, search_type, query, branches } => {
+                let key = key.as_ref().map(|k| self.seq(k)).transpose()?;
+                let query = self.seq(query)?;
+                let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
+                if let Some(v) = &found {
+                    self.ctx.set_variable("value", v.clone());
+                }
+                let ok = found.is_some();
+                self.branches(ok, branches, found, "lookup", "")
+            }
+            Item::Extract { json, args, fail } => self.extract(*json, args, *fail),
+            Item::Filter { list, cond } => {
+                let list = self.seq(list)?;
+                let (sep, _) = lists::separator(&list, ':');
+                let mut kept = Vec::new();
+                let saved = self.item.take();
+                for it in lists::list_items(&list) {
+                    self.item = Some(it.clone());
+                    let r = self.cond(cond);
+                    match r {
+                        Ok(true) => kept.push(it),
+                        Ok(false) => {}
+                        Err(e) => {
+                            self.item = saved;
+                            return Err(e.inside("filter"));
+                        }
+                    }
+                }
+                self.item = saved;
+                Ok(lists::join_items(&kept, sep))
+            }
+            Item::Run { options, command, branches } => {
+                let cmd = self.seq(command)?;
+                let result = self.ctx.run(options, &cmd)?;
+                self.ctx.set_variable("runrc", result.rc.to_string());
+                self.branches(result.rc == 0, branches, Some(result.output), "run", "")
+            }
+            Item::Generic { id, options: _, args, fail } => self.generic(*id, args, *fail),
+        }
+    }
+
+    fn args(&mut self, args: &[Seq]) -> Result<Vec<String>> {
+        args.iter().map(|a| self.seq(a)).collect()
+    }
+
+    fn yes_no(&mut self, ok: bool, args: &[Seq], value: Option<String>, fail: bool, what: &str) -> Result<String> {
+        let b = Branches { yes: args.first().cloned(), no: args.get(1).cloned(), fail };
+        self.branches(ok, &b, value, what, "")
+    }
+
+    fn generic(&mut self, id: ItemId, args: &[Seq], fail: bool) -> Result<String> {
+        match id {
+            ItemId::Substr | ItemId::Length | ItemId::Hash | ItemId::Nhash => {
+                let v = self.args(args)?;
+                let name = super::items::def_of(id).name;
+                let num = |s: &str| -> Result<i64> {
+                    s.parse::<i64>().map_err(|_| ExpandError::Failed(format!("\"{s}\" is not a number (in \"{name}\" expansion)")))
+                };
+                // Only substr's start may be negative; the other numbers
+                // are counts.
+                let count = |s: &str| -> Result<i64> {
+                    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                        Ok(s.parse().unwrap_or(i64::MAX))
+                    } else {
+                        failed(format!("\"{s}\" is not a positive number (in \"{name}\" expansion)"))
+                    }
+                };
+                let subject = v.last().cloned().unwrap_or_default();
+                let n1 = if id == ItemId::Length { count(&v[0])? } else { num(&v[0])? };
+                let n2 = if v.len() == 3 { Some(count(&v[1])?) } else { None };
+                match id {
+                    ItemId::Substr => Ok(strings::extract_substr(&subject, n1, n2.unwrap_or(-1))),
+                    ItemId::Length => Ok(strings::extract_substr(&subject, 0, n1)),
+                    ItemId::Hash => strings::compute_hash(&subject, n1, n2.unwrap_or(-1)),
+                    _ => strings::compute_nhash(&subject, n1, n2.unwrap_or(-1)),
+                }
+            }
+            ItemId::Sg => self.sg(args),
+            ItemId::Tr => {
+                let v = self.args(args)?;
+                Ok(tr(&v[0], &v[1], &v[2]))
+            }
+            ItemId::Hmac => {
+                let v = self.args(args)?;
+                encode::hmac_hex(&v[0], v[1].as_bytes(), v[2].as_bytes())
+            }
+            ItemId::Map => {
+                let list = self.seq(&args[0])?;
+                let (sep, _) = lists::separator(&list, ':');
+                let saved = self.item.take();
+                let mut out = Vec::new();
+                for it in lists::list_items(&list) {
+                    self.item = Some(it);
+                    match self.seq(&args[1]) {
+                        Ok(v) => out.push(v),
+                        Err(e) => {
+                            self.item = saved;
+                            return Err(e.inside("map"));
+                        }
+                    }
+                }
+                self.item = saved;
+                Ok(lists::join_items(&out, sep))
+            }
+            ItemId::Reduce => {
+                let list = self.seq(&args[0])?;
+                let init = self.seq(&args[1])?;
+                let saved = (self.item.take(), self.value.take());
+                let mut acc = init;
+                for it in lists::list_items(&list) {
+                    self.item = Some(it);
+                    self.value = Some(acc);
+                    match self.seq(&args[2]) {
+                        Ok(v) => acc = v,
+                        Err(e) => {
+                            (self.item, self.value) = saved;
+                            return Err(e.inside("reduce"));
+                        }
+                    }
+                }
+                (self.item, self.value) = saved;
+                Ok(acc)
+            }
+            ItemId::Sort => self.sort(args),
+            ItemId::Listextract => {
+                let n = self.seq(&args[0])?;
+                let list = self.seq(&args[1])?;
+                let idx: i64 = n.trim().parse().map_err(|_| {
+                    ExpandError::Failed("first argument of \"listextract\" must be numeric".to_string())
+                })?;
+                let items = lists::list_items(&list);
+                // Exim counts a negative index from the end; one that goes
+                // past the start by more than one lands on the first item.
+                let pos = if idx < 0 { items.len() as i64 + idx + 1 } else { idx };
+                let pick = match pos {
+                    0 => None,
+                    p if p < 0 => items.first().cloned(),
+                    p => items.get(p as usize - 1).cloned(),
+                };
+                let ok = pick.is_some();
+                self.yes_no(ok, &args[2..], pick, fail, "listextract")
+            }
+            ItemId::Listquote => {
+                let v = self.args(args)?;
+                let sep = v[0].chars().next().unwrap_or(':');
+                let doubled = format!("{sep}{sep}");
+                // An empty element is written as a space so that it survives.
+                Ok(if v[1].is_empty() { " ".into() } else { v[1].replace(sep, &doubled) })
+            }
+            ItemId::Readfile => {
+                let v = self.args(args)?;
+                match std::fs::read(&v[0]) {
+                    Ok(bytes) => {
+                        let text = String::from_utf8_lossy(&bytes).into_owned();
+                        Ok(match v.get(1) {
+                            Some(eol) => text.replace('\n', eol),
+                            None => text,
+                        })
+                    }
+                    // A directory opens but reads as nothing.
+                    Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(String::new()),
+                    Err(e) => failed(format!("failed to open {}: {}", v[0], crate::texts::errno_text(&e))),
+                }
+            }
+            ItemId::Env => {
+                let key = self.seq(&args[0])?;
+                let val = std::env::var(&key).ok();
+                let ok = val.is_some();
+                if args.len() == 1 {
+                    return Ok(val.unwrap_or_default());
+                }
+                self.yes_no(ok, &args[1..], val, fail, "env")
+            }
+            ItemId::Acl => {
+                let v = self.args(args)?;
+                self.ctx.acl(&v[0], &v[1..])
+            }
+            ItemId::Prvs => {
+                let v = self.args(args)?;
+                prvs(&v[0], &v[1], v.get(2).map(String::as_str))
+            }
+            ItemId::Prvscheck => {
+                let address = self.seq(&args[0])?;
+                let Some(tag) = PrvsTag::parse(&address) else {
+                    return Ok(String::new());
+                };
+                // The secret may depend on the address and key number.
+                let depth = self.locals.len();
+                self.locals.push(("prvscheck_address", tag.address.clone()));
+                self.locals.push(("prvscheck_keynum", tag.keynum.clone()));
+                let r = (|| {
+                    let secret = self.seq(&args[1])?;
+                    let valid = tag.is_valid(&secret);
+                    self.locals.push(("prvscheck_result", if valid { "1".into() } else { String::new() }));
+                    match args.get(2) {
+                        Some(s) => self.seq(s),
+                        None => Ok(if valid { tag.address.clone() } else { String::new() }),
+                    }
+                })();
+                self.locals.truncate(depth);
+                r
+            }
+            ItemId::Readsocket => {
+                let v = self.args(args)?;
+                self.ctx.readsocket(&v)
+            }
+            other => failed(format!("\"{}\" is not supported by rexim", super::items::def_of(other).name)),
+        }
+    }
+
+    /// Global substitution the way Exim (and Perl's /g) does it: after an
+    /// empty match the next search starts one character on, but an empty
+    /// match right after a non-empty one is still taken.
+    fn sg(&mut self, args: &[Seq]) -> Result<String> {
+        let subject = self.seq(&args[0])?;
+        let pattern = self.seq(&args[1])?;
+        let repl_src = self.seq(&args[2])?;
+        let re = regex_cache::compile(&pattern, "sg")?;
+        let repl = super::compile(&repl_src)?;
+        let bytes = subject.as_bytes();
+        let mut locs = re.capture_locations();
+        let mut out = String::new();
+        let mut pos = 0;
+        loop {
+            let found = re
+                .captures_read_at(&mut locs, bytes, pos)
+                .map_err(|e| ExpandError::Failed(format!("sg failed: {e}")))?;
+            let Some(m) = found else { break };
+            out.push_str(&subject[pos..m.start()]);
+            let groups = (0..locs.len())
+                .map(|i| locs.get(i).map(|(s, e)| subject[s..e].to_string()).unwrap_or_default())
+                .collect();
+            let saved = std::mem::replace(&mut self.numeric, groups);
+            let r = self.seq(&repl.nodes);
+            self.numeric = saved;
+            out.push_str(&r?);
+            pos = m.end();
+            if m.start() == m.end() {
+                let Some(c) = subject[pos..].chars().next() else { break };
+                out.push(c);
+                pos += c.len_utf8();
+            }
+        }
+        out.push_str(&subject[pos..]);
+        Ok(out)
+    }
+
+    fn sort(&mut self, args: &[Seq]) -> Result<String> {
+        let list = self.seq(&args[0])?;
+        let cmp = self.seq(&args[1])?;
+        let (sep, _) = lists::separator(&list, ':');
+        let items = lists::list_items(&list);
+        let id = match super::conditions::find(cmp.trim()) {
+            Some((id, 2)) if sort_comparator(id) => id,
+            Some(_) => return failed("comparator not handled for sort"),
+            // Exim reports an unknown comparator with an empty message.
+            None => return failed(""),
+        };
+        let saved = self.item.take();
+        let mut keyed = Vec::new();
+        for it in items {
+            self.item = Some(it.clone());
+            let k = self.seq(&args[2]);
+            match k {
+                Ok(k) => keyed.push((k, it)),
+                Err(e) => {
+                    self.item = saved;
+                    return Err(e.inside("sort"));
+                }
+            }
+        }
+        self.item = saved;
+        // Exim's sort is an insertion sort placing each item before the
+        // first one the comparator says it precedes; keep that stability.
+        let mut sorted: Vec<(String, String)> = Vec::new();
+        for (k, it) in keyed {
+            let mut at = sorted.len();
+            for (i, (sk, _)) in sorted.iter().enumerate() {
+                // A comparison that cannot be made (not a number) is false.
+                if compare(id, &k, sk).unwrap_or(false) {
+                    at = i;
+                    break;
+                }
+            }
+            sorted.insert(at, (k, it));
+        }
+        let out: Vec<String> = sorted.into_iter().map(|(_, it)| it).collect();
+        Ok(lists::join_items(&out, sep))
+    }
+
+    fn extract(&mut self, json: Option<JsonMode>, args: &[Seq], fail: bool) -> Result<String> {
+        let first = self.seq(&args[0])?;
+        let numbered = first.trim().parse::<i64>().is_ok() && args.len() >= 3 && json.is_none();
+        let (found, rest) = if numbered {
+            let seps = self.seq(&args[1])?;
+            let subject = self.seq(&args[2])?;
+            let n: i64 = first.trim().parse().expect("checked");
+            (extract_numbered(n, &seps, &subject), &args[3..])
+        } else if let Some(mode) = json {
+            let subject = self.seq(&args[1])?;
+            (super::json::extract(&first, &subject, mode)?, &args[2..])
+        } else {
+            let subject = self.seq(&args[1])?;
+            (extract_named(&first, &subject), &args[2..])
+        };
+        if rest.len() > 2 {
+            return failed("missing '}' after 'extract'");
+        }
+        let ok = found.is_some();
+        if rest.is_empty() {
+            if !ok && fail {
+                return Err(ExpandError::ForcedFail("\"extract\" failed and \"fail\" requested".into()));
+            }
+            return Ok(found.unwrap_or_default());
+        }
+        self.yes_no(ok, rest, found, fail, "extract")
+    }
+
+    // ---- conditions ----
+
+    pub fn cond(&mut self, c: &Cond) -> Result<bool> {
+        match c {
+            Cond::Not(inner) => Ok(!self.cond(inner)?),
+            Cond::And(subs) => {
+                for s in subs {
+                    if !self.cond(s)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Cond::Or(subs) => {
+                for s in subs {
+                    if self.cond(s)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Cond::Def(DefTarget::Var(v)) => Ok(!self.var(v).is_empty()),
+            Cond::Def(DefTarget::Header(h)) => Ok(self.ctx.header(h.kind, &h.name).is_some()),
+            Cond::Loop { kind, json, list, cond } => {
+                let list = self.seq(list)?;
+                let items = match json {
+                    None => lists::list_items(&list),
+                    Some(mode) => super::json::array_items(&list, *mode)?,
+                };
+                let saved = self.item.take();
+                let want = *kind == LoopKind::Any;
+                // Exim's forall is false for an empty list, like forany.
+                let mut result = !want && !items.is_empty();
+                for it in items {
+                    self.item = Some(it);
+                    match self.cond(cond) {
+                        Ok(r) if r == want => {
+                            result = want;
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            self.item = saved;
+                            return Err(e);
+                        }
+                    }
+                }
+                self.item = saved;
+                Ok(result)
+            }
+            Cond::Acl(args) => {
+                let v = self.args(args)?;
+                self.ctx.acl_condition(&v[0], &v[1..])
+            }
+            Cond::Simple { id, args } => self.simple(*id, args),
+        }
+    }
+
+    fn simple(&mut self, id: CondId, args: &[Seq]) -> Result<bool> {
+        let v = self.args(args)?;
+        match id {
+            CondId::Eq | CondId::Eqi | CondId::Lt | CondId::Lti | CondId::Le | CondId::Lei | CondId::Gt
+            | CondId::Gti | CondId::Ge | CondId::Gei | CondId::NumLt | CondId::NumLe | CondId::NumEq
+            | CondId::NumGt | CondId::NumGe => compare(id, &v[0], &v[1]),
+            CondId::Bool => {
+                let t = v[0].trim();
+                match t.to_ascii_lowercase().as_str() {
+                    "" => Ok(false),
+                    "true" | "yes" => Ok(true),
+                    "false" | "no" => Ok(false),
+                    _ => match parse_exim_number(t) {
+                        Some(n) => Ok(n != 0),
+                        None => failed(format!("unrecognised boolean value \"{t}\"")),
+                    },
+                }
+            }
+            CondId::BoolLax => {
+                let t = v[0].trim().to_ascii_lowercase();
+                Ok(!matches!(t.as_str(), "" | "false" | "no" | "0"))
+            }
+            CondId::Exists => Ok(std::fs::metadata(&v[0]).is_ok()),
+            CondId::Isip => Ok(ipaddr::ip_version(&v[0]).is_some()),
+            CondId::Isip4 => Ok(ipaddr::ip_version(&v[0]) == Some(4)),
+            CondId::Isip6 => Ok(ipaddr::ip_version(&v[0]) == Some(6)),
+            CondId::Match => {
+                let re = regex_cache::compile(&v[1], "match")?;
+                match re.captures(v[0].as_bytes()) {
+                    Ok(Some(caps)) => {
+                        self.numeric = regex_cache::groups(&caps);
+                        Ok(true)
+                    }
+                    Ok(None) => Ok(false),
+                    Err(e) => failed(format!("match failed: {e}")),
+                }
+            }
+            CondId::Inlist | CondId::Inlisti => {
+                let caseless = id == CondId::Inlisti;
+                for it in lists::list_items(&v[1]) {
+                    let hit = if caseless { it.eq_ignore_ascii_case(&v[0]) } else { it == v[0] };
+                    if hit {
+                        self.value = Some(it);
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            CondId::MatchIp => self.ctx.match_list(ListKind::Host, &v[0], &v[1]),
+            CondId::MatchDomain => self.ctx.match_list(ListKind::Domain, &v[0], &v[1]),
+            CondId::MatchAddress => self.ctx.match_list(ListKind::Address, &v[0], &v[1]),
+            CondId::MatchLocalPart => self.ctx.match_list(ListKind::LocalPart, &v[0], &v[1]),
+            CondId::Crypteq => super::crypteq::crypteq(&v[0], &v[1]),
+            CondId::FirstDelivery => Ok(self.ctx.variable("first_delivery").as_deref() == Some("yes")),
+            CondId::QueueRunning => Ok(self.ctx.variable("queue_running").as_deref() == Some("yes")),
+            CondId::InboundSrs | CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
+                failed(format!("{} condition is not supported by rexim", cond_name(id)))
+            }
+        }
+    }
+}
+
+fn sort_comparator(id: CondId) -> bool {
+    matches!(
+        id,
+        CondId::NumLt | CondId::NumLe | CondId::NumGt | CondId::NumGe | CondId::Lt | CondId::Lti
+            | CondId::Le | CondId::Lei | CondId::Gt | CondId::Gti | CondId::Ge | CondId::Gei
+    )
+}
+
+fn cond_name(id: CondId) -> &'static str {
+    super::conditions::CONDITIONS.iter().find(|c| c.1 == id).map(|c| c.0).unwrap_or("?")
+}
+
+/// Exim's numeric comparison operands: decimal with an optional K/M/G.
+fn parse_exim_number(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let (num, mult) = match t.as_bytes().last()? {
+        b'k' | b'K' => (&t[..t.len() - 1], 1024),
+        b'm' | b'M' => (&t[..t.len() - 1], 1024 * 1024),
+        b'g' | b'G' => (&t[..t.len() - 1], 1024 * 1024 * 1024),
+        _ => (t, 1),
+    };
+    let digits = num.strip_prefix('-').or_else(|| num.strip_prefix('+')).unwrap_or(num);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    num.parse::<i64>().ok().map(|n| n.saturating_mul(mult))
+}
+
+/// Exim's expanded_string_integer: an optional sign, decimal digits, an
+/// optional K/M/G, white space around; a blank string is 0.
+pub fn expanded_string_integer(s: &str, isplus: bool) -> Result<i64> {
+    let t = s.trim_start();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    let b = t.as_bytes();
+    let mut end = 0;
+    if matches!(b.first(), Some(b'+' | b'-')) {
+        end = 1;
+    }
+    let digits_start = end;
+    while end < b.len() && b[end].is_ascii_digit() {
+        end += 1;
+    }
+    if end == digits_start {
+        return failed(format!("integer expected but \"{t}\" found"));
+    }
+    let overflow = || ExpandError::Failed(format!("absolute value of integer \"{t}\" is too large (overflow)"));
+    let mut value: i64 = t[..end].parse().map_err(|_| overflow())?;
+    if value < 0 && isplus {
+        return failed(format!("integer \"{t}\" is negative"));
+    }
+    let mult = match b.get(end).map(u8::to_ascii_lowercase) {
+        Some(b'k') => 1024,
+        Some(b'm') => 1024 * 1024,
+        Some(b'g') => 1024 * 1024 * 1024,
+        _ => 1,
+    };
+    if mult != 1 {
+        value = value.checked_mul(mult).ok_or_else(overflow)?;
+        end += 1;
+    }
+    if !t[end..].trim_start().is_empty() {
+        return failed(format!("invalid integer \"{t}\""));
+    }
+    Ok(value)
+}
+
+fn compare(id: CondId, a: &str, b: &str) -> Result<bool> {
+    use std::cmp::Ordering::*;
+    let numeric = matches!(id, CondId::NumLt | CondId::NumLe | CondId::NumEq | CondId::NumGt | CondId::NumGe);
+    let ord = if numeric {
+        expanded_string_integer(a, false)?.cmp(&expanded_string_integer(b, false)?)
+    } else if matches!(id, CondId::Eqi | CondId::Lti | CondId::Lei | CondId::Gti | CondId::Gei) {
+        a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase())
+    } else {
+        a.as_bytes().cmp(b.as_bytes())
+    };
+    Ok(match id {
+        CondId::Eq | CondId::Eqi | CondId::NumEq => ord == Equal,
+        CondId::Lt | CondId::Lti | CondId::NumLt => ord == Less,
+        CondId::Le | CondId::Lei | CondId::NumLe => ord != Greater,
+        CondId::Gt | CondId::Gti | CondId::NumGt => ord == Greater,
+        _ => ord != Less,
+    })
+}
+
+fn tr(subject: &str, from: &str, to: &str) -> String {
+    let from: Vec<char> = from.chars().collect();
+    let to: Vec<char> = to.chars().collect();
+    subject
+        .chars()
+        .map(|c| match from.iter().rposition(|&f| f == c) {
+            Some(i) if !to.is_empty() => to[i.min(to.len() - 1)],
+            _ => c,
+        })
+        .collect()
+}
+
+/// `${extract{key}{a=1 b=2}}`: key=value pairs, values optionally quoted.
+fn extract_named(key: &str, subject: &str) -> Option<String> {
+    let b = subject.as_bytes();
+    let mut i = 0;
+    loop {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b',') {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' {
+            i += 1;
+        }
+        let name = &subject[start..i];
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        // The "=" is optional: without it the next word is the value.
+        if i < b.len() && b[i] == b'=' {
+            i += 1;
+        }
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() {
+            if i < b.len() && b[i] == b'"' {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' && i + 1 < b.len() {
+                        i += 1;
+                        let ch = subject[i..].chars().next().expect("char");
+                        value.push_str(&super::escape::interpret_escape(&ch.to_string()));
+                        i += ch.len_utf8() - 1;
+                    } else {
+                        let ch = subject[i..].chars().next().expect("char");
+                        value.push(ch);
+                        i += ch.len_utf8() - 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            } else {
+                let vs = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                value.push_str(&subject[vs..i]);
+            }
+        }
+        if name.eq_ignore_ascii_case(key) {
+            return Some(value);
+        }
+    }
+}
+
+/// `${extract{N}{seps}{string}}`: field N (negative from the end); 0 is
+/// the whole string.
+fn extract_numbered(n: i64, seps: &str, subject: &str) -> Option<String> {
+    if n == 0 {
+        return Some(subject.to_string());
+    }
+    let fields: Vec<&str> = subject.split(|c| seps.contains(c)).collect();
+    let idx = if n > 0 { n as usize - 1 } else { fields.len().checked_sub((-n) as usize)? };
+    fields.get(idx).map(|s| s.to_string())
+}
+
+fn prvs_day(offset_days: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    format!("{:03}", (now / 86400 + offset_days).rem_euclid(1000))
+}
+
+fn prvs(address: &str, secret: &str, keynum: Option<&str>) -> Result<String> {
+    let keynum = keynum.filter(|k| !k.is_empty()).unwrap_or("0");
+    if keynum.len() != 1 || !keynum.as_bytes()[0].is_ascii_digit() {
+        return failed("prvs third argument must be a single digit");
+    }
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return failed("prvs first argument must be a qualified email address");
+    };
+    let day = prvs_day(7);
+    let hash = prvs_hash(address, secret, keynum, &day)?;
+    Ok(format!("prvs={keynum}{day}{hash}={local}@{domain}"))
+}
+
+fn prvs_hash(address: &str, secret: &str, keynum: &str, day: &str) -> Result<String> {
+    let msg = format!("{keynum}{day}{address}");
+    let full = encode::hmac_hex("sha1", secret.as_bytes(), msg.as_bytes())?;
+    Ok(full[..6].to_string())
+}
+
+/// A BATV "prvs=KDDDHHHHHH=address" return path, taken apart.
+struct PrvsTag {
+    keynum: String,
+    day: String,
+    hash: String,
+    address: String,
+}
+
+impl PrvsTag {
+    fn parse(s: &str) -> Option<PrvsTag> {
+        let rest = s.get(..5).filter(|p| p.eq_ignore_ascii_case("prvs=")).map(|_| &s[5..])?;
+        let (tag, address) = rest.split_once('=')?;
+        let b = tag.as_bytes();
+        if b.len() != 10 || !b[..4].iter().all(u8::is_ascii_digit) || !b[4..].iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        Some(PrvsTag {
+            keynum: tag[..1].into(),
+            day: tag[1..4].into(),
+            hash: tag[4..].to_ascii_lowercase(),
+            address: address.into(),
+        })
+    }
+
+    /// The signature matches and the day stamp has not passed.
+    fn is_valid(&self, secret: &str) -> bool {
+        let signed = prvs_hash(&self.address, secret, &self.keynum, &self.day).ok().as_deref() == Some(&self.hash);
+        let today = (chrono::Utc::now().timestamp() / 86400).rem_euclid(1000);
+        let mut expire: i64 = self.day.parse().unwrap_or(0);
+        if expire < today && today - expire > 900 {
+            expire += 1000;
+        }
+        signed && expire >= today
+    }
+}
+
+impl OpEnv for Evaluator<'_> {
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
+        self.ctx.named_list(kind, name)
+    }
+
+    fn expand(&mut self, s: &str) -> Result<String> {
+        let compiled = super::compile(s)?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.depth -= 1;
+            return failed("expansion nested too deeply");
+        }
+        let r = self.seq(&compiled.nodes);
+        self.depth -= 1;
+        r
+    }
+
+    fn headers_charset(&self) -> String {
+        self.ctx.config_option("headers_charset").unwrap_or_else(|| crate::texts::HEADERS_CHARSET.to_string())
+    }
+}

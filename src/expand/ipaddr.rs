@@ -1,0 +1,134 @@
+//! IP address operators: mask, ipv6norm, ipv6denorm, reverse_ip.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use super::error::ExpandError;
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
+    Err(ExpandError::Failed(msg.into()))
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    s.parse().ok()
+}
+
+/// `${mask:ip/bits}`; IPv6 results use dots unless normalised (`mask_n`).
+pub fn mask(s: &str, normalised: bool) -> Result<String, ExpandError> {
+    let not_ip = || fail(format!("\"{s}\" is not an IP address"));
+    let (addr, bits) = s.split_once('/').unwrap_or((s, ""));
+    let Some(ip) = parse_ip(addr) else { return not_ip() };
+    if !s.contains('/') {
+        return fail(format!("missing mask value in \"{s}\""));
+    }
+    let bits: u32 = match bits.parse() {
+        Ok(b) if bits.bytes().all(|c| c.is_ascii_digit()) => b,
+        _ => return not_ip(),
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            if bits > 32 {
+                return fail(format!("mask value too big in \"{s}\""));
+            }
+            let m = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let masked = std::net::Ipv4Addr::from(u32::from(v4) & m);
+            Ok(format!("{masked}/{bits}"))
+        }
+        IpAddr::V6(v6) => {
+            if bits > 128 {
+                return fail(format!("mask value too big in \"{s}\""));
+            }
+            let m = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let masked = Ipv6Addr::from(u128::from(v6) & m);
+            if normalised {
+                Ok(format!("{}/{bits}", exim_ipv6(&masked)))
+            } else {
+                let groups: Vec<String> = masked.segments().iter().map(|g| format!("{g:04x}")).collect();
+                Ok(format!("{}/{}", groups.join("."), bits))
+            }
+        }
+    }
+}
+
+/// Exim's compressed IPv6 text: hex groups without leading zeros, the
+/// longest run of zero groups (the first of equals, even a single group)
+/// written as "::", and no dotted-quad tail.
+pub fn exim_ipv6(addr: &Ipv6Addr) -> String {
+    let seg = addr.segments();
+    let (mut best, mut best_len) = (usize::MAX, 0);
+    let mut i = 0;
+    while i < 8 {
+        if seg[i] == 0 {
+            let start = i;
+            while i < 8 && seg[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                best = start;
+                best_len = i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    let hex = |r: &[u16]| r.iter().map(|g| format!("{g:x}")).collect::<Vec<_>>().join(":");
+    if best_len == 0 {
+        return hex(&seg);
+    }
+    if best_len == 8 {
+        // Exim's formatting leaves a single colon for the all-zero address.
+        return ":".into();
+    }
+    format!("{}::{}", hex(&seg[..best]), hex(&seg[best + best_len..]))
+}
+
+pub fn ipv6norm(s: &str) -> Result<String, ExpandError> {
+    match parse_ip(s) {
+        Some(IpAddr::V6(v6)) => Ok(exim_ipv6(&v6)),
+        Some(IpAddr::V4(v4)) => Ok(exim_ipv6(&v4.to_ipv6_mapped())),
+        None => fail(format!("\"{s}\" is not an IP address")),
+    }
+}
+
+pub fn ipv6denorm(s: &str) -> Result<String, ExpandError> {
+    let v6 = match parse_ip(s) {
+        Some(IpAddr::V6(v6)) => v6,
+        Some(IpAddr::V4(v4)) => v4.to_ipv6_mapped(),
+        None => return fail(format!("\"{s}\" is not an IP address")),
+    };
+    let groups: Vec<String> = v6.segments().iter().map(|g| format!("{g:04x}")).collect();
+    Ok(groups.join(":"))
+}
+
+pub fn reverse_ip(s: &str) -> Result<String, ExpandError> {
+    let ip = match parse_ip(s) {
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => Some(IpAddr::V4(v4)),
+            None => Some(IpAddr::V6(v6)),
+        },
+        other => other,
+    };
+    match ip {
+        Some(IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            Ok(format!("{}.{}.{}.{}", o[3], o[2], o[1], o[0]))
+        }
+        Some(IpAddr::V6(v6)) => {
+            let nibbles: Vec<String> = v6
+                .octets()
+                .iter()
+                .rev()
+                .flat_map(|b| [format!("{:x}", b & 0xf), format!("{:x}", b >> 4)])
+                .collect();
+            Ok(nibbles.join("."))
+        }
+        None => fail(format!("reverse_ip() not given an IP address [{s}]")),
+    }
+}
+
+/// `isip`, `isip4`, `isip6`: Exim's string_is_ip_address.
+pub fn ip_version(s: &str) -> Option<u8> {
+    match parse_ip(s)? {
+        IpAddr::V4(_) => Some(4),
+        IpAddr::V6(_) => Some(6),
+    }
+}

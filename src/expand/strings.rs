@@ -1,0 +1,292 @@
+//! String operators that work on bytes as Exim does.
+
+use super::error::ExpandError;
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
+    Err(ExpandError::Failed(msg.into()))
+}
+
+fn from_bytes(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Exim's extract_substr: a negative start counts from the right; a
+/// negative length means "unset".
+pub fn extract_substr(subject: &str, start: i64, len: i64) -> String {
+    let sublen = subject.len() as i64;
+    let (mut v1, mut v2) = (start, len);
+    if v1 < 0 {
+        v1 += sublen;
+        if v1 < 0 {
+            v2 += v1;
+            if v2 < 0 {
+                v2 = 0;
+            }
+            v1 = 0;
+        } else if v2 < 0 {
+            v2 = v1;
+            v1 = 0;
+        }
+    } else if v1 > sublen {
+        v1 = sublen;
+        v2 = 0;
+    } else if v2 < 0 {
+        v2 = sublen;
+    }
+    if v1 + v2 > sublen {
+        v2 = sublen - v1;
+    }
+    from_bytes(&subject.as_bytes()[v1 as usize..(v1 + v2) as usize])
+}
+
+const HASHCODES: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// Exim's textual hash (`${hash_N_M:...}`).
+pub fn compute_hash(subject: &str, len: i64, modulus: i64) -> Result<String, ExpandError> {
+    let modulus = if modulus < 0 { 26 } else { modulus };
+    if modulus > HASHCODES.len() as i64 {
+        return fail(format!("hash count \"{modulus}\" too big"));
+    }
+    let mut b = subject.as_bytes().to_vec();
+    if len < 0 || len as usize >= b.len() {
+        return Ok(subject.to_string());
+    }
+    let v1 = len as usize;
+    if v1 == 0 {
+        return Ok(String::new());
+    }
+    let (mut i, mut j) = (0usize, v1);
+    while j < b.len() {
+        let c = u32::from(b[j]);
+        let shift = (c + j as u32) & 7;
+        j += 1;
+        b[i] ^= (((c << shift) | (c >> (8 - shift))) & 0xff) as u8;
+        i += 1;
+        if i >= v1 {
+            i = 0;
+        }
+    }
+    if modulus == 0 {
+        // Exim divides by zero here (SIGFPE); we report it.
+        return fail("hash count \"0\" too small");
+    }
+    Ok(b[..v1].iter().map(|&c| HASHCODES[(c as i64 % modulus) as usize] as char).collect())
+}
+
+const PRIMES: [u64; 30] = [
+    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101,
+    103, 107, 109, 113,
+];
+
+/// Exim's numeric hash (`${nhash_N[_M]:...}`). Exim divides by zero
+/// (SIGFPE) on a zero count; we report it instead.
+pub fn compute_nhash(subject: &str, v1: i64, v2: i64) -> Result<String, ExpandError> {
+    if v1 <= 0 || v2 == 0 {
+        return fail("nhash value is zero");
+    }
+    let mut total: u64 = 0;
+    let mut i = 0usize;
+    for &c in subject.as_bytes() {
+        if i == 0 {
+            i = PRIMES.len() - 1;
+        }
+        total = total.wrapping_add(PRIMES[i] * u64::from(c));
+        i -= 1;
+    }
+    let (v1, v2) = (v1 as u64, v2);
+    Ok(if v2 < 0 {
+        (total % v1).to_string()
+    } else {
+        let v2 = v2 as u64;
+        let t = total % (v1 * v2);
+        format!("{}/{}", t / v2, t % v2)
+    })
+}
+
+/// `${escape:...}`: non-printing characters as C-style escapes.
+pub fn string_printing(s: &str, allow_tab: bool) -> String {
+    let mut out = String::new();
+    for &b in s.as_bytes() {
+        match b {
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' if !allow_tab => out.push_str("\\t"),
+            0x20..=0x7e | b'\t' => out.push(b as char),
+            _ => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out
+}
+
+/// `${escape8bit:...}`: only bytes with the top bit set become octal.
+pub fn escape8bit(s: &str) -> String {
+    let mut out = String::new();
+    for &b in s.as_bytes() {
+        if b >= 0x80 {
+            out.push_str(&format!("\\{b:03o}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}
+
+pub fn hexquote(s: &str) -> String {
+    let mut out = String::new();
+    for &b in s.as_bytes() {
+        if (0x21..0x7f).contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// `${quote:...}`: quoted when anything but alphanumerics, `_`, `.`, `-`.
+pub fn quote(s: &str) -> String {
+    let plain = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if plain && !s.is_empty() {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub fn rxquote(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if !c.is_ascii_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn quote_redis(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c == ' ' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `${from_utf8:...}`: code points above 255 become `_`, the rest one byte.
+pub fn from_utf8(s: &str) -> String {
+    s.chars().map(|c| if (c as u32) < 256 { c } else { '_' }).collect()
+}
+
+/// `${utf8clean:...}`: invalid sequences become `?`. Our strings are
+/// already valid UTF-8, so U+FFFD (from lossy input) is what is replaced.
+pub fn utf8clean(s: &str) -> String {
+    s.replace('\u{fffd}', "?")
+}
+
+/// strtol() of the whole string, which must not be negative; empty is 0.
+pub fn parse_decimal(s: &str) -> Option<i64> {
+    let t = s.trim_start();
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if t.is_empty() {
+        return Some(0);
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(t.parse().unwrap_or(i64::MAX))
+}
+
+pub fn randint(s: &str) -> Result<String, ExpandError> {
+    let max = super::eval::expanded_string_integer(s, false)?;
+    if max < 0 {
+        return fail(format!("non-negative integer expected but \"{s}\" found"));
+    }
+    if max == 0 {
+        return Ok("0".into());
+    }
+    let mut buf = [0u8; 8];
+    let seed = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
+        .map(|_| u64::from_ne_bytes(buf))
+        .unwrap_or_else(|_| std::process::id() as u64);
+    Ok((seed % max as u64).to_string())
+}
+
+pub fn stat(path: &str) -> Result<String, ExpandError> {
+    use std::os::unix::fs::MetadataExt;
+    let md = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("stat({path}) failed: {}", crate::texts::errno_text(&e))),
+    };
+    let mode = md.mode();
+    let kind = match mode & 0o170000 {
+        0o140000 => 's',
+        0o120000 => 'l',
+        0o100000 => '-',
+        0o060000 => 'b',
+        0o040000 => 'd',
+        0o020000 => 'c',
+        0o010000 => 'p',
+        _ => '?',
+    };
+    let mut smode = String::new();
+    smode.push(kind);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        smode.push(if bits & 4 != 0 { 'r' } else { '-' });
+        smode.push(if bits & 2 != 0 { 'w' } else { '-' });
+        smode.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    Ok(format!(
+        "mode={:04o} smode={} inode={} device={} links={} uid={} gid={} size={} atime={} mtime={} ctime={}",
+        mode,
+        smode,
+        md.ino(),
+        md.dev(),
+        md.nlink(),
+        md.uid(),
+        md.gid(),
+        md.size(),
+        md.atime(),
+        md.mtime(),
+        md.ctime()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substr_rules() {
+        assert_eq!(extract_substr("abcdef", 1, 2), "bc");
+        assert_eq!(extract_substr("abcdef", -2, -1), "abcd");
+        assert_eq!(extract_substr("abcdef", -3, 2), "de");
+        assert_eq!(extract_substr("abcdef", 10, -1), "");
+    }
+
+    #[test]
+    fn hashes_agree_with_exim() {
+        assert_eq!(compute_hash("hello world", 3, -1).unwrap(), "jmf");
+        assert_eq!(compute_hash("hello world", 3, 4).unwrap(), "bab");
+        assert_eq!(compute_nhash("abc", 8, -1).unwrap(), "4");
+        assert_eq!(compute_nhash("supercalifragilistic", 8, 64).unwrap(), "4/47");
+        assert_eq!(compute_nhash("hello world", 100, -1).unwrap(), "50");
+        assert!(compute_nhash("abc", 0, -1).is_err());
+    }
+}

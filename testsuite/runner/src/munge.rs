@@ -1,0 +1,454 @@
+//! Munging: before comparison, parts of the output that change from run to
+//! run (dates, message ids, pids, sizes, the work directory, host name,
+//! version, ports) are replaced by the fixed values found in the expected
+//! files of Exim's testsuite, as Exim's runtest does.
+
+use crate::subst::{Params, CANONICAL_PORT_BASE, PORT_RANGE};
+use regex::{Captures, Regex};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// State shared by all the files of one test: message ids map to the same
+/// fixed id wherever they appear, in order of first appearance.
+pub struct Munger {
+    p: Params,
+    version: String,
+    ids: HashMap<String, String>,
+    next_id: String,
+}
+
+macro_rules! re {
+    ($name:ident, $pat:expr) => {
+        fn $name() -> &'static Regex {
+            static RE: OnceLock<Regex> = OnceLock::new();
+            RE.get_or_init(|| Regex::new($pat).unwrap())
+        }
+    };
+}
+
+re!(rfc2822_re, r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d [-+]\d{4}\b");
+re!(logtime_re, r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})?(?: [-+]\d{4})?");
+re!(mbox_from_re, r"(?m)^From (\S+) (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}");
+re!(msgid_re, r"\b(E?)([0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})\b");
+re!(pid_re, r"\bpid=\d+");
+re!(size_re, r" S=\d+\b");
+re!(exim_version_line_re, r"Exim version \S+ (?:#\d+ )?built \S+ \S+");
+re!(v4net_re, r"(^|[^\d.])224\.(\d)");
+re!(v6net_re, r"(?i)(^|[^0-9a-f:])ff00:");
+re!(prvs_re, r"\bprvs=[0-9a-f]{10}=");
+re!(duration_re, r"\b(D|QT)=(\d+)(\.\d+)?s\b");
+re!(spool_time_re, r"(?m)^\d{9,10} 0$");
+re!(usec_re, r"-received_time_usec \.\d{6}");
+re!(complete_re, r"-received_time_complete \d+\.\d{6}");
+re!(daemon_re, r"(listening for SMTPS? on )(.*)");
+re!(daemon_port_re, r"(port |\]:)(\d+)");
+re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
+
+/// Perl's magic string increment, which runtest uses for message ids:
+/// "aX" -> "aY", "aZ" -> "bA", "zz" -> "aaa".
+pub fn perl_increment(s: &str) -> String {
+    let mut chars: Vec<char> = s.chars().collect();
+    let mut i = chars.len();
+    loop {
+        if i == 0 {
+            let first = match chars.first() {
+                Some(c) if c.is_ascii_digit() => '1',
+                Some(c) if c.is_ascii_uppercase() => 'A',
+                _ => 'a',
+            };
+            chars.insert(0, first);
+            break;
+        }
+        i -= 1;
+        let (next, carry) = match chars[i] {
+            'z' => ('a', true),
+            'Z' => ('A', true),
+            '9' => ('0', true),
+            c => ((c as u8 + 1) as char, false),
+        };
+        chars[i] = next;
+        if !carry {
+            break;
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// Replace whole-word occurrences of `word` (not part of a longer name made
+/// of letters, digits, '-', '_' or '.'), for values like host names that are
+/// too short to replace blindly.
+pub fn replace_word(text: &str, word: &str, by: &str) -> String {
+    if word.is_empty() {
+        return text.to_string();
+    }
+    let is_name = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(word) {
+        let mut before = rest[..pos].chars().next_back();
+        // "250-host": the dash of a multiline SMTP reply is no part of a name.
+        if before == Some('-') && rest[..pos].chars().rev().nth(1).map(|c| c.is_ascii_digit()).unwrap_or(false) {
+            before = Some(' ');
+        }
+        let after = rest[pos + word.len()..].chars().next();
+        let dot_before = before == Some('.') && rest[..pos].chars().rev().nth(1).map(is_name).unwrap_or(false);
+        let dot_after = after == Some('.') && rest[pos + word.len() + 1..].chars().next().map(is_name).unwrap_or(false);
+        let ok = !before.map(is_name).unwrap_or(false) && !after.map(is_name).unwrap_or(false) && !dot_before && !dot_after;
+        out.push_str(&rest[..pos]);
+        out.push_str(if ok { by } else { word });
+        rest = &rest[pos + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replace an IP address that is not part of a longer address.
+pub fn replace_ip(text: &str, ip: &str, by: &str) -> String {
+    if ip.is_empty() {
+        return text.to_string();
+    }
+    let is_ip = |c: char| c.is_ascii_hexdigit() || c == '.' || c == ':';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(ip) {
+        let before = rest[..pos].chars().next_back();
+        let after = rest[pos + ip.len()..].chars().next();
+        let ok = !before.map(is_ip).unwrap_or(false) && !after.map(|c| c.is_ascii_hexdigit() || c == ':' || c == '.' && rest[pos + ip.len() + 1..].starts_with(|d: char| d.is_ascii_digit())).unwrap_or(false);
+        out.push_str(&rest[..pos]);
+        out.push_str(if ok { by } else { ip });
+        rest = &rest[pos + ip.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Munger {
+    pub fn new(p: &Params, version: &str) -> Munger {
+        Munger { p: p.clone(), version: version.to_string(), ids: HashMap::new(), next_id: "aX".into() }
+    }
+
+    pub fn dir(&self, t: &str) -> String {
+        if self.p.dir.is_empty() {
+            return t.to_string();
+        }
+        t.replace(&self.p.dir, "TESTSUITE")
+    }
+
+    /// Ports of our range back to Exim's fixed numbers (1223...).
+    pub fn ports(&self, t: &str) -> String {
+        if self.p.port_base == CANONICAL_PORT_BASE {
+            return t.to_string();
+        }
+        let mut out = t.to_string();
+        for o in 0..PORT_RANGE {
+            out = replace_word(&out, &(self.p.port_base + o).to_string(), &(CANONICAL_PORT_BASE + o).to_string());
+        }
+        out
+    }
+
+    pub fn version(&self, t: &str) -> String {
+        let t = exim_version_line_re().replace_all(t, "Exim version x.yz ....");
+        if self.version.is_empty() {
+            return t.into_owned();
+        }
+        replace_ip(&t, &self.version, "x.yz")
+    }
+
+    pub fn dates(&self, t: &str) -> String {
+        let t = rfc2822_re().replace_all(t, |c: &Captures| {
+            if c[0].contains(',') { "Tue, 2 Mar 1999 09:44:33 +0000" } else { "2 Mar 1999 09:44:33 +0000" }.to_string()
+        });
+        let t = logtime_re().replace_all(&t, |c: &Captures| {
+            if c.get(1).is_some() { "2017-07-30 18:51:05.712" } else { "1999-03-02 09:44:33" }.to_string()
+        });
+        mbox_from_re().replace_all(&t, "From $1 Tue Mar 02 09:44:33 1999").into_owned()
+    }
+
+    pub fn message_ids(&mut self, t: &str) -> String {
+        let ids = &mut self.ids;
+        let next = &mut self.next_id;
+        msgid_re()
+            .replace_all(t, |c: &Captures| {
+                let id = c[2].to_string();
+                let fixed = ids.entry(id).or_insert_with(|| {
+                    let v = format!("10Hm{}-0005vi-00", next);
+                    *next = perl_increment(next);
+                    v
+                });
+                format!("{}{}", &c[1], fixed)
+            })
+            .into_owned()
+    }
+
+    /// Values computed from secrets or times: SRS/PRVS hashes, durations.
+    pub fn hashes(&self, t: &str) -> String {
+        let t = prvs_re().replace_all(t, "prvs=xxxxxxxxxx=");
+        duration_re()
+            .replace_all(&t, |c: &Captures| format!("{}={}s", &c[1], if c.get(3).is_some() { "q.qqq" } else { "qq" }))
+            .into_owned()
+    }
+
+    /// The daemon's "listening for SMTP on port 1225 (IPv6 and IPv4)": the
+    /// port names, and no "(IPv6 and IPv4)" (the harness hosts listen on
+    /// IPv4 only).
+    pub fn daemon_ports(&self, t: &str) -> String {
+        daemon_re()
+            .replace_all(t, |c: &Captures| {
+                let rest = c[2].replace(" (IPv6 and IPv4)", "");
+                let rest = daemon_port_re().replace_all(&rest, |p: &Captures| {
+                    let n: u16 = p[2].parse().unwrap_or(0);
+                    let name = n
+                        .checked_sub(CANONICAL_PORT_BASE)
+                        .and_then(|o| ["PORT_N", "PORT_S", "PORT_D", "PORT_D2", "PORT_D3", "PORT_D4", "PORT_D5", "PORT_D6"].get(o as usize));
+                    match name {
+                        Some(name) => format!("{}{}", &p[1], name),
+                        None => p[0].to_string(),
+                    }
+                });
+                format!("{}{}", &c[1], rest)
+            })
+            .into_owned()
+    }
+
+    /// Times in spool header files (-Mvh output).
+    pub fn spool_times(&self, t: &str) -> String {
+        let t = spool_time_re().replace_all(t, "ddddddddd 0");
+        let t = usec_re().replace_all(&t, "-received_time_usec .uuuuuu");
+        complete_re().replace_all(&t, "-received_time_complete tttt.uuuuuu").into_owned()
+    }
+
+    pub fn pids(&self, t: &str) -> String {
+        pid_re().replace_all(t, "pid=pppp").into_owned()
+    }
+
+    pub fn sizes(&self, t: &str) -> String {
+        size_re().replace_all(t, " S=sss").into_owned()
+    }
+
+    pub fn hosts(&self, t: &str) -> String {
+        let mut out = replace_word(t, &self.p.hostname, "the.local.host.name");
+        if self.p.ipv4 != "127.0.0.1" {
+            out = replace_ip(&out, &self.p.ipv4, "ip4.ip4.ip4.ip4");
+        }
+        if self.p.ipv6.contains(':') && self.p.ipv6 != "::1" {
+            out = replace_ip(&out, &self.p.ipv6, "ip6:ip6:ip6:ip6:ip6:ip6:ip6:ip6");
+        }
+        out
+    }
+
+    /// The test networks back to their names (runtest's V4NET, V6NET).
+    pub fn nets(&self, t: &str) -> String {
+        let t = v4net_re().replace_all(t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
+        let t = v4net_re().replace_all(&t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
+        v6net_re().replace_all(&t, "${1}V6NET:").into_owned()
+    }
+
+    /// Users and their ids. Small ids (root's 0) are only replaced in
+    /// "uid=" style contexts, where they cannot be some other number.
+    pub fn users(&self, t: &str) -> String {
+        let p = &self.p;
+        let t = uid_re().replace_all(t, |c: &Captures| {
+            let n: u32 = c[2].parse().unwrap_or(u32::MAX);
+            let is_gid = c[1].ends_with("gid");
+            let name = if !is_gid && n == p.caller_uid {
+                "CALLER_UID"
+            } else if is_gid && n == p.caller_gid {
+                "CALLER_GID"
+            } else if !is_gid && n == p.exim_uid {
+                "EXIM_UID"
+            } else if is_gid && n == p.exim_gid {
+                "EXIM_GID"
+            } else {
+                return c[0].to_string();
+            };
+            format!("{}={}", &c[1], name)
+        });
+        let mut out = replace_word(&t, &p.exim_user, "EXIMUSER");
+        if p.caller_uid >= 1000 {
+            out = replace_word(&out, &p.caller_uid.to_string(), "CALLER_UID");
+        }
+        if p.caller_name != "CALLER_NAME" {
+            out = out.replace(&p.caller_name, "CALLER_NAME");
+        }
+        if p.caller_uid == 0 {
+            // Exim's own "root" (never_users) is not the caller's name.
+            return out
+                .split_inclusive('\n')
+                .map(|l| if l.starts_with("never_users = ") { l.to_string() } else { replace_word(l, &p.caller, "CALLER") })
+                .collect();
+        }
+        replace_word(&out, &p.caller, "CALLER")
+    }
+
+    /// All the standard rules, in runtest's order (the directory first, as
+    /// it may contain anything; message ids before anything that could
+    /// touch their digits).
+    pub fn munge(&mut self, t: &str) -> String {
+        let t = self.dir(t);
+        let t = self.message_ids(&t);
+        let t = self.ports(&t);
+        let t = self.version(&t);
+        let t = self.daemon_ports(&t);
+        let t = self.dates(&t);
+        let t = self.pids(&t);
+        let t = self.sizes(&t);
+        let t = self.hashes(&t);
+        let t = self.spool_times(&t);
+        let t = self.hosts(&t);
+        let t = self.nets(&t);
+        self.users(&t)
+    }
+}
+
+/// Lines that only some builds print (optional features the test
+/// harness build of Exim leaves out or disables): dropped from outputs.
+pub fn drop_build_lines(t: &str, conf: &str) -> String {
+    let advertises_utf8 = conf.contains("smtputf8_advertise_hosts");
+    t.split_inclusive('\n')
+        .filter(|l| {
+            let l = l.trim_end_matches(['\n', '\r']);
+            !(l.starts_with(">>> host in hosts_proxy?")
+                || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
+                || (!advertises_utf8
+                    && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
+        })
+        .collect()
+}
+
+/// `sortlog`: sort each run of contiguous delivery lines (=> -> *>) of a log.
+pub fn sort_log(text: &str) -> String {
+    let is_delivery = |l: &str| [" => ", " -> ", " *> "].iter().any(|m| l.contains(m));
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if is_delivery(line) {
+            run.push(line);
+        } else {
+            run.sort();
+            out.extend(run.drain(..).map(String::from));
+            out.push(line.to_string());
+        }
+    }
+    run.sort();
+    out.extend(run.drain(..).map(String::from));
+    out.concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subst::sample;
+
+    fn m() -> Munger {
+        Munger::new(&sample(), "4.96")
+    }
+
+    #[test]
+    fn increments_like_perl() {
+        assert_eq!(perl_increment("aX"), "aY");
+        assert_eq!(perl_increment("aZ"), "bA");
+        assert_eq!(perl_increment("zz"), "aaa");
+        assert_eq!(perl_increment("a9"), "b0");
+    }
+
+    #[test]
+    fn dir_rule() {
+        assert_eq!(m().dir("file /t/run/test-config"), "file TESTSUITE/test-config");
+    }
+
+    #[test]
+    fn message_id_rule() {
+        let mut m = m();
+        let t = m.message_ids("1mPRx2-000ABC-Zz <E1mPRx2-000ABC-Zz@h> 1mPRx3-000ABC-Zz 1mPRx2-000ABC-Zz-H");
+        assert_eq!(t, "10HmaX-0005vi-00 <E10HmaX-0005vi-00@h> 10HmaY-0005vi-00 10HmaX-0005vi-00-H");
+    }
+
+    #[test]
+    fn date_rules() {
+        let m = m();
+        assert_eq!(m.dates("220 h ESMTP Sun, 22 Nov 2026 04:05:06 +0100"), "220 h ESMTP Tue, 2 Mar 1999 09:44:33 +0000");
+        assert_eq!(m.dates("2026-11-22 04:05:06 x"), "1999-03-02 09:44:33 x");
+        assert_eq!(m.dates("2026-11-22 04:05:06.123 x"), "2017-07-30 18:51:05.712 x");
+        assert_eq!(m.dates("From a@b Sun Nov 22 04:05:06 2026\n"), "From a@b Tue Mar 02 09:44:33 1999\n");
+    }
+
+    #[test]
+    fn version_rules() {
+        let m = m();
+        assert_eq!(m.version("Exim version 4.96 #2 built 27-May-2026 16:52:26"), "Exim version x.yz ....");
+        assert_eq!(m.version("(Exim 4.96) exim_version = 4.96"), "(Exim x.yz) exim_version = x.yz");
+        assert_eq!(m.version("10.4.96.1"), "10.4.96.1");
+    }
+
+    #[test]
+    fn pid_and_size_rules() {
+        let m = m();
+        assert_eq!(m.pids("Start queue run: pid=12345"), "Start queue run: pid=pppp");
+        assert_eq!(m.sizes("P=local S=345 id=x"), "P=local S=sss id=x");
+    }
+
+    #[test]
+    fn host_rules() {
+        let m = m();
+        assert_eq!(m.hosts("220 vm ESMTP [127.0.0.2] vmx.vm.com 127.0.0.20"), "220 the.local.host.name ESMTP [ip4.ip4.ip4.ip4] vmx.vm.com 127.0.0.20");
+    }
+
+    #[test]
+    fn user_rules() {
+        let m = m();
+        assert_eq!(m.users("U=root uid=0 gid=0 uid=102 Debian-exim rootx"), "U=CALLER uid=CALLER_UID gid=CALLER_GID uid=EXIM_UID EXIMUSER rootx");
+    }
+
+    #[test]
+    fn hash_and_duration_rules() {
+        assert_eq!(m().hashes("prvs=0786d6aa1a=u@x D=0s D=12s D=0.012s QT=3s"), "prvs=xxxxxxxxxx=u@x D=qqs D=qqs D=q.qqqs QT=qqs");
+    }
+
+    #[test]
+    fn daemon_port_rule() {
+        assert_eq!(
+            m().daemon_ports("listening for SMTP on port 1225 (IPv6 and IPv4) port 1226 [127.0.0.1]:1228 port 99"),
+            "listening for SMTP on port PORT_D port PORT_D2 [127.0.0.1]:PORT_D4 port 99"
+        );
+    }
+
+    #[test]
+    fn spool_time_rules() {
+        assert_eq!(
+            m().spool_times("1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n"),
+            "ddddddddd 0\n-received_time_usec .uuuuuu\n-received_time_complete tttt.uuuuuu\n"
+        );
+    }
+
+    #[test]
+    fn reply_dash_before_host() {
+        assert_eq!(m().hosts("250-vm Hello\nx-vm"), "250-the.local.host.name Hello\nx-vm");
+    }
+
+    #[test]
+    fn never_users_keeps_root() {
+        assert_eq!(m().users("never_users = root:root\nU=root\n"), "never_users = root:root\nU=CALLER\n");
+    }
+
+    #[test]
+    fn net_rules() {
+        assert_eq!(m().nets("224.0.0.1 1224.5 [224.9.8.7] ff00:1::2"), "V4NET.0.0.1 1224.5 [V4NET.9.8.7] V6NET:1::2");
+    }
+
+    #[test]
+    fn port_rule() {
+        let m = m();
+        assert_eq!(m.ports("port 31225 and 312250"), "port 1225 and 312250");
+    }
+
+    #[test]
+    fn build_lines_are_dropped() {
+        assert_eq!(drop_build_lines(">>> host in hosts_proxy? no (option unset)\n250-SMTPUTF8\nx\n", ""), "x\n");
+        assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts = *"), "250-SMTPUTF8\n");
+    }
+
+    #[test]
+    fn sortlog_sorts_delivery_runs() {
+        assert_eq!(sort_log("a <=\nx => b\nx => a\nc\n"), "a <=\nx => a\nx => b\nc\n");
+    }
+}

@@ -1,0 +1,104 @@
+//! Optional features: category REQUIRES files checked against the
+//! binary's `-bV` output ("Support for:", "Lookups", "Authenticators",
+//! "Routers", "Transports", "Malware") and its built-in macros.
+
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    /// "support X", "lookup X", "authenticator X", "router X",
+    /// "transport X", "malware X", "feature _HAVE_X" (lowercased names).
+    items: BTreeSet<String>,
+    pub version: String,
+    pub ipv4: bool,
+    pub ipv6: bool,
+}
+
+impl Features {
+    pub fn from_bv(bv: &str, macros: &str) -> Features {
+        let mut f = Features::default();
+        for line in bv.lines() {
+            if let Some(rest) = line.strip_prefix("Exim version ") {
+                f.version = rest.split_whitespace().next().unwrap_or("").to_string();
+                continue;
+            }
+            let Some((head, list)) = line.split_once(':') else { continue };
+            let kind = match head.trim() {
+                "Support for" => "support",
+                h if h.starts_with("Lookups") => "lookup",
+                "Authenticators" => "authenticator",
+                "Routers" => "router",
+                "Transports" => "transport",
+                "Malware" => "malware",
+                _ => continue,
+            };
+            for word in list.split_whitespace() {
+                let word = word.to_ascii_lowercase();
+                // "appendfile/maildir/mailstore/mbx" lists appendfile's formats;
+                // "lsearch/nwildlsearch" lists lookups of one module.
+                let parts: Vec<&str> = word.split('/').collect();
+                if kind == "transport" && parts.len() > 1 {
+                    f.items.insert(format!("transport {}", parts[0]));
+                    for p in &parts[1..] {
+                        f.items.insert(format!("transport {}/{}", parts[0], p));
+                    }
+                } else {
+                    for p in parts {
+                        f.items.insert(format!("{} {}", kind, p));
+                    }
+                }
+            }
+        }
+        for m in macros.lines() {
+            if let Some(name) = m.split(['=', ' ']).next() {
+                if name.starts_with('_') {
+                    f.items.insert(format!("feature {}", name.to_ascii_lowercase()));
+                }
+            }
+        }
+        f
+    }
+
+    pub fn has(&self, item: &str) -> bool {
+        self.items.contains(&item.to_ascii_lowercase())
+    }
+
+    /// Check one REQUIRES line; Err(reason) when it is not met.
+    pub fn check(&self, requirement: &str) -> Result<(), String> {
+        let req = requirement.trim();
+        if req.is_empty() || req.starts_with('#') {
+            return Ok(());
+        }
+        if let Some(what) = req.strip_prefix("running ") {
+            return match what.trim() {
+                "IPv4" if self.ipv4 => Ok(()),
+                "IPv6" if self.ipv6 => Ok(()),
+                other => Err(format!("REQUIRES: running {} (not available here)", other)),
+            };
+        }
+        if self.has(req) {
+            Ok(())
+        } else {
+            Err(format!("REQUIRES: {} (not in the binary's -bV output)", req))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BV: &str = "Exim version 4.96 #2 built 27-May-2026 16:52:26\nSupport for: crypteq iconv() IPv6 GnuTLS DKIM\nLookups (built-in): lsearch wildlsearch nwildlsearch iplsearch cdb dnsdb\nAuthenticators: cram_md5 plaintext\nRouters: accept dnslookup\nTransports: appendfile/maildir/mailstore autoreply lmtp pipe smtp\nMalware: clamd\n";
+
+    #[test]
+    fn parses_bv() {
+        let f = Features::from_bv(BV, "_HAVE_TLS=y\n_OPT_X=1\n");
+        assert_eq!(f.version, "4.96");
+        for ok in ["support GnuTLS", "lookup dnsdb", "authenticator plaintext", "router accept", "transport appendfile/maildir", "transport lmtp", "malware clamd", "feature _HAVE_TLS", "support iconv()"] {
+            assert!(f.check(ok).is_ok(), "{}", ok);
+        }
+        for bad in ["support OpenSSL", "lookup redis", "transport appendfile/mbx", "feature _HAVE_XYZ", "running redis"] {
+            assert!(f.check(bad).is_err(), "{}", bad);
+        }
+    }
+}
