@@ -24,6 +24,8 @@ pub trait ConfigView {
 pub struct BaseContext<'a> {
     pub config: &'a mut dyn ConfigView,
     pub extra: HashMap<String, String>,
+    /// Variables whose values came from the command line (`-oMa`...).
+    pub tainted: &'a [&'a str],
 }
 
 fn primary_hostname_default() -> String {
@@ -175,19 +177,29 @@ impl Context for BaseContext<'_> {
     fn set_variable(&mut self, name: &str, value: String) {
         self.extra.insert(name.to_string(), value);
     }
+
+    fn is_tainted(&self, name: &str) -> bool {
+        self.tainted.contains(&name)
+    }
+
+    fn log(&mut self, line: &str) {
+        // Without a message, Exim's log lines in -be go to standard error.
+        eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    }
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
-pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
+pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[String]) -> i32 {
     let stdout = std::io::stdout();
     // Rust's stdout flushes at every newline; buffer it and flush when
     // a person is waiting for the prompt.
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Variables set by one line ($runrc, ACL variables) are seen by the next.
-    let mut extra = HashMap::new();
+    let mut extra: HashMap<String, String> = origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let tainted: Vec<&str> = origin.iter().map(|(k, _)| *k).collect();
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, &mut extra, a);
+            let line = expand_line(config, &mut extra, &tainted, a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
@@ -212,15 +224,15 @@ pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
             continue;
         }
         let line = config.expand_macros(&line);
-        let result = expand_line(config, &mut extra, &line);
+        let result = expand_line(config, &mut extra, &tainted, &line);
         let _ = out.write_all(result.as_bytes());
         let _ = out.write_all(b"\n");
     }
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, line: &str) -> String {
-    let mut ctx = BaseContext { config, extra: std::mem::take(extra) };
+fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str], line: &str) -> String {
+    let mut ctx = BaseContext { config, extra: std::mem::take(extra), tainted };
     let result = match expand::expand_string(line, &mut ctx) {
         Ok(s) => s,
         Err(e) => format!("Failed: {}", e.message()),

@@ -58,6 +58,14 @@ pub trait Context {
     /// Variables that expansions set and that outlive them (`$runrc`).
     fn set_variable(&mut self, _name: &str, _value: String) {}
 
+    /// Whether a variable's value came from outside (Exim's taint).
+    fn is_tainted(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// A line for the main log (in `-be`, standard error).
+    fn log(&mut self, _line: &str) {}
+
     fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
         Err(ExpandError::Failed("readsocket is not available here".into()))
     }

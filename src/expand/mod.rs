@@ -21,6 +21,7 @@ mod json;
 pub mod lists;
 pub mod operators;
 mod parse;
+mod punycode;
 mod regex_cache;
 mod run;
 mod strings;

@@ -139,6 +139,22 @@ fn capture(binary: &Path, conf: &Path, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// Hold an exclusive lock on runs/.lock for the whole run, waiting for
+/// another run of the same suite to finish first.
+fn lock_runs(runs: &Path) -> std::io::Result<fs::File> {
+    use std::os::fd::AsRawFd;
+    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(runs.join(".lock"))?;
+    // SAFETY: flock(2) on a descriptor we own; released when f is dropped.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        println!("rexim-runtest: waiting for another run using {}", runs.display());
+        // SAFETY: as above, blocking this time.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(f)
+}
+
 fn now_utc() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = (secs / 86400) as i64;
@@ -206,6 +222,14 @@ pub fn main(args: Vec<String>) -> i32 {
         return 2;
     }
     let runs = runs.canonicalize().unwrap_or(runs);
+    // DIR is one path per runs directory: one run at a time uses it.
+    let _lock = match lock_runs(&runs) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("rexim-runtest: cannot lock {}: {}", runs.display(), e);
+            return 2;
+        }
+    };
     // Feature detection with a minimal configuration.
     let probe = runs.join("probe.conf");
     let _ = fs::write(&probe, "keep_environment =\n");

@@ -42,6 +42,8 @@ re!(usec_re, r"-received_time_usec \.\d{6}");
 re!(complete_re, r"-received_time_complete \d+\.\d{6}");
 re!(daemon_re, r"(listening for SMTPS? on )(.*)");
 re!(daemon_port_re, r"(port |\]:)(\d+)");
+re!(debug_version_re, r"(?m)^Exim version \S+ uid=\d+ gid=\d+ pid=\d+ D=[0-9a-fx]+$");
+re!(queue_size_re, r"(?m)^(\s*\d+[smhdw]\s+)\d[\d.]*[KM]?( +[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b)");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -210,6 +212,43 @@ impl Munger {
             .into_owned()
     }
 
+    /// The head of debug output: the version line, and the build details
+    /// (features, library versions, build settings) that follow it, up to
+    /// "configuration file is", are what `-bV` shows: the harness output
+    /// has just "Exim version x.yz ....". "log selectors =" goes too.
+    pub fn debug_header(&self, t: &str) -> String {
+        if !debug_version_re().is_match(t) && !t.contains("log selectors =") {
+            return t.to_string();
+        }
+        let mut out = String::with_capacity(t.len());
+        let mut in_header = false;
+        for line in t.split_inclusive('\n') {
+            let bare = line.trim_end_matches('\n');
+            if debug_version_re().is_match(bare) {
+                out.push_str("Exim version x.yz ....\n");
+                in_header = true;
+                continue;
+            }
+            if in_header {
+                if bare.starts_with("configuration file is") || !(bare.contains(':') || bare.starts_with(' ')) {
+                    in_header = false;
+                } else {
+                    continue;
+                }
+            }
+            if bare.starts_with("log selectors =") {
+                continue;
+            }
+            out.push_str(line);
+        }
+        out
+    }
+
+    /// Message sizes in -bp queue listings.
+    pub fn queue_sizes(&self, t: &str) -> String {
+        queue_size_re().replace_all(t, "${1}sss${2}").into_owned()
+    }
+
     /// Times in spool header files (-Mvh output).
     pub fn spool_times(&self, t: &str) -> String {
         let t = spool_time_re().replace_all(t, "ddddddddd 0");
@@ -285,6 +324,8 @@ impl Munger {
     /// touch their digits).
     pub fn munge(&mut self, t: &str) -> String {
         let t = self.dir(t);
+        let t = self.debug_header(&t);
+        let t = self.queue_sizes(&t);
         let t = self.message_ids(&t);
         let t = self.ports(&t);
         let t = self.version(&t);
@@ -304,10 +345,14 @@ impl Munger {
 /// harness build of Exim leaves out or disables): dropped from outputs.
 pub fn drop_build_lines(t: &str, conf: &str) -> String {
     let advertises_utf8 = conf.contains("smtputf8_advertise_hosts");
+    // The suite's caller is trusted only where the conf says so; root
+    // always is (debug output says "trusted user").
+    let caller_trusted = conf.contains("trusted_users") || conf.contains("trusted_groups");
     t.split_inclusive('\n')
         .filter(|l| {
             let l = l.trim_end_matches(['\n', '\r']);
             !(l.starts_with(">>> host in hosts_proxy?")
+                || (!caller_trusted && l == "trusted user")
                 || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
                 || (!advertises_utf8
                     && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
@@ -405,6 +450,17 @@ mod tests {
     }
 
     #[test]
+    fn debug_header_rule() {
+        let t = "Exim version 4.96 uid=0 gid=0 pid=9783 D=4000000\nSupport for: a b\nLibrary version: X: Compile: 1\n                 Runtime: 1\nTRUSTED_CONFIG_LIST: \"/x\"\nconfiguration file is /c\nlog selectors = 00 11\nadmin user\n";
+        assert_eq!(m().debug_header(t), "Exim version x.yz ....\nconfiguration file is /c\nadmin user\n");
+    }
+
+    #[test]
+    fn queue_size_rule() {
+        assert_eq!(m().queue_sizes(" 0m   258 1xUz6W-0005DF-2h <a@b>\n25h  1.2K 1xUz6W-0005DF-2i <>"), " 0m   sss 1xUz6W-0005DF-2h <a@b>\n25h  sss 1xUz6W-0005DF-2i <>");
+    }
+
+    #[test]
     fn daemon_port_rule() {
         assert_eq!(
             m().daemon_ports("listening for SMTP on port 1225 (IPv6 and IPv4) port 1226 [127.0.0.1]:1228 port 99"),
@@ -445,6 +501,8 @@ mod tests {
     fn build_lines_are_dropped() {
         assert_eq!(drop_build_lines(">>> host in hosts_proxy? no (option unset)\n250-SMTPUTF8\nx\n", ""), "x\n");
         assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts = *"), "250-SMTPUTF8\n");
+        assert_eq!(drop_build_lines("trusted user\nadmin user\n", ""), "admin user\n");
+        assert_eq!(drop_build_lines("trusted user\n", "trusted_users = root"), "trusted user\n");
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub fn diagnose(s: &Script, actual: &str, diffs: &[compare::Mismatch], failure: 
         if f.contains("timed out") {
             return "a command timed out".into();
         }
+        if f.contains("runaway") {
+            return "harness difference: delivery loop (a failed delivery as root bounced on and on; killed)".into();
+        }
     }
     let dns_signs = ["host lookup did not complete", "lookup of host", "Unrouteable address", "gave DEFER", "no IP address found", "all relevant MX records", "dnslookup", "Host lookup", "host name lookup"];
     if dns_signs.iter().any(|d| diff_text.contains(d)) {
