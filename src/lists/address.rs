@@ -48,7 +48,11 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
         return ItemRc::Fail;
     }
     if pattern.starts_with('^') {
-        return match_check_string(ctx, subject, pattern, a.caseless, false, false);
+        // Exim gives no value for a regex on the whole address.
+        return match match_check_string(ctx, subject, pattern, a.caseless, false, false) {
+            ItemRc::Ok(d) => ItemRc::Ok(MatchData { value: None, numeric: d.numeric }),
+            other => other,
+        };
     }
     // A lookup of the whole address: type chars, optional * or *@, then ";".
     let b = pattern.as_bytes();
@@ -111,9 +115,11 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
         }
         return ItemRc::Fail;
     }
-    let mut value = None;
+    // The value is "<local part pattern>@<value of the domain match>"
+    // (recorded from Exim: "*@b.c", "a@<lookup data>", "@*.c" for a bare
+    // domain pattern).
     let mut numeric = vec![a.orig.clone()];
-    let dom_pattern = match pattern.rfind('@') {
+    let (plp, dom_pattern) = match pattern.rfind('@') {
         Some(mut pd) => {
             let after = &pattern[pd + 1..];
             if pd > 0 && pattern.as_bytes()[pd - 1] == b'@' && matches!(after, "" | "[]" | "mx_any" | "mx_primary" | "mx_secondary") {
@@ -125,14 +131,11 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
             }
             if let Some(tail) = plp.strip_prefix('*') {
                 numeric.push(slp[..slp.len() - tail.len()].to_string());
-                value = Some(tail.to_string());
-            } else {
-                value = Some(slp.to_string());
             }
             numeric.push(slp.to_string());
-            &pattern[pd + 1..]
+            (plp, &pattern[pd + 1..])
         }
-        None => pattern,
+        None => ("", pattern),
     };
     // The domain part is a one-item domain list (so +name works).
     let mut ds = StringSubject::new(sdom, true, ListKind::Domain);
@@ -140,7 +143,8 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
     match sub.result {
         ListMatch::Match(d) => {
             numeric.extend(d.numeric.into_iter().skip(1));
-            ItemRc::Ok(MatchData { value: d.value.or(value), numeric })
+            let value = format!("{plp}@{}", d.value.unwrap_or_default());
+            ItemRc::Ok(MatchData { value: Some(value), numeric })
         }
         ListMatch::NoMatch => ItemRc::Fail,
         ListMatch::Defer(m) => ItemRc::Defer(m),

@@ -313,3 +313,66 @@ fn compiled_ip_lists_agree_with_the_walk() {
     assert!(match_ip(&mut c, "1.2.3.4", &neg).unwrap().is_match());
     assert!(!match_ip(&mut c, "10.5.0.1", &neg).unwrap().is_match());
 }
+
+fn val(m: ListMatch) -> String {
+    match m {
+        ListMatch::Match(d) => format!("[{}]", d.value.unwrap_or_default()),
+        ListMatch::NoMatch => "[n]".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+// Values ($value of ${if match_*}) recorded from Exim 4.96.
+#[test]
+fn match_values_as_exim() {
+    let d = fixtures();
+    let ls3 = d.join("ls3").display().to_string();
+    std::fs::write(d.join("dl1"), "x.y\n*.c.d # comment\n!bad.c.d\n").unwrap();
+    let dl1 = d.join("dl1").display().to_string();
+    let mut c = TestCtx::new();
+    c.def(ListKind::Domain, "dl", "a.b : *.c.d");
+    c.def(ListKind::Address, "al", "x@y : *@+dl");
+    assert_eq!(val(match_domain(&mut c, "a.b", &format!("lsearch;{ls3}"))), "[ab]");
+    assert_eq!(val(match_domain(&mut c, "foo.c.d", "*.c.d")), "[*.c.d]");
+    assert_eq!(val(match_domain(&mut c, "myhost.test.ex", "@")), "[myhost.test.ex]");
+    assert_eq!(val(match_domain(&mut c, "x12.e", "^x\\d")), "[^x\\d]");
+    assert_eq!(val(match_domain(&mut c, "x.y", &dl1)), "[x.y]");
+    assert_eq!(val(match_domain(&mut c, "q.c.d", &dl1)), "[*.c.d]");
+    assert_eq!(val(match_domain(&mut c, "bad.c.d", &dl1)), "[*.c.d]");
+    assert_eq!(val(match_domain(&mut c, "A.B", "a.b")), "[a.b]");
+    assert_eq!(val(match_domain(&mut c, "a.b", "!x.y")), "[]");
+    assert_eq!(val(match_domain(&mut c, "a.b", "<; a.b;c")), "[a.b]");
+    assert_eq!(val(match_domain(&mut c, "a.b", " !  a.b : *")), "[n]");
+    assert_eq!(val(match_domain(&mut c, "a.b", "+dl")), "[a.b]");
+    assert_eq!(val(match_address(&mut c, "a@b.c", "*@b.c", true)), "[*@b.c]");
+    assert_eq!(val(match_address(&mut c, "a@b.c", "a@b.c", true)), "[a@b.c]");
+    assert_eq!(val(match_address(&mut c, "xa@b.c", "*a@*.c", true)), "[*a@*.c]");
+    assert_eq!(val(match_address(&mut c, "lp1@dom.ex", &format!("@@lsearch;{ls3}"), true)), "[lp1]");
+    assert_eq!(val(match_address(&mut c, "lp@dom.ex", &format!("lsearch;{ls3}"), true)), "[x]");
+    assert_eq!(val(match_address(&mut c, "a@b.c", "b.c", true)), "[@b.c]");
+    assert_eq!(val(match_address(&mut c, "a@b.c", "*.c", true)), "[@*.c]");
+    assert_eq!(val(match_address(&mut c, "a@a.b", "*@+dl", true)), "[*@a.b]");
+    assert_eq!(val(match_address(&mut c, "a@q.c.d", "*@+dl", true)), "[*@*.c.d]");
+    assert_eq!(val(match_address(&mut c, "a@q.c.d", "+al", true)), "[*@*.c.d]");
+    assert_eq!(val(match_address(&mut c, "x@y", "+al", true)), "[x@y]");
+    assert_eq!(val(match_address(&mut c, "a@a.b", &format!("a@lsearch;{ls3}"), true)), "[a@ab]");
+    assert_eq!(val(match_address(&mut c, "a@q.dom.ex", &format!("a@partial-lsearch;{ls3}"), true)), "[a@wild]");
+    assert_eq!(val(match_address(&mut c, "a@b.c", "A@B.C", true)), "[A@B.C]");
+    assert_eq!(val(match_address(&mut c, "a@b.c", "^a@", true)), "[]");
+    assert_eq!(val(match_address(&mut c, "a@myhost.test.ex", "a@@", true)), "[a@myhost.test.ex]");
+    assert_eq!(val(match_address(&mut c, "a@myhost.test.ex", "*@@", true)), "[*@myhost.test.ex]");
+    assert_eq!(val(match_address(&mut c, "a@b.c", "*@^b\\.", true)), "[*@^b\\.]");
+    assert_eq!(val(match_local_part(&mut c, "abc", "a*", true)), "[n]");
+    assert_eq!(val(match_local_part(&mut c, "abc", "*c", true)), "[*c]");
+    assert_eq!(val(match_ip(&mut c, "1.2.3.4", &format!("net-lsearch;{ls3}")).unwrap()), "[ip]");
+    assert_eq!(val(match_ip(&mut c, "1.2.3.4", "1.2.3.4").unwrap()), "[]");
+    match match_domain(&mut c, "x.c.d", "+dl") {
+        ListMatch::Match(m) => assert_eq!(m.numeric, ["x.c.d", "x"]),
+        o => panic!("{o:?}"),
+    }
+    match match_local_part(&mut c, "abc", "*c", true) {
+        ListMatch::Match(m) => assert_eq!(m.numeric, ["abc", "ab"]),
+        o => panic!("{o:?}"),
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
