@@ -124,18 +124,16 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
             let result = match cached {
                 Some(r) => r,
                 None => {
-                    let text = if nl.value.contains('$') {
-                        match ctx.expand_list(&nl.value, kind, &key) {
-                            Expanded::Ok(t) => t,
-                            // Forced failure: taken as not in the list.
-                            Expanded::ForcedFail => String::new(),
-                            Expanded::Error(m) => {
-                                ctx.log(&format!("failed to expand \"{}\" while checking a list: {}", nl.value, m), true);
-                                return done(ListMatch::Defer(None), false);
-                            }
+                    // Named lists are always expanded (so "\\d" becomes
+                    // "\d", as recorded from Exim); only '$' stops caching.
+                    let text = match ctx.expand_list(&nl.value, kind, &key) {
+                        Expanded::Ok(t) => t,
+                        // Forced failure: taken as not in the list.
+                        Expanded::ForcedFail => String::new(),
+                        Expanded::Error(m) => {
+                            ctx.log(&format!("failed to expand \"{}\" while checking a list: {}", nl.value, m), true);
+                            return done(ListMatch::Defer(None), false);
                         }
-                    } else {
-                        nl.value.clone()
                     };
                     let sub = check_list_inner(ctx, &text, ListSep::Default, kind, subject);
                     let r = match sub.result {

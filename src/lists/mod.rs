@@ -184,3 +184,26 @@ pub fn inlist(s: &str, list: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Why a `${if match_*}` condition could not be decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpansionMatchError {
+    /// An expansion failure with Exim's text.
+    Failed(String),
+    /// Exim logs this (main and panic log) and exits (LOG_PANIC_DIE).
+    PanicDie(String),
+}
+
+/// Map a list result to what `${if match_domain/match_ip/...}` does:
+/// Ok(Some(data)) true (data.value becomes $value), Ok(None) false.
+pub fn expansion_result(list: &str, m: ListMatch) -> Result<Option<MatchData>, ExpansionMatchError> {
+    match m {
+        ListMatch::Match(d) => Ok(Some(d)),
+        ListMatch::NoMatch => Ok(None),
+        ListMatch::Defer(msg) => Err(ExpansionMatchError::Failed(format!(
+            "unable to complete match against \"{list}\": {}",
+            msg.as_deref().unwrap_or("NULL")
+        ))),
+        ListMatch::Panic(m) => Err(ExpansionMatchError::PanicDie(m)),
+    }
+}

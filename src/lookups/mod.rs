@@ -10,6 +10,7 @@
 pub mod dnsdb;
 pub mod dsearch;
 pub mod error;
+pub mod expansion;
 pub mod lsearch;
 pub mod redis;
 pub mod spec;
