@@ -119,6 +119,7 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
     // (recorded from Exim: "*@b.c", "a@<lookup data>", "@*.c" for a bare
     // domain pattern).
     let mut numeric = vec![a.orig.clone()];
+    let has_at = pattern.contains('@');
     let (plp, dom_pattern) = match pattern.rfind('@') {
         Some(mut pd) => {
             let after = &pattern[pd + 1..];
@@ -143,7 +144,20 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
     match sub.result {
         ListMatch::Match(d) => {
             numeric.extend(d.numeric.into_iter().skip(1));
-            let value = format!("{plp}@{}", d.value.unwrap_or_default());
+            // Exim copies as many characters of the pattern as the
+            // subject's local part has (right for literal local parts; for
+            // "*..." patterns it may run into the "@" and beyond, e.g.
+            // "*@l@ab" for zzz@a.b against "*@lsearch;..." -- recorded).
+            let lp_text = if plp.starts_with('*') {
+                let mut n = slp.len().min(pattern.len());
+                while !pattern.is_char_boundary(n) {
+                    n -= 1;
+                }
+                &pattern[..n]
+            } else {
+                plp
+            };
+            let value = if has_at { format!("{lp_text}@{}", d.value.unwrap_or_default()) } else { format!("@{}", d.value.unwrap_or_default()) };
             ItemRc::Ok(MatchData { value: Some(value), numeric })
         }
         ListMatch::NoMatch => ItemRc::Fail,

@@ -112,7 +112,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
         if let Some(name) = ss.strip_prefix('+') {
             let Some(nl) = ctx.named_list(kind, name) else {
                 ctx.log(&format!("unknown named {} list \"{}\"", kind.word(), ss), true);
-                return done(ListMatch::Defer(None), false);
+                return done(ListMatch::Defer(search_error(ctx, None)), false);
             };
             let key = subject.cache_key();
             let use_cache = match nl.caching {
@@ -132,7 +132,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                         Expanded::ForcedFail => String::new(),
                         Expanded::Error(m) => {
                             ctx.log(&format!("failed to expand \"{}\" while checking a list: {}", nl.value, m), true);
-                            return done(ListMatch::Defer(None), false);
+                            return done(ListMatch::Defer(search_error(ctx, None)), false);
                         }
                     };
                     let sub = check_list_inner(ctx, &text, ListSep::Default, kind, subject);
@@ -198,7 +198,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                             ctx.log(&format!("{error}: accepted by +include_defer"), false);
                             return done(ListMatch::Match(MatchData::default()), false);
                         }
-                        return done(ListMatch::Defer(m), false);
+                        return done(ListMatch::Defer(item_defer(ctx, m, error)), false);
                     }
                     ItemRc::Error(e) => {
                         if ignore_unknown {
@@ -229,7 +229,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                     ctx.log(&format!("{error}: accepted by +include_defer"), false);
                     return done(ListMatch::Match(MatchData::default()), false);
                 }
-                return done(ListMatch::Defer(m), false);
+                return done(ListMatch::Defer(item_defer(ctx, m, error)), false);
             }
             ItemRc::Error(e) => {
                 if ignore_unknown {
@@ -245,6 +245,28 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
     }
     // End of list: in the set if the last item was negative.
     done(if yield_ok { ListMatch::NoMatch } else { ListMatch::Match(MatchData::default()) }, cacheable)
+}
+
+/// Exim's search_error_message after a deferred item: a lookup's message
+/// stays; otherwise the item's own text is used only if no lookup has run.
+fn search_error(ctx: &mut dyn ListContext, fallback: Option<String>) -> Option<String> {
+    let sem = &mut ctx.lookups().0.search_error_message;
+    if sem.is_none() {
+        *sem = fallback;
+    }
+    sem.clone()
+}
+
+/// A deferred item: its own message (a lookup's, or @mx_*'s) replaces
+/// search_error_message; a DNS defer without one only fills it if empty.
+fn item_defer(ctx: &mut dyn ListContext, m: Option<String>, error: String) -> Option<String> {
+    match m {
+        Some(m) => {
+            ctx.lookups().0.search_error_message = Some(m.clone());
+            Some(m)
+        }
+        None => search_error(ctx, Some(error)),
+    }
 }
 
 /// File comments: `#` anywhere for domain and host lists; only at the

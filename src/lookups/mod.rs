@@ -116,6 +116,10 @@ pub struct Lookups {
     cache: HashMap<(String, String, String), LookupOutcome>,
     /// Messages for the main log (Exim's log_write(0, LOG_MAIN, ...)).
     pub log: Vec<String>,
+    /// Exim's global search_error_message: None until a lookup runs, ""
+    /// after one, the message after a failure. Expansion failures that
+    /// report it show this (stale) value, as Exim does.
+    pub search_error_message: Option<String>,
 }
 
 impl Lookups {
@@ -127,6 +131,7 @@ impl Lookups {
             files: lsearch::FileCache::default(),
             cache: HashMap::new(),
             log: Vec::new(),
+            search_error_message: None,
         }
     }
 
@@ -172,13 +177,28 @@ impl Lookups {
     /// Exim's search_find() for a single-key lookup: the key itself, then
     /// partial keys, then `*@` and `*` defaults. Err for an open failure.
     pub fn find(&mut self, spec: &LookupSpec, file: &str, key: &str, env: &mut dyn LookupEnv) -> Result<Found, LookupError> {
-        self.open(spec, file)?;
-        Ok(self.search_find(spec, file, key, env))
+        self.search_error_message = Some(String::new());
+        if let Err(e) = self.open(spec, file) {
+            self.search_error_message = Some(e.to_string());
+            return Err(e);
+        }
+        let f = self.search_find(spec, file, key, env);
+        self.note(&f.outcome);
+        Ok(f)
+    }
+
+    fn note(&mut self, o: &LookupOutcome) {
+        if let LookupOutcome::Defer(m) = o {
+            self.search_error_message = Some(m.clone());
+        }
     }
 
     /// A query-style lookup.
     pub fn query(&mut self, spec: &LookupSpec, query: &str, env: &mut dyn LookupEnv) -> Found {
-        Found { outcome: self.find_cached(spec, "", query, env), numeric: None }
+        self.search_error_message = Some(String::new());
+        let outcome = self.find_cached(spec, "", query, env);
+        self.note(&outcome);
+        Found { outcome, numeric: None }
     }
 
     fn search_find(&mut self, spec: &LookupSpec, file: &str, key: &str, env: &mut dyn LookupEnv) -> Found {

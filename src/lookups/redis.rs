@@ -496,6 +496,31 @@ mod live_tests {
     }
 
     #[test]
+    fn unix_socket_server() {
+        let dir = std::env::temp_dir().join(format!("rexim-redis-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("r.sock");
+        let child = Command::new("/usr/bin/redis-server")
+            .args(["--port", "0", "--unixsocket", sock.to_str().unwrap(), "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let _srv = RedisServer { child, port: 0 };
+        for _ in 0..100 {
+            if sock.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut l = lookups(format!("({})/1/", sock.display()));
+        assert_eq!(q(&mut l, "redis", "set a\\ b c"), LookupOutcome::Found("OK".into()));
+        assert_eq!(q(&mut l, "redis", "get a\\ b"), LookupOutcome::Found("c".into()));
+        drop(_srv);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn server_down_defers_quickly_and_next_server_is_tried() {
         let dead = free_port();
         let mut l = lookups(format!("127.0.0.1::{dead}//"));
