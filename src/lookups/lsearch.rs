@@ -8,7 +8,7 @@
 //! as in Exim's scan.
 
 use super::{Lookup, LookupEnv, LookupKind, LookupOutcome, Lookups};
-use crate::lists::regex;
+use crate::lists::{regex, Expanded};
 use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -255,19 +255,40 @@ impl ParsedFile {
     }
 }
 
-/// Exim's match_check_string() for (n)wildlsearch keys: `^` regex, `*`
-/// suffix, or a caseless literal; all caseless.
-fn wild_match(subject: &str, pattern: &str) -> Result<bool, String> {
-    if pattern.starts_with('^') {
+/// A (n)wildlsearch key is matched as a one-item list (Exim calls
+/// match_isinlist() with no named lists and no `@` specials): `!`
+/// negates; then `^regex` (caseless unless `(?-i)`), `*suffix`, a nested
+/// `type;file-or-query` lookup, or a caseless literal. Err: DEFER message.
+fn wild_match(lookups: &mut Lookups, env: &mut dyn LookupEnv, subject: &str, key: &str) -> Result<bool, String> {
+    let (negated, pattern) = match key.strip_prefix('!') {
+        Some(r) => (true, r.trim_start_matches(|c: char| c.is_ascii_whitespace())),
+        None => (false, key),
+    };
+    let hit = if pattern.starts_with('^') {
         let re = regex::compile(pattern, true)?;
-        return Ok(regex::captures(&re, subject)?.is_some());
-    }
-    if let Some(suffix) = pattern.strip_prefix('*') {
-        return Ok(subject.len() >= suffix.len()
+        regex::captures(&re, subject)?.is_some()
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        subject.len() >= suffix.len()
             && subject.is_char_boundary(subject.len() - suffix.len())
-            && subject[subject.len() - suffix.len()..].eq_ignore_ascii_case(suffix));
-    }
-    Ok(subject.eq_ignore_ascii_case(pattern))
+            && subject[subject.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    } else if let Some(semi) = pattern.find(';') {
+        let spec = super::LookupSpec::parse(&pattern[..semi]).map_err(|e| e.to_string())?;
+        let arg = &pattern[semi + 1..];
+        let found = if spec.is_query_style() {
+            lookups.query(&spec, arg, env)
+        } else {
+            lookups.find(&spec, arg, subject, env).map_err(|e| e.to_string())?
+        };
+        match found.outcome {
+            LookupOutcome::Found(_) => true,
+            LookupOutcome::NotFound => false,
+            LookupOutcome::Defer(m) => return Err(m),
+        }
+    } else {
+        subject.eq_ignore_ascii_case(pattern)
+    };
+    // One-item list: a negative item that does not match means "in".
+    Ok(hit != negated)
 }
 
 /// Which member of the family.
@@ -325,13 +346,19 @@ impl Lookup for LsearchFamily {
                 for e in &pf.entries {
                     let pattern = if self.variant == Variant::Wild {
                         match env.expand(&e.key) {
-                            Ok(p) => p,
-                            Err(m) => return LookupOutcome::Defer(m),
+                            Expanded::Ok(p) => p,
+                            Expanded::ForcedFail => continue,
+                            Expanded::Error(m) => {
+                                // Exim's list code logs this and defers with
+                                // the (usually empty) search_error_message.
+                                lookups.log.push(format!("failed to expand \"{}\" while checking a list: {m}", e.key));
+                                return LookupOutcome::Defer(lookups.search_error_message.clone().unwrap_or_default());
+                            }
                         }
                     } else {
                         e.key.clone()
                     };
-                    match wild_match(key, &pattern) {
+                    match wild_match(lookups, env, key, &pattern) {
                         Ok(true) => {
                             hit = Some(value_of(e, opts));
                             break;

@@ -33,8 +33,8 @@ pub enum LookupOutcome {
 
 /// What a lookup needs from the caller while it runs.
 pub trait LookupEnv {
-    /// Expand a string (wildlsearch keys). Err carries the expansion error.
-    fn expand(&mut self, s: &str) -> Result<String, String>;
+    /// Expand a string (wildlsearch keys).
+    fn expand(&mut self, s: &str) -> crate::lists::Expanded;
 }
 
 /// A LookupEnv for callers that have no expander: strings are used as they
@@ -42,8 +42,8 @@ pub trait LookupEnv {
 pub struct NoExpand;
 
 impl LookupEnv for NoExpand {
-    fn expand(&mut self, s: &str) -> Result<String, String> {
-        Ok(s.to_string())
+    fn expand(&mut self, s: &str) -> crate::lists::Expanded {
+        crate::lists::Expanded::Ok(s.to_string())
     }
 }
 

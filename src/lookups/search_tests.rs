@@ -163,3 +163,48 @@ fn big_iplsearch_is_indexed_once() {
     // 1000 indexed lookups must cost far less than one scan/parse.
     assert!(t.elapsed() < build * 5 + std::time::Duration::from_millis(200), "lookups {:?} vs build {:?}", t.elapsed(), build);
 }
+
+/// A stand-in expander: "${" fails like Exim's expansion of "${if".
+struct FailingDollar;
+
+impl LookupEnv for FailingDollar {
+    fn expand(&mut self, s: &str) -> crate::lists::Expanded {
+        if s.contains("${") {
+            crate::lists::Expanded::Error("condition name expected, but found \"\"".into())
+        } else {
+            crate::lists::Expanded::Ok(s.replace("\\N", ""))
+        }
+    }
+}
+
+// Recorded from Exim 4.96 with the same files.
+#[test]
+fn wild_lookups() {
+    let mut f = fx();
+    let ls3 = f.dir.join("ls3").display().to_string();
+    std::fs::write(f.dir.join("wl1"), "^\\N(?i)ab\\d+\\N: regex\n\"^q:x\" quoted\n*.wild.ex: star\nLiteral.Ex: lit\n${if eq{1}{1}{exp.ex}{no}}: expanded\n").unwrap();
+    std::fs::write(f.dir.join("nwl1"), format!("^ab\\d+$: regex\n\"^q:x\" quoted\n^(?-i)CS$: cs\n*.wild.ex: star\nLiteral.Ex: lit\n@: at\nlsearch;{ls3}: nested\n!zz: notzz\n")).unwrap();
+    let wl1 = f.dir.join("wl1").display().to_string();
+    let nwl1 = f.dir.join("nwl1").display().to_string();
+    let run = |f: &mut Fx, key: &str, t: &str, file: &str| {
+        let spec = LookupSpec::parse(t).unwrap();
+        match f.l.find(&spec, file, key, &mut FailingDollar).unwrap().outcome {
+            LookupOutcome::Found(v) => format!("[{v}]"),
+            LookupOutcome::NotFound => "[n]".into(),
+            LookupOutcome::Defer(m) => format!("Failed: lookup of \"{key}\" gave DEFER: {m}"),
+        }
+    };
+    assert_eq!(run(&mut f, "AB12", "wildlsearch", &wl1), "[regex]");
+    assert_eq!(run(&mut f, "q:x", "wildlsearch", &wl1), "[quoted]");
+    assert_eq!(run(&mut f, "a.WILD.ex", "wildlsearch", &wl1), "[star]");
+    assert_eq!(run(&mut f, "literal.ex", "wildlsearch", &wl1), "[lit]");
+    assert_eq!(run(&mut f, "exp.ex", "wildlsearch", &wl1), "Failed: lookup of \"exp.ex\" gave DEFER: ");
+    assert_eq!(f.l.log.last().unwrap(), "failed to expand \"${if\" while checking a list: condition name expected, but found \"\"");
+    assert_eq!(run(&mut f, "ab12", "nwildlsearch", &nwl1), "[regex]");
+    assert_eq!(run(&mut f, "q:x", "nwildlsearch", &nwl1), "[quoted]");
+    assert_eq!(run(&mut f, "cs", "nwildlsearch", &nwl1), "[notzz]");
+    assert_eq!(run(&mut f, "CS", "nwildlsearch", &nwl1), "[cs]");
+    assert_eq!(run(&mut f, "a.b", "nwildlsearch", &nwl1), "[nested]");
+    assert_eq!(run(&mut f, "@", "nwildlsearch", &nwl1), "[at]");
+    assert_eq!(run(&mut f, "zz", "nwildlsearch", &nwl1), "[n]");
+}
