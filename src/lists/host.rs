@@ -116,17 +116,21 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
     }
     let ip_only = h.ip_only;
     let mut pattern = item.to_string();
-    match classify(item) {
-        HostItem::PrimaryHostname => {
-            if ip_only {
-                return ItemRc::Error("cannot match host name in match_ip list".into());
+    // Only items starting with "@" can be "@" or "@[]"; the grammar is
+    // not needed for the common case of addresses.
+    if item.starts_with('@') {
+        match classify(item) {
+            HostItem::PrimaryHostname => {
+                if ip_only {
+                    return ItemRc::Error("cannot match host name in match_ip list".into());
+                }
+                pattern = ctx.primary_hostname();
             }
-            pattern = ctx.primary_hostname();
+            HostItem::LocalInterfaces => {
+                return if ctx.local_interfaces().iter().any(|a| unmap(*a) == ip) { ok() } else { ItemRc::Fail };
+            }
+            _ => {}
         }
-        HostItem::LocalInterfaces => {
-            return if ctx.local_interfaces().iter().any(|a| unmap(*a) == ip) { ok() } else { ItemRc::Fail };
-        }
-        _ => {}
     }
     if let Some(net) = parse_ip_net(&pattern) {
         return if in_net(ip, &net) { ok() } else { ItemRc::Fail };

@@ -61,27 +61,57 @@ pub fn compile(list: &str) -> Option<IpIndex> {
     Some(IpIndex { nets, last_negated })
 }
 
-type Cache = Mutex<HashMap<String, Option<Arc<IpIndex>>>>;
+/// A cheap fingerprint of a list text (length and a sample of bytes), so
+/// that a long list is not hashed in full on every check; a hit is then
+/// confirmed by comparing the texts.
+fn fingerprint(list: &str) -> u64 {
+    let b = list.as_bytes();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+    let mut eat = |c: u8| {
+        h ^= c as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    let step = (b.len() / 256).max(1);
+    for &c in b.iter().step_by(step) {
+        eat(c);
+    }
+    for &c in &b[b.len().saturating_sub(64)..] {
+        eat(c);
+    }
+    h
+}
+
+type Entry = (Arc<str>, Option<Arc<IpIndex>>);
+type Cache = Mutex<HashMap<u64, Vec<Entry>>>;
 
 /// The compiled form of `list`, or None if it is not a pure IP list.
 pub fn lookup(list: &str) -> Option<Arc<IpIndex>> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    // Cheap rejection before taking the lock: names, lookups, files,
-    // specials and named lists all contain a letter other than a-f, or
-    // a character no IP item has.
-    if list.bytes().any(|c| !(c.is_ascii_hexdigit() || b".:/! \t\n;<".contains(&c))) {
+    if list.len() < MIN_ITEMS * 2 {
         return None;
     }
-    let mut c = cache.lock().ok()?;
-    if let Some(e) = c.get(list) {
-        return e.clone();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let fp = fingerprint(list);
+    {
+        let c = cache.lock().ok()?;
+        if let Some(v) = c.get(&fp) {
+            if let Some((_, e)) = v.iter().find(|(t, _)| &**t == list) {
+                return e.clone();
+            }
+        }
     }
-    let e = compile(list).map(Arc::new);
+    // Names, lookups, files, specials and named lists all contain a
+    // character that no IP item has: reject them before compiling.
+    let e = if list.bytes().any(|c| !(c.is_ascii_hexdigit() || b".:/! \t\n;<".contains(&c))) {
+        None
+    } else {
+        compile(list).map(Arc::new)
+    };
+    let mut c = cache.lock().ok()?;
     if c.len() > 256 {
         c.clear();
     }
-    c.insert(list.to_string(), e.clone());
+    c.entry(fp).or_default().push((Arc::from(list), e.clone()));
     e
 }
 
