@@ -399,3 +399,49 @@ fn match_values_as_exim() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn list_append_round_trips(items in proptest::collection::vec("[a-z:; ]{0,6}", 0..6)) {
+            let mut l = String::new();
+            for i in &items {
+                list_append(&mut l, ':', i);
+            }
+            // Items that are empty or have outer white space do not
+            // survive Exim's splitting unchanged; the rest do.
+            if items.iter().all(|i| !i.is_empty() && i.trim() == i && !i.starts_with(':')) {
+                prop_assert_eq!(list_items(&l, ListSep::Default), items);
+            }
+        }
+
+        #[test]
+        fn no_panics_on_arbitrary_lists(list in "[ -~]{0,40}", subject in "[ -~]{0,20}") {
+            // No '/' items: those read files by name.
+            let list = list.replace('/', "x");
+            let mut c = TestCtx::new();
+            let _ = match_ip(&mut c, "1.2.3.4", &list);
+            let _ = match_domain(&mut c, &subject, &list);
+            let _ = match_address(&mut c, &subject, &list, true);
+            let _ = match_local_part(&mut c, &subject, &list, false);
+            let h = HostSubject { address: Some("::1".parse().unwrap()), name: Some(subject.clone()), ip_only: false };
+            let _ = match_host(&mut c, &h, &list);
+        }
+
+        #[test]
+        fn no_panics_parsing(text in "\\PC{0,200}", bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = crate::lookups::lsearch::parse(&text);
+            let _ = crate::lookups::LookupSpec::parse(&text);
+            let _ = crate::dns::message::parse_answers(&bytes);
+            let _ = crate::lookups::redis::parse_server(&text);
+            let _ = crate::lookups::redis::split_command(&text);
+            let _ = hostitem::classify(&text);
+            let _ = list_items(&text, ListSep::Default);
+        }
+    }
+}
