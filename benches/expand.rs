@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use rexim::expand::{self, Context, ExpandError, ListKind};
+use rexim::expand::{self, Context, ExpandError, Found, ListKind};
 
 struct Bench;
 
@@ -17,8 +17,8 @@ impl Context for Bench {
             _ => None,
         }
     }
-    fn match_list(&mut self, _: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
-        Ok(list.split(':').any(|i| i.trim() == subject))
+    fn match_list(&mut self, _: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        Ok(list.split(':').any(|i| i.trim() == subject).then(Found::default))
     }
 }
 

@@ -657,7 +657,7 @@ impl crate::expand::Context for ReadContext {
         _kind: crate::expand::ListKind,
         _subject: &str,
         _list: &str,
-    ) -> Result<bool, crate::expand::ExpandError> {
+    ) -> Result<Option<crate::expand::Found>, crate::expand::ExpandError> {
         Err(crate::expand::ExpandError::Failed("no lists while reading the configuration".to_string()))
     }
 }

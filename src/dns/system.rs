@@ -4,9 +4,9 @@ use super::message::parse_answers;
 use super::{DnsResult, DnsType, Resolver};
 use std::ffi::CString;
 
-#[link(name = "resolv")]
+// glibc 2.34 and later have res_query() in libc itself; libresolv's
+// __res_query is only a compatibility symbol that cannot be linked to.
 extern "C" {
-    #[link_name = "__res_query"]
     fn res_query(dname: *const libc::c_char, class: libc::c_int, rtype: libc::c_int, answer: *mut u8, anslen: libc::c_int) -> libc::c_int;
     fn __h_errno_location() -> *mut libc::c_int;
 }
