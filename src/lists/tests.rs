@@ -21,7 +21,7 @@ pub struct TestCtx {
 impl TestCtx {
     pub fn new() -> Self {
         let mut f = FakeResolver::default();
-        f.add_zone("test.ex", "mx1 MX 10 myhost\n     MX 20 other\nmyhost A 127.0.0.1\nother A 10.9.9.9\nmx2 MX 5 other\n    MX 10 myhost\nten-1 A 10.0.0.1\n");
+        f.add_zone("test.ex", "mx1 MX 10 myhost.test.ex.\n     MX 20 other.test.ex.\nmyhost A 127.0.0.1\nother A 10.9.9.9\nmx2 MX 5 other.test.ex.\n    MX 10 myhost.test.ex.\nten-1 A 10.0.0.1\n");
         TestCtx {
             named: HashMap::new(),
             lookups: Lookups::new(Arc::new(f)),
