@@ -43,7 +43,7 @@ pub trait Context {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
 
     fn acl(&mut self, name: &str, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed(format!("ACL \"{name}\" not found")))
+        Err(ExpandError::Failed(format!("ERROR from acl \"{name}\"")))
     }
 
     fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
@@ -66,7 +66,4 @@ pub trait Context {
     /// A line for the main log (in `-be`, standard error).
     fn log(&mut self, _line: &str) {}
 
-    fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed("readsocket is not available here".into()))
-    }
 }

@@ -58,13 +58,21 @@ impl<'c> Evaluator<'c> {
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
+        // A result that is the whole string so far is moved, not copied.
+        fn append(out: &mut String, s: String) {
+            if out.is_empty() {
+                *out = s;
+            } else {
+                out.push_str(&s);
+            }
+        }
         match node {
             Node::Lit(s) => out.push_str(s),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
                     self.taint |= self.ctx.is_tainted(name);
                 }
-                out.push_str(&self.var(v))
+                append(out, self.var(v))
             }
             Node::Header(h) => {
                 // Headers come from the message: always tainted.
@@ -75,7 +83,7 @@ impl<'c> Evaluator<'c> {
                 let (sub, tainted) = self.seq_t(arg)?;
                 let r = operators::apply(op, sub, self)?;
                 self.taint |= tainted && operators::keeps_taint(op.kind);
-                out.push_str(&r);
+                append(out, r);
             }
             Node::Item(item) => {
                 self.depth += 1;
@@ -85,7 +93,7 @@ impl<'c> Evaluator<'c> {
                 }
                 let r = self.item(item);
                 self.depth -= 1;
-                out.push_str(&r?);
+                append(out, r?);
             }
         }
         Ok(())
@@ -356,7 +364,16 @@ impl<'c> Evaluator<'c> {
             }
             ItemId::Readsocket => {
                 let v = self.args(args)?;
-                self.ctx.readsocket(&v)
+                let spec = v.get(2).map(String::as_str).unwrap_or("");
+                match super::readsocket::readsocket(&v[0], &v[1], spec) {
+                    Ok(answer) => Ok(match v.get(3) {
+                        Some(eol) if args.len() > 3 => answer.replace('\n', eol),
+                        _ => answer,
+                    }),
+                    // The fifth string, if given, stands in for any failure.
+                    Err(_) if v.len() > 4 => Ok(v[4].clone()),
+                    Err(e) => failed(e.0),
+                }
             }
             ItemId::Authresults => {
                 let id = self.seq(&args[0])?;
@@ -367,13 +384,16 @@ impl<'c> Evaluator<'c> {
                 let sep = v.get(1).and_then(|s| s.chars().next()).unwrap_or('/');
                 strings::imapfolder(&v[0], sep, v.get(2).map(String::as_str).unwrap_or(""))
             }
+            ItemId::SrsEncode => {
+                let v = self.args(args)?;
+                super::srs::encode(&v[0], &v[1], &v[2])
+            }
             ItemId::Perl => failed("A setting of perl_startup is needed when using the Perl interpreter"),
             ItemId::Dlfunc => {
                 let file = self.seq(&args[0])?;
                 failed(format!("dlopen \"{file}\" failed: rexim does not load code"))
             }
             ItemId::Certextract => failed("second argument of \"certextract\" must be a certificate variable"),
-            other => failed(format!("\"{}\" is not supported by rexim", super::items::def_of(other).name)),
         }
     }
 
@@ -634,7 +654,14 @@ impl<'c> Evaluator<'c> {
             CondId::Crypteq => super::crypteq::crypteq(&v[0], &v[1]),
             CondId::FirstDelivery => Ok(self.ctx.variable("first_delivery").as_deref() == Some("yes")),
             CondId::QueueRunning => Ok(self.ctx.variable("queue_running").as_deref() == Some("yes")),
-            CondId::InboundSrs | CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
+            CondId::InboundSrs => match super::srs::decode(&v[0], &v[1]) {
+                Some(original) => {
+                    self.ctx.set_variable("srs_recipient", original);
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+            CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
                 failed(format!("{} condition is not supported by rexim", cond_name(id)))
             }
         }

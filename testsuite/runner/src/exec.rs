@@ -90,7 +90,13 @@ impl Context {
                 Ok(())
             });
         }
-        c.env("REXIM_TESTSUITE", &self.dir).env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
+        // A clean environment, the same for every run: what Exim's debug
+        // output and ${env} see must not depend on the developer's shell.
+        c.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+            .env("HOME", &self.dir)
+            .env("REXIM_TESTSUITE", &self.dir)
+            .env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
         c
     }
 

@@ -44,6 +44,11 @@ re!(daemon_re, r"(listening for SMTPS? on )(.*)");
 re!(daemon_port_re, r"(port |\]:)(\d+)");
 re!(debug_version_re, r"(?m)^Exim version \S+ uid=\d+ gid=\d+ pid=\d+ D=[0-9a-fx]+$");
 re!(queue_size_re, r"(?m)^(\s*\d+[smhdw]\s+)\d[\d.]*[KM]?( +[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b)");
+re!(gethostbyname_re, r"(?m)^(\s*>>> |\s*)(?:gethostbyname2?|getipnodebyname) looked up these IP addresses:");
+re!(bytes_read_re, r"\b\d+ bytes read from ");
+re!(errno_re, r"\berrno = \d+\b");
+re!(changed_uid_re, r"(?m)^(\s+)uid=\d+ gid=");
+re!(stderr_uid_re, r"\b(e?uid)=\d+\b");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -217,7 +222,7 @@ impl Munger {
     /// "configuration file is", are what `-bV` shows: the harness output
     /// has just "Exim version x.yz ....". "log selectors =" goes too.
     pub fn debug_header(&self, t: &str) -> String {
-        if !debug_version_re().is_match(t) && !t.contains("log selectors =") {
+        if !debug_version_re().is_match(t) && !t.contains("log selectors =") && !t.contains(" in keep_environment? ") {
             return t.to_string();
         }
         let mut out = String::with_capacity(t.len());
@@ -230,18 +235,40 @@ impl Munger {
                 continue;
             }
             if in_header {
-                if bare.starts_with("configuration file is") || !(bare.contains(':') || bare.starts_with(' ')) {
+                const HEADER: &[&str] = &[
+                    "Support for:", "Lookups", "Total ", "Authenticators:", "Routers:", "Transports:", "Malware:",
+                    "Fixed never_users:", "Configure owner:", "Size of off_t:", "Compiler:", "Library version:",
+                    "WHITELIST_D_MACROS:", "TRUSTED_CONFIG_LIST:", "Berkeley DB:", " ",
+                ];
+                let header_line = HEADER.iter().any(|h| bare.starts_with(h));
+                if bare.starts_with("configuration file is") || !header_line {
                     in_header = false;
                 } else {
                     continue;
                 }
             }
-            if bare.starts_with("log selectors =") {
+            // Which environment variables Exim checks depends on the
+            // environment the runner inherited.
+            if bare.starts_with("log selectors =") || bare.contains(" in keep_environment? ") {
                 continue;
             }
             out.push_str(line);
         }
         out
+    }
+
+    /// Debug details that vary with the system: sizes of files read,
+    /// errno values, the uid after "changed uid/gid".
+    pub fn debug_details(&self, t: &str) -> String {
+        let t = bytes_read_re().replace_all(t, "ssss bytes read from ");
+        let t = errno_re().replace_all(&t, "errno = EEE");
+        changed_uid_re().replace_all(&t, "${1}uid=uuuu gid=").into_owned()
+    }
+
+    /// The name of the resolver call in debug output varies with the
+    /// platform: runtest writes it as one pattern.
+    pub fn resolver_calls(&self, t: &str) -> String {
+        gethostbyname_re().replace_all(t, "${1}get[host|ipnode]byname[2] looked up these IP addresses:").into_owned()
     }
 
     /// Message sizes in -bp queue listings.
@@ -326,6 +353,8 @@ impl Munger {
         let t = self.dir(t);
         let t = self.debug_header(&t);
         let t = self.queue_sizes(&t);
+        let t = self.resolver_calls(&t);
+        let t = self.debug_details(&t);
         let t = self.message_ids(&t);
         let t = self.ports(&t);
         let t = self.version(&t);
@@ -339,12 +368,22 @@ impl Munger {
         let t = self.nets(&t);
         self.users(&t)
     }
+
+    /// Debug output shows uids as "uuuu" (runtest), wherever they appear.
+    pub fn munge_stderr(&mut self, t: &str) -> String {
+        let t = stderr_uid_re().replace_all(t, "${1}=uuuu");
+        self.munge(&t)
+    }
 }
 
 /// Lines that only some builds print (optional features the test
 /// harness build of Exim leaves out or disables): dropped from outputs.
 pub fn drop_build_lines(t: &str, conf: &str) -> String {
-    let advertises_utf8 = conf.contains("smtputf8_advertise_hosts");
+    // A conf (not the runner's harness default, which is empty) that sets
+    // smtputf8_advertise_hosts to something.
+    let advertises_utf8 = conf.lines().any(|l| {
+        l.trim_start().starts_with("smtputf8_advertise_hosts") && l.split_once('=').map(|(_, v)| !v.trim().is_empty()).unwrap_or(false)
+    });
     // The suite's caller is trusted only where the conf says so; root
     // always is (debug output says "trusted user").
     let caller_trusted = conf.contains("trusted_users") || conf.contains("trusted_groups");
@@ -353,6 +392,7 @@ pub fn drop_build_lines(t: &str, conf: &str) -> String {
             let l = l.trim_end_matches(['\n', '\r']);
             !(l.starts_with(">>> host in hosts_proxy?")
                 || (!caller_trusted && l == "trusted user")
+                || l == ">>> host in tls_advertise_hosts? no (end of list)"
                 || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
                 || (!advertises_utf8
                     && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
@@ -451,8 +491,23 @@ mod tests {
 
     #[test]
     fn debug_header_rule() {
-        let t = "Exim version 4.96 uid=0 gid=0 pid=9783 D=4000000\nSupport for: a b\nLibrary version: X: Compile: 1\n                 Runtime: 1\nTRUSTED_CONFIG_LIST: \"/x\"\nconfiguration file is /c\nlog selectors = 00 11\nadmin user\n";
-        assert_eq!(m().debug_header(t), "Exim version x.yz ....\nconfiguration file is /c\nadmin user\n");
+        let t = "Exim version 4.96 uid=0 gid=0 pid=9783 D=4000000\nSupport for: a b\nTotal 21 lookups\nLibrary version: X: Compile: 1\n                 Runtime: 1\nTRUSTED_CONFIG_LIST: \"/x\"\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nlog selectors = 00 11\nPATH in keep_environment? yes\nadmin user\n";
+        assert_eq!(m().debug_header(t), "Exim version x.yz ....\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nadmin user\n");
+    }
+
+    #[test]
+    fn stderr_uids() {
+        assert_eq!(m().munge_stderr("Address testing: uid=0 gid=105 euid=0 egid=105\n"), "Address testing: uid=uuuu gid=EXIM_GID euid=uuuu egid=EXIM_GID\n");
+    }
+
+    #[test]
+    fn debug_detail_rules() {
+        assert_eq!(m().debug_details("14 bytes read from X\nerrno = 2\n  uid=0 gid=0 pid=5\n"), "ssss bytes read from X\nerrno = EEE\n  uid=uuuu gid=0 pid=5\n");
+    }
+
+    #[test]
+    fn resolver_call_rule() {
+        assert_eq!(m().resolver_calls(">>> gethostbyname2 looked up these IP addresses:"), ">>> get[host|ipnode]byname[2] looked up these IP addresses:");
     }
 
     #[test]
@@ -501,6 +556,7 @@ mod tests {
     fn build_lines_are_dropped() {
         assert_eq!(drop_build_lines(">>> host in hosts_proxy? no (option unset)\n250-SMTPUTF8\nx\n", ""), "x\n");
         assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts = *"), "250-SMTPUTF8\n");
+        assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts =\n"), "");
         assert_eq!(drop_build_lines("trusted user\nadmin user\n", ""), "admin user\n");
         assert_eq!(drop_build_lines("trusted user\n", "trusted_users = root"), "trusted user\n");
     }
