@@ -336,7 +336,7 @@ mod tests {
 /// lie, beside the repository: ../shared/exim-4.96/test, or the directory
 /// named by REXIM_EXIM_TEST_DIR), with V4NET = 224 and V6NET = ff00 as
 /// Exim's runtest substitutes them. Expected values are those of Exim's
-/// test 2200 (stdout/2200).
+/// tests 2200 and 2250 (stdout/2200, stdout/2250).
 #[cfg(test)]
 mod exim_2200 {
     use super::*;
@@ -418,6 +418,12 @@ mod exim_2200 {
             ("defer_never,a=test.again.dns:ten-1.test.ex", f("224.0.0.1")),
             ("defer_never,a=test.again.dns:test.again.dns", LookupOutcome::NotFound),
             ("defer_strict,a=test.again.dns:ten-1.test.ex", LookupOutcome::Defer(String::new())),
+            // Test 2250 (IPv6).
+            ("ptr=<;ff00:0:12:1:a00:20ff:fe86:a062", f("testptr-arpa.ipv6.test.ex")),
+            ("ptr=ff00:0:12:1:a00:20ff:fe86:a062", f("testptr-arpa.ipv6.test.ex")),
+            (">; a=46.test.ex", f("224.0.0.4")),
+            (">; aaaa=46.test.ex", f("ff00:ffff:836f:a00:a:800:200a:c031")),
+            (">; a+=46.test.ex", f("ff00:ffff:836f:a00:a:800:200a:c031;224.0.0.4")),
         ];
         for (q, want) in cases {
             assert_eq!(l.query(&spec, q, &mut NoExpand).outcome, want, "dnsdb{{{q}}}");
