@@ -21,7 +21,7 @@ pub struct TestCtx {
 impl TestCtx {
     pub fn new() -> Self {
         let mut f = FakeResolver::default();
-        f.add_zone("test.ex", "mx1 MX 10 myhost\n     MX 20 other\nmyhost A 127.0.0.1\nother A 10.9.9.9\nmx2 MX 5 other\n    MX 10 myhost\nten-1 A 10.0.0.1\n");
+        f.add_zone("test.ex", "mx1 MX 10 myhost.test.ex.\n     MX 20 other.test.ex.\nmyhost A 127.0.0.1\nother A 10.9.9.9\nmx2 MX 5 other.test.ex.\n    MX 10 myhost.test.ex.\nten-1 A 10.0.0.1\n");
         TestCtx {
             named: HashMap::new(),
             lookups: Lookups::new(Arc::new(f)),
@@ -444,4 +444,58 @@ mod robustness {
             let _ = list_items(&text, ListSep::Default);
         }
     }
+}
+
+// The list cases of Exim's test 0002 (expected values from its
+// stdout/0002), with the same definitions and file contents.
+#[test]
+fn as_exim_test_0002() {
+    let d = fixtures();
+    std::fs::write(d.join("matchip"), "1.2.3.4:    data for 1.2.3.4\n5.6.7.0/24: data for 5.6.7.0/24\n\"abcd::dcba\": data for abcd::dcba\n").unwrap();
+    std::fs::write(d.join("ipls"), "1.2.3.4:           data for 1.2.3.4\n\"abcd::cdab\":      data for abcd::cdab\n192.168.0.0/16     data for 192.168.0.0/16\n*:                 data for *\n\"abcd:abcd::/32\"   data for abcd:abcd::/32\n").unwrap();
+    let matchip = d.join("matchip").display().to_string();
+    let mut c = TestCtx::new();
+    c.def(ListKind::Domain, "dlist", "*.aa.bb : ^xxx(.*)");
+    c.def(ListKind::Host, "hlist", &format!("224.11.12.13 : iplsearch;{}", d.join("ipls").display()));
+    assert_eq!(yn(match_domain(&mut c, "a.b.c", "x.y.z:a.b.c:p.q.r")), "y");
+    assert_eq!(yn(match_domain(&mut c, "a.b.c", "x.y.z:p.q.r")), "n");
+    assert_eq!(yn(match_domain(&mut c, "5.aa.bb", "+dlist")), "y");
+    assert_eq!(yn(match_domain(&mut c, "xxxyz", "+dlist")), "y");
+    assert_eq!(yn(match_domain(&mut c, "xyz", "+dlist")), "n");
+    match match_domain(&mut c, "zz.aa.bb", "+dlist") {
+        ListMatch::Match(m) => assert_eq!(m.numeric[1], "zz"),
+        o => panic!("{o:?}"),
+    }
+    match match_domain(&mut c, "xxxabc", "^xxx(.*)") {
+        ListMatch::Match(m) => assert_eq!(m.numeric[1], "abc"),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(yn(match_address(&mut c, "x@y.z", "p@q:*@y.z", true)), "y");
+    assert_eq!(yn(match_address(&mut c, "x@y.z", "p@q:x@*.z", true)), "y");
+    assert_eq!(yn(match_address(&mut c, "a.b.c", "a.b.c", true)), "n");
+    assert_eq!(yn(match_local_part(&mut c, "jo", "jack:jill:jo:john", true)), "y");
+    assert_eq!(yn(match_local_part(&mut c, "jo", "^\\w", true)), "y");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("1.2.3.4", "4.5.6.7:1.2.3.4".into(), "y"),
+        ("1.2.3.4", "4.5.6.7:1.2.3.6".into(), "n"),
+        ("1.2.3.4", "4.5.6.7:1.2.3.6/24".into(), "y"),
+        ("1.2.3.4", "4.5.6.7:1.2.3.6:*".into(), "y"),
+        ("1.2.3.4", "4.5.6.7:1.2.3.6:name".into(), "n"),
+        ("1.2.3.4", ":4.5.6.7".into(), "n"),
+        ("", ":4.5.6.7".into(), "y"),
+        ("224.11.12.13", "+hlist".into(), "y"),
+        ("224.11.12.14", "+hlist".into(), "n"),
+        ("192.168.3.4", "+hlist".into(), "y"),
+        ("somename", "+hlist".into(), "Failed: \"somename\" is not an IP address"),
+        ("1.2.3.4", format!("lsearch;{matchip}"), "y"),
+        ("1.2.3.4", format!("net-lsearch;{matchip}"), "y"),
+        ("5.6.7.8", format!("net24-lsearch;{matchip}"), "y"),
+        ("abcd::dcba", format!("net-iplsearch;{matchip}"), "y"),
+        ("1.2.3.4", "1.2.3".into(), "n"),
+        ("1.2.3.4", "1.2.3.4/abc".into(), "n"),
+    ];
+    for (a, l, want) in cases {
+        assert_eq!(ip(&mut c, a, &l), want, "match_ip{{{a}}}{{{l}}}");
+    }
+    let _ = std::fs::remove_dir_all(d);
 }

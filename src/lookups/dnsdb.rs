@@ -282,7 +282,7 @@ mod tests {
             "test.ex",
             "test.ex. SOA exim.test.ex. hostmaster.exim.test.ex 1430683638 1200 120 604800 3000\n\
              test.ex. NS exim.test.ex.\n\
-             mx1 MX 10 a\n    MX 20 b\n\
+             mx1 MX 10 a.test.ex.\n    MX 20 b.test.ex.\n\
              a A 10.0.0.1\n  AAAA 1::2\n\
              t TXT \"one\" \"two\"\n\
              _smtp._tcp.srv SRV 1 3 99 a.test.ex.\n",
@@ -329,5 +329,104 @@ mod tests {
         assert_eq!(q(&mut l, "defer_foo,a=a.test.ex"), LookupOutcome::Defer("unsupported dnsdb defer behaviour".into()));
         assert_eq!(q(&mut l, "defer_lax a=a.test.ex"), LookupOutcome::Defer("dnsdb modifier syntax error".into()));
         assert_eq!(q(&mut l, "dnssec_strict,a=a.test.ex"), LookupOutcome::Defer(String::new()));
+    }
+}
+
+/// dnsdb against the zone files of Exim's own testsuite (read where they
+/// lie, beside the repository: ../shared/exim-4.96/test, or the directory
+/// named by REXIM_EXIM_TEST_DIR), with V4NET = 224 and V6NET = ff00 as
+/// Exim's runtest substitutes them. Expected values are those of Exim's
+/// tests 2200 and 2250 (stdout/2200, stdout/2250).
+#[cfg(test)]
+mod exim_2200 {
+    use super::*;
+    use crate::dns::fake::FakeResolver;
+    use crate::lookups::{LookupSpec, NoExpand};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    fn exim_test_dir() -> Option<PathBuf> {
+        let d = match std::env::var_os("REXIM_EXIM_TEST_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/exim-4.96/test"),
+        };
+        d.join("dnszones-src").is_dir().then_some(d)
+    }
+
+    fn resolver(dir: &std::path::Path) -> FakeResolver {
+        let mut r = FakeResolver::default();
+        for e in std::fs::read_dir(dir.join("dnszones-src")).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().replace("V4NET", "224").replace("V6NET", "ff00");
+            let Some(zone) = name.strip_prefix("db.") else { continue };
+            let zone = if let Some(n) = zone.strip_prefix("ip4.") {
+                let mut p: Vec<&str> = n.split('.').collect();
+                p.reverse();
+                format!("{}.in-addr.arpa", p.join("."))
+            } else if let Some(h) = zone.strip_prefix("ip6.") {
+                let nibbles: Vec<String> = h.chars().rev().map(|c| c.to_string()).collect();
+                format!("{}.ip6.arpa", nibbles.join("."))
+            } else {
+                zone.to_string()
+            };
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default().replace("V4NET", "224").replace("V6NET", "ff00");
+            r.add_zone(&zone, &text);
+        }
+        r
+    }
+
+    #[test]
+    fn as_exim_test_2200() {
+        let Some(dir) = exim_test_dir() else {
+            eprintln!("Exim's testsuite data not found: exim_2200 not run");
+            return;
+        };
+        let mut l = Lookups::new(Arc::new(resolver(&dir)));
+        let spec = LookupSpec::parse("dnsdb").unwrap();
+        let f = |s: &str| LookupOutcome::Found(s.to_string());
+        let cases: Vec<(&str, LookupOutcome)> = vec![
+            ("test.ex", f("A TXT record for test.ex.")),
+            ("s/lash.test.ex", f("A TXT record for s/lash.test.ex.")),
+            ("txt=test.ex", f("A TXT record for test.ex.")),
+            ("a=black-1.test.ex", f("224.11.12.13")),
+            ("xxx=test.ex", LookupOutcome::Defer("unsupported DNS record type".into())),
+            ("a=localhost.test.ex", f("127.0.0.1")),
+            ("cname=alias-eximtesthost.test.ex", f("eximtesthost.test.ex")),
+            ("ns=test.ex", f("exim.test.ex")),
+            ("zns=x.y.z.test.ex", f("exim.test.ex")),
+            ("mx=mxt1.test.ex", f("5 eximtesthost.test.ex")),
+            ("mx=mxt3.test.ex", f("5 not-exist.test.ex\n6 eximtesthost.test.ex")),
+            ("mxh=mxt1.test.ex", f("eximtesthost.test.ex")),
+            ("ptr=224.0.0.1", f("ten-1.test.ex")),
+            ("ptr=ptr.test.ex", f("data.for.ptr.test.ex")),
+            ("srv=_smtp._tcp.srv01.test.ex", f("0 0 25 ten-1.test.ex")),
+            ("srv=_smtp._tcp.nosmtp.test.ex", f("0 0 0 ")),
+            ("soa=test.ex", f("exim.test.ex")),
+            (">:, soa=test.ex", f("exim.test.ex hostmaster.exim.test.ex 1430683638 1200 120 604800 3000")),
+            ("a=ten-1.test.ex:ten-2.test.ex", f("224.0.0.1\n224.0.0.2")),
+            ("a=ten-1.test.ex:test.again.dns:ten-2.test.ex", f("224.0.0.1\n224.0.0.2")),
+            ("a=<|ten-1.test.ex|ten-2.test.ex", f("224.0.0.1\n224.0.0.2")),
+            (">|mx=<;mxt1.test.ex;mxt2.test.ex", f("5 eximtesthost.test.ex|5 not-exist.test.ex")),
+            (">|,:mx=<;mxt1.test.ex;mxt2.test.ex", f("5:eximtesthost.test.ex|5:not-exist.test.ex")),
+            (">|mxh=<;mxt1.test.ex;mxt2.test.ex", f("eximtesthost.test.ex|not-exist.test.ex")),
+            ("> 13.12.11.224.rbl.test.ex:13.12.11.224.rbl.test.ex", f("This is a test blacklisting message This is a test blacklisting message")),
+            ("ptr=224.0.0.1:224.0.0.2", f("ten-1.test.ex\nten-2.test.ex")),
+            (" a = ten-1.test.ex:badbad.test.ex", f("224.0.0.1")),
+            (" a = <; badbad.test.ex ; badbad.test.ex", LookupOutcome::NotFound),
+            ("a=test.again.dns:test.again.dns", LookupOutcome::Defer(String::new())),
+            ("a=test.again.dns:ten-1.test.ex", f("224.0.0.1")),
+            ("defer_lax,a=test.again.dns:ten-1.test.ex", f("224.0.0.1")),
+            ("defer_never,a=test.again.dns:ten-1.test.ex", f("224.0.0.1")),
+            ("defer_never,a=test.again.dns:test.again.dns", LookupOutcome::NotFound),
+            ("defer_strict,a=test.again.dns:ten-1.test.ex", LookupOutcome::Defer(String::new())),
+            // Test 2250 (IPv6).
+            ("ptr=<;ff00:0:12:1:a00:20ff:fe86:a062", f("testptr-arpa.ipv6.test.ex")),
+            ("ptr=ff00:0:12:1:a00:20ff:fe86:a062", f("testptr-arpa.ipv6.test.ex")),
+            (">; a=46.test.ex", f("224.0.0.4")),
+            (">; aaaa=46.test.ex", f("ff00:ffff:836f:a00:a:800:200a:c031")),
+            (">; a+=46.test.ex", f("ff00:ffff:836f:a00:a:800:200a:c031;224.0.0.4")),
+        ];
+        for (q, want) in cases {
+            assert_eq!(l.query(&spec, q, &mut NoExpand).outcome, want, "dnsdb{{{q}}}");
+        }
     }
 }

@@ -296,3 +296,21 @@ mod tests {
 
 #[cfg(test)]
 mod search_tests;
+
+/// The `Lookups (built-in):` line of `-bV`, in Exim's order (the lsearch
+/// family first, then the others alphabetically). The testsuite's
+/// REQUIRES "lookup X" lines are checked against it.
+pub fn bv_line() -> String {
+    let family = ["lsearch", "wildlsearch", "nwildlsearch", "iplsearch"];
+    let mut names: Vec<&str> = family.iter().copied().filter(|n| lookup_type(n).is_some()).collect();
+    names.extend(LOOKUP_TYPES.iter().map(|l| l.name()).filter(|n| !family.contains(n)));
+    format!("Lookups (built-in): {}", names.join(" "))
+}
+
+#[cfg(test)]
+mod bv_tests {
+    #[test]
+    fn bv_line_order() {
+        assert_eq!(super::bv_line(), "Lookups (built-in): lsearch wildlsearch nwildlsearch iplsearch dnsdb dsearch redis");
+    }
+}

@@ -208,3 +208,21 @@ fn wild_lookups() {
     assert_eq!(run(&mut f, "@", "nwildlsearch", &nwl1), "[at]");
     assert_eq!(run(&mut f, "zz", "nwildlsearch", &nwl1), "[n]");
 }
+
+// The cache layer sequence of Exim's test 2500: no_rd reads afresh but
+// still writes the cache, which later plain lookups use.
+#[test]
+fn cache_layer_as_exim_2500() {
+    let mut f = fx();
+    let dir = f.dir.display().to_string();
+    let data = f.dir.join("test-data");
+    assert_eq!(f.run("test-data", "dsearch", &dir), "[n]");
+    std::fs::write(&data, "x").unwrap();
+    assert_eq!(f.run("test-data", "dsearch", &dir), "[n]");
+    assert_eq!(f.run("test-data", "dsearch,cache=no_rd", &dir), "[||test-data]");
+    std::fs::remove_file(&data).unwrap();
+    assert_eq!(f.run("test-data", "dsearch", &dir), "[||test-data]");
+    assert_eq!(f.run("test-data", "dsearch,cache=no_rd", &dir), "[n]");
+    assert_eq!(f.run("test-data", "dsearch", &dir), "[n]");
+    assert_eq!(f.run("file1", "dsearch,ret=key", &format!("{dir}/dd")), "[||file1]");
+}
