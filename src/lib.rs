@@ -5,6 +5,10 @@
 pub mod be;
 pub mod be_config;
 pub mod cli;
+pub mod config;
+pub mod dns;
 pub mod environment;
 pub mod expand;
+pub mod lists;
+pub mod lookups;
 pub mod texts;
