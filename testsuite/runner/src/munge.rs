@@ -53,6 +53,8 @@ re!(spool_user_re, r"(?m)^(\S+) (\d+) (\d+)$");
 re!(received_len_re, r"(?m)^\d{3}([PFS*]) ");
 re!(spool_addr_re, r"(?m)^-(host|interface)_address (\[[^\]]+\]):\d+$");
 re!(tls_cipher_re, r"\bX=TLS1\.[0-3]:([A-Za-z0-9_-]+):\d+");
+re!(tls_accept_re, r"(TLS error on connection from [^\n]*?)\((?:gnutls_handshake|SSL_accept)\)");
+re!(tls_connect_re, r"(TLS session: )\((?:gnutls_handshake|SSL_connect)\)");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -300,6 +302,12 @@ impl Munger {
             .into_owned()
     }
 
+    /// TLS library function names in error texts, as runtest writes them.
+    pub fn tls_functions(&self, t: &str) -> String {
+        let t = tls_accept_re().replace_all(t, "${1}(tls lib accept fn)");
+        tls_connect_re().replace_all(&t, "${1}(tls lib connect fn)").into_owned()
+    }
+
     /// Times in spool header files (-Mvh output).
     pub fn spool_times(&self, t: &str) -> String {
         let p = &self.p;
@@ -403,6 +411,7 @@ impl Munger {
         let t = self.version(&t);
         let t = self.daemon_ports(&t);
         let t = self.tls_ciphers(&t);
+        let t = self.tls_functions(&t);
         let t = self.dates(&t);
         let t = self.pids(&t);
         let t = self.sizes(&t);
@@ -573,6 +582,14 @@ mod tests {
         assert_eq!(
             m().tls_ciphers("X=TLS1.3:ECDHE_SECP256R1__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=no X=TLS1.2:ECDHE_ECDSA_AES_256_GCM_SHA384:256*"),
             "X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=no X=TLS1.x:ke-ECDSA-AES256-SHAnnn:xxx*"
+        );
+    }
+
+    #[test]
+    fn tls_function_rule() {
+        assert_eq!(
+            m().tls_functions("TLS error on connection from (a) [1.2.3.4] (gnutls_handshake): timed out\nH=x: TLS session: (gnutls_handshake): x"),
+            "TLS error on connection from (a) [1.2.3.4] (tls lib accept fn): timed out\nH=x: TLS session: (tls lib connect fn): x"
         );
     }
 
