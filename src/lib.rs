@@ -6,4 +6,5 @@ pub mod be;
 pub mod be_config;
 pub mod cli;
 pub mod expand;
+pub mod proxy;
 pub mod texts;
