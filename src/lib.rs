@@ -5,6 +5,7 @@
 pub mod be;
 pub mod be_config;
 pub mod cli;
+pub mod dsn;
 pub mod expand;
 pub mod proxy;
 pub mod texts;
