@@ -6,6 +6,7 @@ pub mod be;
 pub mod be_config;
 pub mod cli;
 pub mod dsn;
+pub mod environment;
 pub mod expand;
 pub mod proxy;
 pub mod texts;

@@ -43,19 +43,27 @@ pub trait Context {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
 
     fn acl(&mut self, name: &str, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed(format!("ACL \"{name}\" not found")))
+        Err(ExpandError::Failed(format!("ERROR from acl \"{name}\"")))
     }
 
     fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
         self.acl(name, args).map(|_| true)
     }
 
-    /// `${run}`: true when the command exited 0, with its output.
-    fn run(&mut self, options: &str, command: &str) -> Result<(bool, String), ExpandError> {
+    /// `${run}`: the command's output and exit status.
+    fn run(&mut self, options: &str, command: &str) -> Result<super::run::RunResult, ExpandError> {
         super::run::run_command(options, command)
     }
 
-    fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed("readsocket is not available here".into()))
+    /// Variables that expansions set and that outlive them (`$runrc`).
+    fn set_variable(&mut self, _name: &str, _value: String) {}
+
+    /// Whether a variable's value came from outside (Exim's taint).
+    fn is_tainted(&self, _name: &str) -> bool {
+        false
     }
+
+    /// A line for the main log (in `-be`, standard error).
+    fn log(&mut self, _line: &str) {}
+
 }
