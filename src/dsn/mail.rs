@@ -73,11 +73,11 @@ impl MailDsn {
 /// it too but stays in the returned text, where the address parser then
 /// reports it ("malformed address: FOO=BAR may not follow <a@b>").
 /// Returns the text left for the address parser and the DSN values.
-pub fn parse_mail_params<'a, E>(
-    data: &'a str,
+pub fn parse_mail_params<E>(
+    data: &str,
     advertised: bool,
     mut other: impl FnMut(&str, &str) -> Result<(), E>,
-) -> Result<(&'a str, MailDsn), MailParamError<E>> {
+) -> Result<(&str, MailDsn), MailParamError<E>> {
     let mut dsn = MailDsn::default();
     let mut rest = data;
     while let Some(x) = extract_option(rest) {
