@@ -77,3 +77,22 @@ fn not_proxy_swallows_its_line_only() {
     assert_eq!(r.unwrap_err().kind, ErrorKind::NotProxy);
     assert_eq!(rest, b"QUIT\r\n");
 }
+
+#[test]
+fn fd_reader_on_a_pipe() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    // A socketpair stands in for -bh's stdin pipe.
+    let (mut w, r) = UnixStream::pair().unwrap();
+    w.write_all(&[V1, b"HELO x\r\n"].concat()).unwrap();
+    let h = rexim::proxy::read_header_fd(r.as_raw_fd(), Duration::from_secs(2), &Policy::EXIM).unwrap();
+    assert_eq!(h.endpoints.unwrap().destination, "198.51.100.2");
+    let mut rest = [0u8; 8];
+    (&r).read_exact(&mut rest).unwrap();
+    assert_eq!(&rest, b"HELO x\r\n");
+    // Nothing more comes: the timeout holds.
+    let t = Instant::now();
+    let e = rexim::proxy::read_header_fd(r.as_raw_fd(), Duration::from_millis(200), &Policy::EXIM).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    assert!(t.elapsed() >= Duration::from_millis(150));
+}

@@ -22,6 +22,6 @@ mod v2;
 pub use error::{ErrorKind, Partial, ProxyError};
 pub use header::{Command, Endpoints, Family, Header, Version};
 pub use parse::{parse, parse_with, NeedMore, Parsed, ParseError, Policy};
-pub use read::{read_header, read_header_tcp};
+pub use read::{read_header, read_header_fd, read_header_tcp};
 pub use session::{ProxyOptions, ProxyState};
 pub use tlv::{Ssl, Tlvs};

@@ -2,6 +2,7 @@
 
 use std::io::{ErrorKind as IoKind, Read};
 use std::net::TcpStream;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::error::{ErrorKind, ProxyError};
@@ -44,6 +45,41 @@ pub fn read_header_tcp(s: &mut TcpStream, timeout: Duration, policy: &Policy) ->
     let r = read_header(&mut timed, policy);
     let _ = timed.s.set_read_timeout(None);
     r
+}
+
+/// Like `read_header_tcp` on a raw descriptor (the `-bh` session's stdin,
+/// before anything buffers it), waiting with poll() so that the timeout
+/// holds on pipes and terminals too, as Exim's alarm does.
+pub fn read_header_fd(fd: RawFd, timeout: Duration, policy: &Policy) -> Result<Header, ProxyError> {
+    let mut r = FdDeadline { fd, deadline: Instant::now() + timeout };
+    read_header(&mut r, policy)
+}
+
+struct FdDeadline {
+    fd: RawFd,
+    deadline: Instant,
+}
+
+impl Read for FdDeadline {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if n == 0 {
+            return Err(IoKind::TimedOut.into());
+        }
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        let got = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if got < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(got as usize)
+    }
 }
 
 struct Deadline<'a> {
