@@ -15,7 +15,7 @@ pub use error::DsnError;
 pub use mail::{parse_mail_params, MailDsn, MailParamError, Ret};
 pub use option::{extract_option, Extracted};
 pub use rcpt::{parse_rcpt_params, RcptDsn};
-pub use spool::recipient_line;
+pub use spool::{parse_recipient_line, recipient_line, RecipientLine};
 
 /// Exim's recipient dsn_flags bits (as written, in decimal, to the spool).
 pub const RF_DSNLASTHOP: u32 = 0x01;
