@@ -17,7 +17,7 @@ pub trait ConfigView {
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
     fn define_macro(&mut self, name: &str, value: &str);
     fn list_match(&self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
-    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError>;
+    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<expand::Found>, ExpandError>;
 }
 
 /// The context of `-be` and of expansions done outside a session.
@@ -181,12 +181,12 @@ impl Context for BaseContext<'_> {
         self.config.option(name)
     }
 
-    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<expand::Found>, ExpandError> {
         self.config.lookup(key, search_type, query)
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
-        self.config.list_match(kind, subject, list)
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<expand::Found>, ExpandError> {
+        Ok(self.config.list_match(kind, subject, list)?.then(expand::Found::default))
     }
 
     fn set_variable(&mut self, name: &str, value: String) {

@@ -183,9 +183,9 @@ impl ConfigView for BeConfig {
         Ok(false)
     }
 
-    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<crate::expand::Found>, ExpandError> {
         match (search_type, key) {
-            ("lsearch", Some(key)) => lsearch(key, query),
+            ("lsearch", Some(key)) => Ok(lsearch(key, query)?.map(crate::expand::Found::value)),
             _ => Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\""))),
         }
     }

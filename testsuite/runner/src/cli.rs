@@ -12,7 +12,7 @@ use std::process::Command;
 
 const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--binary PATH] [--record] [--report [FILE]]
                      [--name TEXT] [--keep] [--runs DIR] [--skip-file FILE] [--json FILE]
-                     [--hostipv4 IP] [--ports N] [--no-netns] [FIRST [LAST|+]]
+                     [--hostipv4 IP] [--ports N] [--no-netns] [--with-results FILE] [FIRST [LAST|+]]
   --suite ours   the project's testsuite/ (default)
   --suite exim   Exim 4.96's testsuite data in ../shared/exim-4.96/test
   --binary PATH  binary under test (default target/release/rexim)
@@ -23,6 +23,7 @@ const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--bi
   --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.2)
   --ports N      first port of the range to try (default 1223, Exim's own)
   --no-netns     do not isolate the run in a loopback-only network namespace
+  --with-results FILE  merge an earlier run's results.json into --report
   FIRST LAST     test number range (default 1 8999; '+' = to the end)";
 
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct Options {
     pub hostipv4: Option<String>,
     pub ports: Option<u16>,
     pub no_netns: bool,
+    /// Earlier result files merged into the report (tests not run now).
+    pub with_results: Vec<PathBuf>,
     pub first: u32,
     pub last: u32,
 }
@@ -59,6 +62,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         hostipv4: None,
         ports: None,
         no_netns: false,
+        with_results: Vec::new(),
         first: 1,
         last: 8999,
     };
@@ -90,6 +94,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--json" => o.json = Some(value(&mut i, a)?.into()),
             "--hostipv4" => o.hostipv4 = Some(value(&mut i, a)?),
             "--no-netns" => o.no_netns = true,
+            "--with-results" => o.with_results.push(value(&mut i, a)?.into()),
             "--ports" => o.ports = Some(value(&mut i, a)?.parse().map_err(|_| "--ports needs a port number".to_string())?),
             "-h" | "--help" => return Err(String::new()),
             a if a.starts_with('-') => return Err(format!("unknown option {}", a)),
@@ -278,7 +283,26 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     if let Some(report) = &o.report {
         let path = report.clone().unwrap_or_else(|| repo.join("docs/compat-testsuite.md"));
-        match fs::write(&path, results::report(&info, &results)) {
+        let mut all = results.clone();
+        for f in &o.with_results {
+            match fs::read_to_string(f) {
+                Ok(t) => {
+                    for r in results::from_json(&t) {
+                        if !all.iter().any(|a| a.num == r.num) {
+                            all.push(r);
+                        }
+                    }
+                }
+                Err(e) => eprintln!("rexim-runtest: cannot read {}: {}", f.display(), e),
+            }
+        }
+        all.sort_by_key(|r| r.num);
+        // Classes from the scripts as they are now (merged results may come
+        // from an older runner).
+        for r in all.iter_mut() {
+            r.class = runner.class_of(r.num, &r.category).unwrap_or_else(|| r.class.clone());
+        }
+        match fs::write(&path, results::report(&info, &all)) {
             Ok(()) => println!("report written to {}", path.display()),
             Err(e) => eprintln!("rexim-runtest: cannot write {}: {}", path.display(), e),
         }

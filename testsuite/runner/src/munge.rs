@@ -49,6 +49,9 @@ re!(bytes_read_re, r"\b\d+ bytes read from ");
 re!(errno_re, r"\berrno = \d+\b");
 re!(changed_uid_re, r"(?m)^(\s+)uid=\d+ gid=");
 re!(stderr_uid_re, r"\b(e?uid)=\d+\b");
+re!(spool_user_re, r"(?m)^(\S+) (\d+) (\d+)$");
+re!(received_len_re, r"(?m)^\d{3}([PFS*]) ");
+re!(spool_addr_re, r"(?m)^-(host|interface)_address (\[[^\]]+\]):\d+$");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -278,7 +281,26 @@ impl Munger {
 
     /// Times in spool header files (-Mvh output).
     pub fn spool_times(&self, t: &str) -> String {
-        let t = spool_time_re().replace_all(t, "ddddddddd 0");
+        let p = &self.p;
+        // The owner line of a spool header: "user uid gid".
+        let t = spool_user_re().replace_all(t, |c: &Captures| {
+            let (u, g): (u32, u32) = (c[2].parse().unwrap_or(u32::MAX), c[3].parse().unwrap_or(u32::MAX));
+            if (c[1] == *p.exim_user || &c[1] == "EXIMUSER") && u == p.exim_uid && g == p.exim_gid {
+                format!("{} EXIM_UID EXIM_GID", &c[1])
+            } else if (c[1] == *p.caller || &c[1] == "CALLER") && u == p.caller_uid && g == p.caller_gid && u != 0 {
+                format!("{} CALLER_UID CALLER_GID", &c[1])
+            } else {
+                c[0].to_string()
+            }
+        });
+        // Ports of the connection in a spool header (runtest's values).
+        let t = spool_addr_re().replace_all(&t, |c: &Captures| {
+            format!("-{}_address {}:{}", &c[1], &c[2], if &c[1] == "host" { "9999" } else { "1112" })
+        });
+        // Lengths of the header lines that vary with names and times
+        // (Received:, From:, Sender:, and deleted ones), as runtest does.
+        let t = received_len_re().replace_all(&t, "ddd${1} ");
+        let t = spool_time_re().replace_all(&t, "ddddddddd 0");
         let t = usec_re().replace_all(&t, "-received_time_usec .uuuuuu");
         complete_re().replace_all(&t, "-received_time_complete tttt.uuuuuu").into_owned()
     }
@@ -393,6 +415,7 @@ pub fn drop_build_lines(t: &str, conf: &str) -> String {
             !(l.starts_with(">>> host in hosts_proxy?")
                 || (!caller_trusted && l == "trusted user")
                 || l == ">>> host in tls_advertise_hosts? no (end of list)"
+                || l.starts_with("-tls_resumption ")
                 || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
                 || (!advertises_utf8
                     && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
@@ -524,10 +547,15 @@ mod tests {
     }
 
     #[test]
+    fn spool_address_ports() {
+        assert_eq!(m().spool_times("-host_address [127.0.0.1]:54788\n-interface_address [127.0.0.1]:1225\n"), "-host_address [127.0.0.1]:9999\n-interface_address [127.0.0.1]:1112\n");
+    }
+
+    #[test]
     fn spool_time_rules() {
         assert_eq!(
-            m().spool_times("1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n"),
-            "ddddddddd 0\n-received_time_usec .uuuuuu\n-received_time_complete tttt.uuuuuu\n"
+            m().spool_times("Debian-exim 102 105\n1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n180P Received: from x\n"),
+            "Debian-exim EXIM_UID EXIM_GID\nddddddddd 0\n-received_time_usec .uuuuuu\n-received_time_complete tttt.uuuuuu\ndddP Received: from x\n"
         );
     }
 
