@@ -192,7 +192,11 @@ fn prx_log_field() {
     assert_eq!(s.log_prx(true).as_deref(), Some(" PRX=127.0.0.1"));
     assert_eq!(s.log_prx(false), None);
     assert!(s.needs_host_lookup());
+    assert!(s.proxied());
     let local = ProxyState::negotiated("127.0.0.1", 1, outcome(b"PROXY UNKNOWN\r\n"));
     assert_eq!(local.log_prx(true), None);
+    assert!(local.needs_host_lookup() && !local.proxied());
+    let failed = ProxyState::negotiated("127.0.0.1", 1, outcome(b"PROXY TCP4 1.2.3.4 x\r\n"));
+    assert!(!failed.needs_host_lookup() && failed.refusal("EHLO").is_some());
     assert_eq!(ProxyState::direct("1.2.3.4", 5).log_prx(true), None);
 }

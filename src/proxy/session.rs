@@ -100,10 +100,16 @@ impl ProxyState {
         s
     }
 
-    /// After a good header that named a client, Exim looks up the new
-    /// sender_host_address's name again (host_name_lookup) before the
-    /// connect ACL.
+    /// After any good header (LOCAL and UNKNOWN too) Exim forgets the host
+    /// name and looks up sender_host_address's again (host_name_lookup),
+    /// whatever host_lookup says: a miss logs "no host name found for IP
+    /// address ..." (recorded: v1-tcp4).
     pub fn needs_host_lookup(&self) -> bool {
+        self.proxy_session && !self.failed
+    }
+
+    /// A header named a client other than the TCP peer.
+    pub fn proxied(&self) -> bool {
         self.proxy_session && !self.failed && self.proxy_local_address.is_some()
     }
 
@@ -125,7 +131,7 @@ impl ProxyState {
     /// the real client when smtp_accept_max_per_host_proxied is set and
     /// the header named one.
     pub fn address_to_count<'a>(&'a self, opts: &ProxyOptions, peer_address: &'a str) -> &'a str {
-        if opts.smtp_accept_max_per_host_proxied && self.needs_host_lookup() {
+        if opts.smtp_accept_max_per_host_proxied && self.proxied() {
             &self.sender_host_address
         } else {
             peer_address
