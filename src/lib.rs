@@ -5,8 +5,12 @@
 pub mod be;
 pub mod be_config;
 pub mod cli;
+pub mod config;
+pub mod dns;
 pub mod dsn;
 pub mod environment;
 pub mod expand;
+pub mod lists;
+pub mod lookups;
 pub mod proxy;
 pub mod texts;
