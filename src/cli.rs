@@ -188,23 +188,27 @@ pub fn main() -> i32 {
     };
     match mode {
         Mode::ExpandTest => {
-            let mut config = match crate::be_config::load(&opts) {
+            let path = opts.config_file.as_deref().map(std::path::Path::new);
+            let mut config = match crate::config::Config::load(path, &opts.defines) {
                 Ok(c) => c,
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    return 1;
-                }
+                Err(e) => return crate::config::report_load_error(&e),
             };
             use crate::be::ConfigView;
+            // The resolver reads its test-mode switch before
+            // keep_environment empties the environment.
+            let resolver = crate::dns::default_resolver();
             crate::environment::apply(
-                config.option("keep_environment").as_deref(),
-                config.option("add_environment").as_deref(),
+                ConfigView::option(&config, "keep_environment").as_deref(),
+                ConfigView::option(&config, "add_environment").as_deref(),
             );
+            crate::environment::initial_cwd();
             // Exim works from the root directory: relative file names in
             // expansions do not depend on where it was started.
-            crate::environment::initial_cwd();
             let _ = std::env::set_current_dir("/");
-            crate::be::run(&mut config, &opts.origin, &opts.args)
+            let mut lookups = crate::lookups::Lookups::new(resolver);
+            lookups.redis_servers = ConfigView::option(&config, "redis_servers").unwrap_or_default();
+            let mut state = crate::be::BeState::new(&opts.origin, lookups);
+            crate::be::run(&mut config, &mut state, &opts.args)
         }
         Mode::Version => crate::config::bv_main(opts.config_file.as_deref().map(std::path::Path::new), &opts.defines),
         Mode::PrintConfig => crate::config::bp_main(

@@ -113,6 +113,14 @@ fn report_timestamped(e: &ConfigError) {
     caret(e);
 }
 
+/// Report a configuration that did not load, for the modes that have
+/// nothing else to say (`-be`, `-bh`, `-bd`): Exim's time-stamped line.
+/// Returns the exit status.
+pub fn report_load_error(e: &ConfigError) -> i32 {
+    report_timestamped(e);
+    1
+}
+
 /// Beyond Exim: the offending line with a caret, to a terminal only.
 fn caret(e: &ConfigError) {
     if std::io::stderr().is_terminal() {

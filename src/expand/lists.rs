@@ -7,53 +7,8 @@ pub fn list_items(list: &str) -> Vec<String> {
 }
 
 pub fn list_items_sep(list: &str, default_sep: char) -> Vec<String> {
-    let (sep, body) = separator(list, default_sep);
-    // A control character as separator cannot be doubled to escape it.
-    let special = sep.is_ascii_control();
-    let chars: Vec<char> = body.chars().collect();
-    let mut items = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < chars.len() && chars[i].is_ascii_whitespace() && chars[i] != sep {
-            i += 1;
-        }
-        if i >= chars.len() {
-            break;
-        }
-        if chars[i] == sep {
-            i += 1;
-            if i >= chars.len() || chars[i] != sep || special {
-                items.push(String::new());
-                continue;
-            }
-        }
-        let mut item = String::new();
-        loop {
-            item.push(chars[i]);
-            i += 1;
-            while i < chars.len() && chars[i] != sep {
-                item.push(chars[i]);
-                i += 1;
-            }
-            if i >= chars.len() {
-                break;
-            }
-            i += 1; // the separator
-            if i >= chars.len() || chars[i] != sep || special {
-                break;
-            }
-        }
-        // Trailing white space goes, unless escaped by a backslash.
-        while item.ends_with(|c: char| c.is_ascii_whitespace()) {
-            let n = item.len();
-            if n >= 2 && item.as_bytes()[n - 2] == b'\\' {
-                break;
-            }
-            item.pop();
-        }
-        items.push(item);
-    }
-    items
+    let sep = u8::try_from(default_sep).unwrap_or(b':');
+    crate::lists::list_items(list, crate::lists::ListSep::Changeable(sep))
 }
 
 /// The separator in force and the list text after any `<X` prefix.
@@ -76,7 +31,7 @@ pub fn separator(list: &str, default_sep: char) -> (char, &str) {
 /// separator gets a space before it, so the doubling cannot run into
 /// the separator in front.
 pub fn join_items(items: &[String], sep: char) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(items.iter().map(|i| i.len() + 2).sum());
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(sep);
@@ -84,11 +39,15 @@ pub fn join_items(items: &[String], sep: char) -> String {
                 out.push(' ');
             }
         }
-        for c in item.chars() {
-            if c == sep {
-                out.push(sep);
+        if item.contains(sep) {
+            for c in item.chars() {
+                if c == sep {
+                    out.push(sep);
+                }
+                out.push(c);
             }
-            out.push(c);
+        } else {
+            out.push_str(item);
         }
     }
     out
