@@ -6,4 +6,7 @@ pub mod be;
 pub mod be_config;
 pub mod cli;
 pub mod expand;
+pub mod acl;
+pub mod hintsdb;
+pub mod ratelimit;
 pub mod texts;
