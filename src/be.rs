@@ -14,7 +14,7 @@ pub trait ConfigView {
     fn config_file(&self) -> String;
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
-    fn expand_macros(&self, line: &str) -> String;
+    fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
     fn define_macro(&mut self, name: &str, value: &str);
     fn list_match(&self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
     fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError>;
@@ -61,9 +61,11 @@ impl BaseContext<'_> {
     }
 
     fn computed(&self, name: &str) -> Option<String> {
+        if let Some(tod) = name.strip_prefix("tod_") {
+            return tod_variable(tod);
+        }
         // SAFETY: these libc calls have no preconditions.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        let now = chrono::Local::now();
         Some(match name {
             "primary_hostname" | "smtp_active_hostname" => self.primary_hostname(),
             "qualify_domain" => self.qualify_domain(),
@@ -100,7 +102,7 @@ impl BaseContext<'_> {
             "authenticated_id" | "sender_ident" | "sender_address_local_part" => login_name(uid),
             "sender_address" | "authenticated_sender" => format!("{}@{}", login_name(uid), self.qualify_domain()),
             "sender_address_domain" => self.qualify_domain(),
-            "initial_cwd" => std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+            "initial_cwd" => crate::environment::initial_cwd().to_string(),
             "load_average" => {
                 let mut avg = [0f64; 1];
                 // SAFETY: getloadavg writes at most one value into our array.
@@ -111,17 +113,25 @@ impl BaseContext<'_> {
             "spool_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
             "log_space" => statvfs_of(&self.spool_directory()).map(|s| s.0.to_string()).unwrap_or("-1".into()),
             "log_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
-            "tod_bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
-            "tod_epoch" => now.timestamp().to_string(),
-            "tod_epoch_l" => format!("{}", now.timestamp_micros()),
-            "tod_full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
-            "tod_log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
-            "tod_logfile" => now.format("%Y%m%d").to_string(),
-            "tod_zone" => now.format("%z").to_string(),
-            "tod_zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
             _ => return None,
         })
     }
+}
+
+/// `$tod_*`: the time of day in Exim's formats.
+fn tod_variable(which: &str) -> Option<String> {
+    let now = chrono::Local::now();
+    Some(match which {
+        "bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
+        "epoch" => now.timestamp().to_string(),
+        "epoch_l" => now.timestamp_micros().to_string(),
+        "full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+        "log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "logfile" => now.format("%Y%m%d").to_string(),
+        "zone" => now.format("%z").to_string(),
+        "zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
+        _ => return None,
+    })
 }
 
 fn login_name(uid: libc::uid_t) -> String {
@@ -161,24 +171,37 @@ impl Context for BaseContext<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
         self.config.list_match(kind, subject, list)
     }
+
+    fn set_variable(&mut self, name: &str, value: String) {
+        self.extra.insert(name.to_string(), value);
+    }
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
 pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Rust's stdout flushes at every newline; buffer it and flush when
+    // a person is waiting for the prompt.
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Variables set by one line ($runrc, ACL variables) are seen by the next.
+    let mut extra = HashMap::new();
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, a);
+            let line = expand_line(config, &mut extra, a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
     }
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    // The prompt must show before we wait for a person; a pipe need not
+    // pay for a flush per line, and is read in large pieces.
+    let interactive = std::io::IsTerminal::is_terminal(&stdin);
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
     loop {
         let _ = write!(out, "> ");
-        let _ = out.flush();
+        if interactive {
+            let _ = out.flush();
+        }
         let Some(line) = read_logical_line(&mut input) else {
             let _ = writeln!(out);
             break;
@@ -189,18 +212,47 @@ pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
             continue;
         }
         let line = config.expand_macros(&line);
-        let result = expand_line(config, &line);
-        let _ = writeln!(out, "{result}");
+        let result = expand_line(config, &mut extra, &line);
+        let _ = out.write_all(result.as_bytes());
+        let _ = out.write_all(b"\n");
     }
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, line: &str) -> String {
-    let mut ctx = BaseContext { config, extra: HashMap::new() };
-    match expand::expand_string(line, &mut ctx) {
+fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, line: &str) -> String {
+    let mut ctx = BaseContext { config, extra: std::mem::take(extra) };
+    let result = match expand::expand_string(line, &mut ctx) {
         Ok(s) => s,
         Err(e) => format!("Failed: {}", e.message()),
+    };
+    *extra = ctx.extra;
+    result
+}
+
+/// Exim reads `-be` input with fgets() into a 1024-byte buffer, so a
+/// longer line arrives in pieces that are taken as separate lines.
+const FGETS_MAX: usize = 1023;
+
+fn fgets(input: &mut dyn BufRead) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    while raw.len() < FGETS_MAX {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(_) => break,
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let room = FGETS_MAX - raw.len();
+        let window = &buf[..buf.len().min(room)];
+        let take = window.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(window.len());
+        raw.extend_from_slice(&buf[..take]);
+        input.consume(take);
+        if raw.last() == Some(&b'\n') {
+            break;
+        }
     }
+    (!raw.is_empty()).then_some(raw)
 }
 
 /// One input line with trailing white space removed; a line ending in `\`
@@ -209,14 +261,15 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
     let mut result = String::new();
     let mut first = true;
     loop {
-        let mut raw = Vec::new();
-        match input.read_until(b'\n', &mut raw) {
-            Ok(0) if first => return None,
-            Ok(0) => return Some(result),
-            Ok(_) => {}
-            Err(_) => return if first { None } else { Some(result) },
-        }
-        let text = String::from_utf8_lossy(&raw);
+        let raw = match fgets(input) {
+            Some(r) => r,
+            None if first => return None,
+            None => return Some(result),
+        };
+        let text = match String::from_utf8(raw) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         let mut piece = text.trim_end();
         if !first {
             piece = piece.trim_start();
@@ -240,6 +293,6 @@ fn macro_definition(line: &str) -> Option<(&str, &str)> {
     let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
     let rest = rest.trim_start();
-    let value = rest.strip_prefix('=')?;
+    let value = rest.strip_prefix("==").or_else(|| rest.strip_prefix('='))?;
     Some((name, value.trim()))
 }

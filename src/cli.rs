@@ -149,6 +149,15 @@ pub fn main() -> i32 {
                     return 1;
                 }
             };
+            use crate::be::ConfigView;
+            crate::environment::apply(
+                config.option("keep_environment").as_deref(),
+                config.option("add_environment").as_deref(),
+            );
+            // Exim works from the root directory: relative file names in
+            // expansions do not depend on where it was started.
+            crate::environment::initial_cwd();
+            let _ = std::env::set_current_dir("/");
             crate::be::run(&mut config, &opts.args)
         }
         other => not_yet(&other.flag()),

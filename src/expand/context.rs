@@ -50,10 +50,13 @@ pub trait Context {
         self.acl(name, args).map(|_| true)
     }
 
-    /// `${run}`: true when the command exited 0, with its output.
-    fn run(&mut self, options: &str, command: &str) -> Result<(bool, String), ExpandError> {
+    /// `${run}`: the command's output and exit status.
+    fn run(&mut self, options: &str, command: &str) -> Result<super::run::RunResult, ExpandError> {
         super::run::run_command(options, command)
     }
+
+    /// Variables that expansions set and that outlive them (`$runrc`).
+    fn set_variable(&mut self, _name: &str, _value: String) {}
 
     fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
         Err(ExpandError::Failed("readsocket is not available here".into()))

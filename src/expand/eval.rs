@@ -23,6 +23,9 @@ pub struct Evaluator<'c> {
     value: Option<String>,
     item: Option<String>,
     numeric: Vec<String>,
+    /// Variables an item sets for the strings it expands
+    /// (`$prvscheck_address`...), looked up before the context.
+    locals: Vec<(&'static str, String)>,
     depth: usize,
 }
 
@@ -31,7 +34,7 @@ const MAX_DEPTH: usize = 200;
 
 impl<'c> Evaluator<'c> {
     pub fn new(ctx: &'c mut dyn Context) -> Self {
-        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), depth: 0 }
+        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0 }
     }
 
     pub fn seq(&mut self, seq: &Seq) -> Result<String> {
@@ -68,9 +71,13 @@ impl<'c> Evaluator<'c> {
 
     pub fn var(&self, v: &VarRef) -> String {
         match v {
-            VarRef::Value => self.value.clone().unwrap_or_default(),
+            // $value outlives the lookup that set it.
+            VarRef::Value => self.value.clone().or_else(|| self.ctx.variable("value")).unwrap_or_default(),
             VarRef::Item => self.item.clone().unwrap_or_default(),
             VarRef::Numeric(n) => self.numeric.get(*n).cloned().unwrap_or_default(),
+            VarRef::Named(name) if self.locals.iter().any(|(n, _)| *n == &**name) => {
+                self.locals.iter().rev().find(|(n, _)| *n == &**name).map(|(_, v)| v.clone()).unwrap_or_default()
+            }
             VarRef::Named(name) => match self.ctx.variable(name) {
                 Some(v) => v,
                 None => match variables::default_of(name) {
@@ -118,6 +125,9 @@ impl<'c> Evaluator<'c> {
                 let key = key.as_ref().map(|k| self.seq(k)).transpose()?;
                 let query = self.seq(query)?;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
+                if let Some(v) = &found {
+                    self.ctx.set_variable("value", v.clone());
+                }
                 let ok = found.is_some();
                 self.branches(ok, branches, found, "lookup", "")
             }
@@ -144,8 +154,9 @@ impl<'c> Evaluator<'c> {
             }
             Item::Run { options, command, branches } => {
                 let cmd = self.seq(command)?;
-                let (ok, output) = self.ctx.run(options, &cmd)?;
-                self.branches(ok, branches, Some(output), "run", "")
+                let result = self.ctx.run(options, &cmd)?;
+                self.ctx.set_variable("runrc", result.rc.to_string());
+                self.branches(result.rc == 0, branches, Some(result.output), "run", "")
             }
             Item::Generic { id, options: _, args, fail } => self.generic(*id, args, *fail),
         }
@@ -166,14 +177,20 @@ impl<'c> Evaluator<'c> {
                 let v = self.args(args)?;
                 let name = super::items::def_of(id).name;
                 let num = |s: &str| -> Result<i64> {
-                    s.trim().parse::<i64>().map_err(|_| ExpandError::Failed(format!("\"{s}\" is not a number (in \"{name}\" expansion)")))
+                    s.parse::<i64>().map_err(|_| ExpandError::Failed(format!("\"{s}\" is not a number (in \"{name}\" expansion)")))
+                };
+                // Only substr's start may be negative; the other numbers
+                // are counts.
+                let count = |s: &str| -> Result<i64> {
+                    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                        Ok(s.parse().unwrap_or(i64::MAX))
+                    } else {
+                        failed(format!("\"{s}\" is not a positive number (in \"{name}\" expansion)"))
+                    }
                 };
                 let subject = v.last().cloned().unwrap_or_default();
-                let n1 = num(&v[0])?;
-                let n2 = if v.len() == 3 { Some(num(&v[1])?) } else { None };
-                if id == ItemId::Substr && n2.is_some_and(|n| n < 0) {
-                    return failed(format!("\"{}\" is not a positive number (in \"substr\" expansion)", v[1]));
-                }
+                let n1 = if id == ItemId::Length { count(&v[0])? } else { num(&v[0])? };
+                let n2 = if v.len() == 3 { Some(count(&v[1])?) } else { None };
                 match id {
                     ItemId::Substr => Ok(strings::extract_substr(&subject, n1, n2.unwrap_or(-1))),
                     ItemId::Length => Ok(strings::extract_substr(&subject, 0, n1)),
@@ -232,15 +249,16 @@ impl<'c> Evaluator<'c> {
                 let n = self.seq(&args[0])?;
                 let list = self.seq(&args[1])?;
                 let idx: i64 = n.trim().parse().map_err(|_| {
-                    ExpandError::Failed(format!("first argument of \"listextract\" must be a number"))
+                    ExpandError::Failed("first argument of \"listextract\" must be numeric".to_string())
                 })?;
                 let items = lists::list_items(&list);
-                let pick = if idx > 0 {
-                    items.get(idx as usize - 1).cloned()
-                } else if idx < 0 {
-                    items.len().checked_sub((-idx) as usize).and_then(|i| items.get(i).cloned())
-                } else {
-                    None
+                // Exim counts a negative index from the end; one that goes
+                // past the start by more than one lands on the first item.
+                let pos = if idx < 0 { items.len() as i64 + idx + 1 } else { idx };
+                let pick = match pos {
+                    0 => None,
+                    p if p < 0 => items.first().cloned(),
+                    p => items.get(p as usize - 1).cloned(),
                 };
                 let ok = pick.is_some();
                 self.yes_no(ok, &args[2..], pick, fail, "listextract")
@@ -262,6 +280,8 @@ impl<'c> Evaluator<'c> {
                             None => text,
                         })
                     }
+                    // A directory opens but reads as nothing.
+                    Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(String::new()),
                     Err(e) => failed(format!("failed to open {}: {}", v[0], crate::texts::errno_text(&e))),
                 }
             }
@@ -283,21 +303,24 @@ impl<'c> Evaluator<'c> {
                 prvs(&v[0], &v[1], v.get(2).map(String::as_str))
             }
             ItemId::Prvscheck => {
-                let v = self.args(args)?;
-                let result = prvscheck(&v[0], &v[1]);
-                let (addr, ok) = match result {
-                    Some((addr, valid)) => (addr, valid),
-                    None => return Ok(String::new()),
+                let address = self.seq(&args[0])?;
+                let Some(tag) = PrvsTag::parse(&address) else {
+                    return Ok(String::new());
                 };
-                let saved = self.value.replace(addr.clone());
-                let r = match args.get(2) {
-                    Some(s) => {
-                        let _ = ok;
-                        self.seq(s)
+                // The secret may depend on the address and key number.
+                let depth = self.locals.len();
+                self.locals.push(("prvscheck_address", tag.address.clone()));
+                self.locals.push(("prvscheck_keynum", tag.keynum.clone()));
+                let r = (|| {
+                    let secret = self.seq(&args[1])?;
+                    let valid = tag.is_valid(&secret);
+                    self.locals.push(("prvscheck_result", if valid { "1".into() } else { String::new() }));
+                    match args.get(2) {
+                        Some(s) => self.seq(s),
+                        None => Ok(if valid { tag.address.clone() } else { String::new() }),
                     }
-                    None => Ok(addr),
-                };
-                self.value = saved;
+                })();
+                self.locals.truncate(depth);
                 r
             }
             ItemId::Readsocket => {
@@ -350,9 +373,11 @@ impl<'c> Evaluator<'c> {
         let cmp = self.seq(&args[1])?;
         let (sep, _) = lists::separator(&list, ':');
         let items = lists::list_items(&list);
-        let (id, _) = match super::conditions::find(cmp.trim()) {
-            Some(c) => c,
-            None => return failed(format!("unknown condition \"{}\"", cmp.trim())),
+        let id = match super::conditions::find(cmp.trim()) {
+            Some((id, 2)) if sort_comparator(id) => id,
+            Some(_) => return failed("comparator not handled for sort"),
+            // Exim reports an unknown comparator with an empty message.
+            None => return failed(""),
         };
         let saved = self.item.take();
         let mut keyed = Vec::new();
@@ -374,7 +399,8 @@ impl<'c> Evaluator<'c> {
         for (k, it) in keyed {
             let mut at = sorted.len();
             for (i, (sk, _)) in sorted.iter().enumerate() {
-                if compare(id, &k, sk)? {
+                // A comparison that cannot be made (not a number) is false.
+                if compare(id, &k, sk).unwrap_or(false) {
                     at = i;
                     break;
                 }
@@ -395,7 +421,7 @@ impl<'c> Evaluator<'c> {
             (extract_numbered(n, &seps, &subject), &args[3..])
         } else if let Some(mode) = json {
             let subject = self.seq(&args[1])?;
-            (super::json::extract(&first, &subject, mode), &args[2..])
+            (super::json::extract(&first, &subject, mode)?, &args[2..])
         } else {
             let subject = self.seq(&args[1])?;
             (extract_named(&first, &subject), &args[2..])
@@ -444,7 +470,8 @@ impl<'c> Evaluator<'c> {
                 };
                 let saved = self.item.take();
                 let want = *kind == LoopKind::Any;
-                let mut result = !want;
+                // Exim's forall is false for an empty list, like forany.
+                let mut result = !want && !items.is_empty();
                 for it in items {
                     self.item = Some(it);
                     match self.cond(cond) {
@@ -530,6 +557,14 @@ impl<'c> Evaluator<'c> {
             }
         }
     }
+}
+
+fn sort_comparator(id: CondId) -> bool {
+    matches!(
+        id,
+        CondId::NumLt | CondId::NumLe | CondId::NumGt | CondId::NumGe | CondId::Lt | CondId::Lti
+            | CondId::Le | CondId::Lei | CondId::Gt | CondId::Gti | CondId::Ge | CondId::Gei
+    )
 }
 
 fn cond_name(id: CondId) -> &'static str {
@@ -643,17 +678,22 @@ fn extract_named(key: &str, subject: &str) -> Option<String> {
             i += 1;
         }
         let mut value = String::new();
+        // The "=" is optional: without it the next word is the value.
         if i < b.len() && b[i] == b'=' {
             i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
+        }
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() {
             if i < b.len() && b[i] == b'"' {
                 i += 1;
                 while i < b.len() && b[i] != b'"' {
                     if b[i] == b'\\' && i + 1 < b.len() {
                         i += 1;
-                        value.push_str(&super::escape::interpret_escape(&subject[i..i + 1]));
+                        let ch = subject[i..].chars().next().expect("char");
+                        value.push_str(&super::escape::interpret_escape(&ch.to_string()));
+                        i += ch.len_utf8() - 1;
                     } else {
                         let ch = subject[i..].chars().next().expect("char");
                         value.push(ch);
@@ -695,7 +735,7 @@ fn prvs_day(offset_days: i64) -> String {
 fn prvs(address: &str, secret: &str, keynum: Option<&str>) -> Result<String> {
     let keynum = keynum.filter(|k| !k.is_empty()).unwrap_or("0");
     if keynum.len() != 1 || !keynum.as_bytes()[0].is_ascii_digit() {
-        return failed("prvs second argument must be a single digit");
+        return failed("prvs third argument must be a single digit");
     }
     let Some((local, domain)) = address.rsplit_once('@') else {
         return failed("prvs first argument must be a qualified email address");
@@ -711,16 +751,40 @@ fn prvs_hash(address: &str, secret: &str, keynum: &str, day: &str) -> Result<Str
     Ok(full[..6].to_string())
 }
 
-/// Returns the decoded address and whether its signature is valid.
-fn prvscheck(address: &str, secret: &str) -> Option<(String, bool)> {
-    let rest = address.strip_prefix("prvs=").or_else(|| address.strip_prefix("PRVS="))?;
-    let (tag, addr) = rest.split_once('=')?;
-    if tag.len() != 10 {
-        return None;
+/// A BATV "prvs=KDDDHHHHHH=address" return path, taken apart.
+struct PrvsTag {
+    keynum: String,
+    day: String,
+    hash: String,
+    address: String,
+}
+
+impl PrvsTag {
+    fn parse(s: &str) -> Option<PrvsTag> {
+        let rest = s.get(..5).filter(|p| p.eq_ignore_ascii_case("prvs=")).map(|_| &s[5..])?;
+        let (tag, address) = rest.split_once('=')?;
+        let b = tag.as_bytes();
+        if b.len() != 10 || !b[..4].iter().all(u8::is_ascii_digit) || !b[4..].iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        Some(PrvsTag {
+            keynum: tag[..1].into(),
+            day: tag[1..4].into(),
+            hash: tag[4..].to_ascii_lowercase(),
+            address: address.into(),
+        })
     }
-    let (keynum, day, hash) = (&tag[..1], &tag[1..4], &tag[4..]);
-    let valid = prvs_hash(addr, secret, keynum, day).ok().as_deref() == Some(hash);
-    Some((addr.to_string(), valid))
+
+    /// The signature matches and the day stamp has not passed.
+    fn is_valid(&self, secret: &str) -> bool {
+        let signed = prvs_hash(&self.address, secret, &self.keynum, &self.day).ok().as_deref() == Some(&self.hash);
+        let today = (chrono::Utc::now().timestamp() / 86400).rem_euclid(1000);
+        let mut expire: i64 = self.day.parse().unwrap_or(0);
+        if expire < today && today - expire > 900 {
+            expire += 1000;
+        }
+        signed && expire >= today
+    }
 }
 
 impl OpEnv for Evaluator<'_> {

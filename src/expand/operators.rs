@@ -14,7 +14,6 @@ pub enum OpKind {
     Base62d,
     Base64,
     Base64d,
-    Bless,
     Domain,
     Escape,
     Escape8bit,
@@ -78,7 +77,6 @@ static OPS_MAIN: &[(&str, OpKind)] = &[
     ("base62d", OpKind::Base62d),
     ("base64", OpKind::Base64),
     ("base64d", OpKind::Base64d),
-    ("bless", OpKind::Bless),
     ("domain", OpKind::Domain),
     ("escape", OpKind::Escape),
     ("escape8bit", OpKind::Escape8bit),
@@ -158,7 +156,7 @@ impl Op {
             if !ok {
                 return Err(ExpandError::Failed(format!("non-digit after underscore in \"{name}\"")));
             }
-        } else if !matches!(kind, OpKind::Sha2 | OpKind::Sha3 | OpKind::QuoteLookup | OpKind::Listnamed) {
+        } else if !matches!(kind, OpKind::Sha1 | OpKind::Sha2 | OpKind::Sha3 | OpKind::QuoteLookup | OpKind::Listnamed) {
             return Err(unknown());
         }
         Ok(Op { kind, param: Some(param.into()), name: name.into() })
@@ -233,8 +231,10 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
         OpKind::Rxquote => strings::rxquote(&sub),
         OpKind::FromUtf8 => strings::from_utf8(&sub),
         OpKind::Utf8clean => strings::utf8clean(&sub),
-        OpKind::Bless => sub,
-        OpKind::Expand => env.expand(&sub)?,
+        OpKind::Expand => env.expand(&sub).map_err(|e| match e {
+            ExpandError::Failed(m) => ExpandError::Failed(format!("internal expansion of \"{sub}\" failed: {m}")),
+            forced => forced,
+        })?,
         OpKind::Eval => arith::eval_expr(&sub, false)?,
         OpKind::Eval10 => arith::eval_expr(&sub, true)?,
         OpKind::TimeEval => match arith::readconf_readtime(&sub) {
@@ -242,7 +242,8 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
             None => return fail(format!("string \"{sub}\" is not an Exim time interval in \"time_eval\" operator")),
         },
         OpKind::TimeInterval => match strings::parse_decimal(&sub) {
-            Some(t) => arith::readconf_printtime(t),
+            // Exim keeps the number in a C int.
+            Some(t) => arith::readconf_printtime(i64::from(t as i32)),
             None => return fail(format!("string \"{sub}\" is not a positive number in \"time_interval\" operator")),
         },
         OpKind::Address => address::extract(&sub).map(|a| a.address).unwrap_or_default(),

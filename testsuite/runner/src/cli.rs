@@ -12,7 +12,7 @@ use std::process::Command;
 
 const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--binary PATH] [--record] [--report [FILE]]
                      [--name TEXT] [--keep] [--runs DIR] [--skip-file FILE] [--json FILE]
-                     [--hostipv4 IP] [FIRST [LAST|+]]
+                     [--hostipv4 IP] [--ports N] [--no-netns] [FIRST [LAST|+]]
   --suite ours   the project's testsuite/ (default)
   --suite exim   Exim 4.96's testsuite data in ../shared/exim-4.96/test
   --binary PATH  binary under test (default target/release/rexim)
@@ -20,6 +20,9 @@ const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--bi
   --report       write docs/compat-testsuite.md (or FILE) from this run
   --name TEXT    only tests whose category or title contains TEXT
   --keep         keep the work directory of passing tests too
+  --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.2)
+  --ports N      first port of the range to try (default 1223, Exim's own)
+  --no-netns     do not isolate the run in a loopback-only network namespace
   FIRST LAST     test number range (default 1 8999; '+' = to the end)";
 
 #[derive(Debug, Clone)]
@@ -35,6 +38,8 @@ pub struct Options {
     pub skip_file: Option<PathBuf>,
     pub json: Option<PathBuf>,
     pub hostipv4: Option<String>,
+    pub ports: Option<u16>,
+    pub no_netns: bool,
     pub first: u32,
     pub last: u32,
 }
@@ -52,6 +57,8 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         skip_file: None,
         json: None,
         hostipv4: None,
+        ports: None,
+        no_netns: false,
         first: 1,
         last: 8999,
     };
@@ -82,6 +89,8 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--skip-file" => o.skip_file = Some(value(&mut i, a)?.into()),
             "--json" => o.json = Some(value(&mut i, a)?.into()),
             "--hostipv4" => o.hostipv4 = Some(value(&mut i, a)?),
+            "--no-netns" => o.no_netns = true,
+            "--ports" => o.ports = Some(value(&mut i, a)?.parse().map_err(|_| "--ports needs a port number".to_string())?),
             "-h" | "--help" => return Err(String::new()),
             a if a.starts_with('-') => return Err(format!("unknown option {}", a)),
             a => nums.push(a.to_string()),
@@ -158,6 +167,13 @@ pub fn main(args: Vec<String>) -> i32 {
             return 2;
         }
     };
+    // Before anything runs: no packet of the run may leave loopback.
+    if !o.no_netns {
+        if let Err(e) = crate::netns::isolate() {
+            eprintln!("rexim-runtest: cannot create a loopback-only network namespace ({}); run as root, or pass --no-netns to run without isolation", e);
+            return 2;
+        }
+    }
     let repo = repo_root();
     let root = o.root.clone().unwrap_or_else(|| match o.suite.as_str() {
         "exim" => repo.join("../shared/exim-4.96/test"),
@@ -200,7 +216,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let ipv4 = o.hostipv4.clone().unwrap_or_else(|| "127.0.0.2".into());
     features.ipv4 = std::net::TcpListener::bind((ipv4.as_str(), 0)).is_ok();
     features.ipv6 = false;
-    let Some(port_base) = setup::find_ports(CANONICAL_PORT_BASE) else {
+    let Some(port_base) = setup::find_ports(o.ports.unwrap_or(CANONICAL_PORT_BASE)) else {
         eprintln!("rexim-runtest: no free port range on 127.0.0.1");
         return 2;
     };
@@ -213,7 +229,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let kind = binary_kind(&binary).to_string();
     let suite = Suite { name: o.suite.clone(), root: root.clone() };
     println!(
-        "rexim-runtest: suite {} ({}), binary {} [{}] version {}, caller {}, host {}, HOSTIPV4 {}, ports {}-{}",
+        "rexim-runtest: suite {} ({}), binary {} [{}] version {}, caller {}, host {}, HOSTIPV4 {}, ports {}-{}{}",
         o.suite,
         root.display(),
         binary.display(),
@@ -223,7 +239,8 @@ pub fn main(args: Vec<String>) -> i32 {
         base.hostname,
         ipv4,
         port_base,
-        port_base + crate::subst::PORT_RANGE - 1
+        port_base + crate::subst::PORT_RANGE - 1,
+        if o.no_netns { ", NOT isolated" } else { ", network: loopback only" }
     );
     let runner = Runner { suite, binary: binary.clone(), kind, base, features: features.clone(), skips, runs: runs.clone(), record: o.record, keep: o.keep, listen_ips };
     let sel = Selection { first: o.first, last: o.last, name: o.name.clone() };

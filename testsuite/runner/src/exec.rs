@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long one command may run before it is killed as hung.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A command that could not run as the script wants: the test fails.
 #[derive(Debug)]
@@ -34,6 +34,10 @@ pub struct Context {
     server: Option<JoinHandle<(i32, Vec<u8>)>>,
     daemons: Vec<Child>,
     background: Vec<Child>,
+    /// Process groups of everything started (each command leads its own),
+    /// killed at the end of the test so nothing outlives it (a delivery
+    /// loop, a background delivery still running...).
+    groups: Vec<i32>,
     pub warnings: Vec<String>,
 }
 
@@ -57,7 +61,7 @@ fn status_code(s: std::process::ExitStatus) -> i32 {
 impl Context {
     pub fn new(p: Params, binary: PathBuf, listen_ips: Vec<String>) -> Context {
         let dir = PathBuf::from(&p.dir);
-        Context { p, dir, binary, listen_ips, server: None, daemons: Vec::new(), background: Vec::new(), warnings: Vec::new() }
+        Context { p, dir, binary, listen_ips, server: None, daemons: Vec::new(), background: Vec::new(), groups: Vec::new(), warnings: Vec::new() }
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -78,6 +82,14 @@ impl Context {
     fn base_command(&self, shell_text: &str) -> Proc {
         let mut c = Proc::new("/bin/sh");
         c.arg("-c").arg(shell_text).current_dir(&self.dir);
+        // SAFETY: setpgid is async-signal-safe; it makes the command the
+        // leader of a new process group, which its children inherit.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+                libc::setpgid(0, 0);
+                Ok(())
+            });
+        }
         c.env("REXIM_TESTSUITE", &self.dir).env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
         c
     }
@@ -134,6 +146,7 @@ impl Context {
         let mut cmd = self.base_command(text);
         cmd.stdin(Stdio::piped()).stdout(out).stderr(err);
         let mut child = cmd.spawn().map_err(|e| Failure(format!("cannot run /bin/sh: {}", e)))?;
+        self.groups.push(child.id() as i32);
         let chunks = self.stdin_data(data);
         if let Some(mut stdin) = child.stdin.take() {
             for (bytes, sleep) in chunks {
@@ -201,6 +214,7 @@ impl Context {
         let mut cmd = self.base_command(&format!("exec {}", line));
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let mut child = cmd.spawn().map_err(|e| Failure(format!("cannot start daemon: {}", e)))?;
+        self.groups.push(child.id() as i32);
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut rc = 0;
         loop {
@@ -291,13 +305,9 @@ impl Context {
     fn run_client(&mut self, word: &str, args: &[&str], data: &[String]) -> Result<i32, Failure> {
         let mut out = Vec::new();
         let rc = match client::parse_args(args) {
-            Ok(a) if word == "client" => {
+            Ok(a) => {
                 let script: Vec<String> = data.iter().map(|l| substitute(&self.p, l)).collect();
-                client::run(&a, &script, &self.dir, &mut out)
-            }
-            Ok(_) => {
-                out.extend_from_slice(format!("{}: TLS client is not built into this runner\n", word).as_bytes());
-                1
+                client::run(word, &a, &script, &self.dir, &mut out)
             }
             Err(e) => return Err(Failure(e)),
         };
@@ -392,6 +402,7 @@ impl Context {
                 let mut c = self.base_command(&format!("exec {}", line));
                 c.stdin(Stdio::null()).stdout(out).stderr(err);
                 let child = c.spawn().map_err(|e| Failure(format!("background: {}", e)))?;
+                self.groups.push(child.id() as i32);
                 self.background.push(child);
                 Ok(0)
             }
@@ -432,7 +443,28 @@ impl Context {
             let _ = c.kill();
             let _ = c.wait();
         }
+        for g in self.groups.drain(..) {
+            // SAFETY: kill(2) of a process group this test created.
+            unsafe { libc::kill(-g, libc::SIGKILL) };
+        }
+        self.kill_strays();
         server
+    }
+
+    /// Processes that left the test's process groups (setsid) but still
+    /// run the binary from this test's DIR/eximdir: killed by pid.
+    fn kill_strays(&self) {
+        let marker = self.dir.join("eximdir/exim").display().to_string().into_bytes();
+        let Ok(rd) = fs::read_dir("/proc") else { return };
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            if let Ok(cmd) = fs::read(e.path().join("cmdline")) {
+                if cmd.windows(marker.len()).any(|w| w == marker.as_slice()) {
+                    // SAFETY: kill(2) of a process running this test's binary link.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
     }
 
     pub fn read(&self, name: &str) -> Option<String> {
@@ -446,6 +478,9 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> Result<i32, ()> {
         match child.try_wait() {
             Ok(Some(st)) => return Ok(status_code(st)),
             Ok(None) if Instant::now() > deadline => {
+                // SAFETY: the child leads its own process group (see
+                // base_command): kill it with everything it started.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(());

@@ -33,6 +33,13 @@ re!(msgid_re, r"\b(E?)([0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})\b");
 re!(pid_re, r"\bpid=\d+");
 re!(size_re, r" S=\d+\b");
 re!(exim_version_line_re, r"Exim version \S+ (?:#\d+ )?built \S+ \S+");
+re!(v4net_re, r"(^|[^\d.])224\.(\d)");
+re!(v6net_re, r"(?i)(^|[^0-9a-f:])ff00:");
+re!(prvs_re, r"\bprvs=[0-9a-f]{10}=");
+re!(duration_re, r"\b(D|QT)=(\d+)(\.\d+)?s\b");
+re!(spool_time_re, r"(?m)^\d{9,10} 0$");
+re!(usec_re, r"-received_time_usec \.\d{6}");
+re!(complete_re, r"-received_time_complete \d+\.\d{6}");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -76,7 +83,11 @@ pub fn replace_word(text: &str, word: &str, by: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find(word) {
-        let before = rest[..pos].chars().next_back();
+        let mut before = rest[..pos].chars().next_back();
+        // "250-host": the dash of a multiline SMTP reply is no part of a name.
+        if before == Some('-') && rest[..pos].chars().rev().nth(1).map(|c| c.is_ascii_digit()).unwrap_or(false) {
+            before = Some(' ');
+        }
         let after = rest[pos + word.len()..].chars().next();
         let dot_before = before == Some('.') && rest[..pos].chars().rev().nth(1).map(is_name).unwrap_or(false);
         let dot_after = after == Some('.') && rest[pos + word.len() + 1..].chars().next().map(is_name).unwrap_or(false);
@@ -167,6 +178,21 @@ impl Munger {
             .into_owned()
     }
 
+    /// Values computed from secrets or times: SRS/PRVS hashes, durations.
+    pub fn hashes(&self, t: &str) -> String {
+        let t = prvs_re().replace_all(t, "prvs=xxxxxxxxxx=");
+        duration_re()
+            .replace_all(&t, |c: &Captures| format!("{}={}s", &c[1], if c.get(3).is_some() { "q.qqq" } else { "qq" }))
+            .into_owned()
+    }
+
+    /// Times in spool header files (-Mvh output).
+    pub fn spool_times(&self, t: &str) -> String {
+        let t = spool_time_re().replace_all(t, "ddddddddd 0");
+        let t = usec_re().replace_all(&t, "-received_time_usec .uuuuuu");
+        complete_re().replace_all(&t, "-received_time_complete tttt.uuuuuu").into_owned()
+    }
+
     pub fn pids(&self, t: &str) -> String {
         pid_re().replace_all(t, "pid=pppp").into_owned()
     }
@@ -184,6 +210,13 @@ impl Munger {
             out = replace_ip(&out, &self.p.ipv6, "ip6:ip6:ip6:ip6:ip6:ip6:ip6:ip6");
         }
         out
+    }
+
+    /// The test networks back to their names (runtest's V4NET, V6NET).
+    pub fn nets(&self, t: &str) -> String {
+        let t = v4net_re().replace_all(t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
+        let t = v4net_re().replace_all(&t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
+        v6net_re().replace_all(&t, "${1}V6NET:").into_owned()
     }
 
     /// Users and their ids. Small ids (root's 0) are only replaced in
@@ -213,6 +246,13 @@ impl Munger {
         if p.caller_name != "CALLER_NAME" {
             out = out.replace(&p.caller_name, "CALLER_NAME");
         }
+        if p.caller_uid == 0 {
+            // Exim's own "root" (never_users) is not the caller's name.
+            return out
+                .split_inclusive('\n')
+                .map(|l| if l.starts_with("never_users = ") { l.to_string() } else { replace_word(l, &p.caller, "CALLER") })
+                .collect();
+        }
         replace_word(&out, &p.caller, "CALLER")
     }
 
@@ -227,9 +267,27 @@ impl Munger {
         let t = self.dates(&t);
         let t = self.pids(&t);
         let t = self.sizes(&t);
+        let t = self.hashes(&t);
+        let t = self.spool_times(&t);
         let t = self.hosts(&t);
+        let t = self.nets(&t);
         self.users(&t)
     }
+}
+
+/// Lines that only some builds print (optional features the test
+/// harness build of Exim leaves out or disables): dropped from outputs.
+pub fn drop_build_lines(t: &str, conf: &str) -> String {
+    let advertises_utf8 = conf.contains("smtputf8_advertise_hosts");
+    t.split_inclusive('\n')
+        .filter(|l| {
+            let l = l.trim_end_matches(['\n', '\r']);
+            !(l.starts_with(">>> host in hosts_proxy?")
+                || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
+                || (!advertises_utf8
+                    && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
+        })
+        .collect()
 }
 
 /// `sortlog`: sort each run of contiguous delivery lines (=> -> *>) of a log.
@@ -317,9 +375,43 @@ mod tests {
     }
 
     #[test]
+    fn hash_and_duration_rules() {
+        assert_eq!(m().hashes("prvs=0786d6aa1a=u@x D=0s D=12s D=0.012s QT=3s"), "prvs=xxxxxxxxxx=u@x D=qqs D=qqs D=q.qqqs QT=qqs");
+    }
+
+    #[test]
+    fn spool_time_rules() {
+        assert_eq!(
+            m().spool_times("1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n"),
+            "ddddddddd 0\n-received_time_usec .uuuuuu\n-received_time_complete tttt.uuuuuu\n"
+        );
+    }
+
+    #[test]
+    fn reply_dash_before_host() {
+        assert_eq!(m().hosts("250-vm Hello\nx-vm"), "250-the.local.host.name Hello\nx-vm");
+    }
+
+    #[test]
+    fn never_users_keeps_root() {
+        assert_eq!(m().users("never_users = root:root\nU=root\n"), "never_users = root:root\nU=CALLER\n");
+    }
+
+    #[test]
+    fn net_rules() {
+        assert_eq!(m().nets("224.0.0.1 1224.5 [224.9.8.7] ff00:1::2"), "V4NET.0.0.1 1224.5 [V4NET.9.8.7] V6NET:1::2");
+    }
+
+    #[test]
     fn port_rule() {
         let m = m();
         assert_eq!(m.ports("port 31225 and 312250"), "port 1225 and 312250");
+    }
+
+    #[test]
+    fn build_lines_are_dropped() {
+        assert_eq!(drop_build_lines(">>> host in hosts_proxy? no (option unset)\n250-SMTPUTF8\nx\n", ""), "x\n");
+        assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts = *"), "250-SMTPUTF8\n");
     }
 
     #[test]

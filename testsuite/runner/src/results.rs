@@ -20,6 +20,8 @@ pub struct TestResult {
     pub status: Status,
     /// Labels of the outputs that differed.
     pub mismatches: Vec<String>,
+    /// For failures: the likely cause (see runner::diagnose).
+    pub cause: String,
     pub seconds: f64,
 }
 
@@ -74,7 +76,7 @@ pub fn to_json(info: &RunInfo, results: &[TestResult]) -> String {
         let mism: Vec<String> = r.mismatches.iter().map(|m| json_string(m)).collect();
         let _ = write!(
             out,
-            "    {{\"test\": \"{:04}\", \"category\": {}, \"title\": {}, \"class\": {}, \"status\": \"{}\", \"reason\": {}, \"mismatches\": [{}], \"seconds\": {:.2}}}",
+            "    {{\"test\": \"{:04}\", \"category\": {}, \"title\": {}, \"class\": {}, \"status\": \"{}\", \"reason\": {}, \"mismatches\": [{}], \"cause\": {}, \"seconds\": {:.2}}}",
             r.num,
             json_string(&r.category),
             json_string(&r.title),
@@ -82,6 +84,7 @@ pub fn to_json(info: &RunInfo, results: &[TestResult]) -> String {
             status,
             json_string(reason),
             mism.join(", "),
+            json_string(&r.cause),
             r.seconds
         );
         let _ = writeln!(out, "{}", if i + 1 < results.len() { "," } else { "" });
@@ -133,7 +136,7 @@ pub fn report(info: &RunInfo, results: &[TestResult]) -> String {
     for r in results {
         match &r.status {
             Status::Skipped(w) => *skip_reasons.entry(w.clone()).or_default() += 1,
-            Status::Failed(w) => fail_reasons.entry(w.clone()).or_default().push(r.num),
+            Status::Failed(w) => fail_reasons.entry(if r.cause.is_empty() { w.clone() } else { r.cause.clone() }).or_default().push(r.num),
             Status::Passed => {}
         }
     }
@@ -147,8 +150,9 @@ pub fn report(info: &RunInfo, results: &[TestResult]) -> String {
         }
     }
     if !fail_reasons.is_empty() {
-        let _ = writeln!(out, "\n## Failures\n");
-        let _ = writeln!(out, "| tests | what differed |\n|---|---|");
+        let _ = writeln!(out, "\n## Failures by likely cause\n");
+        let _ = writeln!(out, "The cause is a guess from the test's outputs (see `diagnose` in testsuite/runner/src/runner.rs); the JSON result file has each test's differing outputs.\n");
+        let _ = writeln!(out, "| tests | likely cause |\n|---|---|");
         let mut v: Vec<_> = fail_reasons.into_iter().collect();
         v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         for (w, nums) in v {
@@ -165,7 +169,7 @@ mod tests {
     use super::*;
 
     fn r(num: u32, status: Status) -> TestResult {
-        TestResult { num, category: "0000-Basic".into(), title: "t \"q\"".into(), class: "a".into(), status, mismatches: vec!["stdout".into()], seconds: 0.5 }
+        TestResult { num, category: "0000-Basic".into(), title: "t \"q\"".into(), class: "a".into(), status, mismatches: vec!["stdout".into()], cause: String::new(), seconds: 0.5 }
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub fn base_params(binary: &Path, host: &HostOptions, port_base: u16) -> Params 
         exim_user,
         exim_uid,
         exim_gid,
+        mail_group: if group_name(8) == "mail" { "mail".into() } else { group_name(exim_gid) },
         hostname: host_name(),
         ipv4: host.ipv4.clone(),
         ipv6: host.ipv6.clone().unwrap_or_else(|| "<no IPv6 address found>".into()),
@@ -180,6 +181,19 @@ pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path) -> io::R
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
     for sub in ["spool", "spool/log", "test-mail"] {
         fs::create_dir_all(dir.join(sub))?;
+    }
+    // The spool belongs to Exim's user, as when Exim creates it itself.
+    for sub in ["spool", "spool/log"] {
+        let path = std::ffi::CString::new(dir.join(sub).as_os_str().as_encoded_bytes()).map_err(io::Error::other)?;
+        // SAFETY: path is a valid NUL-terminated string.
+        if unsafe { libc::chown(path.as_ptr(), p.exim_uid, p.exim_gid) } != 0 {
+            let e = io::Error::last_os_error();
+            // Not root: Exim then runs as the caller and needs no chown.
+            if e.raw_os_error() != Some(libc::EPERM) {
+                return Err(e);
+            }
+        }
+        fs::set_permissions(dir.join(sub), fs::Permissions::from_mode(0o750))?;
     }
     fs::set_permissions(dir.join("test-mail"), fs::Permissions::from_mode(0o777))?;
     fs::create_dir_all(dir.join("eximdir"))?;
