@@ -85,6 +85,11 @@ const NO_SENDER: u32 = bits(&[Connect, Helo, Vrfy, Expn, Etrn]);
 const fn c(name: &'static str, id: CondId, forbids: u32) -> CondDef {
     CondDef { name, id, modifier: false, expand_at_top: true, forbids }
 }
+/// List conditions: the list is expanded by the list matcher, where a
+/// forced failure means "not in the list".
+const fn l(name: &'static str, id: CondId, forbids: u32) -> CondDef {
+    CondDef { name, id, modifier: false, expand_at_top: false, forbids }
+}
 const fn m(name: &'static str, id: CondId, forbids: u32) -> CondDef {
     CondDef { name, id, modifier: true, expand_at_top: true, forbids }
 }
@@ -92,7 +97,7 @@ const fn m(name: &'static str, id: CondId, forbids: u32) -> CondDef {
 pub static CONDITIONS: &[CondDef] = &[
     c("acl", CondId::Acl, 0),
     m("add_header", CondId::AddHeader, NO_MESSAGE),
-    c("authenticated", CondId::Authenticated, bits(&[Connect, Helo])),
+    l("authenticated", CondId::Authenticated, bits(&[Connect, Helo])),
     c("condition", CondId::Condition, 0),
     m("continue", CondId::Continue, 0),
     m("control", CondId::Control, 0),
@@ -101,11 +106,11 @@ pub static CONDITIONS: &[CondDef] = &[
     c("dkim_signers", CondId::DkimSigners, ONLY_DKIM),
     c("dkim_status", CondId::DkimStatus, ONLY_DKIM),
     c("dnslists", CondId::Dnslists, 0),
-    c("domains", CondId::Domains, NO_RECIPIENT),
-    c("encrypted", CondId::Encrypted, bits(&[Helo])),
+    l("domains", CondId::Domains, NO_RECIPIENT),
+    l("encrypted", CondId::Encrypted, bits(&[Helo])),
     CondDef { name: "endpass", id: CondId::Endpass, modifier: true, expand_at_top: false, forbids: 0 },
-    c("hosts", CondId::Hosts, 0),
-    c("local_parts", CondId::LocalParts, NO_RECIPIENT),
+    l("hosts", CondId::Hosts, 0),
+    l("local_parts", CondId::LocalParts, NO_RECIPIENT),
     CondDef { name: "log_message", id: CondId::LogMessage, modifier: true, expand_at_top: false, forbids: 0 },
     m("log_reject_target", CondId::LogRejectTarget, 0),
     m("logwrite", CondId::Logwrite, 0),
@@ -114,12 +119,12 @@ pub static CONDITIONS: &[CondDef] = &[
     c("mime_regex", CondId::MimeRegex, ONLY_MIME),
     m("queue", CondId::Queue, 0),
     c("ratelimit", CondId::Ratelimit, 0),
-    c("recipients", CondId::Recipients, NO_RECIPIENT | bits(&[Vrfy])),
+    l("recipients", CondId::Recipients, NO_RECIPIENT | bits(&[Vrfy])),
     c("regex", CondId::Regex, ONLY_BODY),
     m("remove_header", CondId::RemoveHeader, NO_MESSAGE),
     c("seen", CondId::Seen, 0),
-    c("sender_domains", CondId::SenderDomains, NO_SENDER),
-    c("senders", CondId::Senders, NO_SENDER),
+    l("sender_domains", CondId::SenderDomains, NO_SENDER),
+    l("senders", CondId::Senders, NO_SENDER),
     m("set", CondId::Set, 0),
     c("spam", CondId::Spam, ONLY_BODY & !bits(&[Dkim])),
     c("spf", CondId::Spf, NO_SENDER),

@@ -158,7 +158,7 @@ mod tests {
         assert!(c.apply("freeze/no_tell", Where::Rcpt).is_ok());
         assert!(c.has(ControlId::Freeze));
         assert_eq!(c.apply("no_pipelining", Where::Rcpt).unwrap_err(), "cannot use \"control=no_pipelining\" in RCPT ACL");
-        assert_eq!(c.apply("frob", Where::Rcpt).unwrap_err(), "unknown control modifier \"frob\"");
+        assert_eq!(c.apply("frob", Where::Rcpt).unwrap_err(), "syntax error in \"control=frob\"");
         c.reset_message();
         assert!(!c.has(ControlId::Freeze));
     }

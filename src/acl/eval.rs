@@ -57,6 +57,10 @@ pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: O
     let mut user = None;
     let mut log = None;
     it.state.log_reject_target = None;
+    // $sender_rate and friends are set afresh by each ACL check.
+    it.state.sender_rate = None;
+    it.state.sender_rate_limit = None;
+    it.state.sender_rate_period = None;
     let mut rc = match option {
         None => match place.unset_default() {
             super::UnsetDefault::Deny => {
@@ -68,7 +72,9 @@ pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: O
         Some(text) => it.internal(text, &mut user, &mut log),
     };
     if rc == Rc::Discard && !place.allows_discard() {
-        log = Some(texts::discard_not_allowed(place.name()));
+        // Exim logs this on its own line; the rejection line has no reason.
+        it.env.log(&["main", "panic"], &texts::discard_not_allowed(place.name()));
+        log = None;
         rc = Rc::Error;
     }
     if rc == Rc::FailDrop {
@@ -302,16 +308,29 @@ impl Interp<'_> {
             self.debug(&format!("{lhs}= {}", item.value));
             let arg = match self.expand(&item.value) {
                 Ok(a) => a,
+                Err(e) if e.is_forced() && !def.expand_at_top => {
+                    self.debug(&format!("expansion of \"{}\" forced failure: assume not in this list", item.value));
+                    rc = if item.negated { Rc::Ok } else { Rc::Fail };
+                    if rc == Rc::Ok {
+                        continue;
+                    }
+                    break;
+                }
                 Err(e) if e.is_forced() => {
                     self.debug("expansion forced fail: condition ignored");
                     continue;
+                }
+                Err(e) if !def.expand_at_top => {
+                    *log = Some(format!("failed to expand \"{}\" while checking a list: {}", item.value, e.message()));
+                    rc = Rc::Defer;
+                    break;
                 }
                 Err(e) => {
                     *log = Some(texts::expand_failed(&item.value, e.message()));
                     return Rc::Error;
                 }
             };
-            if arg != item.value {
+            if arg != item.value && def.expand_at_top {
                 let pad = " ".repeat(lhs.len());
                 self.debug(&format!("{pad}= {arg}"));
             }

@@ -22,6 +22,8 @@ pub mod statement;
 pub mod texts;
 mod verify;
 mod dnslists;
+#[cfg(test)]
+mod dialogues;
 
 pub use env::{AclEnv, AclLog, AclSource, DnsAnswer, ListMatcher, Resolver, SessionVars, Verifier, VerifyOutcome};
 pub use eval::{acl_expansion, check, check_named, AclOutcome, Rc};
@@ -48,7 +50,7 @@ impl AclError {
 
 impl std::fmt::Display for AclError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        write!(f, "error in ACL: {}", self.message)
     }
 }
 
@@ -91,7 +93,7 @@ impl AclStore {
                 body.push_str(line);
                 body.push('\n');
             } else if !t.trim().is_empty() && !t.trim_start().starts_with('#') {
-                return Err(AclError::config(file, 0, format!("error in ACL: text outside any ACL: \"{t}\"")));
+                return Err(AclError::config(file, 0, format!("text outside any ACL: \"{t}\"")));
             }
             blank.push('\n');
         }

@@ -59,16 +59,21 @@ pub fn reply(place: Where, out: &AclOutcome, success: (u16, &str)) -> Reply {
     let Some(msg) = msg else {
         return Reply { code, extended: None, lines: vec![text.to_string()] };
     };
-    let (code, extended, msg) = message_code(msg, code);
+    // Exim does not insist on the class of a code given for VRFY.
+    let (code, extended, msg) = if place == Where::Vrfy { message_code_any(msg, code) } else { message_code(msg, code) };
     Reply { code, extended, lines: msg.split('\n').map(str::to_string).collect() }
 }
 
 /// "550 5.7.1 text" → (550, Some("5.7.1"), "text") when the first digit
-/// matches the default code; otherwise the default code and the whole
-/// text.
+/// matches the default code; a code of the wrong class is replaced by the
+/// default (Exim logs `wrong_code_log`); no code: the default and the
+/// whole text.
 pub fn message_code(msg: &str, default: u16) -> (u16, Option<String>, &str) {
     let b = msg.as_bytes();
-    if b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' && b[0] == b'0' + (default / 100) as u8 {
+    if b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' && b[0] != b'0' + (default / 100) as u8 {
+        return (default, None, &msg[4..]);
+    }
+    if b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' {
         let code: u16 = msg[..3].parse().unwrap_or(default);
         let rest = &msg[4..];
         let ext_end = rest.find(' ').unwrap_or(rest.len());
@@ -80,6 +85,23 @@ pub fn message_code(msg: &str, default: u16) -> (u16, Option<String>, &str) {
         return (code, None, rest);
     }
     (default, None, msg)
+}
+
+/// A leading code of any class is taken as it is (VRFY).
+pub fn message_code_any(msg: &str, default: u16) -> (u16, Option<String>, &str) {
+    let b = msg.as_bytes();
+    if b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' {
+        return message_code(msg, msg[..3].parse().unwrap_or(default));
+    }
+    (default, None, msg)
+}
+
+/// What Exim logs when a `message` starts with a code of the wrong class.
+pub fn wrong_code_log(msg: &str, default: u16) -> Option<String> {
+    let b = msg.as_bytes();
+    let expected = b'0' + (default / 100) as u8;
+    (b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' && b[0] != expected)
+        .then(|| format!("configured error code starts with incorrect digit (expected {}) in \"{msg}\"", expected as char))
 }
 
 #[cfg(test)]
@@ -98,7 +120,8 @@ mod tests {
     fn codes_in_messages() {
         assert_eq!(message_code("550 5.7.1 go away", 550), (550, Some("5.7.1".into()), "go away"));
         assert_eq!(message_code("554 no", 550), (554, None, "no"));
-        assert_eq!(message_code("450 no", 550), (550, None, "450 no"));
+        assert_eq!(message_code("450 no", 550), (550, None, "no"));
+        assert_eq!(message_code("no code", 550), (550, None, "no code"));
         let out = AclOutcome { rc: Rc::Fail, user_message: Some("a\nb".into()), log_message: None };
         assert_eq!(reply(Where::Rcpt, &out, (250, "Accepted")).wire(), "550-a\r\n550 b\r\n");
     }

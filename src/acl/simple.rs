@@ -24,6 +24,8 @@ pub struct SimpleEnv {
     pub recipients: Vec<String>,
     /// Fixed clock for reproducible rates (None: the real clock).
     pub clock: Option<f64>,
+    /// Named lists for `+name` items: (kind letter, text).
+    pub named: HashMap<String, (char, String)>,
 }
 
 impl SimpleEnv {
@@ -39,6 +41,7 @@ impl SimpleEnv {
             headers: Vec::new(),
             recipients: Vec::new(),
             clock: None,
+            named: HashMap::new(),
         }
     }
 
@@ -61,6 +64,9 @@ impl SessionVars for SimpleEnv {
     fn headers(&self) -> Vec<String> {
         self.headers.clone()
     }
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
+        self.named.get(name).filter(|(k, _)| kind.is_none_or(|w| w == *k)).cloned()
+    }
     fn recipients(&self) -> Vec<String> {
         self.recipients.clone()
     }
@@ -71,7 +77,7 @@ impl SessionVars for SimpleEnv {
 
 impl ListMatcher for SimpleEnv {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        Ok(simple_match(kind, subject, list))
+        Ok(simple_match(kind, subject, list, &self.named))
     }
 }
 
@@ -105,15 +111,23 @@ impl AclEnv for SimpleEnv {
 }
 
 /// Colon-separated list, `!` negation, first match wins: IP literals and
-/// CIDR for hosts, `*` anywhere, `*suffix` and literal (caseless) else.
-pub fn simple_match(kind: ListKind, subject: &str, list: &str) -> bool {
+/// CIDR for hosts, `*` anywhere, `^regex`, `*suffix`, `+named` lists and
+/// literal (caseless) items. As in Exim, when nothing matches and the
+/// last item was negative, the subject is in the list.
+pub fn simple_match(kind: ListKind, subject: &str, list: &str, named: &HashMap<String, (char, String)>) -> bool {
+    let mut last_negative = false;
     for raw in crate::expand::lists::list_items(list) {
         let (neg, item) = match raw.strip_prefix('!') {
             Some(r) => (true, r.trim()),
             None => (false, raw.as_str()),
         };
+        last_negative = neg;
         let hit = if item == "*" {
             true
+        } else if let Some(name) = item.strip_prefix('+') {
+            named.get(name).is_some_and(|(_, text)| simple_match(kind, subject, text, named))
+        } else if item.starts_with('^') {
+            pcre2::bytes::Regex::new(item).and_then(|r| r.is_match(subject.as_bytes())).unwrap_or(false)
         } else if kind == ListKind::Host {
             host_item(subject, item)
         } else if let Some(suffix) = item.strip_prefix('*') {
@@ -125,7 +139,7 @@ pub fn simple_match(kind: ListKind, subject: &str, list: &str) -> bool {
             return !neg;
         }
     }
-    false
+    last_negative
 }
 
 fn host_item(ip: &str, item: &str) -> bool {

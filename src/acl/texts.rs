@@ -2,23 +2,23 @@
 //! configuration errors), in Exim 4.96's words.
 
 pub fn unknown_verb(word: &str) -> String {
-    format!("error in ACL: unknown ACL verb \"{word}\" in \"{word}\"")
+    format!("unknown ACL verb \"{word}\" in \"{word}\"")
 }
 
 pub fn unknown_condition(item: &str) -> String {
-    format!("error in ACL: unknown ACL condition/modifier in \"{item}\"")
+    format!("unknown ACL condition/modifier in \"{item}\"")
 }
 
 pub fn negated_modifier(name: &str) -> String {
-    format!("error in ACL: ACL modifier \"{name}\" is negated")
+    format!("ACL modifier \"{name}\" is negated")
 }
 
 pub fn endpass_verb(verb: &str) -> String {
-    format!("error in ACL: \"endpass\" is not allowed with \"{verb}\"")
+    format!("\"endpass\" is not allowed with \"{verb}\"")
 }
 
 pub fn bad_set(value: &str) -> String {
-    format!("error in ACL: invalid variable name after \"set\" in \"set {value}\" (must be acl_cx or acl_mx)")
+    format!("invalid variable name after \"set\" in \"set {value}\" (must be acl_cx or acl_mx)")
 }
 
 pub fn forbidden(modifier: bool, name: &str, place: &str) -> String {
@@ -61,7 +61,7 @@ pub fn message_expand_failed(kind: &str, msg: &str, err: &str) -> String {
 }
 
 pub fn unknown_control(s: &str) -> String {
-    format!("unknown control modifier \"{s}\"")
+    format!("syntax error in \"control={s}\"")
 }
 
 pub fn control_forbidden(name: &str, place: &str) -> String {
@@ -73,7 +73,7 @@ pub fn authenticated_forbidden_verb() -> String {
 }
 
 pub fn unknown_verify(s: &str) -> String {
-    format!("unknown verify condition \"{s}\"")
+    format!("expected \"sender[=address]\", \"recipient\", \"helo\", \"header_syntax\", \"header_sender\", \"header_names_ascii\" or \"reverse_host_lookup\" at start of ACL condition \"verify {s}\"")
 }
 
 pub fn verify_needs_routing(what: &str) -> String {

@@ -40,7 +40,7 @@ pub fn smooth(prev: Option<&Record>, now: f64, period: f64, count: f64) -> Recor
 }
 
 pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>) -> Rc {
-    let defaults = Defaults { place: it.place, host: it.env.variable("sender_host_address").unwrap_or_default(), size: it.env.variable("message_size").and_then(|s| s.parse().ok()).unwrap_or(0.0), rcpt_count: it.env.variable("recipients_count").and_then(|s| s.parse().ok()).unwrap_or(0.0) };
+    let defaults = Defaults { place: it.place, host: it.env.variable("sender_host_address").unwrap_or_default(), size: it.env.variable("message_size").and_then(|s| s.parse().ok()).unwrap_or(0.0), rcpt_count: it.env.variable("recipients_count").and_then(|s| s.parse().ok()).unwrap_or(0.0), rcpt: format!("{}@{}", it.recipient_part(true), it.recipient_part(false)) };
     let o = match options::parse(arg, &defaults) {
         Ok(o) => o,
         Err(m) => {
@@ -48,7 +48,7 @@ pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>
             return Rc::Error;
         }
     };
-    it.state.sender_rate_limit = Some(format!("{:.1}", o.limit));
+    it.state.sender_rate_limit = Some(o.limit_text.clone());
     it.state.sender_rate_period = Some(o.period_text.clone());
     it.debug(&format!("ratelimit condition count={} {:.1}/{}", fmt_g(o.count), o.limit, o.db_key));
 
@@ -181,6 +181,8 @@ pub(crate) struct Defaults {
     pub host: String,
     pub size: f64,
     pub rcpt_count: f64,
+    /// `$local_part@$domain`, the unique value of `per_addr`.
+    pub rcpt: String,
 }
 
 /// `seen = [-]time / options / key`: true when the key was seen within

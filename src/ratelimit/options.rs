@@ -24,6 +24,8 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub limit: f64,
+    /// As written: `$sender_rate_limit`.
+    pub limit_text: String,
     pub period: f64,
     pub period_text: String,
     pub per: Per,
@@ -115,12 +117,9 @@ pub(crate) fn parse(arg: &str, d: &Defaults) -> Result<Options, String> {
             }
         }
     }
-    let mut per = per.unwrap_or(Per::Mail);
-    if per == Per::Addr {
-        per = Per::Addr;
-        if unique.is_none() {
-            unique = Some(String::new());
-        }
+    let per = per.unwrap_or(Per::Mail);
+    if per == Per::Addr && unique.is_none() {
+        unique = Some(d.rcpt.clone());
     }
     let allowed = per_allowed(per, d.place);
     if !allowed && matches!(mode, Some(Mode::Leaky | Mode::Strict)) {
@@ -135,7 +134,7 @@ pub(crate) fn parse(arg: &str, d: &Defaults) -> Result<Options, String> {
     let count = if allowed { count.unwrap_or(default_count) } else { 0.0 };
     let key = key.unwrap_or_else(|| d.host.clone());
     let db_key = format!("{period_text}/{}/{}{key}", per_name(per), if unique.is_some() { "unique/" } else { "" });
-    Ok(Options { limit, period, period_text, per, mode, count, unique, db_key })
+    Ok(Options { limit, limit_text: limit_s.to_string(), period, period_text, per, mode, count, unique, db_key })
 }
 
 #[cfg(test)]
@@ -143,7 +142,7 @@ mod tests {
     use super::*;
 
     fn d(place: Where) -> Defaults {
-        Defaults { place, host: "10.1.2.3".into(), size: 0.0, rcpt_count: 0.0 }
+        Defaults { place, host: "10.1.2.3".into(), size: 0.0, rcpt_count: 0.0, rcpt: "a@b".into() }
     }
 
     #[test]
