@@ -36,6 +36,16 @@ pub struct AclOutcome {
     pub log_message: Option<String>,
 }
 
+/// Debug trace lines are formatted only when tracing is on.
+macro_rules! trace {
+    ($it:expr, $($arg:tt)*) => {
+        if $it.tracing {
+            $it.debug(&format!($($arg)*));
+        }
+    };
+}
+pub(crate) use trace;
+
 /// Nesting limit (Exim's).
 const MAX_DEPTH: usize = 20;
 
@@ -47,13 +57,16 @@ pub(crate) struct Interp<'a> {
     /// `$acl_arg1`... of the ACL being run.
     pub args: Vec<String>,
     pub depth: usize,
+    /// Whether the environment wants the debug trace (asked once).
+    pub tracing: bool,
 }
 
 /// Run the ACL for hook `place`. `option` is the hook option's value
 /// (None when unset, which means the hook's default); `recipient` is the
 /// RCPT address (for `$local_part`, `$domain`).
 pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: Option<&str>, recipient: Option<&str>) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0 };
+    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false };
+    it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
     it.state.log_reject_target = None;
@@ -85,7 +98,8 @@ pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: O
 
 /// Run a named ACL with arguments (the `acl` condition and `${acl}`).
 pub fn check_named(env: &mut dyn AclEnv, state: &mut AclState, place: Where, name: &str, args: &[String]) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0 };
+    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false };
+    it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
     let rc = it.internal(name, &mut user, &mut log);
@@ -108,7 +122,7 @@ pub fn acl_expansion(env: &mut dyn AclEnv, state: &mut AclState, place: Where, n
 
 impl Interp<'_> {
     pub(crate) fn debug(&mut self, line: &str) {
-        if self.env.debugging() {
+        if self.tracing {
             let indent = " ".repeat(self.depth.saturating_sub(1));
             self.env.debug(&format!("{indent}{line}"));
         }
@@ -124,23 +138,24 @@ impl Interp<'_> {
     }
 
     /// Find the ACL a string names: a file, a named ACL or inline text.
-    fn find(&mut self, s: &str) -> Result<(Arc<Acl>, String), String> {
+    /// The ACL and whether it is inline text (for the trace's label).
+    fn find(&mut self, s: &str) -> Result<(Arc<Acl>, bool), String> {
         if s.starts_with('/') {
             if let Some(a) = self.state.text_acls.get(s) {
-                return Ok((a.clone(), format!("ACL \"{s}\"")));
+                return Ok((a.clone(), false));
             }
             let text = std::fs::read_to_string(s).map_err(|e| format!("failed to open ACL file \"{s}\": {}", io_text(&e)))?;
             let acl = Arc::new(statement::read_text(&text, s).and_then(|r| statement::compile(&r)).map_err(|e| e.message)?);
             self.state.text_acls.insert(s.to_string(), acl.clone());
-            return Ok((acl, format!("ACL \"{s}\"")));
+            return Ok((acl, false));
         }
         if !s.contains(' ') {
             if let Some(a) = self.env.named_acl(s) {
-                return Ok((a, format!("ACL \"{s}\"")));
+                return Ok((a, false));
             }
         }
         if let Some(a) = self.state.text_acls.get(s) {
-            return Ok((a.clone(), "inline ACL".to_string()));
+            return Ok((a.clone(), true));
         }
         let raw = statement::read_text(s, "inline ACL").map_err(|e| e.message)?;
         if raw.is_empty() {
@@ -148,7 +163,7 @@ impl Interp<'_> {
         }
         let acl = Arc::new(statement::compile(&raw).map_err(|e| e.message)?);
         self.state.text_acls.insert(s.to_string(), acl.clone());
-        Ok((acl, "inline ACL".to_string()))
+        Ok((acl, true))
     }
 
     /// `acl_check_internal`: expand the ACL string, find the ACL, run its
@@ -165,7 +180,8 @@ impl Interp<'_> {
     }
 
     fn internal_at_depth(&mut self, s: &str, user: &mut Option<String>, log: &mut Option<String>) -> Rc {
-        let ss = match self.expand(s) {
+        let expanded = if s.contains(['$', '\\']) { self.expand(s) } else { Ok(s.to_string()) };
+        let ss = match expanded {
             Ok(v) => v,
             Err(e) => {
                 *log = Some(texts::expand_failed(s, e.message()));
@@ -176,66 +192,71 @@ impl Interp<'_> {
             self.debug("ACL is empty: implicit DENY");
             return Rc::Fail;
         }
-        let (acl, label) = match self.find(&ss) {
+        let (acl, inline) = match self.find(&ss) {
             Ok(x) => x,
             Err(m) => {
                 *log = Some(m);
                 return Rc::Error;
             }
         };
-        self.debug(&format!("using {label}"));
+        let label = match (self.tracing, inline) {
+            (false, _) => String::new(),
+            (true, true) => "inline ACL".to_string(),
+            (true, false) => format!("ACL \"{ss}\""),
+        };
+        trace!(self, "using {label}");
         for st in &acl.statements {
-            self.debug(&format!("processing \"{}\" ({} {})", st.verb.name(), st.file, st.line));
+            trace!(self, "processing \"{}\" ({} {})", st.verb.name(), st.file, st.line);
             let mut endpass = false;
             let cond = self.condition(st.verb, &st.items, &mut endpass, user, log);
             let verb = st.verb.name();
             match cond {
-                Rc::Ok => self.debug(&format!("{verb}: condition test succeeded in {label}")),
-                Rc::Fail | Rc::FailDrop => self.debug(&format!("{verb}: condition test failed in {label}")),
-                Rc::Defer => self.debug(&format!("{verb}: condition test deferred in {label}")),
-                Rc::Error => self.debug(&format!("{verb}: condition test error in {label}")),
-                Rc::Discard => self.debug(&format!("{verb}: condition test yielded \"discard\" in {label}")),
+                Rc::Ok => trace!(self, "{verb}: condition test succeeded in {label}"),
+                Rc::Fail | Rc::FailDrop => trace!(self, "{verb}: condition test failed in {label}"),
+                Rc::Defer => trace!(self, "{verb}: condition test deferred in {label}"),
+                Rc::Error => trace!(self, "{verb}: condition test error in {label}"),
+                Rc::Discard => trace!(self, "{verb}: condition test yielded \"discard\" in {label}"),
             }
             if cond == Rc::Error {
                 return Rc::Error;
             }
             if cond == Rc::Defer && st.verb != Verb::Warn {
-                self.debug(&format!("end of {label}: DEFER"));
+                trace!(self, "end of {label}: DEFER");
                 return Rc::Defer;
             }
             match st.verb {
                 Verb::Accept | Verb::Discard => {
                     if cond == Rc::Ok || cond == Rc::Discard {
                         let rc = if st.verb == Verb::Discard { Rc::Discard } else { cond };
-                        self.debug(&format!("end of {label}: {}", if rc == Rc::Discard { "DISCARD" } else { "ACCEPT" }));
+                        trace!(self, "end of {label}: {}", if rc == Rc::Discard { "DISCARD" } else { "ACCEPT" });
                         return rc;
                     }
                     if endpass {
-                        self.debug(&format!("{verb}: endpass encountered - denying access"));
+                        trace!(self, "{verb}: endpass encountered - denying access");
                         return cond;
                     }
                 }
                 Verb::Defer => {
                     if cond == Rc::Ok {
-                        self.debug(&format!("end of {label}: DEFER"));
+                        trace!(self, "end of {label}: DEFER");
                         return Rc::Defer;
                     }
                 }
                 Verb::Deny => {
                     if cond == Rc::Ok {
-                        self.debug(&format!("end of {label}: DENY"));
+                        trace!(self, "end of {label}: DENY");
                         return Rc::Fail;
                     }
                 }
                 Verb::Drop => {
                     if cond == Rc::Ok {
-                        self.debug(&format!("end of {label}: DROP"));
+                        trace!(self, "end of {label}: DROP");
                         return Rc::FailDrop;
                     }
                 }
                 Verb::Require => {
                     if cond != Rc::Ok {
-                        self.debug(&format!("end of {label}: not OK"));
+                        trace!(self, "end of {label}: not OK");
                         return cond;
                     }
                 }
@@ -251,7 +272,7 @@ impl Interp<'_> {
                 }
             }
         }
-        self.debug(&format!("end of {label}: implicit DENY"));
+        trace!(self, "end of {label}: implicit DENY");
         Rc::Fail
     }
 
@@ -286,12 +307,12 @@ impl Interp<'_> {
                     continue;
                 }
                 CondId::Message => {
-                    self.debug(&format!("  message: {}", item.value));
+                    trace!(self, "  message: {}", item.value);
                     user_message = Some(item.value.clone());
                     continue;
                 }
                 CondId::LogMessage => {
-                    self.debug(&format!("l_message: {}", item.value));
+                    trace!(self, "l_message: {}", item.value);
                     log_message = Some(item.value.clone());
                     continue;
                 }
@@ -301,15 +322,28 @@ impl Interp<'_> {
                 *log = Some(m);
                 return Rc::Error;
             }
-            let lhs = match &item.varname {
-                Some(v) => format!("check {}{} {} ", if item.negated { "!" } else { "" }, def.name, v),
-                None => format!("check {}{} ", if item.negated { "!" } else { "" }, def.name),
+            let lhs = if self.tracing {
+                match &item.varname {
+                    Some(v) => format!("check {}{} {} ", if item.negated { "!" } else { "" }, def.name, v),
+                    None => format!("check {}{} ", if item.negated { "!" } else { "" }, def.name),
+                }
+            } else {
+                String::new()
             };
-            self.debug(&format!("{lhs}= {}", item.value));
-            let arg = match self.expand(&item.value) {
+            trace!(self, "{lhs}= {}", item.value);
+            let expanded = match &item.compiled {
+                None if item.literal => Ok(std::borrow::Cow::Borrowed(item.value.as_str())),
+                None => self.expand(&item.value).map(std::borrow::Cow::Owned),
+                Some(c) => {
+                    let c = c.clone();
+                    let mut ctx = AclContext { it: self };
+                    expand::evaluate(&c, &mut ctx).map(std::borrow::Cow::Owned)
+                }
+            };
+            let arg = match expanded {
                 Ok(a) => a,
                 Err(e) if e.is_forced() && !def.expand_at_top => {
-                    self.debug(&format!("expansion of \"{}\" forced failure: assume not in this list", item.value));
+                    trace!(self, "expansion of \"{}\" forced failure: assume not in this list", item.value);
                     rc = if item.negated { Rc::Ok } else { Rc::Fail };
                     if rc == Rc::Ok {
                         continue;
@@ -330,9 +364,9 @@ impl Interp<'_> {
                     return Rc::Error;
                 }
             };
-            if arg != item.value && def.expand_at_top {
+            if self.tracing && def.expand_at_top && *arg != *item.value {
                 let pad = " ".repeat(lhs.len());
-                self.debug(&format!("{pad}= {arg}"));
+                trace!(self, "{pad}= {arg}");
             }
             let mut r = self.one(item, &arg, verb, user, log);
             if item.negated {

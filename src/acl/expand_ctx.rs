@@ -24,7 +24,7 @@ impl AclContext<'_, '_> {
         }
         match name {
             "acl_verify_message" => return Some(it.state.verify_message.clone().unwrap_or_default()),
-            "sender_rate" => return it.state.sender_rate.clone(),
+            "sender_rate" => return it.state.sender_rate.map(|r| format!("{r:.1}")),
             "sender_rate_limit" => return it.state.sender_rate_limit.clone(),
             "sender_rate_period" => return it.state.sender_rate_period.clone(),
             "local_part" | "domain" if it.recipient.is_some() && it.env.variable(name).is_none() => {

@@ -12,9 +12,30 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// FNV-1a: cheap hashing for the helper's own maps (keys are the test's,
+/// not a client's).
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf29ce484222325 } else { self.0 };
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 pub struct SimpleEnv {
     pub store: AclStore,
-    pub vars: HashMap<String, String>,
+    pub vars: FnvMap<String, String>,
     pub log: Vec<String>,
     pub trace: Vec<String>,
     pub trace_on: bool,
@@ -26,13 +47,83 @@ pub struct SimpleEnv {
     pub clock: Option<f64>,
     /// Named lists for `+name` items: (kind letter, text).
     pub named: HashMap<String, (char, String)>,
+    /// Parsed lists by address and length of the text (checked against
+    /// the text on use), so a long literal list is parsed once.
+    parsed: FnvMap<(usize, usize, u8), (String, Arc<Vec<(bool, Parsed)>>)>,
+    parsed_short: [FnvMap<String, Arc<Vec<(bool, Parsed)>>>; 4],
+}
+
+/// The cached text is the list at the same address with the same length;
+/// comparing its ends (and not all of a list that may be many kilobytes)
+/// is enough for a test and benchmark helper.
+fn same_text(a: &str, b: &str) -> bool {
+    const N: usize = 256;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && (a.len() <= 2 * N || (a[..N] == b[..N] && a[a.len() - N..] == b[b.len() - N..]))
+        && (a.len() > 2 * N || a == b)
+}
+
+/// A list item, parsed.
+enum Parsed {
+    Any,
+    Named(String),
+    Regex(pcre2::bytes::Regex),
+    Net(ipnet::IpNet),
+    Ip(IpAddr),
+    /// A run of plain IP addresses, for speed.
+    IpSet(std::collections::HashSet<IpAddr>),
+    Suffix(String),
+    Literal(String),
+    Nothing,
+}
+
+fn parse_item(kind: ListKind, item: &str) -> Parsed {
+    if item == "*" {
+        Parsed::Any
+    } else if let Some(name) = item.strip_prefix('+') {
+        Parsed::Named(name.to_string())
+    } else if item.starts_with('^') {
+        pcre2::bytes::Regex::new(item).map(Parsed::Regex).unwrap_or(Parsed::Nothing)
+    } else if kind == ListKind::Host {
+        match item.split_once('/') {
+            Some((net, bits)) => match (net.parse::<IpAddr>(), bits.parse::<u8>()) {
+                (Ok(n), Ok(b)) => ipnet::IpNet::new(n, b).map(Parsed::Net).unwrap_or(Parsed::Nothing),
+                _ => Parsed::Nothing,
+            },
+            None => item.parse::<IpAddr>().map(Parsed::Ip).unwrap_or(Parsed::Nothing),
+        }
+    } else if let Some(suffix) = item.strip_prefix('*') {
+        Parsed::Suffix(suffix.to_ascii_lowercase())
+    } else {
+        Parsed::Literal(item.to_string())
+    }
+}
+
+fn parse_list(kind: ListKind, list: &str) -> Vec<(bool, Parsed)> {
+    let items = crate::expand::lists::list_items(list).into_iter().map(|raw| match raw.strip_prefix('!') {
+        Some(r) => (true, parse_item(kind, r.trim())),
+        None => (false, parse_item(kind, &raw)),
+    });
+    // Consecutive positive IP addresses become one set: the first match
+    // in such a run is positive whichever it is.
+    let mut out: Vec<(bool, Parsed)> = Vec::new();
+    for (neg, p) in items {
+        match (neg, p, out.last_mut()) {
+            (false, Parsed::Ip(a), Some((false, Parsed::IpSet(set)))) => {
+                set.insert(a);
+            }
+            (false, Parsed::Ip(a), _) => out.push((false, Parsed::IpSet([a].into_iter().collect()))),
+            (neg, p, _) => out.push((neg, p)),
+        }
+    }
+    out
 }
 
 impl SimpleEnv {
     pub fn new(store: AclStore) -> SimpleEnv {
         SimpleEnv {
             store,
-            vars: HashMap::new(),
+            vars: FnvMap::default(),
             log: Vec::new(),
             trace: Vec::new(),
             trace_on: false,
@@ -42,6 +133,8 @@ impl SimpleEnv {
             recipients: Vec::new(),
             clock: None,
             named: HashMap::new(),
+            parsed: FnvMap::default(),
+            parsed_short: Default::default(),
         }
     }
 
@@ -77,7 +170,29 @@ impl SessionVars for SimpleEnv {
 
 impl ListMatcher for SimpleEnv {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        Ok(simple_match(kind, subject, list, &self.named))
+        // Long lists are literal in the ACL (stable address); short ones
+        // may be expanded afresh each time and are found by their text.
+        let key = (list.as_ptr() as usize, list.len(), kind as u8);
+        let items = match self.parsed.get(&key) {
+            Some((text, items)) if same_text(text, list) => items.clone(),
+            _ => match self.parsed_short[kind as usize].get(list) {
+                Some(items) => items.clone(),
+                None => {
+                    let items = Arc::new(parse_list(kind, list));
+                    if self.parsed.len() > 1000 || self.parsed_short.iter().any(|m| m.len() > 1000) {
+                        self.parsed.clear();
+                        self.parsed_short.iter_mut().for_each(FnvMap::clear);
+                    }
+                    if list.len() < 1024 {
+                        self.parsed_short[kind as usize].insert(list.to_string(), items.clone());
+                    } else {
+                        self.parsed.insert(key, (list.to_string(), items.clone()));
+                    }
+                    items
+                }
+            },
+        };
+        Ok(match_parsed(kind, subject, &items, &self.named))
     }
 }
 
@@ -115,40 +230,28 @@ impl AclEnv for SimpleEnv {
 /// literal (caseless) items. As in Exim, when nothing matches and the
 /// last item was negative, the subject is in the list.
 pub fn simple_match(kind: ListKind, subject: &str, list: &str, named: &HashMap<String, (char, String)>) -> bool {
+    match_parsed(kind, subject, &parse_list(kind, list), named)
+}
+
+fn match_parsed(kind: ListKind, subject: &str, items: &[(bool, Parsed)], named: &HashMap<String, (char, String)>) -> bool {
+    let addr = if kind == ListKind::Host { subject.parse::<IpAddr>().ok() } else { None };
     let mut last_negative = false;
-    for raw in crate::expand::lists::list_items(list) {
-        let (neg, item) = match raw.strip_prefix('!') {
-            Some(r) => (true, r.trim()),
-            None => (false, raw.as_str()),
-        };
-        last_negative = neg;
-        let hit = if item == "*" {
-            true
-        } else if let Some(name) = item.strip_prefix('+') {
-            named.get(name).is_some_and(|(_, text)| simple_match(kind, subject, text, named))
-        } else if item.starts_with('^') {
-            pcre2::bytes::Regex::new(item).and_then(|r| r.is_match(subject.as_bytes())).unwrap_or(false)
-        } else if kind == ListKind::Host {
-            host_item(subject, item)
-        } else if let Some(suffix) = item.strip_prefix('*') {
-            subject.len() >= suffix.len() && subject[subject.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-        } else {
-            subject.eq_ignore_ascii_case(item)
+    for (neg, item) in items {
+        last_negative = *neg;
+        let hit = match item {
+            Parsed::Any => true,
+            Parsed::Named(name) => named.get(name).is_some_and(|(_, text)| simple_match(kind, subject, text, named)),
+            Parsed::Regex(r) => r.is_match(subject.as_bytes()).unwrap_or(false),
+            Parsed::Net(n) => addr.is_some_and(|a| n.contains(&a)),
+            Parsed::Ip(i) => addr == Some(*i),
+            Parsed::IpSet(set) => addr.is_some_and(|a| set.contains(&a)),
+            Parsed::Suffix(sfx) => subject.len() >= sfx.len() && subject[subject.len() - sfx.len()..].eq_ignore_ascii_case(sfx),
+            Parsed::Literal(l) => subject.eq_ignore_ascii_case(l),
+            Parsed::Nothing => false,
         };
         if hit {
             return !neg;
         }
     }
     last_negative
-}
-
-fn host_item(ip: &str, item: &str) -> bool {
-    let Ok(addr) = ip.parse::<IpAddr>() else { return false };
-    match item.split_once('/') {
-        Some((net, bits)) => match (net.parse::<IpAddr>(), bits.parse::<u8>()) {
-            (Ok(n), Ok(b)) => ipnet::IpNet::new(n, b).map(|n| n.contains(&addr)).unwrap_or(false),
-            _ => false,
-        },
-        None => item.parse::<IpAddr>().map(|i| i == addr).unwrap_or(false),
-    }
 }

@@ -33,7 +33,8 @@ pub struct AclState {
     pub queue_name: Option<String>,
     /// `log_reject_target =`: None means Exim's default (main and reject).
     pub log_reject_target: Option<Vec<String>>,
-    pub sender_rate: Option<String>,
+    /// `$sender_rate` (formatted "%.1f" when read).
+    pub sender_rate: Option<f64>,
     pub sender_rate_limit: Option<String>,
     pub sender_rate_period: Option<String>,
     /// `$dnslist_domain` etc. from the last successful dnslists test.
@@ -43,6 +44,8 @@ pub struct AclState {
     pub(crate) rate_conn: HashMap<String, f64>,
     pub(crate) rate_mail: HashMap<String, f64>,
     pub(crate) rate_cmd: HashMap<String, f64>,
+    /// Parsed `ratelimit` arguments, by text.
+    pub(crate) rate_options: HashMap<String, std::rc::Rc<crate::ratelimit::Options>>,
     /// Lines already logged by `warn` in this message (Exim writes each
     /// once).
     pub(crate) warn_logged: HashSet<String>,

@@ -68,6 +68,11 @@ pub struct Item {
     /// (`acl_m_x`, `acl_c0`).
     pub varname: Option<String>,
     pub value: String,
+    /// The value compiled once; None when it has nothing to expand or
+    /// does not compile (the error is reported when it is used).
+    pub compiled: Option<std::sync::Arc<crate::expand::Compiled>>,
+    /// True when the value has no `$` or `\\`: it is used as it is.
+    pub literal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -121,7 +126,12 @@ fn compile_item(verb: Verb, it: &RawItem) -> Result<Item, AclError> {
         varname = Some(var);
         value = rest;
     }
-    Ok(Item { id, negated, varname, value })
+    // Values are compiled when the ACL is read, so that evaluation does
+    // not look them up (a long host list would be hashed each time).
+    // Errors are left for evaluation time, where Exim reports them.
+    let literal = !value.contains(['$', '\\']);
+    let compiled = if literal { None } else { crate::expand::compile_uncached(&value).ok().map(std::sync::Arc::new) };
+    Ok(Item { id, negated, varname, value, compiled, literal })
 }
 
 /// `acl_m_x = value` → ("acl_m_x", "value"); the name must be `acl_c` or

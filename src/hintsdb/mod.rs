@@ -48,14 +48,26 @@ pub trait HintsDb {
 /// In-process store.
 #[derive(Debug, Default)]
 pub struct MemoryDb {
-    data: HashMap<(String, String), Vec<u8>>,
+    data: HashMap<String, HashMap<String, Vec<u8>>>,
 }
 
 impl HintsDb for MemoryDb {
     fn update(&mut self, db: &str, key: &str, change: &mut Change) -> Result<(), HintsError> {
-        let k = (db.to_string(), key.to_string());
-        if let Some(new) = change(self.data.get(&k).map(Vec::as_slice)) {
-            self.data.insert(k, new);
+        let table = match self.data.get_mut(db) {
+            Some(t) => t,
+            None => self.data.entry(db.to_string()).or_default(),
+        };
+        match table.get_mut(key) {
+            Some(old) => {
+                if let Some(new) = change(Some(old)) {
+                    *old = new;
+                }
+            }
+            None => {
+                if let Some(new) = change(None) {
+                    table.insert(key.to_string(), new);
+                }
+            }
         }
         Ok(())
     }

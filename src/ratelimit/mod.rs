@@ -16,7 +16,7 @@ pub use record::Record;
 
 use crate::acl::{Rc, Where};
 use crate::acl::texts;
-use crate::acl::eval::Interp;
+use crate::acl::eval::{trace, Interp};
 use crate::hintsdb::HintsError;
 
 /// The database name in spool/db.
@@ -40,17 +40,31 @@ pub fn smooth(prev: Option<&Record>, now: f64, period: f64, count: f64) -> Recor
 }
 
 pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>) -> Rc {
-    let defaults = Defaults { place: it.place, host: it.env.variable("sender_host_address").unwrap_or_default(), size: it.env.variable("message_size").and_then(|s| s.parse().ok()).unwrap_or(0.0), rcpt_count: it.env.variable("recipients_count").and_then(|s| s.parse().ok()).unwrap_or(0.0), rcpt: format!("{}@{}", it.recipient_part(true), it.recipient_part(false)) };
-    let o = match options::parse(arg, &defaults) {
-        Ok(o) => o,
-        Err(m) => {
-            *log = Some(format!("error in arguments to \"ratelimit\" condition: {m}"));
-            return Rc::Error;
-        }
+    let defaults = Defaults { place: it.place, host: it.env.variable("sender_host_address").unwrap_or_default(), size: if arg.contains("per_byte") { it.env.variable("message_size").and_then(|s| s.parse().ok()).unwrap_or(0.0) } else { 0.0 }, rcpt_count: if it.place != Where::Rcpt && arg.contains("per_rcpt") { it.env.variable("recipients_count").and_then(|s| s.parse().ok()).unwrap_or(0.0) } else { 0.0 }, rcpt: if arg.contains("per_addr") { format!("{}@{}", it.recipient_part(true), it.recipient_part(false)) } else { String::new() } };
+    // Options depend on the text and the ACL (and, for per_addr,
+    // per_byte and per_rcpt outside RCPT, on the message).
+    let cacheable = !(arg.contains("per_addr") || arg.contains("per_byte") || (arg.contains("per_rcpt") && it.place != Where::Rcpt));
+    let cached = if cacheable { it.state.rate_options.get(arg).filter(|o| o.place == it.place).cloned() } else { None };
+    let o = match cached {
+        Some(o) => o,
+        None => match options::parse(arg, &defaults) {
+            Ok(o) => {
+                let o = std::rc::Rc::new(o);
+                if it.state.rate_options.len() > 1000 {
+                    it.state.rate_options.clear();
+                }
+                it.state.rate_options.insert(arg.to_string(), o.clone());
+                o
+            }
+            Err(m) => {
+                *log = Some(format!("error in arguments to \"ratelimit\" condition: {m}"));
+                return Rc::Error;
+            }
+        },
     };
     it.state.sender_rate_limit = Some(o.limit_text.clone());
     it.state.sender_rate_period = Some(o.period_text.clone());
-    it.debug(&format!("ratelimit condition count={} {:.1}/{}", fmt_g(o.count), o.limit, o.db_key));
+    trace!(it, "ratelimit condition count={} {:.1}/{}", fmt_g(o.count), o.limit, o.db_key);
 
     // Rates already computed for this connection, message or command.
     let cache = match o.per {
@@ -61,9 +75,8 @@ pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>
     };
     if o.unique.is_none() {
         if let Some(rate) = cache.and_then(|c| c.get(&o.db_key).copied()) {
-            let rate_s = format!("{rate:.1}");
-            it.debug(&format!("ratelimit found pre-computed rate {rate_s}"));
-            it.state.sender_rate = Some(rate_s);
+            trace!(it, "ratelimit found pre-computed rate {rate:.1}");
+            it.state.sender_rate = Some(rate);
             return if rate < o.limit { Rc::Fail } else { Rc::Ok };
         }
     }
@@ -100,9 +113,8 @@ pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>
     if let Some(c) = cache {
         c.insert(o.db_key.clone(), rate);
     }
-    let rate_s = format!("{rate:.1}");
-    it.debug(&format!("ratelimit computed rate {rate_s}"));
-    it.state.sender_rate = Some(rate_s);
+    trace!(it, "ratelimit computed rate {rate:.1}");
+    it.state.sender_rate = Some(rate);
     if rate < o.limit {
         Rc::Fail
     } else {

@@ -34,6 +34,8 @@ pub struct Options {
     pub unique: Option<String>,
     /// "period/per_x/[unique/]key", Exim's database key.
     pub db_key: String,
+    /// The ACL the options were read for (the mode depends on it).
+    pub place: Where,
 }
 
 fn per_name(p: Per) -> &'static str {
@@ -134,7 +136,7 @@ pub(crate) fn parse(arg: &str, d: &Defaults) -> Result<Options, String> {
     let count = if allowed { count.unwrap_or(default_count) } else { 0.0 };
     let key = key.unwrap_or_else(|| d.host.clone());
     let db_key = format!("{period_text}/{}/{}{key}", per_name(per), if unique.is_some() { "unique/" } else { "" });
-    Ok(Options { limit, limit_text: limit_s.to_string(), period, period_text, per, mode, count, unique, db_key })
+    Ok(Options { limit, limit_text: limit_s.to_string(), place: d.place, period, period_text, per, mode, count, unique, db_key })
 }
 
 #[cfg(test)]
