@@ -10,6 +10,8 @@
 
 mod options;
 mod record;
+#[cfg(test)]
+mod shared_tests;
 
 pub use options::{Mode, Options, Per};
 pub use record::Record;
