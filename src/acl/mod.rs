@@ -24,6 +24,8 @@ mod verify;
 mod dnslists;
 #[cfg(test)]
 mod dialogues;
+#[cfg(test)]
+mod tests;
 
 pub use env::{AclEnv, AclLog, AclSource, DnsAnswer, ListMatcher, Resolver, SessionVars, Verifier, VerifyOutcome};
 pub use eval::{acl_expansion, check, check_named, AclOutcome, Rc};

@@ -81,7 +81,7 @@ pub fn verify_needs_routing(what: &str) -> String {
 }
 
 pub fn verify_forbidden(what: &str, place: &str) -> String {
-    format!("cannot check {what} in ACL for {place}")
+    format!("cannot verify {what} in ACL for {place}")
 }
 
 pub fn not_supported(name: &str) -> String {

@@ -27,7 +27,7 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
     let place = it.place;
     match what.as_str() {
         "header_names_ascii" | "header_syntax" | "not_blind" | "header_sender" if !has_headers(place) => {
-            *log = Some(texts::verify_forbidden("header contents", place.name()));
+            *log = Some(texts::verify_forbidden(&what, place.name()));
             return Rc::Error;
         }
         "recipient" if !matches!(place, Where::Rcpt | Where::Vrfy | Where::Expansion) => {
