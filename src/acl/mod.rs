@@ -105,6 +105,24 @@ impl AclStore {
         Ok(store)
     }
 
+    /// Conditions and modifiers of ACL `name` that cannot be used in hook
+    /// `place`, with Exim's texts and their lines. Exim 4.96 finds these
+    /// only when the ACL runs (the command then gets a 451); a
+    /// configuration reader can call this to warn when the configuration
+    /// is read.
+    pub fn forbidden_uses(&self, name: &str, place: Where) -> Vec<AclError> {
+        let Some(acl) = self.named.get(name) else { return Vec::new() };
+        let mut out = Vec::new();
+        for st in &acl.statements {
+            for it in &st.items {
+                if let Some(m) = conditions::forbidden(it.id, place) {
+                    out.push(AclError::config(&st.file, st.line, m));
+                }
+            }
+        }
+        out
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.named.keys().map(String::as_str)
     }

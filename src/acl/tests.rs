@@ -125,3 +125,12 @@ fn debug_trace_matches_exim() {
     assert!(got.contains(&">>>   message: 550 5.7.1 Go away $local_part".to_string()), "{got:#?}");
     assert_eq!(got.last().unwrap(), ">>> end of ACL \"check_rcpt\": DENY");
 }
+
+#[test]
+fn forbidden_uses_are_listed_for_the_configuration_reader() {
+    let store = AclStore::from_section("c:\n  deny recipients = a@b\n  accept hosts = 1.2.3.4\n", "f").unwrap();
+    let errs = store.forbidden_uses("c", Where::Connect);
+    assert_eq!(errs.len(), 1);
+    assert_eq!((errs[0].line, errs[0].message.as_str()), (2, "cannot test recipients condition in connection ACL"));
+    assert!(store.forbidden_uses("c", Where::Rcpt).is_empty());
+}
