@@ -24,6 +24,8 @@ pub trait ConfigView {
 pub struct BaseContext<'a> {
     pub config: &'a mut dyn ConfigView,
     pub extra: HashMap<String, String>,
+    /// Variables whose values came from the command line (`-oMa`...).
+    pub tainted: &'a [&'a str],
 }
 
 fn primary_hostname_default() -> String {
@@ -134,6 +136,21 @@ fn tod_variable(which: &str) -> Option<String> {
     })
 }
 
+/// The user's home directory from the password file: the environment
+/// may have been emptied by keep_environment.
+fn home_directory() -> Option<std::path::PathBuf> {
+    // SAFETY: getpwuid returns NULL or a pointer to a static record, which
+    // we copy at once.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_dir.is_null() {
+            return None;
+        }
+        let dir = std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned();
+        Some(std::path::PathBuf::from(dir))
+    }
+}
+
 fn login_name(uid: libc::uid_t) -> String {
     // SAFETY: getpwuid returns NULL or a pointer to a static record.
     unsafe {
@@ -175,33 +192,42 @@ impl Context for BaseContext<'_> {
     fn set_variable(&mut self, name: &str, value: String) {
         self.extra.insert(name.to_string(), value);
     }
+
+    fn is_tainted(&self, name: &str) -> bool {
+        self.tainted.contains(&name)
+    }
+
+    fn log(&mut self, line: &str) {
+        // Without a message, Exim's log lines in -be go to standard error.
+        eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    }
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
-pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
+pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[String]) -> i32 {
     let stdout = std::io::stdout();
     // Rust's stdout flushes at every newline; buffer it and flush when
     // a person is waiting for the prompt.
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Variables set by one line ($runrc, ACL variables) are seen by the next.
-    let mut extra = HashMap::new();
+    let mut extra: HashMap<String, String> = origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let tainted: Vec<&str> = origin.iter().map(|(k, _)| *k).collect();
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, &mut extra, a);
+            let line = expand_line(config, &mut extra, &tainted, a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
     }
     let stdin = std::io::stdin();
-    // The prompt must show before we wait for a person; a pipe need not
-    // pay for a flush per line, and is read in large pieces.
-    let interactive = std::io::IsTerminal::is_terminal(&stdin);
+    if std::io::IsTerminal::is_terminal(&stdin) {
+        drop(out);
+        return interactive(config, &mut extra, &tainted);
+    }
+    // A pipe is read in large pieces, and needs no flush per line.
     let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
     loop {
         let _ = write!(out, "> ");
-        if interactive {
-            let _ = out.flush();
-        }
         let Some(line) = read_logical_line(&mut input) else {
             let _ = writeln!(out);
             break;
@@ -212,15 +238,57 @@ pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
             continue;
         }
         let line = config.expand_macros(&line);
-        let result = expand_line(config, &mut extra, &line);
+        let result = expand_line(config, &mut extra, &tainted, &line);
         let _ = out.write_all(result.as_bytes());
         let _ = out.write_all(b"\n");
     }
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, line: &str) -> String {
-    let mut ctx = BaseContext { config, extra: std::mem::take(extra) };
+/// `-be` at a terminal: line editing and a history kept in
+/// ~/.rexim_history (beyond Exim, which reads plain lines).
+fn interactive(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str]) -> i32 {
+    let Ok(mut editor) = rustyline::DefaultEditor::new() else {
+        return 1;
+    };
+    let history = home_directory().map(|h| h.join(".rexim_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    let mut pending = String::new();
+    loop {
+        let line = match editor.readline(if pending.is_empty() { "> " } else { "" }) {
+            Ok(l) => l,
+            Err(_) => break,
+        };
+        let mut piece = line.trim_end();
+        if !pending.is_empty() {
+            piece = piece.trim_start();
+        }
+        if let Some(p) = piece.strip_suffix('\\') {
+            pending.push_str(p);
+            continue;
+        }
+        pending.push_str(piece);
+        let logical = std::mem::take(&mut pending);
+        let _ = editor.add_history_entry(logical.as_str());
+        if let Some((name, value)) = macro_definition(&logical) {
+            config.define_macro(name, value);
+            println!("Defined macro '{name}'");
+            continue;
+        }
+        let expanded = config.expand_macros(&logical).into_owned();
+        println!("{}", expand_line(config, extra, tainted, &expanded));
+    }
+    println!();
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    0
+}
+
+fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str], line: &str) -> String {
+    let mut ctx = BaseContext { config, extra: std::mem::take(extra), tainted };
     let result = match expand::expand_string(line, &mut ctx) {
         Ok(s) => s,
         Err(e) => format!("Failed: {}", e.message()),
@@ -274,14 +342,21 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
         if !first {
             piece = piece.trim_start();
         }
-        first = false;
         match piece.strip_suffix('\\') {
             Some(p) => result.push_str(p),
+            None if first => {
+                // The common case, one piece: no copy.
+                let mut text = text;
+                let len = text.trim_end().len();
+                text.truncate(len);
+                return Some(text);
+            }
             None => {
                 result.push_str(piece);
                 return Some(result);
             }
         }
+        first = false;
     }
 }
 

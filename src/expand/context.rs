@@ -43,7 +43,7 @@ pub trait Context {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
 
     fn acl(&mut self, name: &str, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed(format!("ACL \"{name}\" not found")))
+        Err(ExpandError::Failed(format!("ERROR from acl \"{name}\"")))
     }
 
     fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
@@ -58,7 +58,12 @@ pub trait Context {
     /// Variables that expansions set and that outlive them (`$runrc`).
     fn set_variable(&mut self, _name: &str, _value: String) {}
 
-    fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed("readsocket is not available here".into()))
+    /// Whether a variable's value came from outside (Exim's taint).
+    fn is_tainted(&self, _name: &str) -> bool {
+        false
     }
+
+    /// A line for the main log (in `-be`, standard error).
+    fn log(&mut self, _line: &str) {}
+
 }

@@ -121,14 +121,7 @@ pub fn base32(s: &str) -> Result<String, ExpandError> {
 }
 
 pub fn base32d(s: &str) -> Result<String, ExpandError> {
-    let mut n: u64 = 0;
-    for c in s.bytes() {
-        match BASE32.iter().position(|&d| d == c) {
-            Some(v) => n = n.wrapping_mul(32).wrapping_add(v as u64),
-            None => return fail(format!("argument for base32d operator is \"{s}\", which is not a base 32 number")),
-        }
-    }
-    Ok((n as i64).to_string())
+    decode_digits(s, BASE32, "base32d")
 }
 
 pub fn base62(s: &str) -> Result<String, ExpandError> {
@@ -142,11 +135,20 @@ pub fn base62(s: &str) -> Result<String, ExpandError> {
 }
 
 pub fn base62d(s: &str) -> Result<String, ExpandError> {
+    decode_digits(s, BASE62, "base62d")
+}
+
+/// A number written in `alphabet`'s digits, wrapping at 64 bits and shown
+/// signed, as Exim's C does.
+fn decode_digits(s: &str, alphabet: &[u8], op: &str) -> Result<String, ExpandError> {
+    let base = alphabet.len() as u64;
     let mut n: u64 = 0;
     for c in s.bytes() {
-        match BASE62.iter().position(|&d| d == c) {
-            Some(v) => n = n.wrapping_mul(62).wrapping_add(v as u64),
-            None => return fail(format!("argument for base62d operator is \"{s}\", which is not a base 62 number")),
+        match alphabet.iter().position(|&d| d == c) {
+            Some(v) => n = n.wrapping_mul(base).wrapping_add(v as u64),
+            None => {
+                return fail(format!("argument for {op} operator is \"{s}\", which is not a base {base} number"))
+            }
         }
     }
     Ok((n as i64).to_string())

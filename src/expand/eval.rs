@@ -27,6 +27,10 @@ pub struct Evaluator<'c> {
     /// (`$prvscheck_address`...), looked up before the context.
     locals: Vec<(&'static str, String)>,
     depth: usize,
+    /// Whether tainted data went into the string being built: Exim 4.96
+    /// marks data from outside (the client, the message, the command line)
+    /// and refuses it where it could name a file.
+    taint: bool,
 }
 
 /// Deep nesting (from `${expand:}` loops or hostile input) stops here.
@@ -34,26 +38,52 @@ const MAX_DEPTH: usize = 200;
 
 impl<'c> Evaluator<'c> {
     pub fn new(ctx: &'c mut dyn Context) -> Self {
-        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0 }
+        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, taint: false }
     }
 
+    /// Evaluate a sequence; its taint joins that of the string being built.
     pub fn seq(&mut self, seq: &Seq) -> Result<String> {
+        let (s, t) = self.seq_t(seq)?;
+        self.taint |= t;
+        Ok(s)
+    }
+
+    /// Evaluate a sequence on its own, returning whether it is tainted.
+    pub fn seq_t(&mut self, seq: &Seq) -> Result<(String, bool)> {
+        let outer = std::mem::replace(&mut self.taint, false);
         let mut out = String::new();
-        for node in seq {
-            self.node(node, &mut out)?;
-        }
-        Ok(out)
+        let r = seq.iter().try_for_each(|node| self.node(node, &mut out));
+        let tainted = std::mem::replace(&mut self.taint, outer);
+        r.map(|_| (out, tainted))
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
+        // A result that is the whole string so far is moved, not copied.
+        fn append(out: &mut String, s: String) {
+            if out.is_empty() {
+                *out = s;
+            } else {
+                out.push_str(&s);
+            }
+        }
         match node {
             Node::Lit(s) => out.push_str(s),
-            Node::Var(v) => out.push_str(&self.var(v)),
-            Node::Header(h) => out.push_str(&self.ctx.header(h.kind, &h.name).unwrap_or_default()),
+            Node::Var(v) => {
+                if let VarRef::Named(name) = v {
+                    self.taint |= self.ctx.is_tainted(name);
+                }
+                append(out, self.var(v))
+            }
+            Node::Header(h) => {
+                // Headers come from the message: always tainted.
+                self.taint = true;
+                out.push_str(&self.ctx.header(h.kind, &h.name).unwrap_or_default())
+            }
             Node::Op { op, arg } => {
-                let sub = self.seq(arg)?;
+                let (sub, tainted) = self.seq_t(arg)?;
                 let r = operators::apply(op, sub, self)?;
-                out.push_str(&r);
+                self.taint |= tainted && operators::keeps_taint(op.kind);
+                append(out, r);
             }
             Node::Item(item) => {
                 self.depth += 1;
@@ -63,7 +93,7 @@ impl<'c> Evaluator<'c> {
                 }
                 let r = self.item(item);
                 self.depth -= 1;
-                out.push_str(&r?);
+                append(out, r?);
             }
         }
         Ok(())
@@ -122,8 +152,17 @@ impl<'c> Evaluator<'c> {
                 r
             }
             Item::Lookup { key, search_type, query, branches } => {
-                let key = key.as_ref().map(|k| self.seq(k)).transpose()?;
-                let query = self.seq(query)?;
+                // Neither the key nor the file taints the data found.
+                let key = key.as_ref().map(|k| self.seq_t(k)).transpose()?.map(|(k, _)| k);
+                let (query_text, query_tainted) = self.seq_t(query)?;
+                if query_tainted && key.is_some() {
+                    self.ctx.log(&format!("Tainted filename for search: '{query_text}'"));
+                    // Exim's message is lost on the way out: it prints
+                    // "(null)", or nothing when the name was computed.
+                    let computed = query.iter().any(|n| matches!(n, Node::Op { .. } | Node::Item(_)));
+                    return failed(if computed { "" } else { "(null)" });
+                }
+                let query = query_text;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
                 if let Some(v) = &found {
                     self.ctx.set_variable("value", v.clone());
@@ -325,20 +364,69 @@ impl<'c> Evaluator<'c> {
             }
             ItemId::Readsocket => {
                 let v = self.args(args)?;
-                self.ctx.readsocket(&v)
+                let spec = v.get(2).map(String::as_str).unwrap_or("");
+                match super::readsocket::readsocket(&v[0], &v[1], spec) {
+                    Ok(answer) => Ok(match v.get(3) {
+                        Some(eol) if args.len() > 3 => answer.replace('\n', eol),
+                        _ => answer,
+                    }),
+                    // The fifth string, if given, stands in for any failure.
+                    Err(_) if v.len() > 4 => Ok(v[4].clone()),
+                    Err(e) => failed(e.0),
+                }
             }
-            other => failed(format!("\"{}\" is not supported by rexim", super::items::def_of(other).name)),
+            ItemId::Authresults => {
+                let id = self.seq(&args[0])?;
+                Ok(self.authresults(&id))
+            }
+            ItemId::Imapfolder => {
+                let v = self.args(args)?;
+                let sep = v.get(1).and_then(|s| s.chars().next()).unwrap_or('/');
+                strings::imapfolder(&v[0], sep, v.get(2).map(String::as_str).unwrap_or(""))
+            }
+            ItemId::SrsEncode => {
+                let v = self.args(args)?;
+                super::srs::encode(&v[0], &v[1], &v[2])
+            }
+            ItemId::Perl => failed("A setting of perl_startup is needed when using the Perl interpreter"),
+            ItemId::Dlfunc => {
+                let file = self.seq(&args[0])?;
+                failed(format!("dlopen \"{file}\" failed: rexim does not load code"))
+            }
+            ItemId::Certextract => failed("second argument of \"certextract\" must be a certificate variable"),
         }
     }
 
     /// Global substitution the way Exim (and Perl's /g) does it: after an
     /// empty match the next search starts one character on, but an empty
     /// match right after a non-empty one is still taken.
+    /// `${authresults{id}}`: an Authentication-Results: header for what
+    /// is known of the client (RFC 8601 iprev, and auth once AUTH exists).
+    fn authresults(&self, id: &str) -> String {
+        let mut out = format!("Authentication-Results: {id}");
+        let ip = self.ctx.variable("sender_host_address").unwrap_or_default();
+        if !ip.is_empty() {
+            match self.ctx.variable("sender_host_name").filter(|n| !n.is_empty()) {
+                Some(name) => out.push_str(&format!(";\n\tiprev=pass ({name}) smtp.remote-ip={ip}")),
+                None => out.push_str(&format!(";\n\tiprev=fail smtp.remote-ip={ip}")),
+            }
+        }
+        if let Some(auth_id) = self.ctx.variable("authenticated_id").filter(|_| {
+            self.ctx.variable("sender_host_authenticated").is_some_and(|a| !a.is_empty())
+        }) {
+            out.push_str(&format!(";\n\tauth=pass smtp.auth={auth_id}"));
+        }
+        out
+    }
+
     fn sg(&mut self, args: &[Seq]) -> Result<String> {
-        let subject = self.seq(&args[0])?;
+        // The result is tainted by the parts of the subject it keeps and by
+        // the replacements, not by the subject as such.
+        let (subject, subject_tainted) = self.seq_t(&args[0])?;
         let pattern = self.seq(&args[1])?;
         let repl_src = self.seq(&args[2])?;
         let re = regex_cache::compile(&pattern, "sg")?;
+        let mut kept_subject = false;
         let repl = super::compile(&repl_src)?;
         let bytes = subject.as_bytes();
         let mut locs = re.capture_locations();
@@ -349,6 +437,7 @@ impl<'c> Evaluator<'c> {
                 .captures_read_at(&mut locs, bytes, pos)
                 .map_err(|e| ExpandError::Failed(format!("sg failed: {e}")))?;
             let Some(m) = found else { break };
+            kept_subject |= m.start() > pos;
             out.push_str(&subject[pos..m.start()]);
             let groups = (0..locs.len())
                 .map(|i| locs.get(i).map(|(s, e)| subject[s..e].to_string()).unwrap_or_default())
@@ -361,10 +450,13 @@ impl<'c> Evaluator<'c> {
             if m.start() == m.end() {
                 let Some(c) = subject[pos..].chars().next() else { break };
                 out.push(c);
+                kept_subject = true;
                 pos += c.len_utf8();
             }
         }
+        kept_subject |= pos < subject.len();
         out.push_str(&subject[pos..]);
+        self.taint |= subject_tainted && kept_subject;
         Ok(out)
     }
 
@@ -441,7 +533,15 @@ impl<'c> Evaluator<'c> {
 
     // ---- conditions ----
 
+    /// Evaluate a condition; what it reads does not taint the result.
     pub fn cond(&mut self, c: &Cond) -> Result<bool> {
+        let outer = std::mem::replace(&mut self.taint, false);
+        let r = self.cond_inner(c);
+        self.taint = outer;
+        r
+    }
+
+    fn cond_inner(&mut self, c: &Cond) -> Result<bool> {
         match c {
             Cond::Not(inner) => Ok(!self.cond(inner)?),
             Cond::And(subs) => {
@@ -498,6 +598,7 @@ impl<'c> Evaluator<'c> {
     }
 
     fn simple(&mut self, id: CondId, args: &[Seq]) -> Result<bool> {
+        self.taint = false;
         let v = self.args(args)?;
         match id {
             CondId::Eq | CondId::Eqi | CondId::Lt | CondId::Lti | CondId::Le | CondId::Lei | CondId::Gt
@@ -519,7 +620,8 @@ impl<'c> Evaluator<'c> {
                 let t = v[0].trim().to_ascii_lowercase();
                 Ok(!matches!(t.as_str(), "" | "false" | "no" | "0"))
             }
-            CondId::Exists => Ok(std::fs::metadata(&v[0]).is_ok()),
+            // A tainted file name is never looked at.
+            CondId::Exists => Ok(!self.taint && std::fs::metadata(&v[0]).is_ok()),
             CondId::Isip => Ok(ipaddr::ip_version(&v[0]).is_some()),
             CondId::Isip4 => Ok(ipaddr::ip_version(&v[0]) == Some(4)),
             CondId::Isip6 => Ok(ipaddr::ip_version(&v[0]) == Some(6)),
@@ -552,7 +654,14 @@ impl<'c> Evaluator<'c> {
             CondId::Crypteq => super::crypteq::crypteq(&v[0], &v[1]),
             CondId::FirstDelivery => Ok(self.ctx.variable("first_delivery").as_deref() == Some("yes")),
             CondId::QueueRunning => Ok(self.ctx.variable("queue_running").as_deref() == Some("yes")),
-            CondId::InboundSrs | CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
+            CondId::InboundSrs => match super::srs::decode(&v[0], &v[1]) {
+                Some(original) => {
+                    self.ctx.set_variable("srs_recipient", original);
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+            CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
                 failed(format!("{} condition is not supported by rexim", cond_name(id)))
             }
         }

@@ -21,8 +21,11 @@ mod json;
 pub mod lists;
 pub mod operators;
 mod parse;
+mod punycode;
+mod readsocket;
 mod regex_cache;
 mod run;
+mod srs;
 mod strings;
 pub mod variables;
 

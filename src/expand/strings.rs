@@ -290,3 +290,41 @@ mod tests {
         assert!(compute_nhash("abc", 0, -1).is_err());
     }
 }
+
+/// `${imapfolder{name}{sep}{specials}}`: a UTF-8 folder name in IMAP's
+/// modified UTF-7, with the separator `sep` turned into ".".
+pub fn imapfolder(name: &str, sep: char, specials: &str) -> Result<String, ExpandError> {
+    use base64::Engine as _;
+    let mut out = String::new();
+    let mut pending: Vec<u16> = Vec::new();
+    let flush = |out: &mut String, pending: &mut Vec<u16>| {
+        if pending.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes).replace('/', ",");
+        out.push('&');
+        out.push_str(&b64);
+        out.push('-');
+        pending.clear();
+    };
+    for c in name.chars() {
+        if c == sep {
+            flush(&mut out, &mut pending);
+            out.push('.');
+        } else if c == '.' {
+            return fail("imapfolder: illegal character '.'");
+        } else if c == '&' {
+            flush(&mut out, &mut pending);
+            out.push_str("&-");
+        } else if (' '..='~').contains(&c) && !specials.contains(c) {
+            flush(&mut out, &mut pending);
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            pending.extend_from_slice(c.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut out, &mut pending);
+    Ok(out)
+}

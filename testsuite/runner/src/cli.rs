@@ -12,7 +12,7 @@ use std::process::Command;
 
 const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--binary PATH] [--record] [--report [FILE]]
                      [--name TEXT] [--keep] [--runs DIR] [--skip-file FILE] [--json FILE]
-                     [--hostipv4 IP] [--ports N] [--no-netns] [FIRST [LAST|+]]
+                     [--hostipv4 IP] [--ports N] [--no-netns] [--with-results FILE] [FIRST [LAST|+]]
   --suite ours   the project's testsuite/ (default)
   --suite exim   Exim 4.96's testsuite data in ../shared/exim-4.96/test
   --binary PATH  binary under test (default target/release/rexim)
@@ -23,6 +23,7 @@ const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--bi
   --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.2)
   --ports N      first port of the range to try (default 1223, Exim's own)
   --no-netns     do not isolate the run in a loopback-only network namespace
+  --with-results FILE  merge an earlier run's results.json into --report
   FIRST LAST     test number range (default 1 8999; '+' = to the end)";
 
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct Options {
     pub hostipv4: Option<String>,
     pub ports: Option<u16>,
     pub no_netns: bool,
+    /// Earlier result files merged into the report (tests not run now).
+    pub with_results: Vec<PathBuf>,
     pub first: u32,
     pub last: u32,
 }
@@ -59,6 +62,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         hostipv4: None,
         ports: None,
         no_netns: false,
+        with_results: Vec::new(),
         first: 1,
         last: 8999,
     };
@@ -90,6 +94,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--json" => o.json = Some(value(&mut i, a)?.into()),
             "--hostipv4" => o.hostipv4 = Some(value(&mut i, a)?),
             "--no-netns" => o.no_netns = true,
+            "--with-results" => o.with_results.push(value(&mut i, a)?.into()),
             "--ports" => o.ports = Some(value(&mut i, a)?.parse().map_err(|_| "--ports needs a port number".to_string())?),
             "-h" | "--help" => return Err(String::new()),
             a if a.starts_with('-') => return Err(format!("unknown option {}", a)),
@@ -137,6 +142,22 @@ fn capture(binary: &Path, conf: &Path, args: &[&str]) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default()
+}
+
+/// Hold an exclusive lock on runs/.lock for the whole run, waiting for
+/// another run of the same suite to finish first.
+fn lock_runs(runs: &Path) -> std::io::Result<fs::File> {
+    use std::os::fd::AsRawFd;
+    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(runs.join(".lock"))?;
+    // SAFETY: flock(2) on a descriptor we own; released when f is dropped.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        println!("rexim-runtest: waiting for another run using {}", runs.display());
+        // SAFETY: as above, blocking this time.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(f)
 }
 
 fn now_utc() -> String {
@@ -206,6 +227,14 @@ pub fn main(args: Vec<String>) -> i32 {
         return 2;
     }
     let runs = runs.canonicalize().unwrap_or(runs);
+    // DIR is one path per runs directory: one run at a time uses it.
+    let _lock = match lock_runs(&runs) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("rexim-runtest: cannot lock {}: {}", runs.display(), e);
+            return 2;
+        }
+    };
     // Feature detection with a minimal configuration.
     let probe = runs.join("probe.conf");
     let _ = fs::write(&probe, "keep_environment =\n");
@@ -254,7 +283,26 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     if let Some(report) = &o.report {
         let path = report.clone().unwrap_or_else(|| repo.join("docs/compat-testsuite.md"));
-        match fs::write(&path, results::report(&info, &results)) {
+        let mut all = results.clone();
+        for f in &o.with_results {
+            match fs::read_to_string(f) {
+                Ok(t) => {
+                    for r in results::from_json(&t) {
+                        if !all.iter().any(|a| a.num == r.num) {
+                            all.push(r);
+                        }
+                    }
+                }
+                Err(e) => eprintln!("rexim-runtest: cannot read {}: {}", f.display(), e),
+            }
+        }
+        all.sort_by_key(|r| r.num);
+        // Classes from the scripts as they are now (merged results may come
+        // from an older runner).
+        for r in all.iter_mut() {
+            r.class = runner.class_of(r.num, &r.category).unwrap_or_else(|| r.class.clone());
+        }
+        match fs::write(&path, results::report(&info, &all)) {
             Ok(()) => println!("report written to {}", path.display()),
             Err(e) => eprintln!("rexim-runtest: cannot write {}: {}", path.display(), e),
         }

@@ -15,12 +15,15 @@ pub struct ClientArgs {
     pub interface: Option<String>,
     /// Client certificate and key (client-ssl/-gnutls only).
     pub cert: Option<String>,
+    /// Only TLS 1.2: a GnuTLS priority string (-p) that allows no 1.3.
+    pub tls12_only: bool,
     pub key: Option<String>,
 }
 
 pub fn parse_args(args: &[&str]) -> Result<ClientArgs, String> {
     let mut timeout = 5;
     let mut tls_on_connect = false;
+    let mut tls12_only = false;
     let mut rest = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -32,7 +35,13 @@ pub fn parse_args(args: &[&str]) -> Result<ClientArgs, String> {
         }
         match *a {
             "-tls-on-connect" => tls_on_connect = true,
-            "-ocsp" | "-sni" | "-alpn" => {
+            // Options with a value: GnuTLS priority, OCSP CA file, SNI,
+            // ALPN, DANE name: accepted, not used by the rustls client.
+            "-p" => {
+                let prio = it.next().copied().unwrap_or("");
+                tls12_only = prio.contains("-VERS-TLS1.3") || (prio.contains("+VERS-TLS1.2") && !prio.contains("+VERS-TLS1.3"));
+            }
+            "-ocsp" | "-sni" | "-alpn" | "-aname" | "-tn" => {
                 it.next();
             }
             a if a.starts_with('-') && rest.is_empty() => {}
@@ -48,9 +57,12 @@ pub fn parse_args(args: &[&str]) -> Result<ClientArgs, String> {
         tls_on_connect,
         host: rest[0].clone(),
         port,
-        interface: rest.get(2).cloned(),
-        cert: rest.get(3).cloned(),
-        key: rest.get(4).cloned(),
+        // The outgoing interface is optional: a third argument that is
+        // not an IP address is already the certificate.
+        interface: rest.get(2).filter(|a| a.parse::<IpAddr>().is_ok()).cloned(),
+        cert: rest.iter().skip(2).find(|a| a.parse::<IpAddr>().is_err()).cloned(),
+        key: rest.iter().skip(2).filter(|a| a.parse::<IpAddr>().is_err()).nth(1).cloned(),
+        tls12_only,
     })
 }
 
@@ -123,7 +135,7 @@ impl Conn {
         let sock = self.plain.take().ok_or("TLS already active")?;
         let cert = args.cert.as_ref().map(|c| dir.join(c));
         let key = args.key.as_ref().map(|k| dir.join(k));
-        let cfg = crate::tls::config(cert.as_deref(), key.as_deref())?;
+        let cfg = crate::tls::config(cert.as_deref(), key.as_deref(), args.tls12_only)?;
         let keep = sock.try_clone().map_err(|e| e.to_string())?;
         match crate::tls::start(sock, cfg, &args.host) {
             Ok(t) => {
@@ -338,6 +350,12 @@ mod tests {
         let a = parse_args(&["-t10", "127.0.0.1", "1225"]).unwrap();
         assert_eq!((a.timeout, a.port, a.host.as_str()), (10, 1225, "127.0.0.1"));
         assert!(parse_args(&["127.0.0.1"]).is_err());
+        let a = parse_args(&["-p", "NONE:+X", "127.0.0.1", "1225", "cert.pem", "key.pem"]).unwrap();
+        assert_eq!((a.interface, a.cert.as_deref(), a.key.as_deref()), (None, Some("cert.pem"), Some("key.pem")));
+        assert!(!a.tls12_only);
+        assert!(parse_args(&["-p", "NONE:+VERS-TLS1.2:+RSA", "127.0.0.1", "1"]).unwrap().tls12_only);
+        let a = parse_args(&["127.0.0.1", "1225", "127.0.0.2"]).unwrap();
+        assert_eq!((a.interface.as_deref(), a.cert), (Some("127.0.0.2"), None));
     }
 
     fn serve(replies: &'static [&'static str]) -> (u16, std::thread::JoinHandle<Vec<String>>) {
@@ -362,7 +380,7 @@ mod tests {
     #[test]
     fn conversation_and_transcript() {
         let (port, h) = serve(&["250-a\r\n250-b\r\n250 c\r\n", "221 bye\r\n"]);
-        let args = ClientArgs { timeout: 5, tls_on_connect: false, host: "127.0.0.1".into(), port, interface: None, cert: None, key: None };
+        let args = ClientArgs { timeout: 5, tls_on_connect: false, host: "127.0.0.1".into(), port, interface: None, cert: None, key: None, tls12_only: false };
         let script: Vec<String> = ["??? 220", "ehlo x\\x41", "????250-", "??? 250 ", "quit", "??? 221"].iter().map(|s| s.to_string()).collect();
         let mut out = Vec::new();
         assert_eq!(run("client", &args, &script, std::path::Path::new("/"), &mut out), 0);
@@ -375,7 +393,7 @@ mod tests {
     #[test]
     fn mismatch_fails() {
         let (port, _h) = serve(&[]);
-        let args = ClientArgs { timeout: 2, tls_on_connect: false, host: "127.0.0.1".into(), port, interface: None, cert: None, key: None };
+        let args = ClientArgs { timeout: 2, tls_on_connect: false, host: "127.0.0.1".into(), port, interface: None, cert: None, key: None, tls12_only: false };
         let mut out = Vec::new();
         assert_eq!(run("client", &args, &["??? 250".to_string()], std::path::Path::new("/"), &mut out), 1);
     }

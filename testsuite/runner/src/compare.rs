@@ -63,7 +63,8 @@ pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munger: 
     let mut push = |label: String, expected: PathBuf, text: Option<String>, m: &mut Munger, sort: bool| {
         let mut t = text.unwrap_or_default();
         if !flags.no_munge {
-            t = drop_build_lines(&m.munge(&t), &conf);
+            let munged = if label == "stderr" { m.munge_stderr(&t) } else { m.munge(&t) };
+            t = drop_build_lines(&munged, &conf);
         }
         if sort {
             t = sort_log(&t);

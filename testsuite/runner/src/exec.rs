@@ -90,7 +90,13 @@ impl Context {
                 Ok(())
             });
         }
-        c.env("REXIM_TESTSUITE", &self.dir).env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
+        // A clean environment, the same for every run: what Exim's debug
+        // output and ${env} see must not depend on the developer's shell.
+        c.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+            .env("HOME", &self.dir)
+            .env("REXIM_TESTSUITE", &self.dir)
+            .env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
         c
     }
 
@@ -160,7 +166,11 @@ impl Context {
                 std::thread::sleep(Duration::from_secs(close_delay));
             }
         }
-        wait_with_timeout(&mut child, COMMAND_TIMEOUT).map_err(|_| Failure(format!("command timed out after {}s: {}", COMMAND_TIMEOUT.as_secs(), text)))
+        match self.wait_watched(&mut child, COMMAND_TIMEOUT) {
+            Ok(rc) => Ok(rc),
+            Err(Watch::Runaway) => Err(Failure(format!("runaway: more than {} processes of the binary, all killed: {}", MAX_PROCESSES, text))),
+            Err(Watch::Timeout) => Err(Failure(format!("command timed out after {}s: {}", COMMAND_TIMEOUT.as_secs(), text))),
+        }
     }
 
     fn exim_command_line(&self, args: &str, env: &str) -> String {
@@ -451,18 +461,60 @@ impl Context {
         server
     }
 
-    /// Processes that left the test's process groups (setsid) but still
-    /// run the binary from this test's DIR/eximdir: killed by pid.
-    fn kill_strays(&self) {
+    /// Wait for a command, killing it (with its process group) when it runs
+    /// too long, and everything of the test's binary when it forks without
+    /// bound (a delivery loop: a test-harness build would not loop).
+    fn wait_watched(&self, child: &mut Child, limit: Duration) -> Result<i32, Watch> {
+        let deadline = Instant::now() + limit;
+        let mut next_count = Instant::now() + Duration::from_millis(250);
+        loop {
+            match child.try_wait() {
+                Ok(Some(st)) => return Ok(status_code(st)),
+                Ok(None) => {}
+                Err(_) => return Err(Watch::Timeout),
+            }
+            let now = Instant::now();
+            let runaway = now >= next_count && self.binary_processes().len() > MAX_PROCESSES;
+            if runaway || now > deadline {
+                // SAFETY: the child leads its own process group (see
+                // base_command): kill it with everything it started.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.kill();
+                self.kill_strays();
+                let _ = child.wait();
+                return Err(if runaway { Watch::Runaway } else { Watch::Timeout });
+            }
+            if now >= next_count {
+                next_count = now + Duration::from_millis(250);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Pids of the processes running this test's DIR/eximdir/exim.
+    fn binary_processes(&self) -> Vec<i32> {
         let marker = self.dir.join("eximdir/exim").display().to_string().into_bytes();
-        let Ok(rd) = fs::read_dir("/proc") else { return };
+        let mut pids = Vec::new();
+        let Ok(rd) = fs::read_dir("/proc") else { return pids };
         for e in rd.flatten() {
             let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
             if let Ok(cmd) = fs::read(e.path().join("cmdline")) {
                 if cmd.windows(marker.len()).any(|w| w == marker.as_slice()) {
-                    // SAFETY: kill(2) of a process running this test's binary link.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    pids.push(pid);
                 }
+            }
+        }
+        pids
+    }
+
+    /// Processes that left the test's process groups (setsid) but still
+    /// run the binary from this test's DIR/eximdir: killed by pid.
+    fn kill_strays(&self) {
+        // Twice: a process may fork while the first pass runs.
+        for _ in 0..2 {
+            for pid in self.binary_processes() {
+                // SAFETY: kill(2) of a process running this test's binary link.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
     }
@@ -472,24 +524,13 @@ impl Context {
     }
 }
 
-fn wait_with_timeout(child: &mut Child, limit: Duration) -> Result<i32, ()> {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => return Ok(status_code(st)),
-            Ok(None) if Instant::now() > deadline => {
-                // SAFETY: the child leads its own process group (see
-                // base_command): kill it with everything it started.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(());
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(_) => return Err(()),
-        }
-    }
+enum Watch {
+    Timeout,
+    Runaway,
 }
+
+/// More processes of the binary than this at once is a runaway test.
+const MAX_PROCESSES: usize = 64;
 
 impl Drop for Context {
     fn drop(&mut self) {

@@ -40,6 +40,15 @@ re!(duration_re, r"\b(D|QT)=(\d+)(\.\d+)?s\b");
 re!(spool_time_re, r"(?m)^\d{9,10} 0$");
 re!(usec_re, r"-received_time_usec \.\d{6}");
 re!(complete_re, r"-received_time_complete \d+\.\d{6}");
+re!(daemon_re, r"(listening for SMTPS? on )(.*)");
+re!(daemon_port_re, r"(port |\]:)(\d+)");
+re!(debug_version_re, r"(?m)^Exim version \S+ uid=\d+ gid=\d+ pid=\d+ D=[0-9a-fx]+$");
+re!(queue_size_re, r"(?m)^(\s*\d+[smhdw]\s+)\d[\d.]*[KM]?( +[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b)");
+re!(gethostbyname_re, r"(?m)^(\s*>>> |\s*)(?:gethostbyname2?|getipnodebyname) looked up these IP addresses:");
+re!(bytes_read_re, r"\b\d+ bytes read from ");
+re!(errno_re, r"\berrno = \d+\b");
+re!(changed_uid_re, r"(?m)^(\s+)uid=\d+ gid=");
+re!(stderr_uid_re, r"\b(e?uid)=\d+\b");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -186,6 +195,87 @@ impl Munger {
             .into_owned()
     }
 
+    /// The daemon's "listening for SMTP on port 1225 (IPv6 and IPv4)": the
+    /// port names, and no "(IPv6 and IPv4)" (the harness hosts listen on
+    /// IPv4 only).
+    pub fn daemon_ports(&self, t: &str) -> String {
+        daemon_re()
+            .replace_all(t, |c: &Captures| {
+                let rest = c[2].replace(" (IPv6 and IPv4)", "");
+                let rest = daemon_port_re().replace_all(&rest, |p: &Captures| {
+                    let n: u16 = p[2].parse().unwrap_or(0);
+                    let name = n
+                        .checked_sub(CANONICAL_PORT_BASE)
+                        .and_then(|o| ["PORT_N", "PORT_S", "PORT_D", "PORT_D2", "PORT_D3", "PORT_D4", "PORT_D5", "PORT_D6"].get(o as usize));
+                    match name {
+                        Some(name) => format!("{}{}", &p[1], name),
+                        None => p[0].to_string(),
+                    }
+                });
+                format!("{}{}", &c[1], rest)
+            })
+            .into_owned()
+    }
+
+    /// The head of debug output: the version line, and the build details
+    /// (features, library versions, build settings) that follow it, up to
+    /// "configuration file is", are what `-bV` shows: the harness output
+    /// has just "Exim version x.yz ....". "log selectors =" goes too.
+    pub fn debug_header(&self, t: &str) -> String {
+        if !debug_version_re().is_match(t) && !t.contains("log selectors =") && !t.contains(" in keep_environment? ") {
+            return t.to_string();
+        }
+        let mut out = String::with_capacity(t.len());
+        let mut in_header = false;
+        for line in t.split_inclusive('\n') {
+            let bare = line.trim_end_matches('\n');
+            if debug_version_re().is_match(bare) {
+                out.push_str("Exim version x.yz ....\n");
+                in_header = true;
+                continue;
+            }
+            if in_header {
+                const HEADER: &[&str] = &[
+                    "Support for:", "Lookups", "Total ", "Authenticators:", "Routers:", "Transports:", "Malware:",
+                    "Fixed never_users:", "Configure owner:", "Size of off_t:", "Compiler:", "Library version:",
+                    "WHITELIST_D_MACROS:", "TRUSTED_CONFIG_LIST:", "Berkeley DB:", " ",
+                ];
+                let header_line = HEADER.iter().any(|h| bare.starts_with(h));
+                if bare.starts_with("configuration file is") || !header_line {
+                    in_header = false;
+                } else {
+                    continue;
+                }
+            }
+            // Which environment variables Exim checks depends on the
+            // environment the runner inherited.
+            if bare.starts_with("log selectors =") || bare.contains(" in keep_environment? ") {
+                continue;
+            }
+            out.push_str(line);
+        }
+        out
+    }
+
+    /// Debug details that vary with the system: sizes of files read,
+    /// errno values, the uid after "changed uid/gid".
+    pub fn debug_details(&self, t: &str) -> String {
+        let t = bytes_read_re().replace_all(t, "ssss bytes read from ");
+        let t = errno_re().replace_all(&t, "errno = EEE");
+        changed_uid_re().replace_all(&t, "${1}uid=uuuu gid=").into_owned()
+    }
+
+    /// The name of the resolver call in debug output varies with the
+    /// platform: runtest writes it as one pattern.
+    pub fn resolver_calls(&self, t: &str) -> String {
+        gethostbyname_re().replace_all(t, "${1}get[host|ipnode]byname[2] looked up these IP addresses:").into_owned()
+    }
+
+    /// Message sizes in -bp queue listings.
+    pub fn queue_sizes(&self, t: &str) -> String {
+        queue_size_re().replace_all(t, "${1}sss${2}").into_owned()
+    }
+
     /// Times in spool header files (-Mvh output).
     pub fn spool_times(&self, t: &str) -> String {
         let t = spool_time_re().replace_all(t, "ddddddddd 0");
@@ -261,9 +351,14 @@ impl Munger {
     /// touch their digits).
     pub fn munge(&mut self, t: &str) -> String {
         let t = self.dir(t);
+        let t = self.debug_header(&t);
+        let t = self.queue_sizes(&t);
+        let t = self.resolver_calls(&t);
+        let t = self.debug_details(&t);
         let t = self.message_ids(&t);
         let t = self.ports(&t);
         let t = self.version(&t);
+        let t = self.daemon_ports(&t);
         let t = self.dates(&t);
         let t = self.pids(&t);
         let t = self.sizes(&t);
@@ -273,16 +368,31 @@ impl Munger {
         let t = self.nets(&t);
         self.users(&t)
     }
+
+    /// Debug output shows uids as "uuuu" (runtest), wherever they appear.
+    pub fn munge_stderr(&mut self, t: &str) -> String {
+        let t = stderr_uid_re().replace_all(t, "${1}=uuuu");
+        self.munge(&t)
+    }
 }
 
 /// Lines that only some builds print (optional features the test
 /// harness build of Exim leaves out or disables): dropped from outputs.
 pub fn drop_build_lines(t: &str, conf: &str) -> String {
-    let advertises_utf8 = conf.contains("smtputf8_advertise_hosts");
+    // A conf (not the runner's harness default, which is empty) that sets
+    // smtputf8_advertise_hosts to something.
+    let advertises_utf8 = conf.lines().any(|l| {
+        l.trim_start().starts_with("smtputf8_advertise_hosts") && l.split_once('=').map(|(_, v)| !v.trim().is_empty()).unwrap_or(false)
+    });
+    // The suite's caller is trusted only where the conf says so; root
+    // always is (debug output says "trusted user").
+    let caller_trusted = conf.contains("trusted_users") || conf.contains("trusted_groups");
     t.split_inclusive('\n')
         .filter(|l| {
             let l = l.trim_end_matches(['\n', '\r']);
             !(l.starts_with(">>> host in hosts_proxy?")
+                || (!caller_trusted && l == "trusted user")
+                || l == ">>> host in tls_advertise_hosts? no (end of list)"
                 || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
                 || (!advertises_utf8
                     && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
@@ -380,6 +490,40 @@ mod tests {
     }
 
     #[test]
+    fn debug_header_rule() {
+        let t = "Exim version 4.96 uid=0 gid=0 pid=9783 D=4000000\nSupport for: a b\nTotal 21 lookups\nLibrary version: X: Compile: 1\n                 Runtime: 1\nTRUSTED_CONFIG_LIST: \"/x\"\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nlog selectors = 00 11\nPATH in keep_environment? yes\nadmin user\n";
+        assert_eq!(m().debug_header(t), "Exim version x.yz ....\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nadmin user\n");
+    }
+
+    #[test]
+    fn stderr_uids() {
+        assert_eq!(m().munge_stderr("Address testing: uid=0 gid=105 euid=0 egid=105\n"), "Address testing: uid=uuuu gid=EXIM_GID euid=uuuu egid=EXIM_GID\n");
+    }
+
+    #[test]
+    fn debug_detail_rules() {
+        assert_eq!(m().debug_details("14 bytes read from X\nerrno = 2\n  uid=0 gid=0 pid=5\n"), "ssss bytes read from X\nerrno = EEE\n  uid=uuuu gid=0 pid=5\n");
+    }
+
+    #[test]
+    fn resolver_call_rule() {
+        assert_eq!(m().resolver_calls(">>> gethostbyname2 looked up these IP addresses:"), ">>> get[host|ipnode]byname[2] looked up these IP addresses:");
+    }
+
+    #[test]
+    fn queue_size_rule() {
+        assert_eq!(m().queue_sizes(" 0m   258 1xUz6W-0005DF-2h <a@b>\n25h  1.2K 1xUz6W-0005DF-2i <>"), " 0m   sss 1xUz6W-0005DF-2h <a@b>\n25h  sss 1xUz6W-0005DF-2i <>");
+    }
+
+    #[test]
+    fn daemon_port_rule() {
+        assert_eq!(
+            m().daemon_ports("listening for SMTP on port 1225 (IPv6 and IPv4) port 1226 [127.0.0.1]:1228 port 99"),
+            "listening for SMTP on port PORT_D port PORT_D2 [127.0.0.1]:PORT_D4 port 99"
+        );
+    }
+
+    #[test]
     fn spool_time_rules() {
         assert_eq!(
             m().spool_times("1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n"),
@@ -412,6 +556,9 @@ mod tests {
     fn build_lines_are_dropped() {
         assert_eq!(drop_build_lines(">>> host in hosts_proxy? no (option unset)\n250-SMTPUTF8\nx\n", ""), "x\n");
         assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts = *"), "250-SMTPUTF8\n");
+        assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts =\n"), "");
+        assert_eq!(drop_build_lines("trusted user\nadmin user\n", ""), "admin user\n");
+        assert_eq!(drop_build_lines("trusted user\n", "trusted_users = root"), "trusted user\n");
     }
 
     #[test]

@@ -171,7 +171,15 @@ fn zone_name(p: &Params, name: &str) -> String {
 }
 
 /// Create DIR afresh for one test.
-pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path) -> io::Result<()> {
+/// Main options whose default differs in Exim's test-harness mode, set to
+/// the harness value at the top of DIR/test-config when the test's conf
+/// leaves them alone and the binary has the option (feature name).
+const HARNESS_DEFAULTS: &[(&str, &str)] = &[
+    // Exim's harness mode advertises SMTPUTF8 only where a test asks for it.
+    ("smtputf8_advertise_hosts", "support I18N"),
+];
+
+pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path, features: &crate::requires::Features) -> io::Result<()> {
     let dir = Path::new(&p.dir);
     if dir.exists() {
         fs::remove_dir_all(dir)?;
@@ -218,10 +226,17 @@ pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path) -> io::R
         }
     }
     let conf = suite.path("confs").join(testnum);
-    if conf.is_file() {
-        substitute_file(p, &conf, &dir.join("test-config"))?;
-    } else {
-        fs::write(dir.join("test-config"), "")?;
+    let text = if conf.is_file() { crate::script::decode(&fs::read(&conf)?) } else { String::new() };
+    let mut text = subst::substitute(p, &text);
+    for (option, feature) in HARNESS_DEFAULTS {
+        // The setting takes the place of the conf's first line when that
+        // is a comment, so that line numbers (in errors and debug output)
+        // stay those of the conf.
+        if !text.contains(option) && features.has(feature) && text.starts_with('#') {
+            let rest = text.split_once('\n').map(|(_, r)| r).unwrap_or("");
+            text = format!("{} =\n{}", option, rest);
+        }
     }
+    fs::write(dir.join("test-config"), crate::script::encode(&text))?;
     Ok(())
 }

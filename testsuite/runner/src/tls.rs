@@ -42,10 +42,11 @@ fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
     rustls_pemfile::private_key(&mut &data[..]).map_err(|e| format!("{}: {}", path.display(), e))?.ok_or_else(|| format!("{}: no private key", path.display()))
 }
 
-pub fn config(cert: Option<&Path>, key: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+pub fn config(cert: Option<&Path>, key: Option<&Path>, tls12_only: bool) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&rustls::SupportedProtocolVersion] = if tls12_only { &[&rustls::version::TLS12] } else { rustls::DEFAULT_VERSIONS };
     let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)));
