@@ -25,6 +25,9 @@ struct Conf {
     options: HashMap<String, String>,
     store: AclStore,
     named: HashMap<String, (char, String)>,
+    /// Lines in the configuration file (Exim's trace gives the last one
+    /// for inline and file ACLs).
+    lines: u32,
 }
 
 fn read_conf(num: &str) -> Conf {
@@ -63,7 +66,8 @@ fn read_conf(num: &str) -> Conf {
         acl.push('\n');
     }
     let store = AclStore::from_section(&acl, "TESTSUITE/test-config").unwrap();
-    Conf { options, store, named }
+    let lines = text.trim_end_matches('\n').split('\n').count() as u32;
+    Conf { options, store, named, lines }
 }
 
 /// The -bh sessions of a script: (client IP, command lines).
@@ -344,16 +348,54 @@ impl Sim<'_> {
     }
 }
 
+/// The ACL part of the recorded debug trace of each session: the `>>>`
+/// lines the interpreter writes (not list matching, verification or
+/// session lines).
+fn expected_trace(num: &str) -> Vec<Vec<String>> {
+    let Ok(text) = std::fs::read_to_string(suite().join("stderr").join(num)) else { return Vec::new() };
+    let mut out: Vec<Vec<String>> = vec![Vec::new()];
+    for l in text.split('\n') {
+        if l.starts_with(">>> host in hosts_connection_nolog") {
+            out.push(Vec::new());
+            continue;
+        }
+        let Some(body) = l.strip_prefix(">>> ") else { continue };
+        let t = body.trim_start();
+        let ours = ["using ACL", "using inline ACL", "processing \"", "check ", "= ", "message:", "l_message:", "end of ACL", "end of inline ACL", "ratelimit", "ACL is NULL", "ACL is empty", "expansion of"].iter().any(|p| t.starts_with(p))
+            || t.contains(": condition test ")
+            || t.contains(": endpass encountered");
+        if ours {
+            out.last_mut().unwrap().push(l.to_string());
+        }
+    }
+    out.retain(|s| !s.is_empty() || true);
+    out.remove(0);
+    out
+}
+
 fn run(num: &str) -> Vec<(usize, Vec<String>, Vec<String>)> {
     let conf = read_conf(num);
     let mut env = SimpleEnv::new(conf.store.clone());
     env.named = conf.named.clone();
+    env.text_origin = Some(("TESTSUITE/test-config".to_string(), conf.lines));
     let mut sim = Sim { conf: &conf, env, state: AclState::new(), out: Vec::new(), ids: 0 };
     let exp = expected(num);
     let mut failures = Vec::new();
     for (i, (ip, cmds)) in sessions(num).iter().enumerate() {
         sim.out.clear();
+        sim.env.trace.clear();
+        sim.env.trace_on = true;
         sim.session(ip, cmds);
+        // The trace, as -bh prints it after munging (a multi-line value
+        // continues on lines without ">>> ").
+        let dir = suite().to_str().unwrap().to_string();
+        let got: Vec<String> = sim.env.trace.iter().map(|l| format!(">>> {}", l.split('\n').next().unwrap_or("").replace(&dir, "TESTSUITE"))).collect();
+        let want = expected_trace(num).get(i).cloned().unwrap_or_default();
+        let known = KNOWN_DIFFERENCES.iter().any(|(n, s, _)| *n == num && *s == i + 1);
+        if got != want && !known {
+            let n = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+            failures.push((i + 1, vec![format!("trace line {n}: {:?}", want.get(n))], vec![format!("{:?}", got.get(n))]));
+        }
         let want = exp.get(i).cloned().unwrap_or_default();
         let known = KNOWN_DIFFERENCES.iter().any(|(n, s, _)| *n == num && *s == i + 1);
         if sim.out != want && !known {

@@ -10,6 +10,13 @@ use std::sync::Arc;
 /// Named ACLs from the configuration.
 pub trait AclSource {
     fn named_acl(&self, name: &str) -> Option<Arc<Acl>>;
+
+    /// Where Exim's trace says statements of inline and file ACLs come
+    /// from: the configuration file and its last line (where its reader
+    /// stopped). None: the file name and the line in the text.
+    fn text_acl_origin(&self) -> Option<(String, u32)> {
+        None
+    }
 }
 
 /// Session and message variables (`$sender_host_address`, `$local_part`,

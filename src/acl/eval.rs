@@ -138,16 +138,27 @@ impl Interp<'_> {
     }
 
     /// Find the ACL a string names: a file, a named ACL or inline text.
-    /// The ACL and whether it is inline text (for the trace's label).
+    fn with_origin(&self, mut acl: Acl) -> Acl {
+        if let Some((file, line)) = self.env.text_acl_origin() {
+            for st in &mut acl.statements {
+                st.file.clone_from(&file);
+                st.line = line;
+            }
+        }
+        acl
+    }
+
+    /// The ACL, and true when the trace does not name it: inline text, or
+    /// a file read just now (Exim names a file ACL once it has it).
     fn find(&mut self, s: &str) -> Result<(Arc<Acl>, bool), String> {
         if s.starts_with('/') {
             if let Some(a) = self.state.text_acls.get(s) {
                 return Ok((a.clone(), false));
             }
             let text = std::fs::read_to_string(s).map_err(|e| format!("failed to open ACL file \"{s}\": {}", io_text(&e)))?;
-            let acl = Arc::new(statement::read_text(&text, s).and_then(|r| statement::compile(&r)).map_err(|e| e.message)?);
+            let acl = Arc::new(self.with_origin(statement::read_text(&text, s).and_then(|r| statement::compile(&r)).map_err(|e| e.message)?));
             self.state.text_acls.insert(s.to_string(), acl.clone());
-            return Ok((acl, false));
+            return Ok((acl, true));
         }
         if !s.contains(' ') {
             if let Some(a) = self.env.named_acl(s) {
@@ -161,7 +172,7 @@ impl Interp<'_> {
         if raw.is_empty() {
             return Err(texts::not_found(s));
         }
-        let acl = Arc::new(statement::compile(&raw).map_err(|e| e.message)?);
+        let acl = Arc::new(self.with_origin(statement::compile(&raw).map_err(|e| e.message)?));
         self.state.text_acls.insert(s.to_string(), acl.clone());
         Ok((acl, true))
     }
@@ -201,10 +212,14 @@ impl Interp<'_> {
         };
         let label = match (self.tracing, inline) {
             (false, _) => String::new(),
-            (true, true) => "inline ACL".to_string(),
-            (true, false) => format!("ACL \"{ss}\""),
+            (true, true) if !ss.starts_with('/') => "inline ACL".to_string(),
+            (true, _) => format!("ACL \"{ss}\""),
         };
-        trace!(self, "using {label}");
+        // Exim names only ACLs from the configuration (not files or
+        // inline text) in the trace.
+        if !inline {
+            trace!(self, "using {label}");
+        }
         for st in &acl.statements {
             trace!(self, "processing \"{}\" ({} {})", st.verb.name(), st.file, st.line);
             let mut endpass = false;
@@ -221,7 +236,6 @@ impl Interp<'_> {
                 return Rc::Error;
             }
             if cond == Rc::Defer && st.verb != Verb::Warn {
-                trace!(self, "end of {label}: DEFER");
                 return Rc::Defer;
             }
             match st.verb {
@@ -318,10 +332,6 @@ impl Interp<'_> {
                 }
                 _ => {}
             }
-            if let Some(m) = conditions::forbidden(item.id, self.place) {
-                *log = Some(m);
-                return Rc::Error;
-            }
             let lhs = if self.tracing {
                 match &item.varname {
                     Some(v) => format!("check {}{} {} ", if item.negated { "!" } else { "" }, def.name, v),
@@ -330,7 +340,12 @@ impl Interp<'_> {
             } else {
                 String::new()
             };
-            trace!(self, "{lhs}= {}", item.value);
+            // Exim expands a value before showing the check (so nested
+            // ACLs run by the expansion come first); list conditions show
+            // the check and leave the expansion to the list matcher.
+            if !def.expand_at_top {
+                trace!(self, "{lhs}= {}", item.value);
+            }
             let expanded = match &item.compiled {
                 None if item.literal => Ok(std::borrow::Cow::Borrowed(item.value.as_str())),
                 None => self.expand(&item.value).map(std::borrow::Cow::Owned),
@@ -350,10 +365,8 @@ impl Interp<'_> {
                     }
                     break;
                 }
-                Err(e) if e.is_forced() => {
-                    self.debug("expansion forced fail: condition ignored");
-                    continue;
-                }
+                // A forced failure makes the condition be ignored.
+                Err(e) if e.is_forced() => continue,
                 Err(e) if !def.expand_at_top => {
                     *log = Some(format!("failed to expand \"{}\" while checking a list: {}", item.value, e.message()));
                     rc = Rc::Defer;
@@ -364,9 +377,18 @@ impl Interp<'_> {
                     return Rc::Error;
                 }
             };
-            if self.tracing && def.expand_at_top && *arg != *item.value {
-                let pad = " ".repeat(lhs.len());
-                trace!(self, "{pad}= {arg}");
+            if def.expand_at_top {
+                trace!(self, "{lhs}= {}", item.value);
+                // The acl condition expands its name and arguments itself.
+                if self.tracing && item.id != CondId::Acl && *arg != *item.value {
+                    // Exim does not indent this line for nested ACLs.
+                    let pad = " ".repeat(lhs.len());
+                    self.env.debug(&format!("{pad}= {arg}"));
+                }
+            }
+            if let Some(m) = conditions::forbidden(item.id, self.place) {
+                *log = Some(m);
+                return Rc::Error;
             }
             let mut r = self.one(item, &arg, verb, user, log);
             if item.negated {

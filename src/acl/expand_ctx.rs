@@ -82,7 +82,11 @@ impl AclContext<'_, '_> {
         let saved = std::mem::replace(&mut self.it.args, args.to_vec());
         let mut user = None;
         let mut log = None;
+        // Exim counts an ACL run from an expansion two levels deeper
+        // (as its trace's indentation shows).
+        self.it.depth += 1;
         let rc = self.it.internal(name, &mut user, &mut log);
+        self.it.depth -= 1;
         self.it.args = saved;
         let msg = user.unwrap_or_default();
         match rc {

@@ -45,6 +45,8 @@ pub struct SimpleEnv {
     pub recipients: Vec<String>,
     /// Fixed clock for reproducible rates (None: the real clock).
     pub clock: Option<f64>,
+    /// What `text_acl_origin` reports.
+    pub text_origin: Option<(String, u32)>,
     /// Named lists for `+name` items: (kind letter, text).
     pub named: HashMap<String, (char, String)>,
     /// Parsed lists by address and length of the text (checked against
@@ -133,6 +135,7 @@ impl SimpleEnv {
             recipients: Vec::new(),
             clock: None,
             named: HashMap::new(),
+            text_origin: None,
             parsed: FnvMap::default(),
             parsed_short: Default::default(),
         }
@@ -147,6 +150,9 @@ impl SimpleEnv {
 impl AclSource for SimpleEnv {
     fn named_acl(&self, name: &str) -> Option<Arc<Acl>> {
         self.store.named_acl(name)
+    }
+    fn text_acl_origin(&self) -> Option<(String, u32)> {
+        self.text_origin.clone()
     }
 }
 

@@ -131,6 +131,8 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
     let mut prev = prev.cloned();
     if prev.is_none() {
         trace.push(if o.unique.is_some() { "ratelimit creating new Bloom filter".into() } else { "ratelimit creating new rate data block".into() });
+    } else {
+        trace.push("ratelimit found key in database".into());
     }
     if let Some(u) = &o.unique {
         // The set of unique values is thrown away once older than the
@@ -141,8 +143,14 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
                 p.unique_epoch = now;
             }
         }
-        let seen = prev.as_ref().is_some_and(|p| p.unique.iter().any(|x| x == u));
-        if seen || o.mode == Mode::Readonly {
+        if o.mode != Mode::Readonly {
+            trace.push(format!("ratelimit checking uniqueness of {u}"));
+            let seen = prev.as_ref().is_some_and(|p| p.unique.iter().any(|x| x == u));
+            trace.push(if seen { "ratelimit event found in Bloom filter".into() } else { "ratelimit event added to Bloom filter".into() });
+            if seen {
+                count = 0.0;
+            }
+        } else {
             count = 0.0;
         }
     }
@@ -165,7 +173,7 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
         }
         Mode::Strict => true,
         Mode::Leaky if over => {
-            trace.push("ratelimit db not updated: over the limit".into());
+            trace.push("ratelimit db not updated: over the limit, but leaky".into());
             false
         }
         Mode::Leaky => true,
@@ -181,13 +189,10 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
     (rec, update)
 }
 
-/// `%g`-like printing of the count in the trace ("1", "0", "2.5").
+/// The count as Exim's trace prints it: rounded to an integer, halves
+/// to even (2.5 gives "2", as recorded).
 fn fmt_g(x: f64) -> String {
-    if x.fract() == 0.0 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
+    format!("{}", x.round_ties_even() as i64)
 }
 
 pub(crate) struct Defaults {

@@ -43,7 +43,8 @@ fn per_name(p: Per) -> &'static str {
         Per::Conn => "per_conn",
         Per::Mail | Per::Byte => "per_mail",
         Per::Rcpt => "per_rcpt",
-        Per::Addr => "per_addr",
+        // per_addr is per_rcpt with unique=$local_part@$domain.
+        Per::Addr => "per_rcpt",
         Per::Cmd => "per_cmd",
     }
 }
@@ -133,7 +134,7 @@ pub(crate) fn parse(arg: &str, d: &Defaults) -> Result<Options, String> {
         Per::Rcpt if d.place != Where::Rcpt => d.rcpt_count,
         _ => 1.0,
     };
-    let count = if allowed { count.unwrap_or(default_count) } else { 0.0 };
+    let count = if mode == Mode::Readonly { 0.0 } else { count.unwrap_or(default_count) };
     let key = key.unwrap_or_else(|| d.host.clone());
     let db_key = format!("{period_text}/{}/{}{key}", per_name(per), if unique.is_some() { "unique/" } else { "" });
     Ok(Options { limit, limit_text: limit_s.to_string(), place: d.place, period, period_text, per, mode, count, unique, db_key })
