@@ -63,20 +63,32 @@ fn main() {
         check(&mut env, &mut state, Where::Rcpt, Some("check_rcpt"), Some(&r));
     }
     let rcpts: Vec<String> = (0..n).map(|i| format!("user{}@test.ex", i % 97)).collect();
-    let start = cpu_ns();
-    for r in &rcpts {
-        // One recipient every 10 ms, so the rate stays under the limit.
-        clock += 0.01;
-        env.clock = Some(clock);
-        state.new_command();
-        let (lp, dom) = r.split_once('@').unwrap();
-        env.vars.insert("local_part".into(), lp.into());
-        env.vars.insert("domain".into(), dom.into());
-        if check(&mut env, &mut state, Where::Rcpt, Some("check_rcpt"), Some(r)).rc == Rc::Ok {
-            accepted += 1;
+    // Rounds of n / ROUNDS recipients; the machine is shared, so the best
+    // round is the cost and the median shows the noise.
+    const ROUNDS: usize = 10;
+    let mut per_round = Vec::new();
+    for chunk in rcpts.chunks(n / ROUNDS) {
+        let start = cpu_ns();
+        for r in chunk {
+            // One recipient every 10 ms, so the rate stays under the limit.
+            clock += 0.01;
+            env.clock = Some(clock);
+            state.new_command();
+            let (lp, dom) = r.split_once('@').unwrap();
+            env.vars.insert("local_part".into(), lp.into());
+            env.vars.insert("domain".into(), dom.into());
+            if check(&mut env, &mut state, Where::Rcpt, Some("check_rcpt"), Some(r)).rc == Rc::Ok {
+                accepted += 1;
+            }
         }
+        per_round.push((cpu_ns() - start) as f64 / chunk.len() as f64 / 1000.0);
     }
-    let per = (cpu_ns() - start) as f64 / n as f64;
     assert_eq!(accepted, n, "every recipient should be accepted");
-    println!("acl_rcpt: 20 statements, 1000-entry host list, ratelimit per_rcpt strict: {:.2} µs CPU per recipient ({} recipients)", per / 1000.0, n);
+    per_round.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "acl_rcpt: 20 statements, 1000-entry host list, ratelimit per_rcpt strict: {:.2} µs CPU per recipient (best of {ROUNDS} rounds of {}; median {:.2} µs)",
+        per_round[0],
+        n / ROUNDS,
+        per_round[ROUNDS / 2]
+    );
 }

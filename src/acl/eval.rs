@@ -59,13 +59,17 @@ pub(crate) struct Interp<'a> {
     pub depth: usize,
     /// Whether the environment wants the debug trace (asked once).
     pub tracing: bool,
+    /// `$local_part` and `$domain`, looked up once per check (they do
+    /// not change while an ACL runs).
+    pub local_part: std::cell::OnceCell<String>,
+    pub domain: std::cell::OnceCell<String>,
 }
 
 /// Run the ACL for hook `place`. `option` is the hook option's value
 /// (None when unset, which means the hook's default); `recipient` is the
 /// RCPT address (for `$local_part`, `$domain`).
 pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: Option<&str>, recipient: Option<&str>) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false };
+    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default() };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -98,7 +102,7 @@ pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: O
 
 /// Run a named ACL with arguments (the `acl` condition and `${acl}`).
 pub fn check_named(env: &mut dyn AclEnv, state: &mut AclState, place: Where, name: &str, args: &[String]) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false };
+    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default() };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -604,6 +608,17 @@ impl Interp<'_> {
 
     /// The local part or domain of the recipient being checked.
     pub(crate) fn recipient_part(&self, local: bool) -> String {
+        let cached = if local { &self.local_part } else { &self.domain };
+        if let Some(v) = cached.get() {
+            return v.clone();
+        }
+        let v = self.recipient_part_uncached(local);
+        let _ = cached.set(v.clone());
+        v
+    }
+
+    /// The session's `$local_part` / `$domain`, else the recipient's parts.
+    fn recipient_part_uncached(&self, local: bool) -> String {
         let name = if local { "local_part" } else { "domain" };
         if let Some(v) = self.env.variable(name) {
             return v;
