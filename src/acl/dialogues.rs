@@ -345,6 +345,10 @@ impl Sim<'_> {
                 other => panic!("command {other} not simulated"),
             }
         }
+        // End of input without QUIT: the not-QUIT ACL runs.
+        self.var("smtp_notquit_reason", "connection-lost");
+        let _ = self.acl(Where::NotQuit, None);
+        self.out.push(format!("421 {HOST} lost input connection"));
     }
 }
 
