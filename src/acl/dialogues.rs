@@ -89,7 +89,7 @@ fn sessions(num: &str) -> Vec<(String, Vec<String>)> {
 fn expected(num: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(suite().join("stdout").join(num)).unwrap();
     let mut out: Vec<Vec<String>> = Vec::new();
-    for l in text.split('\n') {
+    for l in text.split('\n').map(|l| l.trim_end_matches('\r')) {
         if l.starts_with("**** SMTP testing session") {
             out.push(Vec::new());
         } else if !l.starts_with("****") && !l.is_empty() {
@@ -290,7 +290,7 @@ impl Sim<'_> {
                     }
                     self.env.headers = headers;
                     let o = if discard_all { super::AclOutcome { rc: Rc::Ok, user_message: None, log_message: None } } else { self.acl(Where::Data, None) };
-                    let id = if self.ids == 0 { "10HmaX-000000005vi-0000" } else { "10HmaY-000000005vi-0000" };
+                    let id = if self.ids == 0 { "10HmaX-0005vi-00" } else { "10HmaY-0005vi-00" };
                     match (o.rc, self.state.controls.fake_response.clone()) {
                         (Rc::Ok | Rc::Discard, Some((ctl, msg))) => {
                             let code = if ctl == super::controls::ControlId::Fakedefer { 450 } else { 550 };
@@ -358,7 +358,7 @@ impl Sim<'_> {
 fn expected_trace(num: &str) -> Vec<Vec<String>> {
     let Ok(text) = std::fs::read_to_string(suite().join("stderr").join(num)) else { return Vec::new() };
     let mut out: Vec<Vec<String>> = vec![Vec::new()];
-    for l in text.split('\n') {
+    for l in text.split('\n').map(|l| l.trim_end_matches('\r')) {
         if l.starts_with(">>> host in hosts_connection_nolog") {
             out.push(Vec::new());
             continue;
