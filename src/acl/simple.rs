@@ -51,8 +51,8 @@ pub struct SimpleEnv {
     pub named: HashMap<String, (char, String)>,
     /// Parsed lists by address and length of the text (checked against
     /// the text on use), so a long literal list is parsed once.
-    parsed: FnvMap<(usize, usize, u8), (String, Arc<Vec<(bool, Parsed)>>)>,
-    parsed_short: [FnvMap<String, Arc<Vec<(bool, Parsed)>>>; 4],
+    parsed: FnvMap<(usize, usize, u8), (String, ParsedList)>,
+    parsed_short: [FnvMap<String, ParsedList>; 4],
 }
 
 /// The cached text is the list at the same address with the same length;
@@ -64,6 +64,9 @@ fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && (a.len() <= 2 * N || (a[..N] == b[..N] && a[a.len() - N..] == b[b.len() - N..]))
         && (a.len() > 2 * N || a == b)
 }
+
+/// A parsed list: (negated, item) in order.
+type ParsedList = Arc<Vec<(bool, Parsed)>>;
 
 /// A list item, parsed.
 enum Parsed {

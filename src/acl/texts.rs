@@ -68,10 +68,6 @@ pub fn control_forbidden(name: &str, place: &str) -> String {
     format!("cannot use \"control={name}\" in {place} ACL")
 }
 
-pub fn authenticated_forbidden_verb() -> String {
-    "\"discard\" verb not allowed here".to_string()
-}
-
 pub fn unknown_verify(s: &str) -> String {
     format!("expected \"sender[=address]\", \"recipient\", \"helo\", \"header_syntax\", \"header_sender\", \"header_names_ascii\" or \"reverse_host_lookup\" at start of ACL condition \"verify {s}\"")
 }
@@ -94,8 +90,4 @@ pub fn bad_delay(s: &str) -> String {
 
 pub fn bad_log_target(s: &str) -> String {
     format!("unknown log name \"{s}\" in \"log_reject_target\" in ACL")
-}
-
-pub fn helo_verify_failed() -> String {
-    "helo verify failed".to_string()
 }

@@ -17,7 +17,6 @@ pub use options::{Mode, Options, Per};
 pub use record::Record;
 
 use crate::acl::{Rc, Where};
-use crate::acl::texts;
 use crate::acl::eval::{trace, Interp};
 use crate::hintsdb::HintsError;
 
@@ -246,7 +245,6 @@ pub(crate) fn seen_condition(it: &mut Interp, arg: &str, log: &mut Option<String
         return Rc::Defer;
     }
     let within = last.is_some_and(|l| now - l < interval as f64);
-    let _ = texts::not_found;
     if within == before {
         Rc::Ok
     } else {
