@@ -3,7 +3,7 @@
 //! pieces so that the deeper paths are reached. Bounded: a few seconds.
 
 use proptest::prelude::*;
-use rexim::expand::{self, Context, ExpandError, ListKind, RunResult};
+use rexim::expand::{self, Context, ExpandError, Found, ListKind, RunResult};
 
 /// A context with no side effects: no commands, no lookups.
 struct Quiet;
@@ -12,8 +12,8 @@ impl Context for Quiet {
     fn variable(&self, name: &str) -> Option<String> {
         (name == "primary_hostname").then(|| "fuzz.example".to_string())
     }
-    fn match_list(&mut self, _kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
-        Ok(list.contains(subject))
+    fn match_list(&mut self, _kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        Ok(list.contains(subject).then(Found::default))
     }
     fn run(&mut self, _options: &str, _command: &str) -> Result<RunResult, ExpandError> {
         Err(ExpandError::Failed("no commands while fuzzing".into()))

@@ -3,7 +3,7 @@
 //! no DNS, no routing, logging discarded.
 
 use super::statement::Acl;
-use crate::expand::{ExpandError, ListKind};
+use crate::expand::{ExpandError, Found, ListKind};
 use crate::hintsdb::HintsDb;
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ pub trait ListMatcher {
     /// Err is a deferral (a lookup that could not complete), with its text.
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String>;
 
-    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
         Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
     }
 }

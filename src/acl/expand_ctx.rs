@@ -4,7 +4,7 @@
 
 use super::eval::{Interp, Rc};
 use crate::expand::ast::HeaderKind;
-use crate::expand::{Context, ExpandError, ListKind};
+use crate::expand::{Context, ExpandError, Found, ListKind};
 
 pub(crate) struct AclContext<'a, 'b> {
     pub it: &'a mut Interp<'b>,
@@ -60,12 +60,16 @@ impl Context for AclContext<'_, '_> {
         self.it.env.named_list(kind, name)
     }
 
-    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         self.it.env.lookup(key, search_type, query)
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
-        self.it.env.match_list(kind, subject, list).map_err(ExpandError::Failed)
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        self.it.env.match_list(kind, subject, list).map(|b| b.then(Found::default)).map_err(ExpandError::Failed)
+    }
+
+    fn log(&mut self, line: &str) {
+        self.it.env.log(&["main"], line);
     }
 
     fn acl(&mut self, name: &str, args: &[String]) -> Result<String, ExpandError> {

@@ -7,7 +7,7 @@ use super::env::*;
 use super::eval::acl_expansion;
 use super::statement::Acl;
 use super::{AclState, AclStore, Where};
-use crate::expand::{Context, ExpandError, ListKind};
+use crate::expand::{Context, ExpandError, Found, ListKind};
 use std::sync::Arc;
 
 /// An `AclEnv` over an expansion context.
@@ -36,9 +36,9 @@ impl SessionVars for ExpansionEnv<'_> {
 
 impl ListMatcher for ExpansionEnv<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        self.ctx.match_list(kind, subject, list).map_err(|e| e.message().to_string())
+        self.ctx.match_list(kind, subject, list).map(|f| f.is_some()).map_err(|e| e.message().to_string())
     }
-    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         self.ctx.lookup(key, search_type, query)
     }
 }
@@ -71,8 +71,8 @@ mod tests {
         fn variable(&self, name: &str) -> Option<String> {
             (name == "primary_hostname").then(|| "myhost.test.ex".to_string())
         }
-        fn match_list(&mut self, _k: ListKind, s: &str, l: &str) -> Result<bool, ExpandError> {
-            Ok(s == l)
+        fn match_list(&mut self, _k: ListKind, s: &str, l: &str) -> Result<Option<Found>, ExpandError> {
+            Ok((s == l).then(Found::default))
         }
     }
 

@@ -15,6 +15,20 @@ pub enum ListKind {
     LocalPart,
 }
 
+/// What a lookup found, or what a list match matched: the value for
+/// `$value` and the `$0`, `$1`... it sets (partial lookups, regex items).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    pub value: Option<String>,
+    pub numeric: Vec<String>,
+}
+
+impl Found {
+    pub fn value(v: impl Into<String>) -> Found {
+        Found { value: Some(v.into()), numeric: Vec::new() }
+    }
+}
+
 pub trait Context {
     /// The value of a variable the context knows; `None` falls back to
     /// the variable table's default.
@@ -36,11 +50,12 @@ pub trait Context {
         None
     }
 
-    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
         Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
+    /// `${if match_ip}` and friends: `Some` when the subject is in the list.
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError>;
 
     fn acl(&mut self, name: &str, _args: &[String]) -> Result<String, ExpandError> {
         Err(ExpandError::Failed(format!("ERROR from acl \"{name}\"")))

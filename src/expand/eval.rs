@@ -164,11 +164,22 @@ impl<'c> Evaluator<'c> {
                 }
                 let query = query_text;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
-                if let Some(v) = &found {
+                let (value, numeric) = match found {
+                    Some(f) => (Some(f.value.unwrap_or_default()), f.numeric),
+                    None => (None, Vec::new()),
+                };
+                // Without yes/no strings the value outlives the item (Exim
+                // restores the previous one only after yes/no processing).
+                if let (Some(v), None) = (&value, &branches.yes) {
                     self.ctx.set_variable("value", v.clone());
                 }
-                let ok = found.is_some();
-                self.branches(ok, branches, found, "lookup", "")
+                let ok = value.is_some();
+                let saved = (!numeric.is_empty()).then(|| std::mem::replace(&mut self.numeric, numeric));
+                let r = self.branches(ok, branches, value, "lookup", "");
+                if let Some(n) = saved {
+                    self.numeric = n;
+                }
+                r
             }
             Item::Extract { json, args, fail } => self.extract(*json, args, *fail),
             Item::Filter { list, cond } => {
@@ -647,10 +658,24 @@ impl<'c> Evaluator<'c> {
                 }
                 Ok(false)
             }
-            CondId::MatchIp => self.ctx.match_list(ListKind::Host, &v[0], &v[1]),
-            CondId::MatchDomain => self.ctx.match_list(ListKind::Domain, &v[0], &v[1]),
-            CondId::MatchAddress => self.ctx.match_list(ListKind::Address, &v[0], &v[1]),
-            CondId::MatchLocalPart => self.ctx.match_list(ListKind::LocalPart, &v[0], &v[1]),
+            CondId::MatchIp | CondId::MatchDomain | CondId::MatchAddress | CondId::MatchLocalPart => {
+                let kind = match id {
+                    CondId::MatchIp => ListKind::Host,
+                    CondId::MatchDomain => ListKind::Domain,
+                    CondId::MatchAddress => ListKind::Address,
+                    _ => ListKind::LocalPart,
+                };
+                match self.ctx.match_list(kind, &v[0], &v[1])? {
+                    Some(found) => {
+                        self.value = found.value;
+                        if !found.numeric.is_empty() {
+                            self.numeric = found.numeric;
+                        }
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
             CondId::Crypteq => super::crypteq::crypteq(&v[0], &v[1]),
             CondId::FirstDelivery => Ok(self.ctx.variable("first_delivery").as_deref() == Some("yes")),
             CondId::QueueRunning => Ok(self.ctx.variable("queue_running").as_deref() == Some("yes")),

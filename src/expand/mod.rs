@@ -15,6 +15,7 @@ mod encode;
 mod error;
 mod escape;
 mod eval;
+mod iconv;
 mod ipaddr;
 pub mod items;
 mod json;
@@ -34,7 +35,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use arith::{readconf_printtime, readconf_readtime};
-pub use context::{Context, ListKind};
+pub use context::{Context, Found, ListKind};
 pub use error::ExpandError;
 pub use eval::Evaluator;
 pub use run::RunResult;

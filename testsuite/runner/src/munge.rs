@@ -49,6 +49,12 @@ re!(bytes_read_re, r"\b\d+ bytes read from ");
 re!(errno_re, r"\berrno = \d+\b");
 re!(changed_uid_re, r"(?m)^(\s+)uid=\d+ gid=");
 re!(stderr_uid_re, r"\b(e?uid)=\d+\b");
+re!(spool_user_re, r"(?m)^(\S+) (\d+) (\d+)$");
+re!(received_len_re, r"(?m)^\d{3}([PFS*]) ");
+re!(spool_addr_re, r"(?m)^-(host|interface)_address (\[[^\]]+\]):\d+$");
+re!(tls_cipher_re, r"\bX=TLS1\.[0-3]:([A-Za-z0-9_-]+):\d+");
+re!(tls_accept_re, r"(TLS error on connection from [^\n]*?)\((?:gnutls_handshake|SSL_accept)\)");
+re!(tls_connect_re, r"(TLS session: )\((?:gnutls_handshake|SSL_connect)\)");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -276,9 +282,54 @@ impl Munger {
         queue_size_re().replace_all(t, "${1}sss${2}").into_owned()
     }
 
+    /// TLS version and cipher in log lines vary with the library: runtest
+    /// keeps only the kind of key (RSA, ECDSA, PSK).
+    pub fn tls_ciphers(&self, t: &str) -> String {
+        tls_cipher_re()
+            .replace_all(t, |c: &Captures| {
+                let suite = c[1].to_ascii_uppercase();
+                let kind = if suite.contains("ECDSA") {
+                    "ECDSA"
+                } else if suite.contains("RSA") {
+                    "RSA"
+                } else if suite.contains("PSK") {
+                    "PSK"
+                } else {
+                    ""
+                };
+                format!("X=TLS1.x:ke-{}-AES256-SHAnnn:xxx", kind)
+            })
+            .into_owned()
+    }
+
+    /// TLS library function names in error texts, as runtest writes them.
+    pub fn tls_functions(&self, t: &str) -> String {
+        let t = tls_accept_re().replace_all(t, "${1}(tls lib accept fn)");
+        tls_connect_re().replace_all(&t, "${1}(tls lib connect fn)").into_owned()
+    }
+
     /// Times in spool header files (-Mvh output).
     pub fn spool_times(&self, t: &str) -> String {
-        let t = spool_time_re().replace_all(t, "ddddddddd 0");
+        let p = &self.p;
+        // The owner line of a spool header: "user uid gid".
+        let t = spool_user_re().replace_all(t, |c: &Captures| {
+            let (u, g): (u32, u32) = (c[2].parse().unwrap_or(u32::MAX), c[3].parse().unwrap_or(u32::MAX));
+            if (c[1] == *p.exim_user || &c[1] == "EXIMUSER") && u == p.exim_uid && g == p.exim_gid {
+                format!("{} EXIM_UID EXIM_GID", &c[1])
+            } else if (c[1] == *p.caller || &c[1] == "CALLER") && u == p.caller_uid && g == p.caller_gid && u != 0 {
+                format!("{} CALLER_UID CALLER_GID", &c[1])
+            } else {
+                c[0].to_string()
+            }
+        });
+        // Ports of the connection in a spool header (runtest's values).
+        let t = spool_addr_re().replace_all(&t, |c: &Captures| {
+            format!("-{}_address {}:{}", &c[1], &c[2], if &c[1] == "host" { "9999" } else { "1112" })
+        });
+        // Lengths of the header lines that vary with names and times
+        // (Received:, From:, Sender:, and deleted ones), as runtest does.
+        let t = received_len_re().replace_all(&t, "ddd${1} ");
+        let t = spool_time_re().replace_all(&t, "ddddddddd 0");
         let t = usec_re().replace_all(&t, "-received_time_usec .uuuuuu");
         complete_re().replace_all(&t, "-received_time_complete tttt.uuuuuu").into_owned()
     }
@@ -359,6 +410,8 @@ impl Munger {
         let t = self.ports(&t);
         let t = self.version(&t);
         let t = self.daemon_ports(&t);
+        let t = self.tls_ciphers(&t);
+        let t = self.tls_functions(&t);
         let t = self.dates(&t);
         let t = self.pids(&t);
         let t = self.sizes(&t);
@@ -393,6 +446,7 @@ pub fn drop_build_lines(t: &str, conf: &str) -> String {
             !(l.starts_with(">>> host in hosts_proxy?")
                 || (!caller_trusted && l == "trusted user")
                 || l == ">>> host in tls_advertise_hosts? no (end of list)"
+                || l.starts_with("-tls_resumption ")
                 || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
                 || (!advertises_utf8
                     && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
@@ -524,10 +578,31 @@ mod tests {
     }
 
     #[test]
+    fn tls_cipher_rule() {
+        assert_eq!(
+            m().tls_ciphers("X=TLS1.3:ECDHE_SECP256R1__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=no X=TLS1.2:ECDHE_ECDSA_AES_256_GCM_SHA384:256*"),
+            "X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=no X=TLS1.x:ke-ECDSA-AES256-SHAnnn:xxx*"
+        );
+    }
+
+    #[test]
+    fn tls_function_rule() {
+        assert_eq!(
+            m().tls_functions("TLS error on connection from (a) [1.2.3.4] (gnutls_handshake): timed out\nH=x: TLS session: (gnutls_handshake): x"),
+            "TLS error on connection from (a) [1.2.3.4] (tls lib accept fn): timed out\nH=x: TLS session: (tls lib connect fn): x"
+        );
+    }
+
+    #[test]
+    fn spool_address_ports() {
+        assert_eq!(m().spool_times("-host_address [127.0.0.1]:54788\n-interface_address [127.0.0.1]:1225\n"), "-host_address [127.0.0.1]:9999\n-interface_address [127.0.0.1]:1112\n");
+    }
+
+    #[test]
     fn spool_time_rules() {
         assert_eq!(
-            m().spool_times("1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n"),
-            "ddddddddd 0\n-received_time_usec .uuuuuu\n-received_time_complete tttt.uuuuuu\n"
+            m().spool_times("Debian-exim 102 105\n1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n180P Received: from x\n"),
+            "Debian-exim EXIM_UID EXIM_GID\nddddddddd 0\n-received_time_usec .uuuuuu\n-received_time_complete tttt.uuuuuu\ndddP Received: from x\n"
         );
     }
 
