@@ -15,6 +15,7 @@ mod env;
 pub(crate) mod eval;
 mod expand_ctx;
 pub mod hooks;
+pub mod lists_env;
 pub mod outside;
 pub mod reply;
 pub mod simple;
