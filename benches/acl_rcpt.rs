@@ -50,8 +50,17 @@ fn acl_text() -> String {
 }
 
 fn main() {
+    bench("the helper's list matcher", false);
+    bench("the lists layer (src/lists)", true);
+}
+
+fn bench(matcher: &str, real_lists: bool) {
     let store = AclStore::from_section(&acl_text(), "bench").expect("bench ACL");
     let mut env = SimpleEnv::new(store);
+    if real_lists {
+        let mut ctx = rexim::acl::lists_env::StaticListContext::new([]);
+        env.list_matcher = Some(Box::new(move |kind, subject, list| rexim::acl::lists_env::match_list(&mut ctx, kind, subject, list)));
+    }
     env.set("sender_host_address", "192.0.2.55").set("sender_address", "someone@client.example").set("recipients_count", "1");
     let mut state = AclState::new();
     let n = 200_000;
@@ -86,7 +95,7 @@ fn main() {
     assert_eq!(accepted, n, "every recipient should be accepted");
     per_round.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "acl_rcpt: 20 statements, 1000-entry host list, ratelimit per_rcpt strict: {:.2} µs CPU per recipient (best of {ROUNDS} rounds of {}; median {:.2} µs)",
+        "acl_rcpt: 20 statements, 1000-entry host list, ratelimit per_rcpt strict, {matcher}: {:.2} µs CPU per recipient (best of {ROUNDS} rounds of {}; median {:.2} µs)",
         per_round[0],
         n / ROUNDS,
         per_round[ROUNDS / 2]

@@ -8,7 +8,6 @@
 use super::reply::{self, Reply};
 use super::simple::SimpleEnv;
 use super::{check, AclState, AclStore, Rc, Where};
-use crate::lists;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -378,53 +377,9 @@ fn expected_trace(num: &str) -> Vec<Vec<String>> {
     out
 }
 
-/// A `ListContext` for the lists layer with the configuration's named
-/// lists, no lookups needing files, no DNS.
-struct ListsCtx {
-    named: HashMap<(lists::ListKind, String), lists::NamedList>,
-    lookups: crate::lookups::Lookups,
-    env: crate::lookups::NoExpand,
-    cache: lists::NamedListCache,
-}
-
-impl lists::ListContext for ListsCtx {
-    fn named_list(&self, kind: lists::ListKind, name: &str) -> Option<lists::NamedList> {
-        self.named.get(&(kind, name.to_string())).cloned()
-    }
-    fn expand_list(&mut self, text: &str, _kind: lists::ListKind, _subject: &str) -> lists::Expanded {
-        lists::Expanded::Ok(text.to_string())
-    }
-    fn primary_hostname(&self) -> String {
-        HOST.into()
-    }
-    fn local_interfaces(&self) -> Vec<std::net::IpAddr> {
-        vec!["127.0.0.1".parse().unwrap()]
-    }
-    fn lookups(&mut self) -> (&mut crate::lookups::Lookups, &mut dyn crate::lookups::LookupEnv) {
-        (&mut self.lookups, &mut self.env)
-    }
-    fn sender_host_names(&mut self) -> Option<Vec<String>> {
-        None
-    }
-    fn named_cache(&mut self) -> &mut lists::NamedListCache {
-        &mut self.cache
-    }
-    fn log(&mut self, _line: &str, _panic: bool) {}
-}
-
 fn lists_matcher(conf: &Conf) -> Box<crate::acl::simple::ListFn> {
-    let mut named = HashMap::new();
-    for (name, (k, text)) in &conf.named {
-        let kind = match k {
-            'd' => lists::ListKind::Domain,
-            'h' => lists::ListKind::Host,
-            'a' => lists::ListKind::Address,
-            _ => lists::ListKind::LocalPart,
-        };
-        named.insert((kind, name.clone()), lists::NamedList { value: text.clone(), caching: lists::NamedCaching::Default });
-    }
-    let resolver = std::sync::Arc::new(crate::dns::fake::FakeResolver::default());
-    let mut ctx = ListsCtx { named, lookups: crate::lookups::Lookups::new(resolver), env: crate::lookups::NoExpand, cache: Default::default() };
+    let mut ctx = super::lists_env::StaticListContext::new(conf.named.iter().map(|(name, (k, text))| (*k, name.as_str(), text.as_str())));
+    ctx.primary_hostname = HOST.into();
     Box::new(move |kind, subject, list| super::lists_env::match_list(&mut ctx, kind, subject, list))
 }
 
