@@ -34,6 +34,12 @@ pub trait SessionVars {
         }
     }
 
+    /// Whether a variable's value came from outside (Exim's taint): the
+    /// client, the message, the command line.
+    fn is_tainted(&self, _name: &str) -> bool {
+        false
+    }
+
     /// Named lists for `+name` references in expansions.
     fn named_list(&self, _kind: Option<char>, _name: &str) -> Option<(char, String)> {
         None

@@ -141,6 +141,13 @@ impl Interp<'_> {
         expand::evaluate(&compiled, &mut ctx)
     }
 
+    /// Expand, saying whether data from outside went into the result.
+    fn expand_tainted(&mut self, s: &str) -> Result<(String, bool), ExpandError> {
+        let compiled = expand::compile(s)?;
+        let mut ctx = AclContext { it: self };
+        expand::Evaluator::new(&mut ctx).seq_t(&compiled.nodes)
+    }
+
     /// Find the ACL a string names: a file, a named ACL or inline text.
     fn with_origin(&self, mut acl: Acl) -> Acl {
         if let Some((file, line)) = self.env.text_acl_origin() {
@@ -195,8 +202,8 @@ impl Interp<'_> {
     }
 
     fn internal_at_depth(&mut self, s: &str, user: &mut Option<String>, log: &mut Option<String>) -> Rc {
-        let expanded = if s.contains(['$', '\\']) { self.expand(s) } else { Ok(s.to_string()) };
-        let ss = match expanded {
+        let expanded = if s.contains(['$', '\\']) { self.expand_tainted(s) } else { Ok((s.to_string(), false)) };
+        let (ss, tainted) = match expanded {
             Ok(v) => v,
             Err(e) => {
                 *log = Some(texts::expand_failed(s, e.message()));
@@ -206,6 +213,13 @@ impl Interp<'_> {
         if ss.trim().is_empty() {
             self.debug("ACL is empty: implicit DENY");
             return Rc::Fail;
+        }
+        // Exim refuses ACL text (inline or a file name) built from data
+        // from outside; a tainted name of a configured ACL is fine.
+        if tainted && (ss.contains(' ') || ss.starts_with('/') || self.env.named_acl(&ss).is_none()) {
+            self.env.log(&["main", "panic"], &texts::tainted_acl_text(&ss));
+            *log = Some(texts::internal_config_error());
+            return Rc::Error;
         }
         let (acl, inline) = match self.find(&ss) {
             Ok(x) => x,

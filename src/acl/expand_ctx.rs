@@ -68,6 +68,12 @@ impl Context for AclContext<'_, '_> {
         self.it.env.match_list(kind, subject, list).map(|b| b.then(Found::default)).map_err(ExpandError::Failed)
     }
 
+    fn is_tainted(&self, name: &str) -> bool {
+        // ACL variables and arguments are set by the configuration; what
+        // went into them is not tracked.
+        self.acl_variable(name).is_none() && self.it.env.is_tainted(name)
+    }
+
     fn log(&mut self, line: &str) {
         self.it.env.log(&["main"], line);
     }

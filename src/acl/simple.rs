@@ -48,6 +48,8 @@ pub struct SimpleEnv {
     /// A list matcher to use instead of the built-in one (the lists
     /// layer, in tests that check the two together).
     pub list_matcher: Option<Box<ListFn>>,
+    /// Variables whose values count as tainted.
+    pub tainted: std::collections::HashSet<String>,
     /// What `text_acl_origin` reports.
     pub text_origin: Option<(String, u32)>,
     /// Named lists for `+name` items: (kind letter, text).
@@ -145,6 +147,7 @@ impl SimpleEnv {
             clock: None,
             named: HashMap::new(),
             text_origin: None,
+            tainted: Default::default(),
             list_matcher: None,
             parsed: FnvMap::default(),
             parsed_short: Default::default(),
@@ -172,6 +175,9 @@ impl SessionVars for SimpleEnv {
     }
     fn headers(&self) -> Vec<String> {
         self.headers.clone()
+    }
+    fn is_tainted(&self, name: &str) -> bool {
+        self.tainted.contains(name)
     }
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
         self.named.get(name).filter(|(k, _)| kind.is_none_or(|w| w == *k)).cloned()

@@ -91,3 +91,11 @@ pub fn bad_delay(s: &str) -> String {
 pub fn bad_log_target(s: &str) -> String {
     format!("unknown log name \"{s}\" in \"log_reject_target\" in ACL")
 }
+
+pub fn tainted_acl_text(text: &str) -> String {
+    format!("attempt to use tainted ACL text \"{text}\"")
+}
+
+pub fn internal_config_error() -> String {
+    "internal configuration error".to_string()
+}
