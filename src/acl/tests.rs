@@ -134,3 +134,36 @@ fn forbidden_uses_are_listed_for_the_configuration_reader() {
     assert_eq!((errs[0].line, errs[0].message.as_str()), (2, "cannot test recipients condition in connection ACL"));
     assert!(store.forbidden_uses("c", Where::Rcpt).is_empty());
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &["acl", "add_header", "condition", "control", "delay", "dnslists", "domains", "hosts", "local_parts", "logwrite", "message", "log_message", "ratelimit", "recipients", "remove_header", "seen", "senders", "set acl_m_x", "verify", "endpass", "queue", "log_reject_target"];
+    const VERBS: &[&str] = &["accept", "defer", "deny", "discard", "drop", "require", "warn"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any ACL text is read or refused with a message; reading never
+        /// panics.
+        #[test]
+        fn reading_never_panics(text in "[a-z_ =!:/$\\\\{}\\n\\t#\"]{0,80}") {
+            let _ = AclStore::from_section(&format!("a:\n{text}\n"), "f");
+            let _ = statement::read_text(&text, "f").map(|r| statement::compile(&r));
+        }
+
+        /// Any value of any condition or modifier, in any hook, gives an
+        /// outcome; nothing panics or hangs.
+        #[test]
+        fn evaluation_never_panics(verb in 0..VERBS.len(), name in 0..NAMES.len(), value in "[ -~]{0,40}", place in 0..Where::ALL.len()) {
+            let text = format!("a:\n  {} {} = {}\n  accept\n", VERBS[verb], NAMES[name], value.replace('\n', " "));
+            if let Ok(store) = AclStore::from_section(&text, "f") {
+                let mut e = SimpleEnv::new(store);
+                e.set("sender_host_address", "10.1.2.3");
+                let mut st = AclState::new();
+                let _ = check(&mut e, &mut st, Where::ALL[place], Some("a"), Some("u@d.example"));
+            }
+        }
+    }
+}
