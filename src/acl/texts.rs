@@ -76,6 +76,10 @@ pub fn verify_needs_routing(what: &str) -> String {
     format!("verify = {what} needs address routing, which rexim does not provide yet")
 }
 
+pub fn verify_needs_parser(what: &str) -> String {
+    format!("verify = {what} needs the message's address header parser, which rexim does not provide yet")
+}
+
 pub fn verify_forbidden(what: &str, place: &str) -> String {
     format!("cannot verify {what} in ACL for {place}")
 }

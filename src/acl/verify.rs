@@ -43,6 +43,12 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
             None => it.env.verify("helo", &opts),
         },
         "header_names_ascii" => header_names_ascii(&it.env.headers()),
+        // These parse the message's address headers (Exim's parse.c),
+        // which the message layer will provide through the Verifier.
+        "header_syntax" | "header_sender" => match it.env.verify(&what_full, &opts) {
+            VerifyOutcome::Error(m) if m == texts::verify_needs_routing(&what_full) => VerifyOutcome::Error(texts::verify_needs_parser(&what)),
+            other => other,
+        },
         "not_blind" => not_blind(&it.env.headers(), &it.env.recipients()),
         _ => it.env.verify(&what_full, &opts),
     };
