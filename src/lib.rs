@@ -2,6 +2,7 @@
 //!
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
+pub mod acl;
 pub mod be;
 pub mod be_config;
 pub mod cli;
@@ -10,7 +11,9 @@ pub mod dns;
 pub mod dsn;
 pub mod environment;
 pub mod expand;
+pub mod hintsdb;
 pub mod lists;
 pub mod lookups;
 pub mod proxy;
+pub mod ratelimit;
 pub mod texts;
