@@ -27,6 +27,10 @@ pub struct Evaluator<'c> {
     /// (`$prvscheck_address`...), looked up before the context.
     locals: Vec<(&'static str, String)>,
     depth: usize,
+    /// How many items with yes/no strings are being evaluated: Exim
+    /// restores `$value` when such an item ends, so only a lookup outside
+    /// them leaves its value behind.
+    yes_no_depth: usize,
     /// Whether tainted data went into the string being built: Exim 4.96
     /// marks data from outside (the client, the message, the command line)
     /// and refuses it where it could name a file.
@@ -38,7 +42,7 @@ const MAX_DEPTH: usize = 200;
 
 impl<'c> Evaluator<'c> {
     pub fn new(ctx: &'c mut dyn Context) -> Self {
-        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, taint: false }
+        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, yes_no_depth: 0, taint: false }
     }
 
     /// Evaluate a sequence; its taint joins that of the string being built.
@@ -138,6 +142,23 @@ impl<'c> Evaluator<'c> {
     }
 
     fn item(&mut self, item: &Item) -> Result<String> {
+        let yes_no = match item {
+            Item::If { .. } | Item::Lookup { .. } | Item::Extract { .. } | Item::Run { .. } => true,
+            Item::Generic { id, .. } => {
+                matches!(id, ItemId::Env | ItemId::Listextract | ItemId::Certextract | ItemId::Prvscheck)
+            }
+            Item::Filter { .. } => false,
+        };
+        if !yes_no {
+            return self.item_inner(item);
+        }
+        self.yes_no_depth += 1;
+        let r = self.item_inner(item);
+        self.yes_no_depth -= 1;
+        r
+    }
+
+    fn item_inner(&mut self, item: &Item) -> Result<String> {
         match item {
             Item::If { cond, branches } => {
                 let saved = self.numeric.clone();
@@ -170,7 +191,7 @@ impl<'c> Evaluator<'c> {
                 };
                 // Without yes/no strings the value outlives the item (Exim
                 // restores the previous one only after yes/no processing).
-                if let (Some(v), None) = (&value, &branches.yes) {
+                if let (Some(v), None, 1) = (&value, &branches.yes, self.yes_no_depth) {
                     self.ctx.set_variable("value", v.clone());
                 }
                 let ok = value.is_some();
