@@ -532,30 +532,7 @@ pub fn parse(kind: Kind, s: &str, name: &str) -> Result<Value, String> {
 
 /// Exim's readconf_printtime().
 pub fn print_time(t: i64) -> String {
-    let mut out = String::new();
-    let mut t = t;
-    if t < 0 {
-        out.push('-');
-        t = -t;
-    }
-    let s = t % 60;
-    t /= 60;
-    let m = t % 60;
-    t /= 60;
-    let h = t % 24;
-    t /= 24;
-    let d = t % 7;
-    let w = t / 7;
-    let start = out.len();
-    for (v, u) in [(w, 'w'), (d, 'd'), (h, 'h'), (m, 'm')] {
-        if v > 0 {
-            out.push_str(&format!("{v}{u}"));
-        }
-    }
-    if s > 0 || out.len() == start {
-        out.push_str(&format!("{s}s"));
-    }
-    out
+    crate::expand::readconf_printtime(t)
 }
 
 /// The text after `name = ` that `-bP` prints for a value (None for the
