@@ -1,0 +1,76 @@
+//! `-bs`: an SMTP session on standard input and output, as from a local
+//! process. Messages are spooled and stay queued.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use super::session::{Event, Peer, Services, Session, SessionMode};
+use crate::log::Logger;
+
+/// Run a session on the given streams until QUIT or end of input.
+pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &str, log: &Logger, input: &mut dyn Read, output: &mut dyn Write) {
+    let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, Peer::default());
+    let events = session.start();
+    if handle(&mut session, events, services, log, output) {
+        return;
+    }
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                let events = session.eof();
+                handle(&mut session, events, services, log, output);
+                return;
+            }
+            Ok(n) => n,
+        };
+        let events = session.feed(&buf[..n]);
+        if handle(&mut session, events, services, log, output) {
+            return;
+        }
+    }
+}
+
+/// Carry out events; true when the session is over.
+pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, log: &Logger, output: &mut dyn Write) -> bool {
+    let mut queue = std::collections::VecDeque::from(events);
+    let mut closed = false;
+    while let Some(e) = queue.pop_front() {
+        match e {
+            Event::Reply(bytes) => {
+                let _ = output.write_all(&bytes);
+            }
+            Event::Log(targets, text) => log.write(targets, &text),
+            Event::Spool(msg) => {
+                let _ = output.flush();
+                let result = write_spool(services, &msg, session);
+                queue.extend(session.spooled(&msg, result));
+            }
+            Event::StartTls => {
+                // No TLS on a pipe.
+                queue.extend(session.tls_started(Err("TLS is not available on standard input".into())));
+            }
+            Event::Close => closed = true,
+        }
+    }
+    let _ = output.flush();
+    closed
+}
+
+/// Write a message to the spool, with its message log's first line.
+pub fn write_spool(services: &Services, msg: &crate::spool::SpoolMessage, session: &Session) -> Result<(), String> {
+    let arrival = session.arrival_line(msg);
+    let msglog = format!("Received from {}", arrival.trim_start_matches("<= "));
+    crate::spool::write_message(&services.cfg.spool_directory, msg, &msglog).map_err(|e| e.to_string())
+}
+
+/// Services with no authenticators, the simple host matcher and no DSN.
+pub fn basic_services(cfg: super::SmtpConfig) -> Services {
+    Services {
+        cfg: Arc::new(cfg),
+        hosts: Arc::new(super::SimpleHostMatcher),
+        dsn: Arc::new(super::NoDsn),
+        auths: Arc::new(Vec::new()),
+        ids: Arc::new(crate::spool::IdGenerator::default()),
+    }
+}
