@@ -382,6 +382,7 @@ async fn connection(
         interface_port: local.map(|l| l.port()).unwrap_or(0),
         host_name: None,
         tls: tls_info,
+        connection_count: shared.counts.lock().map(|c| c.total).unwrap_or(1),
     };
     let services = loaded.services.clone();
     let mut session = Session::new(&services, Box::new(loaded.acls.clone()), SessionMode::Remote, peer_info);
@@ -399,11 +400,10 @@ async fn connection(
                 Event::Reply(b) => out.extend_from_slice(&b),
                 Event::Log(t, text) => log.write(t, &text),
                 Event::Spool(msg) => {
-                    let arrival = session.arrival_line(&msg);
+                    let msglog = session.msglog_line(&msg);
                     let spool = services.cfg.spool_directory.clone();
                     let msg2 = msg.clone();
                     let result = tokio::task::spawn_blocking(move || {
-                        let msglog = format!("Received from {}", arrival.trim_start_matches("<= "));
                         crate::spool::write_message(&spool, &msg2, &msglog).map_err(|e| e.to_string())
                     })
                     .await

@@ -67,7 +67,7 @@ pub fn run_bs(opts: &Options) -> i32 {
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    crate::smtp::stdio::run(
+    let quit = crate::smtp::stdio::run(
         &loaded.services,
         Box::new(loaded.acls.clone()),
         &login_name(),
@@ -75,7 +75,11 @@ pub fn run_bs(opts: &Options) -> i32 {
         &mut stdin.lock(),
         &mut stdout.lock(),
     );
-    0
+    if quit {
+        0
+    } else {
+        1
+    }
 }
 
 /// `-bp` (and `-bpc`: the count only).

@@ -39,7 +39,11 @@ pub fn parse(arg: &str, allow_empty: bool) -> Result<Parsed, String> {
             }
             None => {
                 // Exim reports a fault in the address before the missing '>'.
-                parse(rest, allow_empty)?;
+                let p = parse(rest, allow_empty)?;
+                if !p.has_domain {
+                    let last = p.address.rsplit('.').next().unwrap_or(&p.address).to_string();
+                    return Err(format!("\"@\" or \".\" expected after \"{last}\""));
+                }
                 return Err("'>' missing at end of address".into());
             }
         },

@@ -13,6 +13,8 @@ pub struct MessageData {
     pub max_linelength: usize,
     /// Bytes as received, for the size limit (LF-ended lines).
     pub size: u64,
+    /// Lines received (headers, separator and body).
+    pub lines: u64,
     pub too_big: bool,
     pub has_nul: bool,
 }
@@ -33,6 +35,7 @@ impl MessageData {
     pub fn add_line(&mut self, line: &[u8], limit: u64) {
         self.max_linelength = self.max_linelength.max(line.len());
         self.size += line.len() as u64 + 1;
+        self.lines += 1;
         if limit > 0 && self.size > limit {
             self.too_big = true;
         }

@@ -79,6 +79,8 @@ pub struct SessionVars {
     pub authenticated_sender: Option<String>,
     /// The authenticator's instance name when authenticated.
     pub sender_host_authenticated: Option<String>,
+    /// Its public (mechanism) name.
+    pub sender_host_auth_pubname: Option<String>,
     pub tls: TlsInfo,
     /// PROXY protocol: the external address and port the proxy reported.
     pub proxy: Option<(String, u16)>,
@@ -118,6 +120,9 @@ impl SessionVars {
             None => String::new(),
         };
         let mut extra = Vec::new();
+        if self.log_incoming_port && self.sender_host_address.is_some() {
+            extra.push(format!("port={}", self.sender_host_port));
+        }
         if let Some(h) = &self.sender_helo_name {
             if self.sender_host_name.as_ref().is_none_or(|n| !n.eq_ignore_ascii_case(h)) {
                 extra.push(format!("helo={h}"));
@@ -181,6 +186,8 @@ pub struct Peer {
     /// True when the connection arrived on a `tls_on_connect_ports` port
     /// and TLS is already up.
     pub tls: Option<TlsInfo>,
+    /// Connections the daemon has open, this one included.
+    pub connection_count: usize,
 }
 
 #[derive(Debug)]
@@ -193,6 +200,8 @@ enum State {
     ExpectChunk { remaining: usize, last: bool, discard: bool },
     /// After BDAT without LAST: only BDAT may follow.
     ExpectBdat,
+    /// A chunked transfer went wrong: only RSET may follow.
+    ExpectRset,
     /// An AUTH exchange waits for the client's next line.
     ExpectAuthResponse { auth: usize, state: AuthState },
     /// The message went to the driver for spooling.
@@ -239,8 +248,12 @@ pub struct Session {
     message: MessageData,
     message_start: (u64, u32),
     chunk_total: usize,
+    chunk_size: usize,
+    chunking_active: bool,
     chunk_line: Vec<u8>,
     pending_close: bool,
+    quit_seen: bool,
+    connection_count: usize,
     started: std::time::Instant,
 }
 
@@ -333,8 +346,12 @@ impl Session {
             message: MessageData::default(),
             message_start: (0, 0),
             chunk_total: 0,
+            chunk_size: 0,
+            chunking_active: false,
             chunk_line: Vec::new(),
             pending_close: false,
+            quit_seen: false,
+            connection_count: peer.connection_count,
             started: std::time::Instant::now(),
         }
     }
@@ -378,7 +395,8 @@ impl Session {
     pub fn start(&mut self) -> Vec<Event> {
         if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() {
             let h = self.vars.fullhost(true);
-            self.log(Targets::MAIN, format!("SMTP connection from {h}"));
+            let n = self.connection_count;
+            self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
         }
         self.pipe_connect_ok = self.vars.sender_host_address.is_some()
             && self.is_remote_socket()
@@ -440,7 +458,7 @@ impl Session {
 
     /// True while a message is being received (for shutdown decisions).
     pub fn in_message(&self) -> bool {
-        matches!(self.state, State::ExpectData | State::ExpectChunk { .. } | State::ExpectBdat | State::AwaitSpool)
+        matches!(self.state, State::ExpectData | State::ExpectChunk { .. } | State::ExpectBdat | State::ExpectRset | State::AwaitSpool)
     }
 
     /// Feed bytes received from the client.
@@ -456,7 +474,7 @@ impl Session {
     fn process(&mut self) {
         loop {
             let progressed = match self.state {
-                State::ExpectCommand | State::ExpectBdat => self.next_command(),
+                State::ExpectCommand | State::ExpectBdat | State::ExpectRset => self.next_command(),
                 State::ExpectData => self.data_lines(),
                 State::ExpectChunk { .. } => self.chunk_bytes(),
                 State::ExpectAuthResponse { .. } => self.auth_response(),
@@ -573,9 +591,16 @@ impl Session {
         }
         let (verb, arg) = command::parse(&text);
         let arg = arg.to_string();
-        if matches!(self.state, State::ExpectBdat) && verb != Verb::Bdat && verb != Verb::Quit {
+        if matches!(self.state, State::ExpectBdat) && !matches!(verb, Verb::Bdat | Verb::Quit | Verb::Rset | Verb::Noop) {
             self.remember(verb);
-            self.synprot_error(503, None, t::BDAT_ONLY, false);
+            if !self.synprot_error(503, None, t::BDAT_ONLY, false) {
+                self.state = State::ExpectRset;
+            }
+            return true;
+        }
+        if matches!(self.state, State::ExpectRset) && verb != Verb::Rset && verb != Verb::Quit {
+            self.remember(verb);
+            self.synprot_error(503, None, "only RSET accepted now", false);
             return true;
         }
         self.remember(verb);
@@ -648,7 +673,7 @@ impl Session {
         self.rcpt_response_same = true;
         self.too_many = false;
         self.message = MessageData::default();
-        if matches!(self.state, State::ExpectBdat) {
+        if matches!(self.state, State::ExpectBdat | State::ExpectRset) {
             self.state = State::ExpectCommand;
         }
     }
@@ -943,7 +968,7 @@ impl Session {
     }
 
     fn cfg_helo_required_ok(&self) -> bool {
-        self.helo_seen || !self.host_matches(&self.cfg.helo_verify_hosts)
+        self.helo_seen || !(self.host_matches(&self.cfg.helo_verify_hosts) || self.host_matches(&self.cfg.hosts_require_helo))
     }
 
     fn rcpt(&mut self, arg: &str, last_was_rej_mail: bool) {
@@ -1192,6 +1217,7 @@ impl Session {
         self.message_start = crate::spool::message_id::now();
         self.vars.message_id = self.ids.next(self.message_start);
         self.chunk_total = 0;
+        self.chunking_active = false;
         true
     }
 
@@ -1233,6 +1259,8 @@ impl Session {
             self.state = State::ExpectChunk { remaining: size, last: true, discard: true };
             return;
         }
+        self.chunk_size = size;
+        self.chunking_active = true;
         self.state = State::ExpectChunk { remaining: size, last, discard: false };
     }
 
@@ -1272,8 +1300,8 @@ impl Session {
             }
             self.end_of_message(true);
         } else {
-            let total = self.chunk_total;
-            self.send_str(&format!("250 {total} byte chunk received\r\n"));
+            let size = self.chunk_size;
+            self.send_str(&format!("250 {size} byte chunk received\r\n"));
             self.state = State::ExpectBdat;
         }
         true
@@ -1369,7 +1397,7 @@ impl Session {
             auth_id: self.vars.authenticated_id.clone(),
             auth_sender: self.vars.authenticated_sender.clone(),
             host_auth: self.vars.sender_host_authenticated.clone(),
-            host_auth_pubname: None,
+            host_auth_pubname: self.vars.sender_host_auth_pubname.clone(),
             tls_cipher: tls.cipher.clone(),
             tls_ver: tls.version.clone(),
             tls_peerdn: tls.peerdn.clone(),
@@ -1387,8 +1415,19 @@ impl Session {
         })
     }
 
+    /// The message log's first line: the arrival line without recipients.
+    pub fn msglog_line(&self, msg: &SpoolMessage) -> String {
+        let mut s = self.arrival_fields(msg, false);
+        s.replace_range(..3, "Received from ");
+        s
+    }
+
     /// The arrival log line (`<= ...`) for a spooled message.
     pub fn arrival_line(&self, msg: &SpoolMessage) -> String {
+        self.arrival_fields(msg, self.cfg.log_selector.received_recipients)
+    }
+
+    fn arrival_fields(&self, msg: &SpoolMessage, with_recipients: bool) -> String {
         let sel = &self.cfg.log_selector;
         let mut s = format!("<= {}", if msg.sender.is_empty() { "<>" } else { &msg.sender });
         if self.vars.sender_host_address.is_some() {
@@ -1433,7 +1472,7 @@ impl Session {
                 s.push_str(&format!(" T=\"{}\"", h.text[8..].trim().replace('\n', "")));
             }
         }
-        if sel.received_recipients {
+        if with_recipients {
             s.push_str(&format!(" for {}", msg.recipients.join(" ")));
         }
         s
@@ -1453,10 +1492,12 @@ impl Session {
             Ok(()) => {
                 let line = format!("{} {}", msg.id, self.arrival_line(msg));
                 self.log(Targets::MAIN, line);
-                let chunked = self.chunk_total > 0;
+                let chunked = self.chunking_active;
                 if chunked {
-                    let size = msg.size() as u64 + msg.body_linecount + msg.headers.iter().map(|h| h.text.matches('\n').count() as u64).sum::<u64>() + 1;
-                    self.send_str(&format!("250- {} byte chunk, total {size}\r\n250 OK id={}\r\n", self.chunk_total, msg.id));
+                    // Exim's message_size + message_linecount: the LF-ended
+                    // bytes plus one, and the lines (an empty message counts one).
+                    let total = self.message.size + 1 + self.message.lines.max(1);
+                    self.send_str(&format!("250- {} byte chunk, total {total}\r\n250 OK id={}\r\n", self.chunk_size, msg.id));
                 } else {
                     self.send_str(&format!("250 OK id={}\r\n", msg.id));
                 }
@@ -1472,6 +1513,7 @@ impl Session {
     }
 
     fn quit(&mut self) {
+        self.quit_seen = true;
         let outcome = self.acls.quit(&self.vars);
         let text = outcome.user_message.unwrap_or_else(|| format!("{} closing connection", self.cfg.active_hostname()));
         let r = reply("221", &text);
@@ -1528,17 +1570,22 @@ impl Session {
             self.sync_failure();
             return;
         }
-        if !arg.starts_with('#') && self.cfg.acl_smtp_etrn.is_some() {
-            self.synprot_error(501, None, t::ETRN_HASH, true);
+        if self.vars.sender_address.is_some() {
+            self.synprot_error(503, None, "ETRN is not permitted inside a transaction", false);
             return;
         }
+        let h = self.vars.host_and_ident(false);
+        self.log(Targets::MAIN, format!("ETRN {arg} received from {h}"));
         let outcome = self.acls.etrn(&self.vars, arg);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Etrn, &outcome, arg);
             return;
         }
-        let h = self.vars.host_and_ident(false);
-        self.log(Targets::MAIN, format!("ETRN {arg} received from {h}"));
+        // Without smtp_etrn_command only the "#" form is meaningful.
+        if !arg.starts_with('#') {
+            self.synprot_error(501, None, t::ETRN_HASH, true);
+            return;
+        }
         self.send_str("250 OK\r\n");
     }
 
@@ -1626,7 +1673,7 @@ impl Session {
             return;
         }
         let Some(idx) = self.auths.iter().position(|a| a.public_name().eq_ignore_ascii_case(&mech)) else {
-            self.synprot_error(504, None, &format!("{mech} mechanism not supported"), true);
+            self.synprot_error(504, None, &format!("{mech} authentication mechanism not supported"), true);
             return;
         };
         let auths = self.auths.clone();
@@ -1655,7 +1702,7 @@ impl Session {
 
     fn auth_step(&mut self, idx: usize, state: AuthState, step: AuthStep) {
         let name = self.auths[idx].name().to_string();
-        match step {
+        match step.clone() {
             AuthStep::Challenge(c) => {
                 self.send_str(&format!("334 {c}\r\n"));
                 self.state = State::ExpectAuthResponse { auth: idx, state };
@@ -1663,6 +1710,7 @@ impl Session {
             }
             AuthStep::Ok(id) => {
                 self.vars.sender_host_authenticated = Some(name);
+                self.vars.sender_host_auth_pubname = Some(self.auths[idx].public_name().to_string());
                 self.vars.authenticated_id = id;
                 self.vars.received_protocol = self.protocol();
                 self.send_str(t::AUTH_OK);
@@ -1678,11 +1726,11 @@ impl Session {
                 let h = self.vars.host_and_ident(false);
                 self.log(Targets::REJECT, format!("{name} authenticator failed for {h}: 435 Unable to authenticate at present: {e}"));
             }
-            AuthStep::Cancelled => {
-                self.synprot_error(501, None, t::AUTH_CANCELLED, true);
-            }
-            AuthStep::Bad64 => {
-                self.synprot_error(501, None, t::AUTH_BAD64, true);
+            AuthStep::Cancelled | AuthStep::Bad64 => {
+                let text = if step == AuthStep::Cancelled { t::AUTH_CANCELLED } else { t::AUTH_BAD64 };
+                let h = self.vars.host_and_ident(false);
+                self.log(Targets::REJECT, format!("{name} authenticator failed for {h}: 501 {text}"));
+                self.synprot_error(501, None, text, true);
             }
         }
         if !self.is_closed() {
@@ -1711,18 +1759,33 @@ impl Session {
             return Vec::new();
         }
         let h = self.vars.host_and_ident(false);
-        let d = self.started.elapsed().as_secs();
-        let what = match self.state {
-            State::ExpectData | State::ExpectChunk { .. } | State::ExpectBdat => {
-                let s = self.vars.sender_address.clone().unwrap_or_default();
-                format!("SMTP connection lost (message abandoned) from {h} F=<{s}> D={d}s")
+        let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
+        let lost = if self.vars.sender_host_address.is_some() { "disconnection" } else { "EOF" };
+        match self.state {
+            State::ExpectData => {
+                let part = if self.message.in_body { "after header" } else { "header" };
+                self.log(Targets::MAIN, format!("SMTP connection from {h} lost while reading message data ({part})"));
             }
-            _ => format!("unexpected disconnection while reading SMTP command from {h} D={d}s"),
-        };
-        if self.cfg.log_selector.lost_incoming_connection {
-            self.log(Targets::MAIN, what);
+            State::ExpectChunk { .. } | State::ExpectBdat | State::ExpectRset => {
+                self.log(Targets::MAIN, format!("SMTP connection from {h} lost while reading message data"));
+            }
+            // Exim logs a lost connection only in a transaction: some
+            // clients just drop the call instead of sending QUIT.
+            _ if self.vars.sender_address.is_some() || !self.vars.recipients.is_empty() => {
+                if self.cfg.log_selector.lost_incoming_connection {
+                    self.log(Targets::MAIN, format!("unexpected {lost} while reading SMTP command from {h} D={d}"));
+                }
+            }
+            _ => {
+                if self.cfg.log_selector.smtp_no_mail {
+                    let hist = self.history.join(",");
+                    self.log(Targets::MAIN, format!("no MAIL in SMTP connection from {h} D={d} C={hist}"));
+                }
+            }
         }
         let _ = self.acls.notquit(&self.vars, "connection-lost");
+        // Seen only where the client can still read (-bs, half-closed sockets).
+        self.send_str(&format!("421 {} lost input connection\r\n", self.cfg.active_hostname()));
         self.state = State::Closed;
         self.take_events()
     }
@@ -1759,6 +1822,11 @@ impl Session {
 
     pub fn pending_close(&self) -> bool {
         self.pending_close
+    }
+
+    /// True when the session ended with QUIT (for `-bs`'s exit code).
+    pub fn quit_seen(&self) -> bool {
+        self.quit_seen
     }
 }
 

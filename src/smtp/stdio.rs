@@ -7,12 +7,13 @@ use std::sync::Arc;
 use super::session::{Event, Peer, Services, Session, SessionMode};
 use crate::log::Logger;
 
-/// Run a session on the given streams until QUIT or end of input.
-pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &str, log: &Logger, input: &mut dyn Read, output: &mut dyn Write) {
+/// Run a session on the given streams until QUIT or end of input; true
+/// when it ended with QUIT (Exim's -bs exits 0 then, 1 otherwise).
+pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &str, log: &Logger, input: &mut dyn Read, output: &mut dyn Write) -> bool {
     let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, Peer::default());
     let events = session.start();
     if handle(&mut session, events, services, log, output) {
-        return;
+        return session.quit_seen();
     }
     let mut buf = vec![0u8; 65536];
     loop {
@@ -20,13 +21,13 @@ pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &s
             Ok(0) | Err(_) => {
                 let events = session.eof();
                 handle(&mut session, events, services, log, output);
-                return;
+                return session.quit_seen();
             }
             Ok(n) => n,
         };
         let events = session.feed(&buf[..n]);
         if handle(&mut session, events, services, log, output) {
-            return;
+            return session.quit_seen();
         }
     }
 }
@@ -59,8 +60,7 @@ pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, lo
 
 /// Write a message to the spool, with its message log's first line.
 pub fn write_spool(services: &Services, msg: &crate::spool::SpoolMessage, session: &Session) -> Result<(), String> {
-    let arrival = session.arrival_line(msg);
-    let msglog = format!("Received from {}", arrival.trim_start_matches("<= "));
+    let msglog = session.msglog_line(msg);
     crate::spool::write_message(&services.cfg.spool_directory, msg, &msglog).map_err(|e| e.to_string())
 }
 

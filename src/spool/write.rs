@@ -86,6 +86,12 @@ impl SpoolMessage {
         if let Some(v) = &self.host_name {
             line(&mut h, &format!("-host_name {v}"));
         }
+        if let Some(v) = &self.host_auth {
+            line(&mut h, &format!("-host_auth {v}"));
+        }
+        if let Some(v) = &self.host_auth_pubname {
+            line(&mut h, &format!("-host_auth_pubname {v}"));
+        }
         if let Some(v) = &self.interface_address {
             line(&mut h, &format!("-interface_address {v}"));
         }
@@ -96,20 +102,15 @@ impl SpoolMessage {
             line(&mut h, &format!("-ident {v}"));
         }
         line(&mut h, &format!("-received_protocol {}", self.received_protocol));
-        if let Some(v) = &self.host_auth {
-            line(&mut h, &format!("-host_auth {v}"));
-        }
-        if let Some(v) = &self.host_auth_pubname {
-            line(&mut h, &format!("-host_auth_pubname {v}"));
-        }
-        if let Some(v) = &self.auth_id {
-            line(&mut h, &format!("-auth_id {v}"));
-        }
-        if let Some(v) = &self.auth_sender {
-            line(&mut h, &format!("-auth_sender {v}"));
-        }
         line(&mut h, &format!("-body_linecount {}", self.body_linecount));
         line(&mut h, &format!("-max_received_linelength {}", self.max_received_linelength));
+        // Values from the client are tainted: Exim marks them with "--".
+        if let Some(v) = &self.auth_id {
+            line(&mut h, &format!("--auth_id {v}"));
+        }
+        if let Some(v) = &self.auth_sender {
+            line(&mut h, &format!("--auth_sender {v}"));
+        }
         if self.allow_unqualified {
             line(&mut h, "-allow_unqualified_recipient");
             line(&mut h, "-allow_unqualified_sender");
@@ -134,7 +135,8 @@ impl SpoolMessage {
         if let Some(v) = &self.tls_peerdn {
             line(&mut h, &format!("-tls_peerdn {v}"));
         }
-        line(&mut h, "-tls_resumption A");
+        // A: no TLS; B: TLS without session resumption.
+        line(&mut h, if self.tls_cipher.is_some() { "-tls_resumption B" } else { "-tls_resumption A" });
         if let Some(v) = &self.tls_sni {
             line(&mut h, &format!("-tls_sni {v}"));
         }
