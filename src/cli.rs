@@ -3,7 +3,7 @@
 use crate::texts;
 
 /// What the command line asks for.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Options {
     pub config_file: Option<String>,
     pub defines: Vec<(String, String)>,

@@ -23,3 +23,5 @@ pub use config::SmtpConfig;
 pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, DsnParams, HostMatcher, LiteralAcls, NoDsn};
 pub use hosts::SimpleHostMatcher;
 pub use session::{Event, Peer, Services, Session, SessionMode, SessionVars, TlsInfo};
+#[cfg(test)]
+mod tests;
