@@ -388,8 +388,26 @@ async fn connection(
     let mut session = Session::new(&services, Box::new(loaded.acls.clone()), SessionMode::Remote, peer_info);
     let log: Arc<Logger> = loaded.log.clone();
     let timeout = Duration::from_secs(services.cfg.smtp_receive_timeout.max(1));
-    let mut events = session.start();
     let mut buf = vec![0u8; 16384];
+    // Input before the greeting: Exim looks just before sending it.
+    let early = match &stream {
+        Stream::Plain(tcp) => match tcp.try_read(&mut buf) {
+            Ok(n) if n > 0 => Some(buf[..n].to_vec()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut events = match early {
+        Some(bytes) => match session.early_input(&bytes) {
+            Some(refused) => refused,
+            None => {
+                let mut e = session.start();
+                e.extend(session.feed(&bytes));
+                e
+            }
+        },
+        None => session.start(),
+    };
     let mut stopping = *stop.borrow();
     loop {
         let mut out: Vec<u8> = Vec::new();

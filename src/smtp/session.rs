@@ -320,7 +320,7 @@ impl Session {
         if let Some(tls) = peer.tls {
             vars.tls = tls;
         }
-        Session {
+        let mut session = Session {
             cfg,
             acls,
             hosts: services.hosts.clone(),
@@ -353,7 +353,11 @@ impl Session {
             quit_seen: false,
             connection_count: peer.connection_count,
             started: std::time::Instant::now(),
-        }
+        };
+        session.pipe_connect_ok = session.vars.sender_host_address.is_some()
+            && session.is_remote_socket()
+            && session.host_matches(&session.cfg.pipelining_connect_advertise_hosts);
+        session
     }
 
     fn is_local(&self) -> bool {
@@ -398,9 +402,6 @@ impl Session {
             let n = self.connection_count;
             self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
         }
-        self.pipe_connect_ok = self.vars.sender_host_address.is_some()
-            && self.is_remote_socket()
-            && self.host_matches(&self.cfg.pipelining_connect_advertise_hosts);
         let outcome = self.acls.connect(&self.vars);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
@@ -429,22 +430,23 @@ impl Session {
         self.take_events()
     }
 
-    /// Input arrived before the banner was sent (the driver checks this
-    /// when it can): Exim's pre-greeting synchronization error, unless
-    /// PIPECONNECT is acceptable for this host.
-    pub fn early_input(&mut self, bytes: &[u8]) -> Vec<Event> {
+    /// Input arrived before the banner was sent (the driver looks before
+    /// calling `start`): Exim's pre-greeting synchronization error, unless
+    /// PIPECONNECT is acceptable for this host. `None` means the input is
+    /// acceptable: call `start`, then `feed` it.
+    pub fn early_input(&mut self, bytes: &[u8]) -> Option<Vec<Event>> {
         if self.pipe_connect_ok || !self.cfg.smtp_enforce_sync || !self.is_remote_socket() {
-            return self.feed(bytes);
+            return None;
         }
         let shown = printing(&bytes[..bytes.len().min(150)]);
-        let h = self.vars.host_and_ident(false);
+        let h = self.vars.host_and_ident(true);
         self.log(
             Targets::REJECT,
             format!("SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from {h} input=\"{shown}\""),
         );
         self.send_str(t::SYNC_ERROR_REPLY);
         self.close();
-        self.take_events()
+        Some(self.take_events())
     }
 
     fn close(&mut self) {

@@ -239,3 +239,22 @@ fn bad_input_never_panics() {
     assert_eq!(out, "500 Command line too long\r\n");
     assert!(closed);
 }
+
+#[test]
+fn input_before_the_greeting() {
+    // PIPECONNECT advertised to this host: early EHLO is fine.
+    let s = services(config(&[]), Vec::new());
+    let mut sess = remote(&s, Box::new(AcceptAll));
+    assert!(sess.early_input(b"EHLO x\r\n").is_none());
+    // Not advertised: Exim's refusal, without the banner.
+    let s = services(config(&[("pipelining_connect_advertise_hosts", "")]), Vec::new());
+    let mut sess = remote(&s, Box::new(AcceptAll));
+    let ev = sess.early_input(b"EHLO x\r\n").unwrap();
+    let (out, logs, closed) = run(&mut sess, ev);
+    assert_eq!(out, "554 SMTP synchronization error\r\n");
+    assert_eq!(
+        logs,
+        vec!["SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[127.0.0.1] input=\"EHLO x\\r\\n\""]
+    );
+    assert!(closed);
+}
