@@ -14,16 +14,18 @@ pub trait ConfigView {
     fn config_file(&self) -> String;
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
-    fn expand_macros(&self, line: &str) -> String;
+    fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
     fn define_macro(&mut self, name: &str, value: &str);
     fn list_match(&self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
-    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError>;
+    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<expand::Found>, ExpandError>;
 }
 
 /// The context of `-be` and of expansions done outside a session.
 pub struct BaseContext<'a> {
     pub config: &'a mut dyn ConfigView,
     pub extra: HashMap<String, String>,
+    /// Variables whose values came from the command line (`-oMa`...).
+    pub tainted: &'a [&'a str],
 }
 
 fn primary_hostname_default() -> String {
@@ -61,9 +63,11 @@ impl BaseContext<'_> {
     }
 
     fn computed(&self, name: &str) -> Option<String> {
+        if let Some(tod) = name.strip_prefix("tod_") {
+            return tod_variable(tod);
+        }
         // SAFETY: these libc calls have no preconditions.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        let now = chrono::Local::now();
         Some(match name {
             "primary_hostname" | "smtp_active_hostname" => self.primary_hostname(),
             "qualify_domain" => self.qualify_domain(),
@@ -100,7 +104,7 @@ impl BaseContext<'_> {
             "authenticated_id" | "sender_ident" | "sender_address_local_part" => login_name(uid),
             "sender_address" | "authenticated_sender" => format!("{}@{}", login_name(uid), self.qualify_domain()),
             "sender_address_domain" => self.qualify_domain(),
-            "initial_cwd" => std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+            "initial_cwd" => crate::environment::initial_cwd().to_string(),
             "load_average" => {
                 let mut avg = [0f64; 1];
                 // SAFETY: getloadavg writes at most one value into our array.
@@ -111,16 +115,39 @@ impl BaseContext<'_> {
             "spool_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
             "log_space" => statvfs_of(&self.spool_directory()).map(|s| s.0.to_string()).unwrap_or("-1".into()),
             "log_inodes" => statvfs_of(&self.spool_directory()).map(|s| s.1.to_string()).unwrap_or("-1".into()),
-            "tod_bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
-            "tod_epoch" => now.timestamp().to_string(),
-            "tod_epoch_l" => format!("{}", now.timestamp_micros()),
-            "tod_full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
-            "tod_log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
-            "tod_logfile" => now.format("%Y%m%d").to_string(),
-            "tod_zone" => now.format("%z").to_string(),
-            "tod_zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
             _ => return None,
         })
+    }
+}
+
+/// `$tod_*`: the time of day in Exim's formats.
+fn tod_variable(which: &str) -> Option<String> {
+    let now = chrono::Local::now();
+    Some(match which {
+        "bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
+        "epoch" => now.timestamp().to_string(),
+        "epoch_l" => now.timestamp_micros().to_string(),
+        "full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+        "log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "logfile" => now.format("%Y%m%d").to_string(),
+        "zone" => now.format("%z").to_string(),
+        "zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
+        _ => return None,
+    })
+}
+
+/// The user's home directory from the password file: the environment
+/// may have been emptied by keep_environment.
+fn home_directory() -> Option<std::path::PathBuf> {
+    // SAFETY: getpwuid returns NULL or a pointer to a static record, which
+    // we copy at once.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_dir.is_null() {
+            return None;
+        }
+        let dir = std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned();
+        Some(std::path::PathBuf::from(dir))
     }
 }
 
@@ -154,31 +181,53 @@ impl Context for BaseContext<'_> {
         self.config.option(name)
     }
 
-    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<expand::Found>, ExpandError> {
         self.config.lookup(key, search_type, query)
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
-        self.config.list_match(kind, subject, list)
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<expand::Found>, ExpandError> {
+        Ok(self.config.list_match(kind, subject, list)?.then(expand::Found::default))
+    }
+
+    fn set_variable(&mut self, name: &str, value: String) {
+        self.extra.insert(name.to_string(), value);
+    }
+
+    fn is_tainted(&self, name: &str) -> bool {
+        self.tainted.contains(&name)
+    }
+
+    fn log(&mut self, line: &str) {
+        // Without a message, Exim's log lines in -be go to standard error.
+        eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
     }
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
-pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
+pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[String]) -> i32 {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Rust's stdout flushes at every newline; buffer it and flush when
+    // a person is waiting for the prompt.
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Variables set by one line ($runrc, ACL variables) are seen by the next.
+    let mut extra: HashMap<String, String> = origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let tainted: Vec<&str> = origin.iter().map(|(k, _)| *k).collect();
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, a);
+            let line = expand_line(config, &mut extra, &tainted, a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
     }
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    if std::io::IsTerminal::is_terminal(&stdin) {
+        drop(out);
+        return interactive(config, &mut extra, &tainted);
+    }
+    // A pipe is read in large pieces, and needs no flush per line.
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
     loop {
         let _ = write!(out, "> ");
-        let _ = out.flush();
         let Some(line) = read_logical_line(&mut input) else {
             let _ = writeln!(out);
             break;
@@ -189,18 +238,89 @@ pub fn run(config: &mut dyn ConfigView, args: &[String]) -> i32 {
             continue;
         }
         let line = config.expand_macros(&line);
-        let result = expand_line(config, &line);
-        let _ = writeln!(out, "{result}");
+        let result = expand_line(config, &mut extra, &tainted, &line);
+        let _ = out.write_all(result.as_bytes());
+        let _ = out.write_all(b"\n");
     }
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, line: &str) -> String {
-    let mut ctx = BaseContext { config, extra: HashMap::new() };
-    match expand::expand_string(line, &mut ctx) {
+/// `-be` at a terminal: line editing and a history kept in
+/// ~/.rexim_history (beyond Exim, which reads plain lines).
+fn interactive(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str]) -> i32 {
+    let Ok(mut editor) = rustyline::DefaultEditor::new() else {
+        return 1;
+    };
+    let history = home_directory().map(|h| h.join(".rexim_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    let mut pending = String::new();
+    loop {
+        let line = match editor.readline(if pending.is_empty() { "> " } else { "" }) {
+            Ok(l) => l,
+            Err(_) => break,
+        };
+        let mut piece = line.trim_end();
+        if !pending.is_empty() {
+            piece = piece.trim_start();
+        }
+        if let Some(p) = piece.strip_suffix('\\') {
+            pending.push_str(p);
+            continue;
+        }
+        pending.push_str(piece);
+        let logical = std::mem::take(&mut pending);
+        let _ = editor.add_history_entry(logical.as_str());
+        if let Some((name, value)) = macro_definition(&logical) {
+            config.define_macro(name, value);
+            println!("Defined macro '{name}'");
+            continue;
+        }
+        let expanded = config.expand_macros(&logical).into_owned();
+        println!("{}", expand_line(config, extra, tainted, &expanded));
+    }
+    println!();
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    0
+}
+
+fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str], line: &str) -> String {
+    let mut ctx = BaseContext { config, extra: std::mem::take(extra), tainted };
+    let result = match expand::expand_string(line, &mut ctx) {
         Ok(s) => s,
         Err(e) => format!("Failed: {}", e.message()),
+    };
+    *extra = ctx.extra;
+    result
+}
+
+/// Exim reads `-be` input with fgets() into a 1024-byte buffer, so a
+/// longer line arrives in pieces that are taken as separate lines.
+const FGETS_MAX: usize = 1023;
+
+fn fgets(input: &mut dyn BufRead) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    while raw.len() < FGETS_MAX {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(_) => break,
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let room = FGETS_MAX - raw.len();
+        let window = &buf[..buf.len().min(room)];
+        let take = window.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(window.len());
+        raw.extend_from_slice(&buf[..take]);
+        input.consume(take);
+        if raw.last() == Some(&b'\n') {
+            break;
+        }
     }
+    (!raw.is_empty()).then_some(raw)
 }
 
 /// One input line with trailing white space removed; a line ending in `\`
@@ -209,26 +329,34 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
     let mut result = String::new();
     let mut first = true;
     loop {
-        let mut raw = Vec::new();
-        match input.read_until(b'\n', &mut raw) {
-            Ok(0) if first => return None,
-            Ok(0) => return Some(result),
-            Ok(_) => {}
-            Err(_) => return if first { None } else { Some(result) },
-        }
-        let text = String::from_utf8_lossy(&raw);
+        let raw = match fgets(input) {
+            Some(r) => r,
+            None if first => return None,
+            None => return Some(result),
+        };
+        let text = match String::from_utf8(raw) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         let mut piece = text.trim_end();
         if !first {
             piece = piece.trim_start();
         }
-        first = false;
         match piece.strip_suffix('\\') {
             Some(p) => result.push_str(p),
+            None if first => {
+                // The common case, one piece: no copy.
+                let mut text = text;
+                let len = text.trim_end().len();
+                text.truncate(len);
+                return Some(text);
+            }
             None => {
                 result.push_str(piece);
                 return Some(result);
             }
         }
+        first = false;
     }
 }
 
@@ -240,6 +368,6 @@ fn macro_definition(line: &str) -> Option<(&str, &str)> {
     let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
     let rest = rest.trim_start();
-    let value = rest.strip_prefix('=')?;
+    let value = rest.strip_prefix("==").or_else(|| rest.strip_prefix('='))?;
     Some((name, value.trim()))
 }

@@ -94,13 +94,13 @@ impl BeConfig {
                 if let Some((n, v)) = t.split_once('=') {
                     let n = n.trim_end_matches('=').trim().to_string();
                     if !self.macros.iter().any(|(m, _)| *m == n) {
-                        let v = self.expand_macros(v.trim());
+                        let v = self.expand_macros(v.trim()).into_owned();
                         self.macros.push((n, v));
                     }
                     continue;
                 }
             }
-            let t = self.expand_macros(t);
+            let t = self.expand_macros(t).into_owned();
             let mut words = t.splitn(2, char::is_whitespace);
             let first = words.next().unwrap_or("");
             let kind = match first {
@@ -140,12 +140,12 @@ impl ConfigView for BeConfig {
         kinds.iter().find_map(|k| self.named.get(&(*k, name.to_string())).map(|t| (*k, t.clone())))
     }
 
-    fn expand_macros(&self, line: &str) -> String {
-        let mut s = line.to_string();
+    fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut s = std::borrow::Cow::Borrowed(line);
         // Later definitions were pushed last; Exim tries each macro in turn.
         for (name, value) in self.macros.iter().rev() {
             if s.contains(name.as_str()) {
-                s = s.replace(name.as_str(), value);
+                s = std::borrow::Cow::Owned(s.replace(name.as_str(), value));
             }
         }
         s
@@ -183,9 +183,9 @@ impl ConfigView for BeConfig {
         Ok(false)
     }
 
-    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<crate::expand::Found>, ExpandError> {
         match (search_type, key) {
-            ("lsearch", Some(key)) => lsearch(key, query),
+            ("lsearch", Some(key)) => Ok(lsearch(key, query)?.map(crate::expand::Found::value)),
             _ => Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\""))),
         }
     }

@@ -13,7 +13,22 @@ pub struct Options {
     pub sender: Option<String>,
     pub daemon_ports: Option<String>,
     pub pid_file: Option<String>,
+    /// Variables set by `-oMa`, `-oMs`... (what a message "came from").
+    pub origin: Vec<(&'static str, String)>,
 }
+
+/// `-oM*` options and the variables they set.
+static ORIGIN_OPTIONS: &[(&str, &str)] = &[
+    ("-oMa", "sender_host_address"),
+    ("-oMaa", "sender_host_authenticated"),
+    ("-oMai", "authenticated_id"),
+    ("-oMas", "authenticated_sender"),
+    ("-oMi", "interface_address"),
+    ("-oMm", "message_reference"),
+    ("-oMr", "received_protocol"),
+    ("-oMs", "sender_host_name"),
+    ("-oMt", "sender_ident"),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -103,6 +118,12 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
                 let ip = argv.get(i).cloned().ok_or_else(|| bad(a))?;
                 o.mode = Some(Mode::HostCheck { ip, callouts });
             }
+            _ if ORIGIN_OPTIONS.iter().any(|(f, _)| *f == a) => {
+                let var = ORIGIN_OPTIONS.iter().find(|(f, _)| *f == a).map(|(_, v)| *v).expect("found");
+                i += 1;
+                let value = argv.get(i).cloned().ok_or_else(|| bad(a))?;
+                o.origin.extend(origin_variables(var, value));
+            }
             _ if a.starts_with("-C") => o.config_file = Some(value_of("-C")?),
             _ if a.starts_with("-D") => {
                 let def = value_of("-D")?;
@@ -121,6 +142,26 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
     }
     o.args = argv[i..].to_vec();
     Ok(o)
+}
+
+/// `-oMa` and `-oMi` take an optional port after a final dot or colon.
+fn origin_variables(var: &'static str, value: String) -> Vec<(&'static str, String)> {
+    let port_var = match var {
+        "sender_host_address" => "sender_host_port",
+        "interface_address" => "interface_port",
+        _ => return vec![(var, value)],
+    };
+    let split = |sep: char| {
+        value.rsplit_once(sep).filter(|(addr, port)| {
+            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && addr.parse::<std::net::IpAddr>().is_ok()
+        })
+    };
+    match split('.').or_else(|| split(':')) {
+        Some((addr, port)) if value.parse::<std::net::IpAddr>().is_err() => {
+            vec![(var, addr.to_string()), (port_var, port.to_string())]
+        }
+        _ => vec![(var, value)],
+    }
 }
 
 pub fn main() -> i32 {
@@ -152,7 +193,16 @@ pub fn main() -> i32 {
                     return 1;
                 }
             };
-            crate::be::run(&mut config, &opts.args)
+            use crate::be::ConfigView;
+            crate::environment::apply(
+                config.option("keep_environment").as_deref(),
+                config.option("add_environment").as_deref(),
+            );
+            // Exim works from the root directory: relative file names in
+            // expansions do not depend on where it was started.
+            crate::environment::initial_cwd();
+            let _ = std::env::set_current_dir("/");
+            crate::be::run(&mut config, &opts.origin, &opts.args)
         }
         Mode::SmtpStdin => crate::daemon::setup::run_bs(&opts),
         Mode::QueueList => crate::daemon::setup::run_bp(&opts, false),
@@ -185,7 +235,7 @@ mod tests {
         assert_eq!(o.args, vec!["a", "b"]);
         let o = parse(&args("-bh 10.0.0.1")).unwrap();
         assert_eq!(o.mode, Some(Mode::HostCheck { ip: "10.0.0.1".into(), callouts: false }));
-        assert_eq!(parse(&args("-xyz")), Err(BadOption("-xyz".into())));
-        assert_eq!(parse(&args("-C")), Err(BadOption("-C".into())));
+        assert_eq!(parse(&args("-xyz")).err(), Some(BadOption("-xyz".into())));
+        assert_eq!(parse(&args("-C")).err(), Some(BadOption("-C".into())));
     }
 }

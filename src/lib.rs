@@ -5,6 +5,7 @@
 pub mod be;
 pub mod be_config;
 pub mod cli;
+pub mod environment;
 pub mod expand;
 pub mod auth;
 pub mod daemon;

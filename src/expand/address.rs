@@ -49,23 +49,6 @@ fn strip_comments(s: &str) -> String {
     out
 }
 
-/// Remove quoting from a local part: `"a b"` becomes `a b`.
-fn unquote(local: &str) -> String {
-    let mut out = String::new();
-    let mut escaped = false;
-    for c in local.chars() {
-        if escaped {
-            out.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c != '"' {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Extract the address from one RFC 2822 mailbox (`Name <a@b>` or `a@b`).
 pub fn extract(s: &str) -> Option<Extracted> {
     let s = strip_comments(s);
@@ -91,7 +74,11 @@ pub fn extract(s: &str) -> Option<Extracted> {
     if local.chars().any(|c| c.is_whitespace()) && !local.contains('"') {
         return None;
     }
-    let local = unquote(local.trim());
+    // The local part keeps its quotes, as Exim returns it.
+    let local = local.trim().to_string();
+    if domain.is_some_and(|d| d.trim().is_empty()) || local.is_empty() {
+        return None;
+    }
     let address = match domain {
         Some(d) => format!("{local}@{}", d.trim()),
         None => local.clone(),
@@ -108,6 +95,10 @@ pub fn addresses(s: &str) -> String {
     };
     let mut out: Vec<String> = Vec::new();
     for part in split_top_level_commas(body) {
+        let part = strip_group_syntax(&part);
+        if part.trim().is_empty() {
+            continue;
+        }
         if let Some(a) = extract(&part) {
             if !a.address.is_empty() {
                 out.push(a.address);
@@ -115,6 +106,31 @@ pub fn addresses(s: &str) -> String {
         }
     }
     super::lists::join_items(&out, sep)
+}
+
+/// RFC 2822 groups: "name: a@b, c@d;" lists its members as addresses.
+fn strip_group_syntax(part: &str) -> String {
+    let mut s = part.trim().to_string();
+    let mut in_quote = false;
+    let mut angle = 0;
+    let mut colon = None;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => in_quote = !in_quote,
+            '<' if !in_quote => angle += 1,
+            '>' if !in_quote && angle > 0 => angle -= 1,
+            ':' if !in_quote && angle == 0 => {
+                colon = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    if let Some(i) = colon {
+        s = s[i + 1..].to_string();
+    }
+    let trimmed = s.trim_end();
+    trimmed.strip_suffix(';').unwrap_or(trimmed).to_string()
 }
 
 fn split_top_level_commas(s: &str) -> Vec<String> {
@@ -143,11 +159,8 @@ fn split_top_level_commas(s: &str) -> Vec<String> {
 /// RFC 2822 quoting of a local part when it is not a dot-atom.
 pub fn quote_local_part(s: &str) -> String {
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let dot_atom = !s.is_empty()
-        && !s.starts_with('.')
-        && !s.ends_with('.')
-        && !s.contains("..")
-        && s.chars().all(|c| atext(c) || c == '.');
+    // Exim quotes for characters outside atext and for a leading dot.
+    let dot_atom = !s.is_empty() && !s.starts_with('.') && s.chars().all(|c| atext(c) || c == '.');
     if dot_atom {
         return s.to_string();
     }

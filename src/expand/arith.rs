@@ -92,20 +92,17 @@ impl Eval<'_> {
     }
 
     fn mult(&mut self) -> i64 {
-        self.binary(b"*/%", Self::unary, |e, op, x, y| {
-            if op != b'*' && y == 0 {
-                e.error = Some("divide by zero");
-                return 0;
-            }
-            let r = match op {
-                b'*' => x.checked_mul(y),
-                b'/' => x.checked_div(y),
-                _ => x.checked_rem(y),
-            };
-            r.unwrap_or_else(|| {
-                e.error = Some(if op == b'*' { "overflow in multiplication" } else { "overflow in division" });
+        self.binary(b"*/%", Self::unary, |e, op, x, y| match op {
+            // Exim checks sums but not products: they wrap round.
+            b'*' => x.wrapping_mul(y),
+            _ if y == 0 => {
+                e.error = Some(if op == b'/' { "divide by zero" } else { "modulo by zero" });
                 0
-            })
+            }
+            // The one quotient that overflows gives the largest number.
+            b'/' if x == i64::MIN && y == -1 => i64::MAX,
+            b'/' => x / y,
+            _ => x.wrapping_rem(y),
         })
     }
 
@@ -139,7 +136,7 @@ impl Eval<'_> {
             if mult != 1 {
                 self.pos += 1;
             }
-            n.saturating_mul(mult)
+            n.wrapping_mul(mult)
         } else if c == b'(' {
             self.pos += 1;
             let n = self.or();
@@ -193,8 +190,9 @@ pub fn readconf_readtime(s: &str) -> Option<i64> {
         if i == start {
             return None;
         }
-        let value: i64 = s[start..i].parse().ok()?;
-        let mult = match b.get(i)? {
+        // Exim keeps times in a C int: the arithmetic wraps at 32 bits.
+        let value: i32 = s[start..i].parse::<i64>().ok()? as i32;
+        let mult: i32 = match b.get(i)? {
             b'w' => 7 * 24 * 3600,
             b'd' => 24 * 3600,
             b'h' => 3600,
@@ -203,7 +201,8 @@ pub fn readconf_readtime(s: &str) -> Option<i64> {
             _ => return None,
         };
         i += 1;
-        total = total.checked_add(value.checked_mul(mult)?)?;
+        total = total.wrapping_add(i64::from(value.wrapping_mul(mult)));
+        total = i64::from(total as i32);
     }
     Some(total)
 }

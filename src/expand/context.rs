@@ -15,6 +15,20 @@ pub enum ListKind {
     LocalPart,
 }
 
+/// What a lookup found, or what a list match matched: the value for
+/// `$value` and the `$0`, `$1`... it sets (partial lookups, regex items).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    pub value: Option<String>,
+    pub numeric: Vec<String>,
+}
+
+impl Found {
+    pub fn value(v: impl Into<String>) -> Found {
+        Found { value: Some(v.into()), numeric: Vec::new() }
+    }
+}
+
 pub trait Context {
     /// The value of a variable the context knows; `None` falls back to
     /// the variable table's default.
@@ -36,26 +50,35 @@ pub trait Context {
         None
     }
 
-    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
         Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
+    /// `${if match_ip}` and friends: `Some` when the subject is in the list.
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError>;
 
     fn acl(&mut self, name: &str, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed(format!("ACL \"{name}\" not found")))
+        Err(ExpandError::Failed(format!("ERROR from acl \"{name}\"")))
     }
 
     fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
         self.acl(name, args).map(|_| true)
     }
 
-    /// `${run}`: true when the command exited 0, with its output.
-    fn run(&mut self, options: &str, command: &str) -> Result<(bool, String), ExpandError> {
+    /// `${run}`: the command's output and exit status.
+    fn run(&mut self, options: &str, command: &str) -> Result<super::run::RunResult, ExpandError> {
         super::run::run_command(options, command)
     }
 
-    fn readsocket(&mut self, _args: &[String]) -> Result<String, ExpandError> {
-        Err(ExpandError::Failed("readsocket is not available here".into()))
+    /// Variables that expansions set and that outlive them (`$runrc`).
+    fn set_variable(&mut self, _name: &str, _value: String) {}
+
+    /// Whether a variable's value came from outside (Exim's taint).
+    fn is_tainted(&self, _name: &str) -> bool {
+        false
     }
+
+    /// A line for the main log (in `-be`, standard error).
+    fn log(&mut self, _line: &str) {}
+
 }

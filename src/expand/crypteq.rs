@@ -1,7 +1,7 @@
 //! The `crypteq` condition: `{md5}`, `{sha1}`, `{crypt}` and friends.
 
 use base64::Engine as _;
-use sha2::Digest as _;
+use md5::Digest as _;
 
 use super::error::ExpandError;
 
@@ -13,16 +13,12 @@ pub fn crypteq(plain: &str, hashed: &str) -> Result<bool, ExpandError> {
     if lower.starts_with("{sha1}") {
         return Ok(digest_matches(&sha1::Sha1::digest(plain.as_bytes()), &hashed[6..]));
     }
-    if lower.starts_with("{sha256}") {
-        return Ok(digest_matches(&sha2::Sha256::digest(plain.as_bytes()), &hashed[8..]));
-    }
     let stored = if lower.starts_with("{crypt}") {
         &hashed[7..]
     } else if lower.starts_with("{crypt16}") {
         &hashed[9..]
     } else if hashed.starts_with('{') {
-        let scheme = hashed[1..].split('}').next().unwrap_or("");
-        return Err(ExpandError::Failed(format!("unknown encryption mechanism in \"{scheme}\"")));
+        return Err(ExpandError::Failed(format!("unknown encryption mechanism in \"{hashed}\"")));
     } else {
         hashed
     };

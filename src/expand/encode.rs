@@ -10,10 +10,13 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
 }
 
 fn hex(bytes: &[u8], upper: bool) -> String {
-    bytes
-        .iter()
-        .map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") })
-        .collect()
+    let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(digits[usize::from(b >> 4)] as char);
+        out.push(digits[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 pub fn md5_hex(data: &[u8]) -> String {
@@ -29,7 +32,7 @@ pub fn sha2_hex(bits: Option<&str>, data: &[u8]) -> Result<String, ExpandError> 
         "256" => hex(&sha2::Sha256::digest(data), true),
         "384" => hex(&sha2::Sha384::digest(data), true),
         "512" => hex(&sha2::Sha512::digest(data), true),
-        other => return fail(format!("sha2 hash type \"{other}\" not supported")),
+        _ => return fail("unrecognised sha2 variant"),
     })
 }
 
@@ -39,7 +42,7 @@ pub fn sha3_hex(bits: Option<&str>, data: &[u8]) -> Result<String, ExpandError> 
         "256" => hex(&sha3::Sha3_256::digest(data), true),
         "384" => hex(&sha3::Sha3_384::digest(data), true),
         "512" => hex(&sha3::Sha3_512::digest(data), true),
-        other => return fail(format!("sha3 hash type \"{other}\" not supported")),
+        _ => return fail("unrecognised sha3 variant"),
     })
 }
 
@@ -68,10 +71,7 @@ pub fn base64(data: &[u8]) -> String {
 pub fn base64d(s: &str) -> Result<String, ExpandError> {
     // Exim ignores trailing garbage after the padding but fails on bad input.
     let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    match base64::engine::general_purpose::STANDARD
-        .decode(cleaned.as_bytes())
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
-    {
+    match base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(_) => fail(format!("string \"{s}\" is not well-formed for \"base64d\" operator")),
     }
@@ -82,8 +82,8 @@ pub fn hex2b64(s: &str) -> Result<String, ExpandError> {
     if b.len() % 2 != 0 {
         return fail(format!("\"{s}\" contains an odd number of characters"));
     }
-    if let Some(c) = b.iter().find(|c| !c.is_ascii_hexdigit()) {
-        return fail(format!("\"{s}\" contains non-hex character '{}'", *c as char));
+    if !b.iter().all(u8::is_ascii_hexdigit) {
+        return fail(format!("\"{s}\" is not a hex string"));
     }
     let bytes: Vec<u8> = b
         .chunks(2)
@@ -95,9 +95,16 @@ pub fn hex2b64(s: &str) -> Result<String, ExpandError> {
 const BASE32: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+/// strtoull(): a leading minus wraps round, as in C.
 fn decimal(s: &str, op: &str) -> Result<u64, ExpandError> {
-    match s.parse::<u64>() {
-        Ok(n) if s.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(if neg { n.wrapping_neg() } else { n })
+        }
         _ => fail(format!("argument for {op} operator is \"{s}\", which is not a decimal number")),
     }
 }
@@ -114,14 +121,7 @@ pub fn base32(s: &str) -> Result<String, ExpandError> {
 }
 
 pub fn base32d(s: &str) -> Result<String, ExpandError> {
-    let mut n: u64 = 0;
-    for c in s.bytes() {
-        match BASE32.iter().position(|&d| d == c) {
-            Some(v) => n = n.wrapping_mul(32).wrapping_add(v as u64),
-            None => return fail(format!("argument for base32d operator is \"{s}\", which is not a base 32 number")),
-        }
-    }
-    Ok(n.to_string())
+    decode_digits(s, BASE32, "base32d")
 }
 
 pub fn base62(s: &str) -> Result<String, ExpandError> {
@@ -135,14 +135,23 @@ pub fn base62(s: &str) -> Result<String, ExpandError> {
 }
 
 pub fn base62d(s: &str) -> Result<String, ExpandError> {
+    decode_digits(s, BASE62, "base62d")
+}
+
+/// A number written in `alphabet`'s digits, wrapping at 64 bits and shown
+/// signed, as Exim's C does.
+fn decode_digits(s: &str, alphabet: &[u8], op: &str) -> Result<String, ExpandError> {
+    let base = alphabet.len() as u64;
     let mut n: u64 = 0;
     for c in s.bytes() {
-        match BASE62.iter().position(|&d| d == c) {
-            Some(v) => n = n.wrapping_mul(62).wrapping_add(v as u64),
-            None => return fail(format!("argument for base62d operator is \"{s}\", which is not a base 36/62 number")),
+        match alphabet.iter().position(|&d| d == c) {
+            Some(v) => n = n.wrapping_mul(base).wrapping_add(v as u64),
+            None => {
+                return fail(format!("argument for {op} operator is \"{s}\", which is not a base {base} number"))
+            }
         }
     }
-    Ok(n.to_string())
+    Ok((n as i64).to_string())
 }
 
 /// RFC 2047 "Q" encoding of a header text (Exim's parse_quote_2047):

@@ -18,6 +18,14 @@ impl ExpandError {
         matches!(self, ExpandError::ForcedFail(_))
     }
 
+    /// Errors from a subcondition name the condition they are in.
+    pub fn inside_condition(self, what: &str) -> Self {
+        match self {
+            ExpandError::Failed(m) => ExpandError::Failed(format!("{m} inside \"{what}\" condition")),
+            forced => forced,
+        }
+    }
+
     /// Exim adds the name of a list-processing item to errors from within.
     pub fn inside(self, item: &str) -> Self {
         match self {

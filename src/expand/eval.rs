@@ -23,7 +23,14 @@ pub struct Evaluator<'c> {
     value: Option<String>,
     item: Option<String>,
     numeric: Vec<String>,
+    /// Variables an item sets for the strings it expands
+    /// (`$prvscheck_address`...), looked up before the context.
+    locals: Vec<(&'static str, String)>,
     depth: usize,
+    /// Whether tainted data went into the string being built: Exim 4.96
+    /// marks data from outside (the client, the message, the command line)
+    /// and refuses it where it could name a file.
+    taint: bool,
 }
 
 /// Deep nesting (from `${expand:}` loops or hostile input) stops here.
@@ -31,26 +38,52 @@ const MAX_DEPTH: usize = 200;
 
 impl<'c> Evaluator<'c> {
     pub fn new(ctx: &'c mut dyn Context) -> Self {
-        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), depth: 0 }
+        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, taint: false }
     }
 
+    /// Evaluate a sequence; its taint joins that of the string being built.
     pub fn seq(&mut self, seq: &Seq) -> Result<String> {
+        let (s, t) = self.seq_t(seq)?;
+        self.taint |= t;
+        Ok(s)
+    }
+
+    /// Evaluate a sequence on its own, returning whether it is tainted.
+    pub fn seq_t(&mut self, seq: &Seq) -> Result<(String, bool)> {
+        let outer = std::mem::replace(&mut self.taint, false);
         let mut out = String::new();
-        for node in seq {
-            self.node(node, &mut out)?;
-        }
-        Ok(out)
+        let r = seq.iter().try_for_each(|node| self.node(node, &mut out));
+        let tainted = std::mem::replace(&mut self.taint, outer);
+        r.map(|_| (out, tainted))
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
+        // A result that is the whole string so far is moved, not copied.
+        fn append(out: &mut String, s: String) {
+            if out.is_empty() {
+                *out = s;
+            } else {
+                out.push_str(&s);
+            }
+        }
         match node {
             Node::Lit(s) => out.push_str(s),
-            Node::Var(v) => out.push_str(&self.var(v)),
-            Node::Header(h) => out.push_str(&self.ctx.header(h.kind, &h.name).unwrap_or_default()),
+            Node::Var(v) => {
+                if let VarRef::Named(name) = v {
+                    self.taint |= self.ctx.is_tainted(name);
+                }
+                append(out, self.var(v))
+            }
+            Node::Header(h) => {
+                // Headers come from the message: always tainted.
+                self.taint = true;
+                out.push_str(&self.ctx.header(h.kind, &h.name).unwrap_or_default())
+            }
             Node::Op { op, arg } => {
-                let sub = self.seq(arg)?;
+                let (sub, tainted) = self.seq_t(arg)?;
                 let r = operators::apply(op, sub, self)?;
-                out.push_str(&r);
+                self.taint |= tainted && operators::keeps_taint(op.kind);
+                append(out, r);
             }
             Node::Item(item) => {
                 self.depth += 1;
@@ -60,7 +93,7 @@ impl<'c> Evaluator<'c> {
                 }
                 let r = self.item(item);
                 self.depth -= 1;
-                out.push_str(&r?);
+                append(out, r?);
             }
         }
         Ok(())
@@ -68,9 +101,13 @@ impl<'c> Evaluator<'c> {
 
     pub fn var(&self, v: &VarRef) -> String {
         match v {
-            VarRef::Value => self.value.clone().unwrap_or_default(),
+            // $value outlives the lookup that set it.
+            VarRef::Value => self.value.clone().or_else(|| self.ctx.variable("value")).unwrap_or_default(),
             VarRef::Item => self.item.clone().unwrap_or_default(),
             VarRef::Numeric(n) => self.numeric.get(*n).cloned().unwrap_or_default(),
+            VarRef::Named(name) if self.locals.iter().any(|(n, _)| *n == &**name) => {
+                self.locals.iter().rev().find(|(n, _)| *n == &**name).map(|(_, v)| v.clone()).unwrap_or_default()
+            }
             VarRef::Named(name) => match self.ctx.variable(name) {
                 Some(v) => v,
                 None => match variables::default_of(name) {
@@ -115,11 +152,34 @@ impl<'c> Evaluator<'c> {
                 r
             }
             Item::Lookup { key, search_type, query, branches } => {
-                let key = key.as_ref().map(|k| self.seq(k)).transpose()?;
-                let query = self.seq(query)?;
+                // Neither the key nor the file taints the data found.
+                let key = key.as_ref().map(|k| self.seq_t(k)).transpose()?.map(|(k, _)| k);
+                let (query_text, query_tainted) = self.seq_t(query)?;
+                if query_tainted && key.is_some() {
+                    self.ctx.log(&format!("Tainted filename for search: '{query_text}'"));
+                    // Exim's message is lost on the way out: it prints
+                    // "(null)", or nothing when the name was computed.
+                    let computed = query.iter().any(|n| matches!(n, Node::Op { .. } | Node::Item(_)));
+                    return failed(if computed { "" } else { "(null)" });
+                }
+                let query = query_text;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
-                let ok = found.is_some();
-                self.branches(ok, branches, found, "lookup", "")
+                let (value, numeric) = match found {
+                    Some(f) => (Some(f.value.unwrap_or_default()), f.numeric),
+                    None => (None, Vec::new()),
+                };
+                // Without yes/no strings the value outlives the item (Exim
+                // restores the previous one only after yes/no processing).
+                if let (Some(v), None) = (&value, &branches.yes) {
+                    self.ctx.set_variable("value", v.clone());
+                }
+                let ok = value.is_some();
+                let saved = (!numeric.is_empty()).then(|| std::mem::replace(&mut self.numeric, numeric));
+                let r = self.branches(ok, branches, value, "lookup", "");
+                if let Some(n) = saved {
+                    self.numeric = n;
+                }
+                r
             }
             Item::Extract { json, args, fail } => self.extract(*json, args, *fail),
             Item::Filter { list, cond } => {
@@ -144,8 +204,9 @@ impl<'c> Evaluator<'c> {
             }
             Item::Run { options, command, branches } => {
                 let cmd = self.seq(command)?;
-                let (ok, output) = self.ctx.run(options, &cmd)?;
-                self.branches(ok, branches, Some(output), "run", "")
+                let result = self.ctx.run(options, &cmd)?;
+                self.ctx.set_variable("runrc", result.rc.to_string());
+                self.branches(result.rc == 0, branches, Some(result.output), "run", "")
             }
             Item::Generic { id, options: _, args, fail } => self.generic(*id, args, *fail),
         }
@@ -166,14 +227,20 @@ impl<'c> Evaluator<'c> {
                 let v = self.args(args)?;
                 let name = super::items::def_of(id).name;
                 let num = |s: &str| -> Result<i64> {
-                    s.trim().parse::<i64>().map_err(|_| ExpandError::Failed(format!("\"{s}\" is not a number (in \"{name}\" expansion)")))
+                    s.parse::<i64>().map_err(|_| ExpandError::Failed(format!("\"{s}\" is not a number (in \"{name}\" expansion)")))
+                };
+                // Only substr's start may be negative; the other numbers
+                // are counts.
+                let count = |s: &str| -> Result<i64> {
+                    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                        Ok(s.parse().unwrap_or(i64::MAX))
+                    } else {
+                        failed(format!("\"{s}\" is not a positive number (in \"{name}\" expansion)"))
+                    }
                 };
                 let subject = v.last().cloned().unwrap_or_default();
-                let n1 = num(&v[0])?;
-                let n2 = if v.len() == 3 { Some(num(&v[1])?) } else { None };
-                if id == ItemId::Substr && n2.is_some_and(|n| n < 0) {
-                    return failed(format!("\"{}\" is not a positive number (in \"substr\" expansion)", v[1]));
-                }
+                let n1 = if id == ItemId::Length { count(&v[0])? } else { num(&v[0])? };
+                let n2 = if v.len() == 3 { Some(count(&v[1])?) } else { None };
                 match id {
                     ItemId::Substr => Ok(strings::extract_substr(&subject, n1, n2.unwrap_or(-1))),
                     ItemId::Length => Ok(strings::extract_substr(&subject, 0, n1)),
@@ -232,15 +299,16 @@ impl<'c> Evaluator<'c> {
                 let n = self.seq(&args[0])?;
                 let list = self.seq(&args[1])?;
                 let idx: i64 = n.trim().parse().map_err(|_| {
-                    ExpandError::Failed(format!("first argument of \"listextract\" must be a number"))
+                    ExpandError::Failed("first argument of \"listextract\" must be numeric".to_string())
                 })?;
                 let items = lists::list_items(&list);
-                let pick = if idx > 0 {
-                    items.get(idx as usize - 1).cloned()
-                } else if idx < 0 {
-                    items.len().checked_sub((-idx) as usize).and_then(|i| items.get(i).cloned())
-                } else {
-                    None
+                // Exim counts a negative index from the end; one that goes
+                // past the start by more than one lands on the first item.
+                let pos = if idx < 0 { items.len() as i64 + idx + 1 } else { idx };
+                let pick = match pos {
+                    0 => None,
+                    p if p < 0 => items.first().cloned(),
+                    p => items.get(p as usize - 1).cloned(),
                 };
                 let ok = pick.is_some();
                 self.yes_no(ok, &args[2..], pick, fail, "listextract")
@@ -262,6 +330,8 @@ impl<'c> Evaluator<'c> {
                             None => text,
                         })
                     }
+                    // A directory opens but reads as nothing.
+                    Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(String::new()),
                     Err(e) => failed(format!("failed to open {}: {}", v[0], crate::texts::errno_text(&e))),
                 }
             }
@@ -283,39 +353,91 @@ impl<'c> Evaluator<'c> {
                 prvs(&v[0], &v[1], v.get(2).map(String::as_str))
             }
             ItemId::Prvscheck => {
-                let v = self.args(args)?;
-                let result = prvscheck(&v[0], &v[1]);
-                let (addr, ok) = match result {
-                    Some((addr, valid)) => (addr, valid),
-                    None => return Ok(String::new()),
+                let address = self.seq(&args[0])?;
+                let Some(tag) = PrvsTag::parse(&address) else {
+                    return Ok(String::new());
                 };
-                let saved = self.value.replace(addr.clone());
-                let r = match args.get(2) {
-                    Some(s) => {
-                        let _ = ok;
-                        self.seq(s)
+                // The secret may depend on the address and key number.
+                let depth = self.locals.len();
+                self.locals.push(("prvscheck_address", tag.address.clone()));
+                self.locals.push(("prvscheck_keynum", tag.keynum.clone()));
+                let r = (|| {
+                    let secret = self.seq(&args[1])?;
+                    let valid = tag.is_valid(&secret);
+                    self.locals.push(("prvscheck_result", if valid { "1".into() } else { String::new() }));
+                    match args.get(2) {
+                        Some(s) => self.seq(s),
+                        None => Ok(if valid { tag.address.clone() } else { String::new() }),
                     }
-                    None => Ok(addr),
-                };
-                self.value = saved;
+                })();
+                self.locals.truncate(depth);
                 r
             }
             ItemId::Readsocket => {
                 let v = self.args(args)?;
-                self.ctx.readsocket(&v)
+                let spec = v.get(2).map(String::as_str).unwrap_or("");
+                match super::readsocket::readsocket(&v[0], &v[1], spec) {
+                    Ok(answer) => Ok(match v.get(3) {
+                        Some(eol) if args.len() > 3 => answer.replace('\n', eol),
+                        _ => answer,
+                    }),
+                    // The fifth string, if given, stands in for any failure.
+                    Err(_) if v.len() > 4 => Ok(v[4].clone()),
+                    Err(e) => failed(e.0),
+                }
             }
-            other => failed(format!("\"{}\" is not supported by rexim", super::items::def_of(other).name)),
+            ItemId::Authresults => {
+                let id = self.seq(&args[0])?;
+                Ok(self.authresults(&id))
+            }
+            ItemId::Imapfolder => {
+                let v = self.args(args)?;
+                let sep = v.get(1).and_then(|s| s.chars().next()).unwrap_or('/');
+                strings::imapfolder(&v[0], sep, v.get(2).map(String::as_str).unwrap_or(""))
+            }
+            ItemId::SrsEncode => {
+                let v = self.args(args)?;
+                super::srs::encode(&v[0], &v[1], &v[2])
+            }
+            ItemId::Perl => failed("A setting of perl_startup is needed when using the Perl interpreter"),
+            ItemId::Dlfunc => {
+                let file = self.seq(&args[0])?;
+                failed(format!("dlopen \"{file}\" failed: rexim does not load code"))
+            }
+            ItemId::Certextract => failed("second argument of \"certextract\" must be a certificate variable"),
         }
     }
 
     /// Global substitution the way Exim (and Perl's /g) does it: after an
     /// empty match the next search starts one character on, but an empty
     /// match right after a non-empty one is still taken.
+    /// `${authresults{id}}`: an Authentication-Results: header for what
+    /// is known of the client (RFC 8601 iprev, and auth once AUTH exists).
+    fn authresults(&self, id: &str) -> String {
+        let mut out = format!("Authentication-Results: {id}");
+        let ip = self.ctx.variable("sender_host_address").unwrap_or_default();
+        if !ip.is_empty() {
+            match self.ctx.variable("sender_host_name").filter(|n| !n.is_empty()) {
+                Some(name) => out.push_str(&format!(";\n\tiprev=pass ({name}) smtp.remote-ip={ip}")),
+                None => out.push_str(&format!(";\n\tiprev=fail smtp.remote-ip={ip}")),
+            }
+        }
+        if let Some(auth_id) = self.ctx.variable("authenticated_id").filter(|_| {
+            self.ctx.variable("sender_host_authenticated").is_some_and(|a| !a.is_empty())
+        }) {
+            out.push_str(&format!(";\n\tauth=pass smtp.auth={auth_id}"));
+        }
+        out
+    }
+
     fn sg(&mut self, args: &[Seq]) -> Result<String> {
-        let subject = self.seq(&args[0])?;
+        // The result is tainted by the parts of the subject it keeps and by
+        // the replacements, not by the subject as such.
+        let (subject, subject_tainted) = self.seq_t(&args[0])?;
         let pattern = self.seq(&args[1])?;
         let repl_src = self.seq(&args[2])?;
         let re = regex_cache::compile(&pattern, "sg")?;
+        let mut kept_subject = false;
         let repl = super::compile(&repl_src)?;
         let bytes = subject.as_bytes();
         let mut locs = re.capture_locations();
@@ -326,6 +448,7 @@ impl<'c> Evaluator<'c> {
                 .captures_read_at(&mut locs, bytes, pos)
                 .map_err(|e| ExpandError::Failed(format!("sg failed: {e}")))?;
             let Some(m) = found else { break };
+            kept_subject |= m.start() > pos;
             out.push_str(&subject[pos..m.start()]);
             let groups = (0..locs.len())
                 .map(|i| locs.get(i).map(|(s, e)| subject[s..e].to_string()).unwrap_or_default())
@@ -338,10 +461,13 @@ impl<'c> Evaluator<'c> {
             if m.start() == m.end() {
                 let Some(c) = subject[pos..].chars().next() else { break };
                 out.push(c);
+                kept_subject = true;
                 pos += c.len_utf8();
             }
         }
+        kept_subject |= pos < subject.len();
         out.push_str(&subject[pos..]);
+        self.taint |= subject_tainted && kept_subject;
         Ok(out)
     }
 
@@ -350,9 +476,11 @@ impl<'c> Evaluator<'c> {
         let cmp = self.seq(&args[1])?;
         let (sep, _) = lists::separator(&list, ':');
         let items = lists::list_items(&list);
-        let (id, _) = match super::conditions::find(cmp.trim()) {
-            Some(c) => c,
-            None => return failed(format!("unknown condition \"{}\"", cmp.trim())),
+        let id = match super::conditions::find(cmp.trim()) {
+            Some((id, 2)) if sort_comparator(id) => id,
+            Some(_) => return failed("comparator not handled for sort"),
+            // Exim reports an unknown comparator with an empty message.
+            None => return failed(""),
         };
         let saved = self.item.take();
         let mut keyed = Vec::new();
@@ -374,7 +502,8 @@ impl<'c> Evaluator<'c> {
         for (k, it) in keyed {
             let mut at = sorted.len();
             for (i, (sk, _)) in sorted.iter().enumerate() {
-                if compare(id, &k, sk)? {
+                // A comparison that cannot be made (not a number) is false.
+                if compare(id, &k, sk).unwrap_or(false) {
                     at = i;
                     break;
                 }
@@ -395,7 +524,7 @@ impl<'c> Evaluator<'c> {
             (extract_numbered(n, &seps, &subject), &args[3..])
         } else if let Some(mode) = json {
             let subject = self.seq(&args[1])?;
-            (super::json::extract(&first, &subject, mode), &args[2..])
+            (super::json::extract(&first, &subject, mode)?, &args[2..])
         } else {
             let subject = self.seq(&args[1])?;
             (extract_named(&first, &subject), &args[2..])
@@ -415,7 +544,15 @@ impl<'c> Evaluator<'c> {
 
     // ---- conditions ----
 
+    /// Evaluate a condition; what it reads does not taint the result.
     pub fn cond(&mut self, c: &Cond) -> Result<bool> {
+        let outer = std::mem::replace(&mut self.taint, false);
+        let r = self.cond_inner(c);
+        self.taint = outer;
+        r
+    }
+
+    fn cond_inner(&mut self, c: &Cond) -> Result<bool> {
         match c {
             Cond::Not(inner) => Ok(!self.cond(inner)?),
             Cond::And(subs) => {
@@ -444,7 +581,8 @@ impl<'c> Evaluator<'c> {
                 };
                 let saved = self.item.take();
                 let want = *kind == LoopKind::Any;
-                let mut result = !want;
+                // Exim's forall is false for an empty list, like forany.
+                let mut result = !want && !items.is_empty();
                 for it in items {
                     self.item = Some(it);
                     match self.cond(cond) {
@@ -471,6 +609,7 @@ impl<'c> Evaluator<'c> {
     }
 
     fn simple(&mut self, id: CondId, args: &[Seq]) -> Result<bool> {
+        self.taint = false;
         let v = self.args(args)?;
         match id {
             CondId::Eq | CondId::Eqi | CondId::Lt | CondId::Lti | CondId::Le | CondId::Lei | CondId::Gt
@@ -492,7 +631,8 @@ impl<'c> Evaluator<'c> {
                 let t = v[0].trim().to_ascii_lowercase();
                 Ok(!matches!(t.as_str(), "" | "false" | "no" | "0"))
             }
-            CondId::Exists => Ok(std::fs::metadata(&v[0]).is_ok()),
+            // A tainted file name is never looked at.
+            CondId::Exists => Ok(!self.taint && std::fs::metadata(&v[0]).is_ok()),
             CondId::Isip => Ok(ipaddr::ip_version(&v[0]).is_some()),
             CondId::Isip4 => Ok(ipaddr::ip_version(&v[0]) == Some(4)),
             CondId::Isip6 => Ok(ipaddr::ip_version(&v[0]) == Some(6)),
@@ -518,18 +658,47 @@ impl<'c> Evaluator<'c> {
                 }
                 Ok(false)
             }
-            CondId::MatchIp => self.ctx.match_list(ListKind::Host, &v[0], &v[1]),
-            CondId::MatchDomain => self.ctx.match_list(ListKind::Domain, &v[0], &v[1]),
-            CondId::MatchAddress => self.ctx.match_list(ListKind::Address, &v[0], &v[1]),
-            CondId::MatchLocalPart => self.ctx.match_list(ListKind::LocalPart, &v[0], &v[1]),
+            CondId::MatchIp | CondId::MatchDomain | CondId::MatchAddress | CondId::MatchLocalPart => {
+                let kind = match id {
+                    CondId::MatchIp => ListKind::Host,
+                    CondId::MatchDomain => ListKind::Domain,
+                    CondId::MatchAddress => ListKind::Address,
+                    _ => ListKind::LocalPart,
+                };
+                match self.ctx.match_list(kind, &v[0], &v[1])? {
+                    Some(found) => {
+                        self.value = found.value;
+                        if !found.numeric.is_empty() {
+                            self.numeric = found.numeric;
+                        }
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
             CondId::Crypteq => super::crypteq::crypteq(&v[0], &v[1]),
             CondId::FirstDelivery => Ok(self.ctx.variable("first_delivery").as_deref() == Some("yes")),
             CondId::QueueRunning => Ok(self.ctx.variable("queue_running").as_deref() == Some("yes")),
-            CondId::InboundSrs | CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
+            CondId::InboundSrs => match super::srs::decode(&v[0], &v[1]) {
+                Some(original) => {
+                    self.ctx.set_variable("srs_recipient", original);
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+            CondId::Ldapauth | CondId::Pam | CondId::Pwcheck | CondId::Radius => {
                 failed(format!("{} condition is not supported by rexim", cond_name(id)))
             }
         }
     }
+}
+
+fn sort_comparator(id: CondId) -> bool {
+    matches!(
+        id,
+        CondId::NumLt | CondId::NumLe | CondId::NumGt | CondId::NumGe | CondId::Lt | CondId::Lti
+            | CondId::Le | CondId::Lei | CondId::Gt | CondId::Gti | CondId::Ge | CondId::Gei
+    )
 }
 
 fn cond_name(id: CondId) -> &'static str {
@@ -643,17 +812,22 @@ fn extract_named(key: &str, subject: &str) -> Option<String> {
             i += 1;
         }
         let mut value = String::new();
+        // The "=" is optional: without it the next word is the value.
         if i < b.len() && b[i] == b'=' {
             i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
+        }
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() {
             if i < b.len() && b[i] == b'"' {
                 i += 1;
                 while i < b.len() && b[i] != b'"' {
                     if b[i] == b'\\' && i + 1 < b.len() {
                         i += 1;
-                        value.push_str(&super::escape::interpret_escape(&subject[i..i + 1]));
+                        let ch = subject[i..].chars().next().expect("char");
+                        value.push_str(&super::escape::interpret_escape(&ch.to_string()));
+                        i += ch.len_utf8() - 1;
                     } else {
                         let ch = subject[i..].chars().next().expect("char");
                         value.push(ch);
@@ -695,7 +869,7 @@ fn prvs_day(offset_days: i64) -> String {
 fn prvs(address: &str, secret: &str, keynum: Option<&str>) -> Result<String> {
     let keynum = keynum.filter(|k| !k.is_empty()).unwrap_or("0");
     if keynum.len() != 1 || !keynum.as_bytes()[0].is_ascii_digit() {
-        return failed("prvs second argument must be a single digit");
+        return failed("prvs third argument must be a single digit");
     }
     let Some((local, domain)) = address.rsplit_once('@') else {
         return failed("prvs first argument must be a qualified email address");
@@ -711,16 +885,40 @@ fn prvs_hash(address: &str, secret: &str, keynum: &str, day: &str) -> Result<Str
     Ok(full[..6].to_string())
 }
 
-/// Returns the decoded address and whether its signature is valid.
-fn prvscheck(address: &str, secret: &str) -> Option<(String, bool)> {
-    let rest = address.strip_prefix("prvs=").or_else(|| address.strip_prefix("PRVS="))?;
-    let (tag, addr) = rest.split_once('=')?;
-    if tag.len() != 10 {
-        return None;
+/// A BATV "prvs=KDDDHHHHHH=address" return path, taken apart.
+struct PrvsTag {
+    keynum: String,
+    day: String,
+    hash: String,
+    address: String,
+}
+
+impl PrvsTag {
+    fn parse(s: &str) -> Option<PrvsTag> {
+        let rest = s.get(..5).filter(|p| p.eq_ignore_ascii_case("prvs=")).map(|_| &s[5..])?;
+        let (tag, address) = rest.split_once('=')?;
+        let b = tag.as_bytes();
+        if b.len() != 10 || !b[..4].iter().all(u8::is_ascii_digit) || !b[4..].iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        Some(PrvsTag {
+            keynum: tag[..1].into(),
+            day: tag[1..4].into(),
+            hash: tag[4..].to_ascii_lowercase(),
+            address: address.into(),
+        })
     }
-    let (keynum, day, hash) = (&tag[..1], &tag[1..4], &tag[4..]);
-    let valid = prvs_hash(addr, secret, keynum, day).ok().as_deref() == Some(hash);
-    Some((addr.to_string(), valid))
+
+    /// The signature matches and the day stamp has not passed.
+    fn is_valid(&self, secret: &str) -> bool {
+        let signed = prvs_hash(&self.address, secret, &self.keynum, &self.day).ok().as_deref() == Some(&self.hash);
+        let today = (chrono::Utc::now().timestamp() / 86400).rem_euclid(1000);
+        let mut expire: i64 = self.day.parse().unwrap_or(0);
+        if expire < today && today - expire > 900 {
+            expire += 1000;
+        }
+        signed && expire >= today
+    }
 }
 
 impl OpEnv for Evaluator<'_> {

@@ -22,7 +22,7 @@ pub fn mask(s: &str, normalised: bool) -> Result<String, ExpandError> {
     }
     let bits: u32 = match bits.parse() {
         Ok(b) if bits.bytes().all(|c| c.is_ascii_digit()) => b,
-        _ => return fail(format!("mask value too big in \"{s}\"")),
+        _ => return not_ip(),
     };
     match ip {
         IpAddr::V4(v4) => {
@@ -74,6 +74,10 @@ pub fn exim_ipv6(addr: &Ipv6Addr) -> String {
     if best_len == 0 {
         return hex(&seg);
     }
+    if best_len == 8 {
+        // Exim's formatting leaves a single colon for the all-zero address.
+        return ":".into();
+    }
     format!("{}::{}", hex(&seg[..best]), hex(&seg[best + best_len..]))
 }
 
@@ -96,7 +100,14 @@ pub fn ipv6denorm(s: &str) -> Result<String, ExpandError> {
 }
 
 pub fn reverse_ip(s: &str) -> Result<String, ExpandError> {
-    match parse_ip(s) {
+    let ip = match parse_ip(s) {
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => Some(IpAddr::V4(v4)),
+            None => Some(IpAddr::V6(v6)),
+        },
+        other => other,
+    };
+    match ip {
         Some(IpAddr::V4(v4)) => {
             let o = v4.octets();
             Ok(format!("{}.{}.{}.{}", o[3], o[2], o[1], o[0]))

@@ -61,11 +61,26 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
 
 fn finish(text: &str, mode: JsonMode) -> String {
     match mode {
-        JsonMode::Jsons if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') => {
-            text[1..text.len() - 1].to_string()
+        JsonMode::Jsons if text.starts_with('"') => {
+            let b = text.as_bytes();
+            match value_end(b, 0) {
+                Some(end) => text[1..end - 1].to_string(),
+                None => text.to_string(),
+            }
         }
         _ => text.to_string(),
     }
+}
+
+/// Exim returns an element's text up to the next separator at its level,
+/// trailing white space included.
+fn element_text(s: &str, start: usize, end: usize) -> (&str, usize) {
+    let b = s.as_bytes();
+    let mut j = end;
+    while j < b.len() && b[j].is_ascii_whitespace() {
+        j += 1;
+    }
+    (&s[start..j], j)
 }
 
 /// The elements of a JSON array, as text.
@@ -82,8 +97,9 @@ fn elements(s: &str) -> Option<Vec<&str>> {
     }
     loop {
         let end = value_end(b, i)?;
-        out.push(&s[i..end]);
-        i = skip_ws(b, end);
+        let (text, j) = element_text(s, i, end);
+        out.push(text);
+        i = j;
         match b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
             b']' => return Some(out),
@@ -113,8 +129,9 @@ fn members(s: &str) -> Option<Vec<(String, &str)>> {
         }
         i = skip_ws(b, i + 1);
         let vend = value_end(b, i)?;
-        out.push((key, &s[i..vend]));
-        i = skip_ws(b, vend);
+        let (text, j) = element_text(s, i, vend);
+        out.push((key, text));
+        i = j;
         match b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
             b'}' => return Some(out),
@@ -124,13 +141,28 @@ fn members(s: &str) -> Option<Vec<(String, &str)>> {
 }
 
 /// `${extract json{key}{doc}}` or `${extract json{N}{doc}}`.
-pub fn extract(key: &str, doc: &str, mode: JsonMode) -> Option<String> {
+pub fn extract(key: &str, doc: &str, mode: JsonMode) -> Result<Option<String>, ExpandError> {
+    let fail = |m: &str| Err(ExpandError::Failed(m.to_string()));
+    let lead = doc.trim_start().as_bytes().first().copied();
     if let Ok(n) = key.trim().parse::<i64>() {
-        let els = elements(doc)?;
-        let idx = if n > 0 { n as usize - 1 } else { els.len().checked_sub((-n) as usize)? };
-        return els.get(idx).map(|t| finish(t, mode));
+        if n <= 0 {
+            return fail("first argument of \"extract\" must be greater than zero");
+        }
+        if lead != Some(b'[') {
+            return fail("missing '[' wrapping array for extract json");
+        }
+        let Some(els) = elements(doc) else {
+            return fail("missing ']' wrapping array for extract json");
+        };
+        return Ok(els.get(n as usize - 1).map(|t| finish(t, mode)));
     }
-    members(doc)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| finish(v, mode))
+    if lead != Some(b'{') {
+        return fail("missing '{' wrapping object for extract json");
+    }
+    let Some(ms) = members(doc) else {
+        return fail("missing '}' wrapping object for extract json");
+    };
+    Ok(ms.into_iter().find(|(k, _)| k == key).map(|(_, v)| finish(v, mode)))
 }
 
 pub fn array_items(doc: &str, mode: JsonMode) -> Result<Vec<String>, ExpandError> {

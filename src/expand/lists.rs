@@ -105,7 +105,7 @@ mod tests {
         assert_eq!(list_items("<; a;b"), vec!["a", "b"]);
         assert_eq!(list_items(""), Vec::<String>::new());
         assert_eq!(list_items(":a"), vec!["", "a"]);
-        assert_eq!(list_items("a:::b"), vec!["a", ":b"]);
+        assert_eq!(list_items("a:::b"), vec!["a:", "b"]);
         assert_eq!(list_items("<\n a\n\nb\nc"), vec!["a", "", "b", "c"]);
     }
 }

@@ -21,8 +21,11 @@ mod json;
 pub mod lists;
 pub mod operators;
 mod parse;
+mod punycode;
+mod readsocket;
 mod regex_cache;
 mod run;
+mod srs;
 mod strings;
 pub mod variables;
 
@@ -31,9 +34,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use arith::{readconf_printtime, readconf_readtime};
-pub use context::{Context, ListKind};
+pub use context::{Context, Found, ListKind};
 pub use error::ExpandError;
 pub use eval::Evaluator;
+pub use run::RunResult;
 
 /// A compiled expansion string.
 #[derive(Debug, Clone)]
@@ -52,8 +56,29 @@ impl Compiled {
     }
 }
 
+/// FNV-1a: the cache is keyed by whole expansion strings, for which
+/// SipHash's protection against chosen keys buys nothing (the strings come
+/// from the configuration) and costs a noticeable share of a lookup.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf29ce484222325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Arc<Compiled>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Arc<Compiled>, FnvBuild>> = RefCell::new(HashMap::default());
 }
 
 /// Strings compiled at run time (`${expand:}`, `sg` replacements) are

@@ -2,7 +2,7 @@
 //! (spec section "Expansion operators").
 
 use super::error::ExpandError;
-use super::{address, arith, encode, ipaddr, lists, strings};
+use super::{address, arith, encode, ipaddr, lists, punycode, strings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -14,7 +14,6 @@ pub enum OpKind {
     Base62d,
     Base64,
     Base64d,
-    Bless,
     Domain,
     Escape,
     Escape8bit,
@@ -55,6 +54,10 @@ pub enum OpKind {
     TimeInterval,
     Uc,
     Utf8clean,
+    Utf8DomainFromAlabel,
+    Utf8DomainToAlabel,
+    Utf8LocalpartFromAlabel,
+    Utf8LocalpartToAlabel,
 }
 
 /// Operators whose names contain an underscore but take no parameter.
@@ -66,6 +69,10 @@ static OPS_UNDERSCORE: &[(&str, OpKind)] = &[
     ("reverse_ip", OpKind::ReverseIp),
     ("time_eval", OpKind::TimeEval),
     ("time_interval", OpKind::TimeInterval),
+    ("utf8_domain_from_alabel", OpKind::Utf8DomainFromAlabel),
+    ("utf8_domain_to_alabel", OpKind::Utf8DomainToAlabel),
+    ("utf8_localpart_from_alabel", OpKind::Utf8LocalpartFromAlabel),
+    ("utf8_localpart_to_alabel", OpKind::Utf8LocalpartToAlabel),
 ];
 
 /// The main table; names here may carry `_N[_M]` parameters.
@@ -78,7 +85,6 @@ static OPS_MAIN: &[(&str, OpKind)] = &[
     ("base62d", OpKind::Base62d),
     ("base64", OpKind::Base64),
     ("base64d", OpKind::Base64d),
-    ("bless", OpKind::Bless),
     ("domain", OpKind::Domain),
     ("escape", OpKind::Escape),
     ("escape8bit", OpKind::Escape8bit),
@@ -128,13 +134,34 @@ pub struct Op {
     pub name: Box<str>,
 }
 
+/// Operators whose result is computed rather than copied from their
+/// argument give untainted results.
+pub fn keeps_taint(kind: OpKind) -> bool {
+    !matches!(
+        kind,
+        OpKind::Md5
+            | OpKind::Sha1
+            | OpKind::Sha2
+            | OpKind::Sha3
+            | OpKind::Strlen
+            | OpKind::Listcount
+            | OpKind::Eval
+            | OpKind::Eval10
+            | OpKind::TimeEval
+            | OpKind::TimeInterval
+            | OpKind::Randint
+            | OpKind::Nhash
+    )
+}
+
 fn find(table: &[(&str, OpKind)], name: &str) -> Option<OpKind> {
     table.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| table[i].1)
 }
 
 impl Op {
     pub fn parse(name: &str) -> Result<Op, ExpandError> {
-        let unknown = || ExpandError::Failed(format!("unknown expansion operator \"{name}\""));
+        let shown = &name[..name.len().min(255)];
+        let unknown = || ExpandError::Failed(format!("unknown expansion operator \"{shown}\""));
         if let Some(kind) = find(OPS_UNDERSCORE, name).or_else(|| find(OPS_MAIN, name)) {
             return Ok(Op { kind, param: None, name: name.into() });
         }
@@ -158,7 +185,7 @@ impl Op {
             if !ok {
                 return Err(ExpandError::Failed(format!("non-digit after underscore in \"{name}\"")));
             }
-        } else if !matches!(kind, OpKind::Sha2 | OpKind::Sha3 | OpKind::QuoteLookup | OpKind::Listnamed) {
+        } else if !matches!(kind, OpKind::Sha1 | OpKind::Sha2 | OpKind::Sha3 | OpKind::QuoteLookup | OpKind::Listnamed) {
             return Err(unknown());
         }
         Ok(Op { kind, param: Some(param.into()), name: name.into() })
@@ -233,8 +260,10 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
         OpKind::Rxquote => strings::rxquote(&sub),
         OpKind::FromUtf8 => strings::from_utf8(&sub),
         OpKind::Utf8clean => strings::utf8clean(&sub),
-        OpKind::Bless => sub,
-        OpKind::Expand => env.expand(&sub)?,
+        OpKind::Expand => env.expand(&sub).map_err(|e| match e {
+            ExpandError::Failed(m) => ExpandError::Failed(format!("internal expansion of \"{sub}\" failed: {m}")),
+            forced => forced,
+        })?,
         OpKind::Eval => arith::eval_expr(&sub, false)?,
         OpKind::Eval10 => arith::eval_expr(&sub, true)?,
         OpKind::TimeEval => match arith::readconf_readtime(&sub) {
@@ -242,7 +271,8 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
             None => return fail(format!("string \"{sub}\" is not an Exim time interval in \"time_eval\" operator")),
         },
         OpKind::TimeInterval => match strings::parse_decimal(&sub) {
-            Some(t) => arith::readconf_printtime(t),
+            // Exim keeps the number in a C int.
+            Some(t) => arith::readconf_printtime(i64::from(t as i32)),
             None => return fail(format!("string \"{sub}\" is not a positive number in \"time_interval\" operator")),
         },
         OpKind::Address => address::extract(&sub).map(|a| a.address).unwrap_or_default(),
@@ -258,6 +288,10 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
         OpKind::Rfc2047 => encode::rfc2047(&sub, &env.headers_charset()),
         OpKind::Rfc2047d => encode::rfc2047d(&sub),
         OpKind::Stat => strings::stat(&sub)?,
+        OpKind::Utf8DomainToAlabel => idna_labels(&sub, punycode::to_alabel)?,
+        OpKind::Utf8DomainFromAlabel => idna_labels(&sub, punycode::from_alabel)?,
+        OpKind::Utf8LocalpartToAlabel => idna_one(&sub, punycode::to_alabel)?,
+        OpKind::Utf8LocalpartFromAlabel => idna_one(&sub, punycode::from_alabel)?,
     })
 }
 
@@ -293,6 +327,16 @@ fn listnamed(suffix: Option<&str>, name: &str, env: &dyn OpEnv) -> Result<String
         }
     }
     Ok(out.join(" : "))
+}
+
+/// Convert each label of a domain.
+fn idna_labels(s: &str, f: fn(&str) -> Option<String>) -> Result<String, ExpandError> {
+    let labels: Option<Vec<String>> = s.split('.').map(f).collect();
+    labels.map(|l| l.join(".")).ok_or_else(|| ExpandError::Failed(format!("error in IDNA conversion of \"{s}\"")))
+}
+
+fn idna_one(s: &str, f: fn(&str) -> Option<String>) -> Result<String, ExpandError> {
+    f(s).ok_or_else(|| ExpandError::Failed(format!("error in IDNA conversion of \"{s}\"")))
 }
 
 fn quote_lookup(lookup: &str, s: &str) -> Result<String, ExpandError> {

@@ -33,8 +33,37 @@ fn truncated(name: &str) -> &str {
     &name[..end]
 }
 
+/// The parser recurses once per nested brace; beyond this depth a string
+/// is refused rather than risk the stack.
+const MAX_NESTING: usize = 1000;
+
+/// The deepest nesting of braces inside `${...}`, counted cheaply.
+fn nesting_depth(source: &str) -> usize {
+    let b = source.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            b'{' if depth > 0 => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        max = max.max(depth);
+        i += 1;
+    }
+    max
+}
+
 /// Parse a whole expansion string.
 pub fn parse(source: &str) -> Result<Seq> {
+    if nesting_depth(source) > MAX_NESTING {
+        return failed("expansion nested too deeply");
+    }
     let mut pairs = ExpandParser::parse(Rule::expansion, source)
         .map_err(|e| ExpandError::Failed(format!("internal expansion grammar error: {e}")))?;
     let expansion = pairs.next().expect("expansion rule");
@@ -182,6 +211,7 @@ fn collect_args<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Args>
                 let a = arg_seq(p, &mut out.unclosed_arg)?;
                 out.args.push(a);
             }
+            Rule::junk => out.end = TailEnd::Junk,
             Rule::cond_arg => {
                 let a = p.into_inner().next().expect("arg");
                 let a = arg_seq(a, &mut out.unclosed_arg)?;
@@ -227,6 +257,26 @@ fn check_end(item: &str, args: &Args) -> Result<()> {
     }
 }
 
+/// map, reduce and sort have their own texts for a missing or extra
+/// argument.
+fn check_list_item_args(item: &str, args: &Args) -> Result<()> {
+    let want = if item == "map" { 2 } else { 3 };
+    let n = args.args.len();
+    if n < want {
+        return match (item, n) {
+            ("sort", 2) => failed("missing '{' for extractor arg of sort"),
+            ("sort", 1) => failed("missing '{' for comparator arg of sort"),
+            (_, 0) => failed(format!("missing '{{' for first arg of {item}")),
+            ("reduce", 1) => failed("missing '{' for second arg of reduce"),
+            _ => failed(format!("missing '{{' for last arg of {item}")),
+        };
+    }
+    if n > want || args.end != TailEnd::Closed || args.unclosed_arg {
+        return failed(format!("missing }} at end of \"{item}\""));
+    }
+    Ok(())
+}
+
 fn check_count(item: &str, n: usize, min: usize, max: usize) -> Result<()> {
     if n < min {
         return failed(format!("Not enough arguments for '{item}' (min is {min})"));
@@ -252,7 +302,7 @@ fn check_yes_no(item: &str, input: &str, args: &Args, fixed: usize) -> Result<()
     }
     match args.end {
         TailEnd::Closed if !args.unclosed_arg => Ok(()),
-        _ if args.unclosed_arg => curly("did not close with '}'", input.len()),
+        _ if args.unclosed_arg => failed("missing } at end of string"),
         _ if extra == 0 && !args.fail => curly("'yes' part did not start with '{'", args.tail_pos),
         _ if extra == 1 && !args.fail => failed(format!("syntax error in \"{item}\" item - \"fail\" expected")),
         _ => curly("did not close with '}'", args.tail_pos),
@@ -313,7 +363,9 @@ fn extract_item(pair: Pair<Rule>) -> Result<Node> {
         }
     }
     let args = collect_args(rest.into_iter())?;
-    check_count("extract", args.args.len(), 2, usize::MAX)?;
+    if args.args.len() < 2 {
+        return failed(format!("missing '{{' for arg {} of extract", args.args.len() + 1));
+    }
     // Exim decides between the numbered and the named form by whether the
     // first argument is a number; a literal one is known now.
     let numbered = match args.args[0].as_slice() {
@@ -326,10 +378,13 @@ fn extract_item(pair: Pair<Rule>) -> Result<Node> {
 }
 
 fn filter_item(pair: Pair<Rule>) -> Result<Node> {
-    let mut inner = pair.into_inner();
+    let mut inner = pair.into_inner().peekable();
     let mut unclosed = false;
-    let list = arg_seq(inner.next().expect("list"), &mut unclosed)?;
-    let cond = condition(inner.next().expect("condition"))?;
+    let list = arg_seq(inner.next().expect("list"), &mut unclosed).map_err(|e| e.inside("filter"))?;
+    let cond = condition(inner.next().expect("condition")).map_err(|e| e.inside("filter"))?;
+    if inner.peek().map(|p| p.as_rule()) == Some(Rule::junk) {
+        return failed("missing } at end of condition inside \"filter\" item");
+    }
     let args = collect_args(inner)?;
     check_end("filter", &args)?;
     Ok(Node::Item(Box::new(Item::Filter { list, cond })))
@@ -367,7 +422,17 @@ fn generic_item(pair: Pair<Rule>) -> Result<Node> {
             inner.next();
         }
     }
-    let args = collect_args(inner)?;
+    // The list-processing items report errors from their arguments as
+    // being inside them.
+    let list_item = matches!(def.id, ItemId::Map | ItemId::Reduce | ItemId::Sort);
+    let args = collect_args(inner).map_err(|e| if list_item { e.inside(def.name) } else { e })?;
+    if list_item {
+        check_list_item_args(def.name, &args)?;
+    }
+    if def.id == ItemId::Prvscheck {
+        // Exim reads the address first, then the other one or two.
+        check_count(def.name, args.args.len().saturating_sub(1), 1, 2)?;
+    }
     check_count(def.name, args.args.len(), def.min_args, usize::MAX)?;
     match def.id {
         ItemId::Env => check_yes_no(def.name, input, &args, 1)?,
@@ -403,15 +468,35 @@ fn condition(pair: Pair<Rule>) -> Result<Cond> {
 }
 
 fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
+    let input = pair.get_input();
+    let end = pair.as_span().end();
     match pair.as_rule() {
         Rule::cond_combine => {
             let mut inner = pair.into_inner();
             let name = inner.next().expect("and/or").as_str();
+            let context = format!("{name}{{...}}");
             let mut subs = Vec::new();
+            let mut opened = false;
+            let mut closed = false;
             for p in inner {
-                if p.as_rule() == Rule::condition {
-                    subs.push(condition(p)?);
+                match p.as_rule() {
+                    Rule::open_brace => opened = true,
+                    Rule::condition => {
+                        subs.push(condition(p).map_err(|e| e.inside_condition(&context))?)
+                    }
+                    Rule::close_arg => closed = true,
+                    _ => {
+                        return failed(format!(
+                            "each subcondition inside an \"{context}\" condition must be in its own {{}}"
+                        ))
+                    }
                 }
+            }
+            if !opened {
+                return failed(format!("missing {{ after \"{name}\""));
+            }
+            if !closed {
+                return failed(format!("missing }} at end of condition inside \"{context}\" condition"));
             }
             Ok(if name == "and" { Cond::And(subs) } else { Cond::Or(subs) })
         }
@@ -419,8 +504,17 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
             let mut inner = pair.into_inner();
             let name = inner.next().expect("loop name").as_str();
             let mut unclosed = false;
-            let list = arg_seq(inner.next().expect("list"), &mut unclosed)?;
-            let cond = condition(inner.next().expect("loop condition"))?;
+            let Some(list) = inner.next() else {
+                return failed(format!("missing {{ after \"{name}\""));
+            };
+            let list = arg_seq(list, &mut unclosed)?;
+            let Some(cond) = inner.next() else {
+                return failed(format!("missing {{ after \"{name}\""));
+            };
+            let cond = condition(cond).map_err(|e| e.inside_condition(name))?;
+            if inner.next().map(|p| p.as_rule()) != Some(Rule::close_arg) {
+                return failed(format!("missing }} at end of condition inside \"{name}\""));
+            }
             let kind = if name.starts_with("forall") { LoopKind::All } else { LoopKind::Any };
             let json = if name.ends_with("_jsons") {
                 Some(JsonMode::Jsons)
@@ -432,7 +526,14 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
             Ok(Cond::Loop { kind, json, list, cond: Box::new(cond) })
         }
         Rule::cond_def => {
-            let target = pair.into_inner().next().expect("def target");
+            let text = pair.as_str();
+            let Some(target) = pair.into_inner().next() else {
+                return if text.ends_with(':') {
+                    failed("variable name omitted after \"def:\"")
+                } else {
+                    failed("\":\" expected after \"def\"")
+                };
+            };
             match target.as_rule() {
                 Rule::header_ref => Ok(Cond::Def(DefTarget::Header(header_ref(target)))),
                 _ => {
@@ -451,8 +552,8 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
             if name == "saslauthd" {
                 return failed("support for saslauthd is not available");
             }
-            if args.args.is_empty() {
-                return failed("missing or misplaced { or }");
+            if args.args.is_empty() || args.end != TailEnd::Closed {
+                return failed(format!("too few arguments or bracketing error for {name}"));
             }
             Ok(Cond::Acl(args.args))
         }
@@ -471,20 +572,19 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
                     if args.unclosed_arg {
                         return failed("missing } at end of string");
                     }
+                    if args.args.is_empty() {
+                        return failed(format!("missing {{ after \"{name}\""));
+                    }
                     if args.args.len() < want {
-                        let which = if args.args.is_empty() { "1st" } else { "2nd" };
-                        return if want == 1 {
-                            failed(format!("missing {{ after \"{name}\""))
-                        } else {
-                            failed(format!("missing {which} string in {{}} after \"{name}\""))
-                        };
+                        return failed(format!("missing 2nd string in {{}} after \"{name}\""));
                     }
                     Ok(Cond::Simple { id, args: args.args })
                 }
                 Rule::cond_unknown => {
                     let name = inner.as_str();
                     if name.is_empty() {
-                        failed("condition name expected, but found \"}\"")
+                        let rest = &input[end..];
+                        failed(format!("condition name expected, but found \"{}\"", truncated(rest)))
                     } else {
                         failed(format!("unknown condition \"{name}\""))
                     }

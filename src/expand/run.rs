@@ -1,8 +1,10 @@
 //! `${run{command}}`: the command is split into arguments like Exim's
-//! transport_set_up_command (white space, with quotes), and run without
-//! a shell.
+//! transport_set_up_command (white space, with quotes), and run without a
+//! shell or a PATH search; its standard error joins its standard output.
 
-use std::process::Command;
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
 
 use super::error::ExpandError;
 
@@ -43,16 +45,42 @@ fn split_args(s: &str) -> Vec<String> {
     args
 }
 
-pub fn run_command(_options: &str, command: &str) -> Result<(bool, String), ExpandError> {
+/// The outcome of `${run}`: its output and `$runrc`.
+pub struct RunResult {
+    pub output: String,
+    pub rc: i32,
+}
+
+pub fn run_command(options: &str, command: &str) -> Result<RunResult, ExpandError> {
+    for opt in options.split(',').filter(|o| !o.is_empty()) {
+        if opt != "preexpand" {
+            return Err(ExpandError::Failed(format!("bad option '{opt}' for run")));
+        }
+    }
     let args = split_args(command);
     let Some((prog, rest)) = args.split_first() else {
         return Err(ExpandError::Failed("missing command name in \"run\" item".into()));
     };
-    let out = Command::new(prog)
-        .args(rest)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| ExpandError::Failed(format!("couldn't create child process: {}", crate::texts::errno_text(&e))))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    Ok((out.status.success(), text))
+    // Exim execs the command as given: a name without a slash is not
+    // looked up in PATH, and a failed exec is exit status 127.
+    if !prog.contains('/') {
+        return Ok(RunResult { output: String::new(), rc: 127 });
+    }
+    let (mut reader, writer) = std::io::pipe()
+        .map_err(|e| ExpandError::Failed(format!("couldn't create pipe: {}", crate::texts::errno_text(&e))))?;
+    let writer2 = writer
+        .try_clone()
+        .map_err(|e| ExpandError::Failed(format!("couldn't create pipe: {}", crate::texts::errno_text(&e))))?;
+    let child = Command::new(prog).args(rest).stdin(Stdio::null()).stdout(writer).stderr(writer2).spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(_) => return Ok(RunResult { output: String::new(), rc: 127 }),
+    };
+    let mut out = Vec::new();
+    let _ = reader.read_to_end(&mut out);
+    let status = child
+        .wait()
+        .map_err(|e| ExpandError::Failed(format!("wait for child process failed: {}", crate::texts::errno_text(&e))))?;
+    let rc = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok(RunResult { output: String::from_utf8_lossy(&out).into_owned(), rc })
 }

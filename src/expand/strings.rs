@@ -47,9 +47,6 @@ pub fn compute_hash(subject: &str, len: i64, modulus: i64) -> Result<String, Exp
     if modulus > HASHCODES.len() as i64 {
         return fail(format!("hash count \"{modulus}\" too big"));
     }
-    if modulus == 0 {
-        return fail("hash count \"0\" too small");
-    }
     let mut b = subject.as_bytes().to_vec();
     if len < 0 || len as usize >= b.len() {
         return Ok(subject.to_string());
@@ -68,6 +65,10 @@ pub fn compute_hash(subject: &str, len: i64, modulus: i64) -> Result<String, Exp
         if i >= v1 {
             i = 0;
         }
+    }
+    if modulus == 0 {
+        // Exim divides by zero here (SIGFPE); we report it.
+        return fail("hash count \"0\" too small");
     }
     Ok(b[..v1].iter().map(|&c| HASHCODES[(c as i64 % modulus) as usize] as char).collect())
 }
@@ -197,19 +198,27 @@ pub fn utf8clean(s: &str) -> String {
     s.replace('\u{fffd}', "?")
 }
 
+/// strtol() of the whole string, which must not be negative; empty is 0.
 pub fn parse_decimal(s: &str) -> Option<i64> {
-    let t = s.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+    let t = s.trim_start();
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if t.is_empty() {
+        return Some(0);
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    t.parse().ok()
+    Some(t.parse().unwrap_or(i64::MAX))
 }
 
 pub fn randint(s: &str) -> Result<String, ExpandError> {
-    let max: i64 = match s.trim().parse() {
-        Ok(n) if n > 0 => n,
-        _ => return fail(format!("Unable to parse \"{s}\" as a number for randint")),
-    };
+    let max = super::eval::expanded_string_integer(s, false)?;
+    if max < 0 {
+        return fail(format!("non-negative integer expected but \"{s}\" found"));
+    }
+    if max == 0 {
+        return Ok("0".into());
+    }
     let mut buf = [0u8; 8];
     let seed = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
@@ -280,4 +289,42 @@ mod tests {
         assert_eq!(compute_nhash("hello world", 100, -1).unwrap(), "50");
         assert!(compute_nhash("abc", 0, -1).is_err());
     }
+}
+
+/// `${imapfolder{name}{sep}{specials}}`: a UTF-8 folder name in IMAP's
+/// modified UTF-7, with the separator `sep` turned into ".".
+pub fn imapfolder(name: &str, sep: char, specials: &str) -> Result<String, ExpandError> {
+    use base64::Engine as _;
+    let mut out = String::new();
+    let mut pending: Vec<u16> = Vec::new();
+    let flush = |out: &mut String, pending: &mut Vec<u16>| {
+        if pending.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes).replace('/', ",");
+        out.push('&');
+        out.push_str(&b64);
+        out.push('-');
+        pending.clear();
+    };
+    for c in name.chars() {
+        if c == sep {
+            flush(&mut out, &mut pending);
+            out.push('.');
+        } else if c == '.' {
+            return fail("imapfolder: illegal character '.'");
+        } else if c == '&' {
+            flush(&mut out, &mut pending);
+            out.push_str("&-");
+        } else if (' '..='~').contains(&c) && !specials.contains(c) {
+            flush(&mut out, &mut pending);
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            pending.extend_from_slice(c.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut out, &mut pending);
+    Ok(out)
 }

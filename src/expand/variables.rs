@@ -311,7 +311,6 @@ fn is_family_member(name: &str) -> bool {
         || digits_after("auth")
         || digits_after("regex")
         || digits_after("n")
-        || digits_after("sn")
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::hooks::HostMatcher;
 use super::session::SessionVars;
 use crate::be::{BaseContext, ConfigView};
 use crate::expand::ast::HeaderKind;
-use crate::expand::{Context, ExpandError, ListKind};
+use crate::expand::{Context, ExpandError, Found, ListKind};
 
 /// A read-only view of the configuration's options for `BaseContext`.
 struct OptionsView<'a>(&'a SmtpConfig);
@@ -31,14 +31,14 @@ impl ConfigView for OptionsView<'_> {
     fn named_list(&self, _kind: Option<char>, _name: &str) -> Option<(char, String)> {
         None
     }
-    fn expand_macros(&self, line: &str) -> String {
-        line.to_string()
+    fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(line)
     }
     fn define_macro(&mut self, _name: &str, _value: &str) {}
     fn list_match(&self, _kind: ListKind, _subject: &str, _list: &str) -> Result<bool, ExpandError> {
         Ok(false)
     }
-    fn lookup(&self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<String>, ExpandError> {
+    fn lookup(&self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
         Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
     }
 }
@@ -106,7 +106,7 @@ impl Context for SessionContext<'_> {
             return Some(v);
         }
         let mut view = OptionsView(self.cfg);
-        let base = BaseContext { config: &mut view, extra: HashMap::new() };
+        let base = BaseContext { config: &mut view, extra: HashMap::new(), tainted: &[] };
         base.variable(name)
     }
 
@@ -134,10 +134,11 @@ impl Context for SessionContext<'_> {
         OptionsView(self.cfg).option(name)
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError> {
-        match kind {
-            ListKind::Host => Ok(self.hosts.matches(list, Some(subject), None)),
-            _ => Ok(list.split(':').map(str::trim).any(|i| i == "*" || i.eq_ignore_ascii_case(subject))),
-        }
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        let hit = match kind {
+            ListKind::Host => self.hosts.matches(list, Some(subject), None),
+            _ => list.split(':').map(str::trim).any(|i| i == "*" || i.eq_ignore_ascii_case(subject)),
+        };
+        Ok(hit.then(Found::default))
     }
 }

@@ -12,7 +12,7 @@ use std::process::Command;
 
 const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--binary PATH] [--record] [--report [FILE]]
                      [--name TEXT] [--keep] [--runs DIR] [--skip-file FILE] [--json FILE]
-                     [--hostipv4 IP] [FIRST [LAST|+]]
+                     [--hostipv4 IP] [--ports N] [--no-netns] [--with-results FILE] [FIRST [LAST|+]]
   --suite ours   the project's testsuite/ (default)
   --suite exim   Exim 4.96's testsuite data in ../shared/exim-4.96/test
   --binary PATH  binary under test (default target/release/rexim)
@@ -20,6 +20,10 @@ const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--bi
   --report       write docs/compat-testsuite.md (or FILE) from this run
   --name TEXT    only tests whose category or title contains TEXT
   --keep         keep the work directory of passing tests too
+  --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.2)
+  --ports N      first port of the range to try (default 1223, Exim's own)
+  --no-netns     do not isolate the run in a loopback-only network namespace
+  --with-results FILE  merge an earlier run's results.json into --report
   FIRST LAST     test number range (default 1 8999; '+' = to the end)";
 
 #[derive(Debug, Clone)]
@@ -35,6 +39,10 @@ pub struct Options {
     pub skip_file: Option<PathBuf>,
     pub json: Option<PathBuf>,
     pub hostipv4: Option<String>,
+    pub ports: Option<u16>,
+    pub no_netns: bool,
+    /// Earlier result files merged into the report (tests not run now).
+    pub with_results: Vec<PathBuf>,
     pub first: u32,
     pub last: u32,
 }
@@ -52,6 +60,9 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         skip_file: None,
         json: None,
         hostipv4: None,
+        ports: None,
+        no_netns: false,
+        with_results: Vec::new(),
         first: 1,
         last: 8999,
     };
@@ -82,6 +93,9 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--skip-file" => o.skip_file = Some(value(&mut i, a)?.into()),
             "--json" => o.json = Some(value(&mut i, a)?.into()),
             "--hostipv4" => o.hostipv4 = Some(value(&mut i, a)?),
+            "--no-netns" => o.no_netns = true,
+            "--with-results" => o.with_results.push(value(&mut i, a)?.into()),
+            "--ports" => o.ports = Some(value(&mut i, a)?.parse().map_err(|_| "--ports needs a port number".to_string())?),
             "-h" | "--help" => return Err(String::new()),
             a if a.starts_with('-') => return Err(format!("unknown option {}", a)),
             a => nums.push(a.to_string()),
@@ -130,6 +144,22 @@ fn capture(binary: &Path, conf: &Path, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// Hold an exclusive lock on runs/.lock for the whole run, waiting for
+/// another run of the same suite to finish first.
+fn lock_runs(runs: &Path) -> std::io::Result<fs::File> {
+    use std::os::fd::AsRawFd;
+    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(runs.join(".lock"))?;
+    // SAFETY: flock(2) on a descriptor we own; released when f is dropped.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        println!("rexim-runtest: waiting for another run using {}", runs.display());
+        // SAFETY: as above, blocking this time.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(f)
+}
+
 fn now_utc() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = (secs / 86400) as i64;
@@ -158,6 +188,13 @@ pub fn main(args: Vec<String>) -> i32 {
             return 2;
         }
     };
+    // Before anything runs: no packet of the run may leave loopback.
+    if !o.no_netns {
+        if let Err(e) = crate::netns::isolate() {
+            eprintln!("rexim-runtest: cannot create a loopback-only network namespace ({}); run as root, or pass --no-netns to run without isolation", e);
+            return 2;
+        }
+    }
     let repo = repo_root();
     let root = o.root.clone().unwrap_or_else(|| match o.suite.as_str() {
         "exim" => repo.join("../shared/exim-4.96/test"),
@@ -190,6 +227,14 @@ pub fn main(args: Vec<String>) -> i32 {
         return 2;
     }
     let runs = runs.canonicalize().unwrap_or(runs);
+    // DIR is one path per runs directory: one run at a time uses it.
+    let _lock = match lock_runs(&runs) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("rexim-runtest: cannot lock {}: {}", runs.display(), e);
+            return 2;
+        }
+    };
     // Feature detection with a minimal configuration.
     let probe = runs.join("probe.conf");
     let _ = fs::write(&probe, "keep_environment =\n");
@@ -200,7 +245,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let ipv4 = o.hostipv4.clone().unwrap_or_else(|| "127.0.0.2".into());
     features.ipv4 = std::net::TcpListener::bind((ipv4.as_str(), 0)).is_ok();
     features.ipv6 = false;
-    let Some(port_base) = setup::find_ports(CANONICAL_PORT_BASE) else {
+    let Some(port_base) = setup::find_ports(o.ports.unwrap_or(CANONICAL_PORT_BASE)) else {
         eprintln!("rexim-runtest: no free port range on 127.0.0.1");
         return 2;
     };
@@ -213,7 +258,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let kind = binary_kind(&binary).to_string();
     let suite = Suite { name: o.suite.clone(), root: root.clone() };
     println!(
-        "rexim-runtest: suite {} ({}), binary {} [{}] version {}, caller {}, host {}, HOSTIPV4 {}, ports {}-{}",
+        "rexim-runtest: suite {} ({}), binary {} [{}] version {}, caller {}, host {}, HOSTIPV4 {}, ports {}-{}{}",
         o.suite,
         root.display(),
         binary.display(),
@@ -223,7 +268,8 @@ pub fn main(args: Vec<String>) -> i32 {
         base.hostname,
         ipv4,
         port_base,
-        port_base + crate::subst::PORT_RANGE - 1
+        port_base + crate::subst::PORT_RANGE - 1,
+        if o.no_netns { ", NOT isolated" } else { ", network: loopback only" }
     );
     let runner = Runner { suite, binary: binary.clone(), kind, base, features: features.clone(), skips, runs: runs.clone(), record: o.record, keep: o.keep, listen_ips };
     let sel = Selection { first: o.first, last: o.last, name: o.name.clone() };
@@ -237,7 +283,26 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     if let Some(report) = &o.report {
         let path = report.clone().unwrap_or_else(|| repo.join("docs/compat-testsuite.md"));
-        match fs::write(&path, results::report(&info, &results)) {
+        let mut all = results.clone();
+        for f in &o.with_results {
+            match fs::read_to_string(f) {
+                Ok(t) => {
+                    for r in results::from_json(&t) {
+                        if !all.iter().any(|a| a.num == r.num) {
+                            all.push(r);
+                        }
+                    }
+                }
+                Err(e) => eprintln!("rexim-runtest: cannot read {}: {}", f.display(), e),
+            }
+        }
+        all.sort_by_key(|r| r.num);
+        // Classes from the scripts as they are now (merged results may come
+        // from an older runner).
+        for r in all.iter_mut() {
+            r.class = runner.class_of(r.num, &r.category).unwrap_or_else(|| r.class.clone());
+        }
+        match fs::write(&path, results::report(&info, &all)) {
             Ok(()) => println!("report written to {}", path.display()),
             Err(e) => eprintln!("rexim-runtest: cannot write {}: {}", path.display(), e),
         }

@@ -2,7 +2,7 @@
 //! stderr, delivered mail and message logs, in runtest's order (which also
 //! fixes the order in which message ids get their fixed values).
 
-use crate::munge::{sort_log, Munger};
+use crate::munge::{drop_build_lines, sort_log, Munger};
 use crate::script::{decode, encode, Flags};
 use crate::setup::Suite;
 use std::fs;
@@ -59,10 +59,12 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 /// Gather and munge the outputs of a finished test.
 pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munger: &mut Munger) -> Vec<Output> {
     let mut outs = Vec::new();
+    let conf = read(&dir.join("test-config")).unwrap_or_default();
     let mut push = |label: String, expected: PathBuf, text: Option<String>, m: &mut Munger, sort: bool| {
         let mut t = text.unwrap_or_default();
         if !flags.no_munge {
-            t = m.munge(&t);
+            let munged = if label == "stderr" { m.munge_stderr(&t) } else { m.munge(&t) };
+            t = drop_build_lines(&munged, &conf);
         }
         if sort {
             t = sort_log(&t);

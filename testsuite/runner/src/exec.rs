@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long one command may run before it is killed as hung.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A command that could not run as the script wants: the test fails.
 #[derive(Debug)]
@@ -34,6 +34,10 @@ pub struct Context {
     server: Option<JoinHandle<(i32, Vec<u8>)>>,
     daemons: Vec<Child>,
     background: Vec<Child>,
+    /// Process groups of everything started (each command leads its own),
+    /// killed at the end of the test so nothing outlives it (a delivery
+    /// loop, a background delivery still running...).
+    groups: Vec<i32>,
     pub warnings: Vec<String>,
 }
 
@@ -57,7 +61,7 @@ fn status_code(s: std::process::ExitStatus) -> i32 {
 impl Context {
     pub fn new(p: Params, binary: PathBuf, listen_ips: Vec<String>) -> Context {
         let dir = PathBuf::from(&p.dir);
-        Context { p, dir, binary, listen_ips, server: None, daemons: Vec::new(), background: Vec::new(), warnings: Vec::new() }
+        Context { p, dir, binary, listen_ips, server: None, daemons: Vec::new(), background: Vec::new(), groups: Vec::new(), warnings: Vec::new() }
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -78,7 +82,21 @@ impl Context {
     fn base_command(&self, shell_text: &str) -> Proc {
         let mut c = Proc::new("/bin/sh");
         c.arg("-c").arg(shell_text).current_dir(&self.dir);
-        c.env("REXIM_TESTSUITE", &self.dir).env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
+        // SAFETY: setpgid is async-signal-safe; it makes the command the
+        // leader of a new process group, which its children inherit.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+                libc::setpgid(0, 0);
+                Ok(())
+            });
+        }
+        // A clean environment, the same for every run: what Exim's debug
+        // output and ${env} see must not depend on the developer's shell.
+        c.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+            .env("HOME", &self.dir)
+            .env("REXIM_TESTSUITE", &self.dir)
+            .env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
         c
     }
 
@@ -134,6 +152,7 @@ impl Context {
         let mut cmd = self.base_command(text);
         cmd.stdin(Stdio::piped()).stdout(out).stderr(err);
         let mut child = cmd.spawn().map_err(|e| Failure(format!("cannot run /bin/sh: {}", e)))?;
+        self.groups.push(child.id() as i32);
         let chunks = self.stdin_data(data);
         if let Some(mut stdin) = child.stdin.take() {
             for (bytes, sleep) in chunks {
@@ -147,7 +166,11 @@ impl Context {
                 std::thread::sleep(Duration::from_secs(close_delay));
             }
         }
-        wait_with_timeout(&mut child, COMMAND_TIMEOUT).map_err(|_| Failure(format!("command timed out after {}s: {}", COMMAND_TIMEOUT.as_secs(), text)))
+        match self.wait_watched(&mut child, COMMAND_TIMEOUT) {
+            Ok(rc) => Ok(rc),
+            Err(Watch::Runaway) => Err(Failure(format!("runaway: more than {} processes of the binary, all killed: {}", MAX_PROCESSES, text))),
+            Err(Watch::Timeout) => Err(Failure(format!("command timed out after {}s: {}", COMMAND_TIMEOUT.as_secs(), text))),
+        }
     }
 
     fn exim_command_line(&self, args: &str, env: &str) -> String {
@@ -201,6 +224,7 @@ impl Context {
         let mut cmd = self.base_command(&format!("exec {}", line));
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let mut child = cmd.spawn().map_err(|e| Failure(format!("cannot start daemon: {}", e)))?;
+        self.groups.push(child.id() as i32);
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut rc = 0;
         loop {
@@ -291,13 +315,9 @@ impl Context {
     fn run_client(&mut self, word: &str, args: &[&str], data: &[String]) -> Result<i32, Failure> {
         let mut out = Vec::new();
         let rc = match client::parse_args(args) {
-            Ok(a) if word == "client" => {
+            Ok(a) => {
                 let script: Vec<String> = data.iter().map(|l| substitute(&self.p, l)).collect();
-                client::run(&a, &script, &self.dir, &mut out)
-            }
-            Ok(_) => {
-                out.extend_from_slice(format!("{}: TLS client is not built into this runner\n", word).as_bytes());
-                1
+                client::run(word, &a, &script, &self.dir, &mut out)
             }
             Err(e) => return Err(Failure(e)),
         };
@@ -392,6 +412,7 @@ impl Context {
                 let mut c = self.base_command(&format!("exec {}", line));
                 c.stdin(Stdio::null()).stdout(out).stderr(err);
                 let child = c.spawn().map_err(|e| Failure(format!("background: {}", e)))?;
+                self.groups.push(child.id() as i32);
                 self.background.push(child);
                 Ok(0)
             }
@@ -432,7 +453,70 @@ impl Context {
             let _ = c.kill();
             let _ = c.wait();
         }
+        for g in self.groups.drain(..) {
+            // SAFETY: kill(2) of a process group this test created.
+            unsafe { libc::kill(-g, libc::SIGKILL) };
+        }
+        self.kill_strays();
         server
+    }
+
+    /// Wait for a command, killing it (with its process group) when it runs
+    /// too long, and everything of the test's binary when it forks without
+    /// bound (a delivery loop: a test-harness build would not loop).
+    fn wait_watched(&self, child: &mut Child, limit: Duration) -> Result<i32, Watch> {
+        let deadline = Instant::now() + limit;
+        let mut next_count = Instant::now() + Duration::from_millis(250);
+        loop {
+            match child.try_wait() {
+                Ok(Some(st)) => return Ok(status_code(st)),
+                Ok(None) => {}
+                Err(_) => return Err(Watch::Timeout),
+            }
+            let now = Instant::now();
+            let runaway = now >= next_count && self.binary_processes().len() > MAX_PROCESSES;
+            if runaway || now > deadline {
+                // SAFETY: the child leads its own process group (see
+                // base_command): kill it with everything it started.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.kill();
+                self.kill_strays();
+                let _ = child.wait();
+                return Err(if runaway { Watch::Runaway } else { Watch::Timeout });
+            }
+            if now >= next_count {
+                next_count = now + Duration::from_millis(250);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Pids of the processes running this test's DIR/eximdir/exim.
+    fn binary_processes(&self) -> Vec<i32> {
+        let marker = self.dir.join("eximdir/exim").display().to_string().into_bytes();
+        let mut pids = Vec::new();
+        let Ok(rd) = fs::read_dir("/proc") else { return pids };
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            if let Ok(cmd) = fs::read(e.path().join("cmdline")) {
+                if cmd.windows(marker.len()).any(|w| w == marker.as_slice()) {
+                    pids.push(pid);
+                }
+            }
+        }
+        pids
+    }
+
+    /// Processes that left the test's process groups (setsid) but still
+    /// run the binary from this test's DIR/eximdir: killed by pid.
+    fn kill_strays(&self) {
+        // Twice: a process may fork while the first pass runs.
+        for _ in 0..2 {
+            for pid in self.binary_processes() {
+                // SAFETY: kill(2) of a process running this test's binary link.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
     }
 
     pub fn read(&self, name: &str) -> Option<String> {
@@ -440,21 +524,13 @@ impl Context {
     }
 }
 
-fn wait_with_timeout(child: &mut Child, limit: Duration) -> Result<i32, ()> {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => return Ok(status_code(st)),
-            Ok(None) if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(());
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(_) => return Err(()),
-        }
-    }
+enum Watch {
+    Timeout,
+    Runaway,
 }
+
+/// More processes of the binary than this at once is a runaway test.
+const MAX_PROCESSES: usize = 64;
 
 impl Drop for Context {
     fn drop(&mut self) {

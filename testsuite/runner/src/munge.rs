@@ -33,6 +33,25 @@ re!(msgid_re, r"\b(E?)([0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})\b");
 re!(pid_re, r"\bpid=\d+");
 re!(size_re, r" S=\d+\b");
 re!(exim_version_line_re, r"Exim version \S+ (?:#\d+ )?built \S+ \S+");
+re!(v4net_re, r"(^|[^\d.])224\.(\d)");
+re!(v6net_re, r"(?i)(^|[^0-9a-f:])ff00:");
+re!(prvs_re, r"\bprvs=[0-9a-f]{10}=");
+re!(duration_re, r"\b(D|QT)=(\d+)(\.\d+)?s\b");
+re!(spool_time_re, r"(?m)^\d{9,10} 0$");
+re!(usec_re, r"-received_time_usec \.\d{6}");
+re!(complete_re, r"-received_time_complete \d+\.\d{6}");
+re!(daemon_re, r"(listening for SMTPS? on )(.*)");
+re!(daemon_port_re, r"(port |\]:)(\d+)");
+re!(debug_version_re, r"(?m)^Exim version \S+ uid=\d+ gid=\d+ pid=\d+ D=[0-9a-fx]+$");
+re!(queue_size_re, r"(?m)^(\s*\d+[smhdw]\s+)\d[\d.]*[KM]?( +[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b)");
+re!(gethostbyname_re, r"(?m)^(\s*>>> |\s*)(?:gethostbyname2?|getipnodebyname) looked up these IP addresses:");
+re!(bytes_read_re, r"\b\d+ bytes read from ");
+re!(errno_re, r"\berrno = \d+\b");
+re!(changed_uid_re, r"(?m)^(\s+)uid=\d+ gid=");
+re!(stderr_uid_re, r"\b(e?uid)=\d+\b");
+re!(spool_user_re, r"(?m)^(\S+) (\d+) (\d+)$");
+re!(received_len_re, r"(?m)^\d{3}([PFS*]) ");
+re!(spool_addr_re, r"(?m)^-(host|interface)_address (\[[^\]]+\]):\d+$");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
@@ -76,7 +95,11 @@ pub fn replace_word(text: &str, word: &str, by: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find(word) {
-        let before = rest[..pos].chars().next_back();
+        let mut before = rest[..pos].chars().next_back();
+        // "250-host": the dash of a multiline SMTP reply is no part of a name.
+        if before == Some('-') && rest[..pos].chars().rev().nth(1).map(|c| c.is_ascii_digit()).unwrap_or(false) {
+            before = Some(' ');
+        }
         let after = rest[pos + word.len()..].chars().next();
         let dot_before = before == Some('.') && rest[..pos].chars().rev().nth(1).map(is_name).unwrap_or(false);
         let dot_after = after == Some('.') && rest[pos + word.len() + 1..].chars().next().map(is_name).unwrap_or(false);
@@ -167,6 +190,121 @@ impl Munger {
             .into_owned()
     }
 
+    /// Values computed from secrets or times: SRS/PRVS hashes, durations.
+    pub fn hashes(&self, t: &str) -> String {
+        let t = prvs_re().replace_all(t, "prvs=xxxxxxxxxx=");
+        duration_re()
+            .replace_all(&t, |c: &Captures| format!("{}={}s", &c[1], if c.get(3).is_some() { "q.qqq" } else { "qq" }))
+            .into_owned()
+    }
+
+    /// The daemon's "listening for SMTP on port 1225 (IPv6 and IPv4)": the
+    /// port names, and no "(IPv6 and IPv4)" (the harness hosts listen on
+    /// IPv4 only).
+    pub fn daemon_ports(&self, t: &str) -> String {
+        daemon_re()
+            .replace_all(t, |c: &Captures| {
+                let rest = c[2].replace(" (IPv6 and IPv4)", "");
+                let rest = daemon_port_re().replace_all(&rest, |p: &Captures| {
+                    let n: u16 = p[2].parse().unwrap_or(0);
+                    let name = n
+                        .checked_sub(CANONICAL_PORT_BASE)
+                        .and_then(|o| ["PORT_N", "PORT_S", "PORT_D", "PORT_D2", "PORT_D3", "PORT_D4", "PORT_D5", "PORT_D6"].get(o as usize));
+                    match name {
+                        Some(name) => format!("{}{}", &p[1], name),
+                        None => p[0].to_string(),
+                    }
+                });
+                format!("{}{}", &c[1], rest)
+            })
+            .into_owned()
+    }
+
+    /// The head of debug output: the version line, and the build details
+    /// (features, library versions, build settings) that follow it, up to
+    /// "configuration file is", are what `-bV` shows: the harness output
+    /// has just "Exim version x.yz ....". "log selectors =" goes too.
+    pub fn debug_header(&self, t: &str) -> String {
+        if !debug_version_re().is_match(t) && !t.contains("log selectors =") && !t.contains(" in keep_environment? ") {
+            return t.to_string();
+        }
+        let mut out = String::with_capacity(t.len());
+        let mut in_header = false;
+        for line in t.split_inclusive('\n') {
+            let bare = line.trim_end_matches('\n');
+            if debug_version_re().is_match(bare) {
+                out.push_str("Exim version x.yz ....\n");
+                in_header = true;
+                continue;
+            }
+            if in_header {
+                const HEADER: &[&str] = &[
+                    "Support for:", "Lookups", "Total ", "Authenticators:", "Routers:", "Transports:", "Malware:",
+                    "Fixed never_users:", "Configure owner:", "Size of off_t:", "Compiler:", "Library version:",
+                    "WHITELIST_D_MACROS:", "TRUSTED_CONFIG_LIST:", "Berkeley DB:", " ",
+                ];
+                let header_line = HEADER.iter().any(|h| bare.starts_with(h));
+                if bare.starts_with("configuration file is") || !header_line {
+                    in_header = false;
+                } else {
+                    continue;
+                }
+            }
+            // Which environment variables Exim checks depends on the
+            // environment the runner inherited.
+            if bare.starts_with("log selectors =") || bare.contains(" in keep_environment? ") {
+                continue;
+            }
+            out.push_str(line);
+        }
+        out
+    }
+
+    /// Debug details that vary with the system: sizes of files read,
+    /// errno values, the uid after "changed uid/gid".
+    pub fn debug_details(&self, t: &str) -> String {
+        let t = bytes_read_re().replace_all(t, "ssss bytes read from ");
+        let t = errno_re().replace_all(&t, "errno = EEE");
+        changed_uid_re().replace_all(&t, "${1}uid=uuuu gid=").into_owned()
+    }
+
+    /// The name of the resolver call in debug output varies with the
+    /// platform: runtest writes it as one pattern.
+    pub fn resolver_calls(&self, t: &str) -> String {
+        gethostbyname_re().replace_all(t, "${1}get[host|ipnode]byname[2] looked up these IP addresses:").into_owned()
+    }
+
+    /// Message sizes in -bp queue listings.
+    pub fn queue_sizes(&self, t: &str) -> String {
+        queue_size_re().replace_all(t, "${1}sss${2}").into_owned()
+    }
+
+    /// Times in spool header files (-Mvh output).
+    pub fn spool_times(&self, t: &str) -> String {
+        let p = &self.p;
+        // The owner line of a spool header: "user uid gid".
+        let t = spool_user_re().replace_all(t, |c: &Captures| {
+            let (u, g): (u32, u32) = (c[2].parse().unwrap_or(u32::MAX), c[3].parse().unwrap_or(u32::MAX));
+            if (c[1] == *p.exim_user || &c[1] == "EXIMUSER") && u == p.exim_uid && g == p.exim_gid {
+                format!("{} EXIM_UID EXIM_GID", &c[1])
+            } else if (c[1] == *p.caller || &c[1] == "CALLER") && u == p.caller_uid && g == p.caller_gid && u != 0 {
+                format!("{} CALLER_UID CALLER_GID", &c[1])
+            } else {
+                c[0].to_string()
+            }
+        });
+        // Ports of the connection in a spool header (runtest's values).
+        let t = spool_addr_re().replace_all(&t, |c: &Captures| {
+            format!("-{}_address {}:{}", &c[1], &c[2], if &c[1] == "host" { "9999" } else { "1112" })
+        });
+        // Lengths of the header lines that vary with names and times
+        // (Received:, From:, Sender:, and deleted ones), as runtest does.
+        let t = received_len_re().replace_all(&t, "ddd${1} ");
+        let t = spool_time_re().replace_all(&t, "ddddddddd 0");
+        let t = usec_re().replace_all(&t, "-received_time_usec .uuuuuu");
+        complete_re().replace_all(&t, "-received_time_complete tttt.uuuuuu").into_owned()
+    }
+
     pub fn pids(&self, t: &str) -> String {
         pid_re().replace_all(t, "pid=pppp").into_owned()
     }
@@ -184,6 +322,13 @@ impl Munger {
             out = replace_ip(&out, &self.p.ipv6, "ip6:ip6:ip6:ip6:ip6:ip6:ip6:ip6");
         }
         out
+    }
+
+    /// The test networks back to their names (runtest's V4NET, V6NET).
+    pub fn nets(&self, t: &str) -> String {
+        let t = v4net_re().replace_all(t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
+        let t = v4net_re().replace_all(&t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
+        v6net_re().replace_all(&t, "${1}V6NET:").into_owned()
     }
 
     /// Users and their ids. Small ids (root's 0) are only replaced in
@@ -213,6 +358,13 @@ impl Munger {
         if p.caller_name != "CALLER_NAME" {
             out = out.replace(&p.caller_name, "CALLER_NAME");
         }
+        if p.caller_uid == 0 {
+            // Exim's own "root" (never_users) is not the caller's name.
+            return out
+                .split_inclusive('\n')
+                .map(|l| if l.starts_with("never_users = ") { l.to_string() } else { replace_word(l, &p.caller, "CALLER") })
+                .collect();
+        }
         replace_word(&out, &p.caller, "CALLER")
     }
 
@@ -221,15 +373,54 @@ impl Munger {
     /// touch their digits).
     pub fn munge(&mut self, t: &str) -> String {
         let t = self.dir(t);
+        let t = self.debug_header(&t);
+        let t = self.queue_sizes(&t);
+        let t = self.resolver_calls(&t);
+        let t = self.debug_details(&t);
         let t = self.message_ids(&t);
         let t = self.ports(&t);
         let t = self.version(&t);
+        let t = self.daemon_ports(&t);
         let t = self.dates(&t);
         let t = self.pids(&t);
         let t = self.sizes(&t);
+        let t = self.hashes(&t);
+        let t = self.spool_times(&t);
         let t = self.hosts(&t);
+        let t = self.nets(&t);
         self.users(&t)
     }
+
+    /// Debug output shows uids as "uuuu" (runtest), wherever they appear.
+    pub fn munge_stderr(&mut self, t: &str) -> String {
+        let t = stderr_uid_re().replace_all(t, "${1}=uuuu");
+        self.munge(&t)
+    }
+}
+
+/// Lines that only some builds print (optional features the test
+/// harness build of Exim leaves out or disables): dropped from outputs.
+pub fn drop_build_lines(t: &str, conf: &str) -> String {
+    // A conf (not the runner's harness default, which is empty) that sets
+    // smtputf8_advertise_hosts to something.
+    let advertises_utf8 = conf.lines().any(|l| {
+        l.trim_start().starts_with("smtputf8_advertise_hosts") && l.split_once('=').map(|(_, v)| !v.trim().is_empty()).unwrap_or(false)
+    });
+    // The suite's caller is trusted only where the conf says so; root
+    // always is (debug output says "trusted user").
+    let caller_trusted = conf.contains("trusted_users") || conf.contains("trusted_groups");
+    t.split_inclusive('\n')
+        .filter(|l| {
+            let l = l.trim_end_matches(['\n', '\r']);
+            !(l.starts_with(">>> host in hosts_proxy?")
+                || (!caller_trusted && l == "trusted user")
+                || l == ">>> host in tls_advertise_hosts? no (end of list)"
+                || l.starts_with("-tls_resumption ")
+                || l.starts_with(">>> host in pipelining_connect_advertise_hosts? no (end of list)")
+                || (!advertises_utf8
+                    && (l == "250-SMTPUTF8" || l == "<<< 250-SMTPUTF8" || l.starts_with(">>> host in smtputf8_advertise_hosts?"))))
+        })
+        .collect()
 }
 
 /// `sortlog`: sort each run of contiguous delivery lines (=> -> *>) of a log.
@@ -317,9 +508,85 @@ mod tests {
     }
 
     #[test]
+    fn hash_and_duration_rules() {
+        assert_eq!(m().hashes("prvs=0786d6aa1a=u@x D=0s D=12s D=0.012s QT=3s"), "prvs=xxxxxxxxxx=u@x D=qqs D=qqs D=q.qqqs QT=qqs");
+    }
+
+    #[test]
+    fn debug_header_rule() {
+        let t = "Exim version 4.96 uid=0 gid=0 pid=9783 D=4000000\nSupport for: a b\nTotal 21 lookups\nLibrary version: X: Compile: 1\n                 Runtime: 1\nTRUSTED_CONFIG_LIST: \"/x\"\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nlog selectors = 00 11\nPATH in keep_environment? yes\nadmin user\n";
+        assert_eq!(m().debug_header(t), "Exim version x.yz ....\nchanged uid/gid: x\n  uid=1\nconfiguration file is /c\nadmin user\n");
+    }
+
+    #[test]
+    fn stderr_uids() {
+        assert_eq!(m().munge_stderr("Address testing: uid=0 gid=105 euid=0 egid=105\n"), "Address testing: uid=uuuu gid=EXIM_GID euid=uuuu egid=EXIM_GID\n");
+    }
+
+    #[test]
+    fn debug_detail_rules() {
+        assert_eq!(m().debug_details("14 bytes read from X\nerrno = 2\n  uid=0 gid=0 pid=5\n"), "ssss bytes read from X\nerrno = EEE\n  uid=uuuu gid=0 pid=5\n");
+    }
+
+    #[test]
+    fn resolver_call_rule() {
+        assert_eq!(m().resolver_calls(">>> gethostbyname2 looked up these IP addresses:"), ">>> get[host|ipnode]byname[2] looked up these IP addresses:");
+    }
+
+    #[test]
+    fn queue_size_rule() {
+        assert_eq!(m().queue_sizes(" 0m   258 1xUz6W-0005DF-2h <a@b>\n25h  1.2K 1xUz6W-0005DF-2i <>"), " 0m   sss 1xUz6W-0005DF-2h <a@b>\n25h  sss 1xUz6W-0005DF-2i <>");
+    }
+
+    #[test]
+    fn daemon_port_rule() {
+        assert_eq!(
+            m().daemon_ports("listening for SMTP on port 1225 (IPv6 and IPv4) port 1226 [127.0.0.1]:1228 port 99"),
+            "listening for SMTP on port PORT_D port PORT_D2 [127.0.0.1]:PORT_D4 port 99"
+        );
+    }
+
+    #[test]
+    fn spool_address_ports() {
+        assert_eq!(m().spool_times("-host_address [127.0.0.1]:54788\n-interface_address [127.0.0.1]:1225\n"), "-host_address [127.0.0.1]:9999\n-interface_address [127.0.0.1]:1112\n");
+    }
+
+    #[test]
+    fn spool_time_rules() {
+        assert_eq!(
+            m().spool_times("Debian-exim 102 105\n1795321585 0\n-received_time_usec .250816\n-received_time_complete 1795321585.251203\n180P Received: from x\n"),
+            "Debian-exim EXIM_UID EXIM_GID\nddddddddd 0\n-received_time_usec .uuuuuu\n-received_time_complete tttt.uuuuuu\ndddP Received: from x\n"
+        );
+    }
+
+    #[test]
+    fn reply_dash_before_host() {
+        assert_eq!(m().hosts("250-vm Hello\nx-vm"), "250-the.local.host.name Hello\nx-vm");
+    }
+
+    #[test]
+    fn never_users_keeps_root() {
+        assert_eq!(m().users("never_users = root:root\nU=root\n"), "never_users = root:root\nU=CALLER\n");
+    }
+
+    #[test]
+    fn net_rules() {
+        assert_eq!(m().nets("224.0.0.1 1224.5 [224.9.8.7] ff00:1::2"), "V4NET.0.0.1 1224.5 [V4NET.9.8.7] V6NET:1::2");
+    }
+
+    #[test]
     fn port_rule() {
         let m = m();
         assert_eq!(m.ports("port 31225 and 312250"), "port 1225 and 312250");
+    }
+
+    #[test]
+    fn build_lines_are_dropped() {
+        assert_eq!(drop_build_lines(">>> host in hosts_proxy? no (option unset)\n250-SMTPUTF8\nx\n", ""), "x\n");
+        assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts = *"), "250-SMTPUTF8\n");
+        assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts =\n"), "");
+        assert_eq!(drop_build_lines("trusted user\nadmin user\n", ""), "admin user\n");
+        assert_eq!(drop_build_lines("trusted user\n", "trusted_users = root"), "trusted user\n");
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct TestResult {
     pub status: Status,
     /// Labels of the outputs that differed.
     pub mismatches: Vec<String>,
+    /// For failures: the likely cause (see runner::diagnose).
+    pub cause: String,
     pub seconds: f64,
 }
 
@@ -74,7 +76,7 @@ pub fn to_json(info: &RunInfo, results: &[TestResult]) -> String {
         let mism: Vec<String> = r.mismatches.iter().map(|m| json_string(m)).collect();
         let _ = write!(
             out,
-            "    {{\"test\": \"{:04}\", \"category\": {}, \"title\": {}, \"class\": {}, \"status\": \"{}\", \"reason\": {}, \"mismatches\": [{}], \"seconds\": {:.2}}}",
+            "    {{\"test\": \"{:04}\", \"category\": {}, \"title\": {}, \"class\": {}, \"status\": \"{}\", \"reason\": {}, \"mismatches\": [{}], \"cause\": {}, \"seconds\": {:.2}}}",
             r.num,
             json_string(&r.category),
             json_string(&r.title),
@@ -82,12 +84,112 @@ pub fn to_json(info: &RunInfo, results: &[TestResult]) -> String {
             status,
             json_string(reason),
             mism.join(", "),
+            json_string(&r.cause),
             r.seconds
         );
         let _ = writeln!(out, "{}", if i + 1 < results.len() { "," } else { "" });
     }
     let _ = writeln!(out, "  ]\n}}");
     out
+}
+
+/// Read the tests of a result file written by `to_json` (one test per
+/// line, keys in a fixed order), to merge an earlier run into a report.
+pub fn from_json(text: &str) -> Vec<TestResult> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim().trim_end_matches(',');
+        if !line.starts_with("{\"test\": ") {
+            continue;
+        }
+        let fields = json_fields(line);
+        let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        let reason = get("reason");
+        let status = match get("status").as_str() {
+            "passed" => Status::Passed,
+            "failed" => Status::Failed(reason),
+            _ => Status::Skipped(reason),
+        };
+        out.push(TestResult {
+            num: get("test").parse().unwrap_or(0),
+            category: get("category"),
+            title: get("title"),
+            class: get("class"),
+            status,
+            mismatches: Vec::new(),
+            cause: get("cause"),
+            seconds: get("seconds").parse().unwrap_or(0.0),
+        });
+    }
+    out
+}
+
+/// The string and number members of one flat JSON object (arrays skipped).
+fn json_fields(obj: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let chars: Vec<char> = obj.chars().collect();
+    let mut i = 0;
+    let read_string = |i: &mut usize| -> String {
+        let mut s = String::new();
+        *i += 1;
+        while *i < chars.len() && chars[*i] != '"' {
+            if chars[*i] == '\\' && *i + 1 < chars.len() {
+                *i += 1;
+                match chars[*i] {
+                    'n' => s.push('\n'),
+                    't' => s.push('\t'),
+                    'r' => s.push('\r'),
+                    'u' => {
+                        let hex: String = chars[*i + 1..(*i + 5).min(chars.len())].iter().collect();
+                        s.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap_or(0xfffd)).unwrap_or('\u{fffd}'));
+                        *i += 4;
+                    }
+                    c => s.push(c),
+                }
+            } else {
+                s.push(chars[*i]);
+            }
+            *i += 1;
+        }
+        *i += 1;
+        s
+    };
+    while i < chars.len() {
+        if chars[i] != '"' {
+            i += 1;
+            continue;
+        }
+        let key = read_string(&mut i);
+        while i < chars.len() && (chars[i] == ':' || chars[i] == ' ') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        match chars[i] {
+            '"' => {
+                let v = read_string(&mut i);
+                fields.push((key, v));
+            }
+            '[' => {
+                while i < chars.len() && chars[i] != ']' {
+                    if chars[i] == '"' {
+                        read_string(&mut i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => {
+                let start = i;
+                while i < chars.len() && chars[i] != ',' && chars[i] != '}' {
+                    i += 1;
+                }
+                fields.push((key, chars[start..i].iter().collect::<String>().trim().to_string()));
+            }
+        }
+    }
+    fields
 }
 
 fn table_row(out: &mut String, name: &str, rs: &[&TestResult]) {
@@ -133,7 +235,7 @@ pub fn report(info: &RunInfo, results: &[TestResult]) -> String {
     for r in results {
         match &r.status {
             Status::Skipped(w) => *skip_reasons.entry(w.clone()).or_default() += 1,
-            Status::Failed(w) => fail_reasons.entry(w.clone()).or_default().push(r.num),
+            Status::Failed(w) => fail_reasons.entry(if r.cause.is_empty() { w.clone() } else { r.cause.clone() }).or_default().push(r.num),
             Status::Passed => {}
         }
     }
@@ -147,8 +249,9 @@ pub fn report(info: &RunInfo, results: &[TestResult]) -> String {
         }
     }
     if !fail_reasons.is_empty() {
-        let _ = writeln!(out, "\n## Failures\n");
-        let _ = writeln!(out, "| tests | what differed |\n|---|---|");
+        let _ = writeln!(out, "\n## Failures by likely cause\n");
+        let _ = writeln!(out, "The cause is a guess from the test's outputs (see `diagnose` in testsuite/runner/src/runner.rs); the JSON result file has each test's differing outputs.\n");
+        let _ = writeln!(out, "| tests | likely cause |\n|---|---|");
         let mut v: Vec<_> = fail_reasons.into_iter().collect();
         v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         for (w, nums) in v {
@@ -165,7 +268,7 @@ mod tests {
     use super::*;
 
     fn r(num: u32, status: Status) -> TestResult {
-        TestResult { num, category: "0000-Basic".into(), title: "t \"q\"".into(), class: "a".into(), status, mismatches: vec!["stdout".into()], seconds: 0.5 }
+        TestResult { num, category: "0000-Basic".into(), title: "t \"q\"".into(), class: "a".into(), status, mismatches: vec!["stdout".into()], cause: String::new(), seconds: 0.5 }
     }
 
     #[test]
@@ -175,6 +278,12 @@ mod tests {
         assert!(j.contains("\"passed\": 1, \"failed\": 1, \"skipped\": 1"));
         assert!(j.contains("\"title\": \"t \\\"q\\\"\""));
         assert_eq!(json_string("a\nb\u{1}"), "\"a\\nb\\u0001\"");
+        let back = from_json(&j);
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0].num, 1);
+        assert_eq!(back[1].status, Status::Failed("stdout".into()));
+        assert_eq!(back[2].status, Status::Skipped("why".into()));
+        assert_eq!(back[0].title, "t \"q\"");
     }
 
     #[test]

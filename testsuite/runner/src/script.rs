@@ -131,7 +131,8 @@ fn set_flag(flags: &mut Flags, word: &str) -> bool {
 /// Parse a script. Bytes that are not UTF-8 are taken as Latin-1 by the
 /// caller (see `decode`), so any file parses.
 pub fn parse(text: &str) -> Result<Script, ParseError> {
-    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let lines: Vec<&str> = body.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let mut script = Script::default();
     let mut i = 0;
     if let Some(first) = lines.first() {
@@ -197,9 +198,8 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
                         data.push(l.strip_suffix('\r').unwrap_or(l).to_string());
                         i += 1;
                     }
-                    None => {
-                        return Err(ParseError { line: lineno, message: format!("missing **** after data for \"{}\"", word) })
-                    }
+                    // Like runtest, the end of the file ends the last data.
+                    None => break,
                 }
             }
             Some(data)
@@ -278,9 +278,11 @@ mod tests {
     }
 
     #[test]
-    fn missing_terminator_is_an_error() {
-        let e = parse("# t\nexim -be\nabc\n").unwrap_err();
-        assert_eq!(e.line, 2);
+    fn end_of_file_ends_data() {
+        let s = parse("# t\nexim -be\nabc").unwrap();
+        assert_eq!(s.commands[0].data.as_deref(), Some(&["abc".to_string()][..]));
+        let s = parse("# t\nexim -bS\n.\n").unwrap();
+        assert_eq!(s.commands[0].data.as_deref(), Some(&[".".to_string()][..]));
     }
 
     #[test]

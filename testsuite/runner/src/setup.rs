@@ -118,6 +118,7 @@ pub fn base_params(binary: &Path, host: &HostOptions, port_base: u16) -> Params 
         exim_user,
         exim_uid,
         exim_gid,
+        mail_group: if group_name(8) == "mail" { "mail".into() } else { group_name(exim_gid) },
         hostname: host_name(),
         ipv4: host.ipv4.clone(),
         ipv6: host.ipv6.clone().unwrap_or_else(|| "<no IPv6 address found>".into()),
@@ -170,7 +171,15 @@ fn zone_name(p: &Params, name: &str) -> String {
 }
 
 /// Create DIR afresh for one test.
-pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path) -> io::Result<()> {
+/// Main options whose default differs in Exim's test-harness mode, set to
+/// the harness value at the top of DIR/test-config when the test's conf
+/// leaves them alone and the binary has the option (feature name).
+const HARNESS_DEFAULTS: &[(&str, &str)] = &[
+    // Exim's harness mode advertises SMTPUTF8 only where a test asks for it.
+    ("smtputf8_advertise_hosts", "support I18N"),
+];
+
+pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path, features: &crate::requires::Features) -> io::Result<()> {
     let dir = Path::new(&p.dir);
     if dir.exists() {
         fs::remove_dir_all(dir)?;
@@ -180,6 +189,19 @@ pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path) -> io::R
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
     for sub in ["spool", "spool/log", "test-mail"] {
         fs::create_dir_all(dir.join(sub))?;
+    }
+    // The spool belongs to Exim's user, as when Exim creates it itself.
+    for sub in ["spool", "spool/log"] {
+        let path = std::ffi::CString::new(dir.join(sub).as_os_str().as_encoded_bytes()).map_err(io::Error::other)?;
+        // SAFETY: path is a valid NUL-terminated string.
+        if unsafe { libc::chown(path.as_ptr(), p.exim_uid, p.exim_gid) } != 0 {
+            let e = io::Error::last_os_error();
+            // Not root: Exim then runs as the caller and needs no chown.
+            if e.raw_os_error() != Some(libc::EPERM) {
+                return Err(e);
+            }
+        }
+        fs::set_permissions(dir.join(sub), fs::Permissions::from_mode(0o750))?;
     }
     fs::set_permissions(dir.join("test-mail"), fs::Permissions::from_mode(0o777))?;
     fs::create_dir_all(dir.join("eximdir"))?;
@@ -204,10 +226,17 @@ pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path) -> io::R
         }
     }
     let conf = suite.path("confs").join(testnum);
-    if conf.is_file() {
-        substitute_file(p, &conf, &dir.join("test-config"))?;
-    } else {
-        fs::write(dir.join("test-config"), "")?;
+    let text = if conf.is_file() { crate::script::decode(&fs::read(&conf)?) } else { String::new() };
+    let mut text = subst::substitute(p, &text);
+    for (option, feature) in HARNESS_DEFAULTS {
+        // The setting takes the place of the conf's first line when that
+        // is a comment, so that line numbers (in errors and debug output)
+        // stay those of the conf.
+        if !text.contains(option) && features.has(feature) && text.starts_with('#') {
+            let rest = text.split_once('\n').map(|(_, r)| r).unwrap_or("");
+            text = format!("{} =\n{}", option, rest);
+        }
     }
+    fs::write(dir.join("test-config"), crate::script::encode(&text))?;
     Ok(())
 }

@@ -22,6 +22,8 @@ pub struct Params {
     pub exim_group: String,
     pub exim_uid: u32,
     pub exim_gid: u32,
+    /// The system's "mail" group (runtest's MAILGROUP).
+    pub mail_group: String,
     pub hostname: String,
     pub ipv4: String,
     pub ipv6: String,
@@ -63,7 +65,7 @@ fn word_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"\b(CALLER_UID|CALLER_GID|CALLER_NAME|CALLERGROUP|CALLER|EXIMGROUP|EXIMUSER|EXIM_UID|EXIM_GID|EXIM_PATH|HOSTIPV4|HOSTIPV6|HOSTNAME|PORT_DYNAMIC|PORT_D[2-6]?|PORT_N|PORT_S|TESTNUM)\b",
+            r"\b(CALLER_UID|CALLER_GID|CALLER_NAME|CALLERGROUP|CALLER|EXIMGROUP|EXIMUSER|MAILGROUP|EXIM_UID|EXIM_GID|EXIM_PATH|HOSTIPV4|HOSTIPV6|HOSTNAME|PORT_DYNAMIC|PORT_D[2-6]?|PORT_N|PORT_S|TESTNUM)\b",
         )
         .unwrap()
     })
@@ -77,7 +79,8 @@ fn net_re() -> &'static Regex {
 
 fn dir_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\bDIR(/|\b)").unwrap())
+    // Like runtest, only "DIR/" is replaced: prose such as "DIR is" stays.
+    RE.get_or_init(|| Regex::new(r"\bDIR(/)").unwrap())
 }
 
 /// Apply the standard substitutions to one text.
@@ -92,6 +95,7 @@ pub fn substitute(p: &Params, text: &str) -> String {
             "CALLERGROUP" => p.caller_group.clone(),
             "EXIMUSER" => p.exim_user.clone(),
             "EXIMGROUP" => p.exim_group.clone(),
+            "MAILGROUP" => p.mail_group.clone(),
             "EXIM_UID" => p.exim_uid.to_string(),
             "EXIM_GID" => p.exim_gid.to_string(),
             "EXIM_PATH" => p.exim_path.clone(),
@@ -123,6 +127,7 @@ pub fn sample() -> Params {
         exim_group: "Debian-exim".into(),
         exim_uid: 102,
         exim_gid: 105,
+        mail_group: "mail".into(),
         hostname: "vm".into(),
         ipv4: "127.0.0.2".into(),
         ipv6: "::1".into(),
@@ -150,7 +155,7 @@ mod tests {
         let p = sample();
         assert_eq!(substitute(&p, ".include DIR/aux-var/x"), ".include /t/run/aux-var/x");
         assert_eq!(substitute(&p, "-bh V4NET.0.0.1 V6NET:1::2"), "-bh 224.0.0.1 ff00:1::2");
-        assert_eq!(substitute(&p, "DIRECT"), "DIRECT");
+        assert_eq!(substitute(&p, "DIRECT DIR is"), "DIRECT DIR is");
         assert_eq!(substitute(&p, "TESTNUM.ret"), "0005.ret");
     }
 }
