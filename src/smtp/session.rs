@@ -253,6 +253,8 @@ pub struct Session {
     chunk_line: Vec<u8>,
     pending_close: bool,
     quit_seen: bool,
+    /// In DATA: the previous line ended with CR LF.
+    last_line_crlf: bool,
     connection_count: usize,
     started: std::time::Instant,
 }
@@ -351,6 +353,7 @@ impl Session {
             chunk_line: Vec::new(),
             pending_close: false,
             quit_seen: false,
+            last_line_crlf: false,
             connection_count: peer.connection_count,
             started: std::time::Instant::now(),
         };
@@ -1186,6 +1189,7 @@ impl Session {
         }
         let r = reply("354", t::ENTER_MESSAGE);
         self.send(r);
+        self.last_line_crlf = false;
         self.state = State::ExpectData;
     }
 
@@ -1225,8 +1229,17 @@ impl Session {
 
     fn data_lines(&mut self) -> bool {
         let limit = self.cfg.message_size_limit;
-        while let Some(line) = self.take_line() {
-            if line == b"." {
+        loop {
+            // Whether this line ends in CR LF, seen before take_line strips it.
+            let crlf = match self.input.iter().position(|b| *b == b'\n') {
+                Some(p) => p > 0 && self.input[p - 1] == b'\r',
+                None => break,
+            };
+            let Some(line) = self.take_line() else { break };
+            let after_crlf = std::mem::replace(&mut self.last_line_crlf, crlf);
+            // Debian's Exim 4.96 (smuggling fix): after a CR LF line end the
+            // terminating dot must be followed by CR LF too.
+            if line == b"." && (crlf || !after_crlf) {
                 self.end_of_message(false);
                 return true;
             }
@@ -1318,7 +1331,10 @@ impl Session {
             let h = self.vars.host_and_ident(true);
             self.log(
                 Targets::REJECT,
-                format!("rejected from <{sender}> {h}: message too big: read={} max={}", self.message.size, self.cfg.message_size_limit),
+                format!(
+                    "{} rejected from <{sender}> {h}: message too big: read={} max={}",
+                    self.vars.message_id, self.message.size, self.cfg.message_size_limit
+                ),
             );
             self.reset_transaction();
             return;
@@ -1787,7 +1803,11 @@ impl Session {
         }
         let _ = self.acls.notquit(&self.vars, "connection-lost");
         // Seen only where the client can still read (-bs, half-closed sockets).
-        self.send_str(&format!("421 {} lost input connection\r\n", self.cfg.active_hostname()));
+        if self.in_message() {
+            self.send_str("421 Lost incoming connection\r\n");
+        } else {
+            self.send_str(&format!("421 {} lost input connection\r\n", self.cfg.active_hostname()));
+        }
         self.state = State::Closed;
         self.take_events()
     }

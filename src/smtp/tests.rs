@@ -258,3 +258,15 @@ fn input_before_the_greeting() {
     );
     assert!(closed);
 }
+
+#[test]
+fn dot_after_crlf_needs_crlf() {
+    // Debian's Exim 4.96: "\r\n.\n" does not end the data; "\n.\n" does.
+    let s = services(config(&[]), Vec::new());
+    let mut sess = remote(&s, Box::new(AcceptAll));
+    let _ = sess.start();
+    let _ = feed(&mut sess, "EHLO x\r\n");
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n");
+    assert_eq!(feed(&mut sess, "body\r\n.\n").0, "");
+    assert_eq!(mask_id(&feed(&mut sess, "x\n.\n").0), "250 OK id=ID\r\n");
+}

@@ -2,7 +2,7 @@
 
 pub const UNRECOGNIZED: &str = "unrecognized command";
 pub const TOO_MANY_SYNPROT: &str = "Too many syntax or protocol errors";
-pub const NUL_PRESENT: &str = "NUL character(s) present (shown as '?')";
+pub const NUL_PRESENT: &str = "NUL characters are not allowed in SMTP commands";
 pub const COMMAND_TOO_LONG: &str = "500 Command line too long\r\n";
 pub const SYNC_ERROR_REPLY: &str = "554 SMTP synchronization error\r\n";
 pub const INVALID_HELO: &str = "Syntactically invalid";
