@@ -1818,14 +1818,14 @@ impl Session {
             return Vec::new();
         }
         let h = self.vars.host_and_ident(false);
-        let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
+        let host = self.cfg.active_hostname().to_string();
         if self.in_message() {
             let s = self.vars.sender_address.clone().unwrap_or_default();
-            self.log(Targets::MAIN, format!("SMTP data timeout (message abandoned) on connection from {h} F=<{s}> D={d}"));
-            self.send_str("421 Timeout\r\n");
+            self.log(Targets::MAIN, format!("SMTP data timeout (message abandoned) on connection from {h} F=<{s}>"));
+            self.send_str(&format!("421 {host} SMTP incoming data timeout - closing connection.\r\n"));
         } else {
-            self.log(Targets::MAIN, format!("SMTP command timeout on connection from {h} D={d}"));
-            self.send_str(&format!("421 {} SMTP command timeout - closing connection\r\n", self.cfg.active_hostname()));
+            self.log(Targets::MAIN, format!("SMTP command timeout on connection from {h}"));
+            self.send_str(&format!("421 {host}: SMTP command timeout - closing connection\r\n"));
         }
         let _ = self.acls.notquit(&self.vars, "command-timeout");
         self.close();
