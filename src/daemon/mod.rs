@@ -346,7 +346,8 @@ async fn tls_accept(shared: &Shared, loaded: &Loaded, tcp: TcpStream, ip: &str) 
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let tls = acceptor.accept(tcp).await.map_err(|e| e.to_string())?;
-    let info = crate::tls::info(tls.get_ref().1);
+    let mut info = crate::tls::info(tls.get_ref().1);
+    info.ourcert = Some(server.ourcert.clone());
     Ok((Stream::Tls(Box::new(tls)), info))
 }
 

@@ -52,6 +52,9 @@ pub struct TlsInfo {
     pub peerdn: Option<String>,
     pub sni: Option<String>,
     pub certificate_verified: bool,
+    /// The client's certificate and ours, PEM (for the -H file).
+    pub peercert: Option<String>,
+    pub ourcert: Option<String>,
 }
 
 /// The session's variables, as ACLs and expansions see them.
@@ -1419,6 +1422,8 @@ impl Session {
             tls_cipher: tls.cipher.clone(),
             tls_ver: tls.version.clone(),
             tls_peerdn: tls.peerdn.clone(),
+            tls_peercert: tls.peercert.clone(),
+            tls_ourcert: tls.ourcert.clone(),
             tls_sni: tls.sni.clone(),
             tls_certificate_verified: tls.certificate_verified,
             body_linecount: self.message.body_linecount,

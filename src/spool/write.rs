@@ -39,6 +39,8 @@ pub struct SpoolMessage {
     pub tls_cipher: Option<String>,
     pub tls_ver: Option<String>,
     pub tls_peerdn: Option<String>,
+    pub tls_peercert: Option<String>,
+    pub tls_ourcert: Option<String>,
     pub tls_sni: Option<String>,
     pub tls_certificate_verified: bool,
     pub body_linecount: u64,
@@ -132,8 +134,15 @@ impl SpoolMessage {
         if let Some(v) = &self.tls_cipher {
             line(&mut h, &format!("-tls_cipher {v}"));
         }
+        // Certificates are PEM with each newline written as "\n".
+        if let Some(v) = &self.tls_peercert {
+            line(&mut h, &format!("--tls_peercert {}", v.replace('\n', "\\n")));
+        }
         if let Some(v) = &self.tls_peerdn {
-            line(&mut h, &format!("-tls_peerdn {v}"));
+            line(&mut h, &format!("--tls_peerdn {v}"));
+        }
+        if let Some(v) = &self.tls_ourcert {
+            line(&mut h, &format!("-tls_ourcert {}", v.replace('\n', "\\n")));
         }
         // A: no TLS; B: TLS without session resumption.
         line(&mut h, if self.tls_cipher.is_some() { "-tls_resumption B" } else { "-tls_resumption A" });

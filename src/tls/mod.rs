@@ -3,6 +3,8 @@
 //! `tls_verify_hosts` / `tls_try_verify_hosts` against
 //! `tls_verify_certificates`, and the facts Exim exposes as $tls_in_*.
 
+pub mod dn;
+
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -14,6 +16,8 @@ use crate::smtp::TlsInfo;
 
 /// Server configurations, by how the client's certificate is treated.
 pub struct TlsServer {
+    /// Our certificate, PEM, for the -H file's -tls_ourcert.
+    pub ourcert: String,
     pub no_client_cert: Arc<ServerConfig>,
     pub try_verify: Option<Arc<ServerConfig>>,
     pub verify: Option<Arc<ServerConfig>>,
@@ -61,7 +65,7 @@ pub fn load(cert: &str, key: &str, verify_certificates: Option<&str>) -> Result<
         try_verify = Some(build(Some(optional))?);
         verify = Some(build(Some(required))?);
     }
-    Ok(TlsServer { no_client_cert, try_verify, verify })
+    Ok(TlsServer { ourcert: pem(&chain[0]), no_client_cert, try_verify, verify })
 }
 
 /// $tls_in_* after a handshake, with Exim's (OpenSSL-build) cipher text.
@@ -81,8 +85,23 @@ pub fn info(conn: &rustls::ServerConnection) -> TlsInfo {
         cipher_std: Some(std_name),
         version: Some(version.to_string()),
         bits: Some(bits),
-        peerdn: None,
+        peerdn: conn.peer_certificates().and_then(|c| c.first()).and_then(|c| dn::subject_dn(c.as_ref())),
         sni: conn.server_name().map(String::from),
         certificate_verified: verified,
+        peercert: conn.peer_certificates().and_then(|c| c.first()).map(|c| pem(c)),
+        ourcert: None,
     }
+}
+
+/// A certificate as PEM text, 64 base64 characters a line.
+pub fn pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
 }
