@@ -1753,7 +1753,8 @@ impl Session {
                 let text = if step == AuthStep::Cancelled { t::AUTH_CANCELLED } else { t::AUTH_BAD64 };
                 let h = self.vars.host_and_ident(false);
                 self.log(Targets::REJECT, format!("{name} authenticator failed for {h}: 501 {text}"));
-                self.synprot_error(501, None, text, true);
+                // A plain reply: Exim does not count these as protocol errors.
+                self.send_str(&format!("501 {text}\r\n"));
             }
         }
         if !self.is_closed() {
