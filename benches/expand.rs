@@ -45,5 +45,15 @@ fn main() {
     }
     let compile = start.elapsed().as_nanos() as f64 / lines.len() as f64;
     println!("evaluate: {per:.0} ns per expansion ({} kinds, {bytes} bytes out)", kinds.len());
+    if std::env::var_os("PER_KIND").is_some() {
+        for k in &kinds {
+            let c = expand::compile(k).expect("compiles");
+            let start = Instant::now();
+            for _ in 0..2000 {
+                let _ = expand::evaluate(&c, &mut ctx);
+            }
+            println!("{:8.0} ns  {k}", start.elapsed().as_nanos() as f64 / 2000.0);
+        }
+    }
     println!("compile:  {compile:.0} ns per string (uncached)");
 }

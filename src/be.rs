@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
-use crate::expand::{self, Context, ExpandError, ListKind};
+use crate::expand::{self, Context, ExpandError, Found, ListKind};
+use crate::lists::{self, Expanded, ListContext, NamedCaching, NamedList, NamedListCache};
+use crate::lookups::{self, LookupEnv, Lookups};
 
 /// What the configuration supplies to an expansion outside any message.
 pub trait ConfigView {
@@ -15,17 +17,37 @@ pub trait ConfigView {
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
-    fn define_macro(&mut self, name: &str, value: &str);
-    fn list_match(&self, kind: ListKind, subject: &str, list: &str) -> Result<bool, ExpandError>;
-    fn lookup(&self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<expand::Found>, ExpandError>;
+    /// A `NAME = value` (or `==`) line typed to `-be`; the error is Exim's.
+    fn define_macro(&mut self, line: &str) -> Result<(), String>;
+}
+
+/// What lives from one `-be` line to the next: variables that expansions
+/// set, the lookup state (caches, connections) and named-list results.
+pub struct BeState {
+    pub extra: HashMap<String, String>,
+    /// Variables whose values came from the command line (`-oMa`...).
+    pub tainted: Vec<&'static str>,
+    pub lookups: Lookups,
+    pub named_cache: NamedListCache,
+    no_expand: lookups::NoExpand,
+}
+
+impl BeState {
+    pub fn new(origin: &[(&'static str, String)], lookups: Lookups) -> BeState {
+        BeState {
+            extra: origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            tainted: origin.iter().map(|(k, _)| *k).collect(),
+            lookups,
+            named_cache: NamedListCache::default(),
+            no_expand: lookups::NoExpand,
+        }
+    }
 }
 
 /// The context of `-be` and of expansions done outside a session.
 pub struct BaseContext<'a> {
     pub config: &'a mut dyn ConfigView,
-    pub extra: HashMap<String, String>,
-    /// Variables whose values came from the command line (`-oMa`...).
-    pub tainted: &'a [&'a str],
+    pub state: &'a mut BeState,
 }
 
 fn primary_hostname_default() -> String {
@@ -164,7 +186,7 @@ fn login_name(uid: libc::uid_t) -> String {
 
 impl Context for BaseContext<'_> {
     fn variable(&self, name: &str) -> Option<String> {
-        if let Some(v) = self.extra.get(name) {
+        if let Some(v) = self.state.extra.get(name) {
             return Some(v.clone());
         }
         if let expand::variables::Default::Computed = expand::variables::default_of(name) {
@@ -181,20 +203,38 @@ impl Context for BaseContext<'_> {
         self.config.option(name)
     }
 
-    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<expand::Found>, ExpandError> {
-        self.config.lookup(key, search_type, query)
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
+        let found = lookups::expansion::expansion_lookup(&mut self.state.lookups, &mut lookups::NoExpand, key, search_type, query)
+            .map_err(ExpandError::Failed)?;
+        Ok(found.value.map(|v| Found {
+            value: Some(v),
+            numeric: found.numeric.map(|(a, b)| vec![String::new(), a, b]).unwrap_or_default(),
+        }))
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<expand::Found>, ExpandError> {
-        Ok(self.config.list_match(kind, subject, list)?.then(expand::Found::default))
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        let m = match kind {
+            ListKind::Host => lists::match_ip(self, subject, list).map_err(ExpandError::Failed)?,
+            ListKind::Domain => lists::match_domain(self, subject, list),
+            ListKind::Address => lists::match_address(self, subject, list, true),
+            ListKind::LocalPart => lists::match_local_part(self, subject, list, true),
+        };
+        match lists::expansion_result(list, m) {
+            Ok(found) => Ok(found.map(|d| Found { value: d.value, numeric: d.numeric })),
+            Err(lists::ExpansionMatchError::Failed(m)) => Err(ExpandError::Failed(m)),
+            Err(lists::ExpansionMatchError::PanicDie(m)) => {
+                Context::log(self, &m);
+                Err(ExpandError::Failed(m))
+            }
+        }
     }
 
     fn set_variable(&mut self, name: &str, value: String) {
-        self.extra.insert(name.to_string(), value);
+        self.state.extra.insert(name.to_string(), value);
     }
 
     fn is_tainted(&self, name: &str) -> bool {
-        self.tainted.contains(&name)
+        self.state.tainted.contains(&name)
     }
 
     fn log(&mut self, line: &str) {
@@ -203,18 +243,99 @@ impl Context for BaseContext<'_> {
     }
 }
 
+fn kind_letter(kind: lists::ListKind) -> char {
+    match kind {
+        lists::ListKind::Domain => 'd',
+        lists::ListKind::Host => 'h',
+        lists::ListKind::Address => 'a',
+        lists::ListKind::LocalPart => 'l',
+    }
+}
+
+impl ListContext for BaseContext<'_> {
+    fn named_list(&self, kind: lists::ListKind, name: &str) -> Option<NamedList> {
+        let (_, value) = self.config.named_list(Some(kind_letter(kind)), name)?;
+        Some(NamedList { value, caching: NamedCaching::Default })
+    }
+
+    fn expand_list(&mut self, text: &str, _kind: lists::ListKind, _subject: &str) -> Expanded {
+        match expand::expand_string(text, self) {
+            Ok(s) => Expanded::Ok(s),
+            Err(ExpandError::ForcedFail(_)) => Expanded::ForcedFail,
+            Err(ExpandError::Failed(m)) => Expanded::Error(m),
+        }
+    }
+
+    fn primary_hostname(&self) -> String {
+        self.primary_hostname()
+    }
+
+    fn local_interfaces(&self) -> Vec<std::net::IpAddr> {
+        local_interface_addresses()
+    }
+
+    fn lookups(&mut self) -> (&mut Lookups, &mut dyn LookupEnv) {
+        // Wildlsearch keys are used unexpanded here: the lookup state and
+        // an expander cannot both borrow this context.
+        let state = &mut *self.state;
+        (&mut state.lookups, &mut state.no_expand)
+    }
+
+    fn sender_host_names(&mut self) -> Option<Vec<String>> {
+        self.state.extra.get("sender_host_name").filter(|n| !n.is_empty()).map(|n| vec![n.clone()])
+    }
+
+    fn named_cache(&mut self) -> &mut NamedListCache {
+        &mut self.state.named_cache
+    }
+
+    fn log(&mut self, line: &str, _panic: bool) {
+        Context::log(self, line);
+    }
+}
+
+/// The addresses of this host's interfaces (for `@[]` in lists).
+fn local_interface_addresses() -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs allocates a list we walk and then free; every
+    // pointer is checked before use.
+    unsafe {
+        if libc::getifaddrs(&mut ifap) != 0 {
+            return out;
+        }
+        let mut p = ifap;
+        while !p.is_null() {
+            let a = (*p).ifa_addr;
+            if !a.is_null() {
+                match i32::from((*a).sa_family) {
+                    libc::AF_INET => {
+                        let sin = &*(a as *const libc::sockaddr_in);
+                        out.push(std::net::IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(a as *const libc::sockaddr_in6);
+                        out.push(std::net::IpAddr::from(sin6.sin6_addr.s6_addr));
+                    }
+                    _ => {}
+                }
+            }
+            p = (*p).ifa_next;
+        }
+        libc::freeifaddrs(ifap);
+    }
+    out
+}
+
 /// Run `-be`: expand each argument, or else each line of standard input.
-pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[String]) -> i32 {
+pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) -> i32 {
     let stdout = std::io::stdout();
     // Rust's stdout flushes at every newline; buffer it and flush when
     // a person is waiting for the prompt.
     let mut out = std::io::BufWriter::new(stdout.lock());
-    // Variables set by one line ($runrc, ACL variables) are seen by the next.
-    let mut extra: HashMap<String, String> = origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    let tainted: Vec<&str> = origin.iter().map(|(k, _)| *k).collect();
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, &mut extra, &tainted, a);
+            let line = expand_line(config, state, a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
@@ -222,7 +343,7 @@ pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[Strin
     let stdin = std::io::stdin();
     if std::io::IsTerminal::is_terminal(&stdin) {
         drop(out);
-        return interactive(config, &mut extra, &tainted);
+        return interactive(config, state);
     }
     // A pipe is read in large pieces, and needs no flush per line.
     let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
@@ -232,13 +353,20 @@ pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[Strin
             let _ = writeln!(out);
             break;
         };
-        if let Some((name, value)) = macro_definition(&line) {
-            config.define_macro(name, value);
-            let _ = writeln!(out, "Defined macro '{name}'");
+        if let Some(name) = macro_name(&line) {
+            match config.define_macro(&line) {
+                Ok(()) => {
+                    let _ = writeln!(out, "Defined macro '{name}'");
+                }
+                Err(e) => {
+                    let _ = out.flush();
+                    macro_error(&e);
+                }
+            }
             continue;
         }
         let line = config.expand_macros(&line);
-        let result = expand_line(config, &mut extra, &tainted, &line);
+        let result = expand_line(config, state, &line);
         let _ = out.write_all(result.as_bytes());
         let _ = out.write_all(b"\n");
     }
@@ -247,7 +375,7 @@ pub fn run(config: &mut dyn ConfigView, origin: &[(&str, String)], args: &[Strin
 
 /// `-be` at a terminal: line editing and a history kept in
 /// ~/.rexim_history (beyond Exim, which reads plain lines).
-fn interactive(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str]) -> i32 {
+fn interactive(config: &mut dyn ConfigView, state: &mut BeState) -> i32 {
     let Ok(mut editor) = rustyline::DefaultEditor::new() else {
         return 1;
     };
@@ -272,13 +400,15 @@ fn interactive(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>,
         pending.push_str(piece);
         let logical = std::mem::take(&mut pending);
         let _ = editor.add_history_entry(logical.as_str());
-        if let Some((name, value)) = macro_definition(&logical) {
-            config.define_macro(name, value);
-            println!("Defined macro '{name}'");
+        if let Some(name) = macro_name(&logical) {
+            match config.define_macro(&logical) {
+                Ok(()) => println!("Defined macro '{name}'"),
+                Err(e) => macro_error(&e),
+            }
             continue;
         }
         let expanded = config.expand_macros(&logical).into_owned();
-        println!("{}", expand_line(config, extra, tainted, &expanded));
+        println!("{}", expand_line(config, state, &expanded));
     }
     println!();
     if let Some(h) = &history {
@@ -287,13 +417,12 @@ fn interactive(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>,
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, extra: &mut HashMap<String, String>, tainted: &[&str], line: &str) -> String {
-    let mut ctx = BaseContext { config, extra: std::mem::take(extra), tainted };
+fn expand_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str) -> String {
+    let mut ctx = BaseContext { config, state };
     let result = match expand::expand_string(line, &mut ctx) {
         Ok(s) => s,
         Err(e) => format!("Failed: {}", e.message()),
     };
-    *extra = ctx.extra;
     result
 }
 
@@ -360,14 +489,17 @@ fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
     }
 }
 
-/// `NAME = value` where NAME starts with an upper-case letter.
-fn macro_definition(line: &str) -> Option<(&str, &str)> {
+/// Exim reports a bad macro line as a time-stamped log line on stderr.
+fn macro_error(e: &str) {
+    eprintln!("{} {e}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+}
+
+/// The macro a `NAME = value` line defines: NAME starts with an upper-case
+/// letter and is followed, after optional white space, by "=".
+fn macro_name(line: &str) -> Option<&str> {
     if !line.starts_with(|c: char| c.is_ascii_uppercase()) {
         return None;
     }
     let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
-    let (name, rest) = line.split_at(end);
-    let rest = rest.trim_start();
-    let value = rest.strip_prefix("==").or_else(|| rest.strip_prefix('='))?;
-    Some((name, value.trim()))
+    line[end..].trim_start().starts_with('=').then(|| &line[..end])
 }

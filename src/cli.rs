@@ -13,6 +13,8 @@ pub struct Options {
     pub sender: Option<String>,
     pub daemon_ports: Option<String>,
     pub pid_file: Option<String>,
+    /// -n: -bP prints values without names.
+    pub no_labels: bool,
     /// Variables set by `-oMa`, `-oMs`... (what a message "came from").
     pub origin: Vec<(&'static str, String)>,
 }
@@ -110,6 +112,7 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
             "-bt" => o.mode = Some(Mode::AddressTest),
             "-bv" => o.mode = Some(Mode::AddressVerify),
             "-t" => o.mode = Some(Mode::ReadMessage),
+            "-n" => o.no_labels = true,
             "-i" | "-oi" | "-odi" | "-odq" | "-odb" | "-odf" | "-v" | "-N" => {}
             "-bem" => o.mode = Some(Mode::ExpandTestMessage(value_of("-bem")?)),
             "-bh" | "-bhc" => {
@@ -127,8 +130,10 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
             _ if a.starts_with("-C") => o.config_file = Some(value_of("-C")?),
             _ if a.starts_with("-D") => {
                 let def = value_of("-D")?;
-                let (n, v) = def.split_once('=').unwrap_or((&def, ""));
-                o.defines.push((n.trim().to_string(), v.to_string()));
+                match crate::config::parse_define(&def) {
+                    Ok(m) => o.defines.push(m),
+                    Err(_) => return Err(bad(a)),
+                }
             }
             _ if a.starts_with("-oX") => o.daemon_ports = Some(value_of("-oX")?),
             _ if a.starts_with("-oP") => o.pid_file = Some(value_of("-oP")?),
@@ -186,29 +191,40 @@ pub fn main() -> i32 {
     };
     match mode {
         Mode::ExpandTest => {
-            let mut config = match crate::be_config::load(&opts) {
+            let path = opts.config_file.as_deref().map(std::path::Path::new);
+            let mut config = match crate::config::Config::load(path, &opts.defines) {
                 Ok(c) => c,
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    return 1;
-                }
+                Err(e) => return crate::config::report_load_error(&e),
             };
             use crate::be::ConfigView;
+            // The resolver reads its test-mode switch before
+            // keep_environment empties the environment.
+            let resolver = crate::dns::default_resolver();
             crate::environment::apply(
-                config.option("keep_environment").as_deref(),
-                config.option("add_environment").as_deref(),
+                ConfigView::option(&config, "keep_environment").as_deref(),
+                ConfigView::option(&config, "add_environment").as_deref(),
             );
+            crate::environment::initial_cwd();
             // Exim works from the root directory: relative file names in
             // expansions do not depend on where it was started.
-            crate::environment::initial_cwd();
             let _ = std::env::set_current_dir("/");
-            crate::be::run(&mut config, &opts.origin, &opts.args)
+            let mut lookups = crate::lookups::Lookups::new(resolver);
+            lookups.redis_servers = ConfigView::option(&config, "redis_servers").unwrap_or_default();
+            let mut state = crate::be::BeState::new(&opts.origin, lookups);
+            crate::be::run(&mut config, &mut state, &opts.args)
         }
         Mode::SmtpStdin => crate::daemon::setup::run_bs(&opts),
         Mode::QueueList => crate::daemon::setup::run_bp(&opts, false),
         Mode::QueueCount => crate::daemon::setup::run_bp(&opts, true),
         Mode::MessageAction(f) if f == "-Mrm" => crate::daemon::setup::run_mrm(&opts),
         Mode::Daemon { foreground } => crate::daemon::run(&opts, foreground),
+        Mode::Version => crate::config::bv_main(opts.config_file.as_deref().map(std::path::Path::new), &opts.defines),
+        Mode::PrintConfig => crate::config::bp_main(
+            opts.config_file.as_deref().map(std::path::Path::new),
+            &opts.defines,
+            &opts.args,
+            opts.no_labels,
+        ),
         other => not_yet(&other.flag()),
     }
 }

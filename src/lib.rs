@@ -2,15 +2,21 @@
 //!
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
+pub mod auth;
 pub mod be;
 pub mod be_config;
 pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod dns;
+pub mod dsn;
 pub mod environment;
 pub mod expand;
-pub mod auth;
-pub mod daemon;
+pub mod lists;
 pub mod log;
+pub mod lookups;
+pub mod proxy;
 pub mod smtp;
 pub mod spool;
-pub mod tls;
 pub mod texts;
+pub mod tls;

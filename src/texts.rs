@@ -44,8 +44,5 @@ Common:
   -f ADDR, -t, -i, -odi, -odq   message submission options
 ";
 
-/// The configuration used when none is given or found.
-pub const DEFAULT_CONFIG: &str = include_str!("default.conf");
-
 /// The default of `headers_charset` (a build-time setting in Exim).
 pub const HEADERS_CHARSET: &str = "UTF-8";

@@ -45,4 +45,3 @@ pub trait Authenticator: Send + Sync {
 pub struct AuthState {
     pub values: Vec<String>,
 }
-pub mod config;

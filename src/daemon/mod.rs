@@ -121,12 +121,9 @@ fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 
 /// Run the daemon; returns the process exit code.
 pub fn run(opts: &Options, foreground: bool) -> i32 {
-    let loaded = match setup::load(opts) {
+    let loaded = match setup::load_or_report(opts) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let cfg = loaded.services.cfg.clone();
     let tls = match load_tls(&cfg) {

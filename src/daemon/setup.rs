@@ -15,24 +15,20 @@ pub struct Loaded {
     pub log: Arc<Logger>,
 }
 
-const DEFAULT_PATHS: &[&str] = &["/etc/rexim/configure", "/etc/exim4/exim4.conf"];
-
-fn config_text(opts: &Options) -> String {
-    match &opts.config_file {
-        Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
-        None => DEFAULT_PATHS.iter().find_map(|p| std::fs::read_to_string(p).ok()).unwrap_or_default(),
-    }
-}
-
 /// Read the configuration for SMTP input.
 pub fn load(opts: &Options) -> Result<Loaded, String> {
-    let be = crate::be_config::load(opts)?;
-    let get = |name: &str| be.option(name);
+    let path = opts.config_file.as_deref().map(std::path::Path::new);
+    let config = crate::config::Config::load(path, &opts.defines).map_err(|e| e.to_string())?;
+    Ok(from_config(&config))
+}
+
+/// The SMTP layer's pieces from a configuration read by `config`.
+pub fn from_config(config: &crate::config::Config) -> Loaded {
+    let get = |name: &str| ConfigView::option(config, name);
     let mut cfg = SmtpConfig::from_lookup(&get);
-    cfg.options.insert("config_file".into(), be.config_file());
+    cfg.options.insert("config_file".into(), config.config_file());
     let acls = LiteralAcls::from_lookup(&get);
-    let text = config_text(opts);
-    let auths = crate::auth::config::from_config_text(&text);
+    let auths = authenticators(config);
     let log = Arc::new(Logger::new(&cfg.log_file_path));
     let services = Services {
         cfg: Arc::new(cfg),
@@ -41,7 +37,32 @@ pub fn load(opts: &Options) -> Result<Loaded, String> {
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
     };
-    Ok(Loaded { services, acls, log })
+    Loaded { services, acls, log }
+}
+
+/// The configured authenticators rexim has drivers for (plaintext).
+fn authenticators(config: &crate::config::Config) -> Vec<Box<dyn crate::auth::Authenticator>> {
+    use crate::config::{DriverClass, Value};
+    let text = |d: &crate::config::DriverInstance, name: &str| match d.option(name) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let mut out: Vec<Box<dyn crate::auth::Authenticator>> = Vec::new();
+    for d in config.drivers(DriverClass::Authenticator) {
+        if d.driver.as_deref() != Some("plaintext") {
+            continue;
+        }
+        let public_name = text(d, "public_name").filter(|p| !p.is_empty()).unwrap_or_else(|| d.name.to_ascii_uppercase());
+        out.push(Box::new(crate::auth::Plaintext::new(crate::auth::PlaintextOptions {
+            name: d.name.clone(),
+            public_name,
+            server_prompts: text(d, "server_prompts"),
+            server_condition: text(d, "server_condition"),
+            server_set_id: text(d, "server_set_id"),
+            server_advertise_condition: text(d, "server_advertise_condition"),
+        })));
+    }
+    out
 }
 
 fn login_name() -> String {
@@ -56,14 +77,20 @@ fn login_name() -> String {
     }
 }
 
+/// Load, reporting a configuration error as Exim does.
+pub fn load_or_report(opts: &Options) -> Result<Loaded, i32> {
+    let path = opts.config_file.as_deref().map(std::path::Path::new);
+    match crate::config::Config::load(path, &opts.defines) {
+        Ok(config) => Ok(from_config(&config)),
+        Err(e) => Err(crate::config::report_load_error(&e)),
+    }
+}
+
 /// `-bs`
 pub fn run_bs(opts: &Options) -> i32 {
-    let loaded = match load(opts) {
+    let loaded = match load_or_report(opts) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
@@ -84,12 +111,9 @@ pub fn run_bs(opts: &Options) -> i32 {
 
 /// `-bp` (and `-bpc`: the count only).
 pub fn run_bp(opts: &Options, count_only: bool) -> i32 {
-    let loaded = match load(opts) {
+    let loaded = match load_or_report(opts) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let spool = &loaded.services.cfg.spool_directory;
     if count_only {
@@ -103,12 +127,9 @@ pub fn run_bp(opts: &Options, count_only: bool) -> i32 {
 
 /// `-Mrm id...`
 pub fn run_mrm(opts: &Options) -> i32 {
-    let loaded = match load(opts) {
+    let loaded = match load_or_report(opts) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let (out, ok) = crate::spool::queue::remove(&loaded.services.cfg.spool_directory, &opts.args, &login_name(), &loaded.log);
     print!("{out}");

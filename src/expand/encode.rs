@@ -190,7 +190,8 @@ pub fn rfc2047(s: &str, charset: &str) -> String {
 }
 
 /// Decode RFC 2047 encoded words (Q and B encodings).
-pub fn rfc2047d(s: &str) -> String {
+/// Decode RFC 2047 encoded words into `charset` (headers_charset).
+pub fn rfc2047d(s: &str, charset: &str) -> Result<String, ExpandError> {
     let mut out = String::new();
     let mut rest = s;
     let mut last_was_word = false;
@@ -198,7 +199,7 @@ pub fn rfc2047d(s: &str) -> String {
         let between = &rest[..start];
         let word = &rest[start + 2..];
         let parsed = (|| {
-            let (_charset, w) = word.split_once('?')?;
+            let (word_charset, w) = word.split_once('?')?;
             let (enc, w) = w.split_once('?')?;
             let (text, after) = w.split_once("?=")?;
             let bytes = match enc {
@@ -206,10 +207,15 @@ pub fn rfc2047d(s: &str) -> String {
                 "B" | "b" => base64::engine::general_purpose::STANDARD.decode(text).ok()?,
                 _ => return None,
             };
-            Some((bytes, after))
+            Some((word_charset, bytes, after))
         })();
         match parsed {
-            Some((bytes, after)) => {
+            Some((word_charset, bytes, after)) => {
+                let bytes = if word_charset.eq_ignore_ascii_case(charset) {
+                    bytes
+                } else {
+                    super::iconv::convert(&bytes, word_charset, charset).map_err(ExpandError::Failed)?
+                };
                 if !(last_was_word && between.trim().is_empty()) {
                     out.push_str(between);
                 }
@@ -225,7 +231,7 @@ pub fn rfc2047d(s: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 fn q_decode(text: &str) -> Vec<u8> {

@@ -8,50 +8,56 @@ pub fn list_items(list: &str) -> Vec<String> {
 
 pub fn list_items_sep(list: &str, default_sep: char) -> Vec<String> {
     let (sep, body) = separator(list, default_sep);
+    // Separators are ASCII (punctuation or control), so the scan can work on
+    // bytes: no byte of a multi-byte character equals one.
+    let Ok(sep) = u8::try_from(sep) else {
+        return vec![body.to_string()];
+    };
     // A control character as separator cannot be doubled to escape it.
     let special = sep.is_ascii_control();
-    let chars: Vec<char> = body.chars().collect();
+    let b = body.as_bytes();
     let mut items = Vec::new();
     let mut i = 0;
     loop {
-        while i < chars.len() && chars[i].is_ascii_whitespace() && chars[i] != sep {
+        while i < b.len() && b[i].is_ascii_whitespace() && b[i] != sep {
             i += 1;
         }
-        if i >= chars.len() {
+        if i >= b.len() {
             break;
         }
-        if chars[i] == sep {
+        if b[i] == sep {
             i += 1;
-            if i >= chars.len() || chars[i] != sep || special {
+            if i >= b.len() || b[i] != sep || special {
                 items.push(String::new());
                 continue;
             }
         }
-        let mut item = String::new();
+        let mut item: Vec<u8> = Vec::new();
         loop {
-            item.push(chars[i]);
+            // The first byte is data even if it is the separator (doubled).
+            let start = i;
             i += 1;
-            while i < chars.len() && chars[i] != sep {
-                item.push(chars[i]);
+            while i < b.len() && b[i] != sep {
                 i += 1;
             }
-            if i >= chars.len() {
+            item.extend_from_slice(&b[start..i]);
+            if i >= b.len() {
                 break;
             }
             i += 1; // the separator
-            if i >= chars.len() || chars[i] != sep || special {
+            if i >= b.len() || b[i] != sep || special {
                 break;
             }
         }
         // Trailing white space goes, unless escaped by a backslash.
-        while item.ends_with(|c: char| c.is_ascii_whitespace()) {
+        while item.last().is_some_and(u8::is_ascii_whitespace) {
             let n = item.len();
-            if n >= 2 && item.as_bytes()[n - 2] == b'\\' {
+            if n >= 2 && item[n - 2] == b'\\' {
                 break;
             }
             item.pop();
         }
-        items.push(item);
+        items.push(String::from_utf8(item).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
     }
     items
 }
@@ -76,7 +82,7 @@ pub fn separator(list: &str, default_sep: char) -> (char, &str) {
 /// separator gets a space before it, so the doubling cannot run into
 /// the separator in front.
 pub fn join_items(items: &[String], sep: char) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(items.iter().map(|i| i.len() + 2).sum());
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(sep);
@@ -84,11 +90,15 @@ pub fn join_items(items: &[String], sep: char) -> String {
                 out.push(' ');
             }
         }
-        for c in item.chars() {
-            if c == sep {
-                out.push(sep);
+        if item.contains(sep) {
+            for c in item.chars() {
+                if c == sep {
+                    out.push(sep);
+                }
+                out.push(c);
             }
-            out.push(c);
+        } else {
+            out.push_str(item);
         }
     }
     out

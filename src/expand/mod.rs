@@ -15,6 +15,7 @@ mod encode;
 mod error;
 mod escape;
 mod eval;
+mod iconv;
 mod ipaddr;
 pub mod items;
 mod json;

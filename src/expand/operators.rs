@@ -286,7 +286,7 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
         OpKind::ReverseIp => ipaddr::reverse_ip(&sub)?,
         OpKind::Randint => strings::randint(&sub)?,
         OpKind::Rfc2047 => encode::rfc2047(&sub, &env.headers_charset()),
-        OpKind::Rfc2047d => encode::rfc2047d(&sub),
+        OpKind::Rfc2047d => encode::rfc2047d(&sub, &env.headers_charset())?,
         OpKind::Stat => strings::stat(&sub)?,
         OpKind::Utf8DomainToAlabel => idna_labels(&sub, punycode::to_alabel)?,
         OpKind::Utf8DomainFromAlabel => idna_labels(&sub, punycode::from_alabel)?,

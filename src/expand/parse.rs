@@ -339,6 +339,9 @@ fn lookup_item(pair: Pair<Rule>) -> Result<Node> {
             _ => rest.push(p),
         }
     }
+    // Exim checks the lookup type while reading, even in a branch that is
+    // not taken.
+    crate::lookups::LookupSpec::parse(&search_type).map_err(|e| ExpandError::Failed(e.to_string()))?;
     let mut args = collect_args(rest.into_iter())?;
     args.unclosed_arg |= unclosed;
     if args.args.is_empty() {

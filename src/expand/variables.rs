@@ -151,7 +151,7 @@ pub static VARIABLES: &[(&str, Default)] = &[
     ("proxy_external_address", Default::Empty),
     ("proxy_external_port", Default::Fixed("0")),
     ("proxy_host_address", Default::Empty),
-    ("proxy_host_port", Default::Empty),
+    ("proxy_host_port", Default::Fixed("0")),
     ("proxy_local_address", Default::Empty),
     ("proxy_local_port", Default::Fixed("0")),
     ("proxy_session", Default::Fixed("no")),

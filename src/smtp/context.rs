@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use super::config::SmtpConfig;
 use super::hooks::HostMatcher;
 use super::session::SessionVars;
-use crate::be::{BaseContext, ConfigView};
+use crate::be::{BaseContext, BeState, ConfigView};
+use crate::lookups::Lookups;
 use crate::expand::ast::HeaderKind;
 use crate::expand::{Context, ExpandError, Found, ListKind};
 
@@ -34,12 +35,8 @@ impl ConfigView for OptionsView<'_> {
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
         std::borrow::Cow::Borrowed(line)
     }
-    fn define_macro(&mut self, _name: &str, _value: &str) {}
-    fn list_match(&self, _kind: ListKind, _subject: &str, _list: &str) -> Result<bool, ExpandError> {
-        Ok(false)
-    }
-    fn lookup(&self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
-        Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
+    fn define_macro(&mut self, _line: &str) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -97,6 +94,29 @@ impl SessionContext<'_> {
     }
 }
 
+impl SessionContext<'_> {
+    /// Process-wide variables the banner and Received: header use, kept
+    /// off the slower general path.
+    fn common_variable(&self, name: &str) -> Option<String> {
+        let now = chrono::Local::now();
+        Some(match name {
+            "primary_hostname" => self.cfg.primary_hostname.clone(),
+            "qualify_domain" => self.cfg.qualify_domain.clone(),
+            "qualify_recipient" => self.cfg.qualify_recipient.clone(),
+            "spool_directory" => self.cfg.spool_directory.clone(),
+            "version_number" | "exim_version" => crate::texts::EXIM_VERSION.to_string(),
+            "tod_full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+            "tod_log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            "tod_bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
+            "tod_epoch" => now.timestamp().to_string(),
+            "tod_zone" => now.format("%z").to_string(),
+            "tod_zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
+            "pid" => std::process::id().to_string(),
+            _ => return None,
+        })
+    }
+}
+
 impl Context for SessionContext<'_> {
     fn variable(&self, name: &str) -> Option<String> {
         if let Some(v) = self.extra.get(name) {
@@ -105,8 +125,13 @@ impl Context for SessionContext<'_> {
         if let Some(v) = self.session_variable(name) {
             return Some(v);
         }
+        if let Some(v) = self.common_variable(name) {
+            return Some(v);
+        }
+        // The rest, rarely used in SMTP expansions, as -be computes them.
         let mut view = OptionsView(self.cfg);
-        let base = BaseContext { config: &mut view, extra: HashMap::new(), tainted: &[] };
+        let mut state = BeState::new(&[], Lookups::new(crate::dns::default_resolver()));
+        let base = BaseContext { config: &mut view, state: &mut state };
         base.variable(name)
     }
 

@@ -1,0 +1,282 @@
+//! The list engine (Exim's match_check_list()): iteration, negation, the
+//! host list `+include_unknown` family, `+caseful`, named lists with
+//! caching, and file items.
+
+use super::address::{check_address, AddressSubject};
+use super::host::check_host;
+use super::string::{check_string, StringSubject};
+use super::{Expanded, HostSubject, ListContext, ListKind, ListMatch, ListSep, MatchData, NamedCaching};
+use super::iter::ListIter;
+
+/// The subject being checked, with its per-kind state.
+pub enum Subject<'a> {
+    Str(&'a mut StringSubject),
+    Address(&'a mut AddressSubject),
+    Host(&'a HostSubject),
+}
+
+impl Subject<'_> {
+    /// The key under which named-list results are cached.
+    fn cache_key(&self) -> String {
+        match self {
+            Subject::Str(s) => s.subject.clone(),
+            Subject::Address(a) => a.address.clone(),
+            Subject::Host(h) => h.address.map(|a| a.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The result of testing one item (Exim's OK / FAIL / DEFER / ERROR).
+pub enum ItemRc {
+    Ok(MatchData),
+    Fail,
+    /// Temporary failure, with search_error_message if any.
+    Defer(Option<String>),
+    /// Host information could not be found (or a name item in match_ip).
+    Error(String),
+    Panic(String),
+}
+
+fn check_item(ctx: &mut dyn ListContext, subject: &mut Subject, item: &str) -> ItemRc {
+    match subject {
+        Subject::Str(s) => check_string(ctx, s, item),
+        Subject::Address(a) => check_address(ctx, a, item),
+        Subject::Host(h) => check_host(ctx, h, item),
+    }
+}
+
+/// Internal list result; `cacheable` is false when the list or a sublist
+/// depends on expansion (so enclosing named lists must not be cached).
+pub struct ListOutcome {
+    pub result: ListMatch,
+    pub cacheable: bool,
+}
+
+/// Check a subject against an (already expanded) list.
+pub fn check_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind, subject: &mut Subject, _named: bool) -> ListMatch {
+    check_list_inner(ctx, list, sep, kind, subject).result
+}
+
+fn negate(yield_ok: bool) -> bool {
+    !yield_ok
+}
+
+pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind, subject: &mut Subject) -> ListOutcome {
+    let mut cacheable = true;
+    let mut yield_ok = true;
+    let (mut include_unknown, mut ignore_unknown, mut include_defer, mut ignore_defer) = (false, false, false, false);
+    let done = |result: ListMatch, cacheable: bool| ListOutcome { result, cacheable };
+    for item in ListIter::new(list, sep) {
+        let mut ss = item.as_str();
+        if matches!(kind, ListKind::Address | ListKind::LocalPart) && ss == "+caseful" {
+            match subject {
+                Subject::Str(s) => s.make_caseful(),
+                Subject::Address(a) => a.make_caseful(),
+                Subject::Host(_) => {}
+            }
+            continue;
+        }
+        if kind == ListKind::Host && ss.starts_with('+') {
+            match ss {
+                "+include_unknown" => {
+                    include_unknown = true;
+                    ignore_unknown = false;
+                    continue;
+                }
+                "+ignore_unknown" => {
+                    ignore_unknown = true;
+                    include_unknown = false;
+                    continue;
+                }
+                "+include_defer" => {
+                    include_defer = true;
+                    ignore_defer = false;
+                    continue;
+                }
+                "+ignore_defer" => {
+                    ignore_defer = true;
+                    include_defer = false;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if let Some(rest) = ss.strip_prefix('!') {
+            yield_ok = false;
+            ss = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        } else {
+            yield_ok = true;
+        }
+        let yielded = |ok: bool, data: MatchData| if ok { ListMatch::Match(data) } else { ListMatch::NoMatch };
+
+        if let Some(name) = ss.strip_prefix('+') {
+            let Some(nl) = ctx.named_list(kind, name) else {
+                ctx.log(&format!("unknown named {} list \"{}\"", kind.word(), ss), true);
+                return done(ListMatch::Defer(search_error(ctx, None)), false);
+            };
+            let key = subject.cache_key();
+            let use_cache = match nl.caching {
+                NamedCaching::Cache => true,
+                NamedCaching::NoCache => false,
+                NamedCaching::Default => !nl.value.contains('$'),
+            };
+            let cached = if use_cache { ctx.named_cache().get(kind, name, &key).cloned() } else { None };
+            let result = match cached {
+                Some(r) => r,
+                None => {
+                    // Named lists are always expanded (so "\\d" becomes
+                    // "\d", as recorded from Exim); only '$' stops caching.
+                    let text = match ctx.expand_list(&nl.value, kind, &key) {
+                        Expanded::Ok(t) => t,
+                        // Forced failure: taken as not in the list.
+                        Expanded::ForcedFail => String::new(),
+                        Expanded::Error(m) => {
+                            ctx.log(&format!("failed to expand \"{}\" while checking a list: {}", nl.value, m), true);
+                            return done(ListMatch::Defer(search_error(ctx, None)), false);
+                        }
+                    };
+                    let sub = check_list_inner(ctx, &text, ListSep::Default, kind, subject);
+                    let r = match sub.result {
+                        ListMatch::Match(d) => Some(d),
+                        ListMatch::NoMatch => None,
+                        other => return done(other, false),
+                    };
+                    if use_cache && sub.cacheable {
+                        ctx.named_cache().put(kind, name, &key, r.clone());
+                    } else {
+                        cacheable = false;
+                    }
+                    r
+                }
+            };
+            if !use_cache {
+                cacheable = false;
+            }
+            if let Some(d) = result {
+                return done(yielded(yield_ok, d), cacheable);
+            }
+            continue;
+        }
+
+        if ss.starts_with('/') {
+            // A file of items, read each time the list is checked.
+            let text = match std::fs::read(ss) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) => {
+                    return done(
+                        ListMatch::Panic(format!("failed to open {} when checking \"{}\": {}", ss, list, crate::lookups::error::strerror(&e))),
+                        false,
+                    )
+                }
+            };
+            let mut file_yield = yield_ok;
+            for raw in text.lines() {
+                let line = strip_file_comment(raw, kind);
+                let line = line.trim_matches(|c: char| c.is_ascii_whitespace());
+                if line.is_empty() {
+                    continue;
+                }
+                file_yield = yield_ok;
+                let mut l = line;
+                if let Some(rest) = l.strip_prefix('!') {
+                    file_yield = negate(file_yield);
+                    l = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+                }
+                match check_item(ctx, subject, l) {
+                    ItemRc::Ok(mut d) => {
+                        d.value = Some(l.to_string());
+                        return done(yielded(file_yield, d), cacheable);
+                    }
+                    ItemRc::Fail => {}
+                    ItemRc::Panic(m) => return done(ListMatch::Panic(m), false),
+                    ItemRc::Defer(m) => {
+                        let error = m.clone().unwrap_or_else(|| format!("DNS lookup of {l} deferred"));
+                        if ignore_defer {
+                            continue;
+                        }
+                        if include_defer {
+                            ctx.log(&format!("{error}: accepted by +include_defer"), false);
+                            return done(ListMatch::Match(MatchData::default()), false);
+                        }
+                        return done(ListMatch::Defer(item_defer(ctx, m, error)), false);
+                    }
+                    ItemRc::Error(e) => {
+                        if ignore_unknown {
+                            continue;
+                        }
+                        if !include_unknown {
+                            return done(ListMatch::NoMatch, false);
+                        }
+                        ctx.log(&format!("{e}: accepted by +include_unknown"), false);
+                        return done(ListMatch::Match(MatchData::default()), false);
+                    }
+                }
+            }
+            yield_ok = file_yield;
+            continue;
+        }
+
+        match check_item(ctx, subject, ss) {
+            ItemRc::Ok(d) => return done(yielded(yield_ok, d), cacheable),
+            ItemRc::Fail => {}
+            ItemRc::Panic(m) => return done(ListMatch::Panic(m), false),
+            ItemRc::Defer(m) => {
+                let error = m.clone().unwrap_or_else(|| format!("DNS lookup of \"{ss}\" deferred"));
+                if ignore_defer {
+                    continue;
+                }
+                if include_defer {
+                    ctx.log(&format!("{error}: accepted by +include_defer"), false);
+                    return done(ListMatch::Match(MatchData::default()), false);
+                }
+                return done(ListMatch::Defer(item_defer(ctx, m, error)), false);
+            }
+            ItemRc::Error(e) => {
+                if ignore_unknown {
+                    continue;
+                }
+                if !include_unknown {
+                    return done(ListMatch::NoMatch, false);
+                }
+                ctx.log(&format!("{e}: accepted by +include_unknown"), false);
+                return done(ListMatch::Match(MatchData::default()), false);
+            }
+        }
+    }
+    // End of list: in the set if the last item was negative.
+    done(if yield_ok { ListMatch::NoMatch } else { ListMatch::Match(MatchData::default()) }, cacheable)
+}
+
+/// Exim's search_error_message after a deferred item: a lookup's message
+/// stays; otherwise the item's own text is used only if no lookup has run.
+fn search_error(ctx: &mut dyn ListContext, fallback: Option<String>) -> Option<String> {
+    let sem = &mut ctx.lookups().0.search_error_message;
+    if sem.is_none() {
+        *sem = fallback;
+    }
+    sem.clone()
+}
+
+/// A deferred item: its own message (a lookup's, or @mx_*'s) replaces
+/// search_error_message; a DNS defer without one only fills it if empty.
+fn item_defer(ctx: &mut dyn ListContext, m: Option<String>, error: String) -> Option<String> {
+    match m {
+        Some(m) => {
+            ctx.lookups().0.search_error_message = Some(m.clone());
+            Some(m)
+        }
+        None => search_error(ctx, Some(error)),
+    }
+}
+
+/// File comments: `#` anywhere for domain and host lists; only at the
+/// start or after white space for address and local part lists.
+fn strip_file_comment(line: &str, kind: ListKind) -> &str {
+    let b = line.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'#' && (!matches!(kind, ListKind::Address | ListKind::LocalPart) || i == 0 || b[i - 1].is_ascii_whitespace()) {
+            return &line[..i];
+        }
+    }
+    line
+}

@@ -1,0 +1,209 @@
+//! Domain, host, address and local part lists (Exim's match.c and the list
+//! parts of host.c / verify.c).
+//!
+//! Callers expand the list text themselves and pass the result; named lists
+//! (`+name`) are fetched and expanded through `ListContext`, which is also
+//! where everything else the layer needs from the rest of rexim comes from.
+//! See docs/lists.md for the API.
+
+pub mod address;
+pub mod check;
+pub mod host;
+pub mod hostitem;
+pub mod ipindex;
+pub mod iter;
+pub mod named;
+pub mod regex;
+pub mod string;
+
+pub use iter::{list_append, list_count, list_items, ListIter, ListSep};
+pub use named::NamedListCache;
+
+use crate::lookups::{LookupEnv, Lookups};
+use std::net::IpAddr;
+
+/// The four kinds of list (Exim's MCL_*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListKind {
+    Domain,
+    Host,
+    Address,
+    LocalPart,
+}
+
+impl ListKind {
+    /// The word Exim uses in messages ("unknown named domain list").
+    pub fn word(self) -> &'static str {
+        match self {
+            ListKind::Domain => "domain",
+            ListKind::Host => "host",
+            ListKind::Address => "address",
+            ListKind::LocalPart => "local part",
+        }
+    }
+}
+
+/// How a named list was defined: `domainlist`, `domainlist_cache`,
+/// `domainlist_no_cache` (and the same for the other kinds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamedCaching {
+    /// Cached only if the definition contains no `$`.
+    Default,
+    Cache,
+    NoCache,
+}
+
+/// A named list's definition (unexpanded).
+#[derive(Clone, Debug)]
+pub struct NamedList {
+    pub value: String,
+    pub caching: NamedCaching,
+}
+
+/// Result of expanding a (named) list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expanded {
+    Ok(String),
+    /// Forced failure: the subject is taken as not in the list.
+    ForcedFail,
+    Error(String),
+}
+
+/// Everything the list layer needs from its caller.
+pub trait ListContext {
+    /// A named list's definition, if there is one of this kind.
+    fn named_list(&self, kind: ListKind, name: &str) -> Option<NamedList>;
+    /// Expand a named list's text. For domain and local part lists Exim
+    /// sets $domain / $local_part to `subject` if they are unset.
+    fn expand_list(&mut self, text: &str, kind: ListKind, subject: &str) -> Expanded;
+    /// The `primary_hostname` option.
+    fn primary_hostname(&self) -> String;
+    /// The local interface addresses (for `@[]` and `@mx_*`).
+    fn local_interfaces(&self) -> Vec<IpAddr>;
+    /// The lookup state and an expander for wildlsearch keys.
+    fn lookups(&mut self) -> (&mut Lookups, &mut dyn LookupEnv);
+    /// The sender host's name and aliases, looked up (reverse, then
+    /// forward-verified) if not yet known; None if it cannot be found.
+    /// Only called for host lists matched against the sender host.
+    fn sender_host_names(&mut self) -> Option<Vec<String>>;
+    /// Named-list result cache (cleared by the caller where Exim resets it).
+    fn named_cache(&mut self) -> &mut NamedListCache;
+    /// Write a line to the main log; `panic` also to the panic log.
+    fn log(&mut self, line: &str, panic: bool);
+}
+
+/// What a successful match yields.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MatchData {
+    /// The value for $domain_data, $host_data, $local_part_data,
+    /// $sender_data or $recipient_data (and $value in `${if match_*}`).
+    pub value: Option<String>,
+    /// $0, $1, ... set by a regex or `*` match (empty if none).
+    pub numeric: Vec<String>,
+}
+
+/// The result of checking a subject against a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListMatch {
+    Match(MatchData),
+    NoMatch,
+    /// Temporary failure; the text is Exim's search_error_message, or
+    /// None where Exim has none (its expansion then says "NULL").
+    Defer(Option<String>),
+    /// Exim writes this to the main and panic logs and exits
+    /// (LOG_PANIC_DIE): unknown lookup type, unopenable lookup or list file,
+    /// bad regular expression.
+    Panic(String),
+}
+
+impl ListMatch {
+    pub fn is_match(&self) -> bool {
+        matches!(self, ListMatch::Match(_))
+    }
+}
+
+/// A host to check against a host list.
+#[derive(Clone, Debug)]
+pub struct HostSubject {
+    /// The IP address; None for "no remote host" (local SMTP).
+    pub address: Option<IpAddr>,
+    /// The name, when known in advance (outgoing hosts); None means use
+    /// `ListContext::sender_host_names()`.
+    pub name: Option<String>,
+    /// `match_ip` mode: never look up or match names; lookups are keyed by
+    /// the address even without `net-`.
+    pub ip_only: bool,
+}
+
+/// Check a domain against a domain list (match_isinlist(MCL_DOMAIN)).
+pub fn match_domain(ctx: &mut dyn ListContext, domain: &str, list: &str) -> ListMatch {
+    let mut s = string::StringSubject::new(domain, true, ListKind::Domain);
+    check::check_list(ctx, list, ListSep::Default, ListKind::Domain, &mut check::Subject::Str(&mut s), false)
+}
+
+/// Check a local part against a local part list; `caseless` as for a
+/// router without caseful_local_part (and `${if match_local_part}`).
+pub fn match_local_part(ctx: &mut dyn ListContext, local_part: &str, list: &str, caseless: bool) -> ListMatch {
+    let mut s = string::StringSubject::new(local_part, caseless, ListKind::LocalPart);
+    check::check_list(ctx, list, ListSep::Default, ListKind::LocalPart, &mut check::Subject::Str(&mut s), false)
+}
+
+/// Check an address against an address list (match_address_list()).
+pub fn match_address(ctx: &mut dyn ListContext, address: &str, list: &str, caseless: bool) -> ListMatch {
+    let mut a = address::AddressSubject::new(address, caseless);
+    check::check_list(ctx, list, ListSep::Default, ListKind::Address, &mut check::Subject::Address(&mut a), false)
+}
+
+/// Check a host against a host list (verify_check_this_host()).
+pub fn match_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> ListMatch {
+    if let Some(ip) = host.address {
+        if let Some(idx) = ipindex::lookup(list) {
+            let ip = host::parse_subject_ip(&ip.to_string()).unwrap_or(ip);
+            return if idx.check(ip) { ListMatch::Match(MatchData::default()) } else { ListMatch::NoMatch };
+        }
+    }
+    check::check_list(ctx, list, ListSep::Default, ListKind::Host, &mut check::Subject::Host(host), false)
+}
+
+/// `${if match_ip{addr}{list}}`: `addr` must be an IP address or empty.
+/// Err is Exim's expansion error text.
+pub fn match_ip(ctx: &mut dyn ListContext, addr: &str, list: &str) -> Result<ListMatch, String> {
+    let address = if addr.is_empty() {
+        None
+    } else {
+        Some(host::parse_subject_ip(addr).ok_or_else(|| format!("\"{addr}\" is not an IP address"))?)
+    };
+    let h = HostSubject { address, name: Some(String::new()), ip_only: true };
+    Ok(match_host(ctx, &h, list))
+}
+
+/// `${if inlist{s}{list}}`: a plain, case-sensitive string list.
+pub fn inlist(s: &str, list: &str) -> Option<String> {
+    ListIter::new(list, ListSep::Default).find(|i| i == s)
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Why a `${if match_*}` condition could not be decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpansionMatchError {
+    /// An expansion failure with Exim's text.
+    Failed(String),
+    /// Exim logs this (main and panic log) and exits (LOG_PANIC_DIE).
+    PanicDie(String),
+}
+
+/// Map a list result to what `${if match_domain/match_ip/...}` does:
+/// Ok(Some(data)) true (data.value becomes $value), Ok(None) false.
+pub fn expansion_result(list: &str, m: ListMatch) -> Result<Option<MatchData>, ExpansionMatchError> {
+    match m {
+        ListMatch::Match(d) => Ok(Some(d)),
+        ListMatch::NoMatch => Ok(None),
+        ListMatch::Defer(msg) => Err(ExpansionMatchError::Failed(format!(
+            "unable to complete match against \"{list}\": {}",
+            msg.as_deref().unwrap_or("NULL")
+        ))),
+        ListMatch::Panic(m) => Err(ExpansionMatchError::PanicDie(m)),
+    }
+}
