@@ -170,7 +170,10 @@ fn load_tls(cfg: &crate::smtp::SmtpConfig) -> Result<Option<crate::tls::TlsServe
     match &cfg.tls_certificate {
         Some(cert) => {
             let key = cfg.tls_privatekey.clone().unwrap_or_else(|| cert.clone());
-            crate::tls::load(cert, &key, cfg.tls_verify_certificates.as_deref()).map(Some)
+            // Client certificates are asked for only where some host may be verified.
+            let wants_verify = cfg.tls_verify_hosts.is_some() || cfg.tls_try_verify_hosts.is_some();
+            let ca = cfg.tls_verify_certificates.as_deref().filter(|_| wants_verify);
+            crate::tls::load(cert, &key, ca).map(Some)
         }
         None => Ok(None),
     }

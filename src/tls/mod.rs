@@ -14,6 +14,9 @@ use rustls::ServerConfig;
 
 use crate::smtp::TlsInfo;
 
+/// Debian's CA bundle, for `tls_verify_certificates = system`.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
 /// Server configurations, by how the client's certificate is treated.
 pub struct TlsServer {
     /// Our certificate, PEM, for the -H file's -tls_ourcert.
@@ -51,6 +54,8 @@ pub fn load(cert: &str, key: &str, verify_certificates: Option<&str>) -> Result<
     let no_client_cert = build(None)?;
     let (mut try_verify, mut verify) = (None, None);
     if let Some(ca) = verify_certificates {
+        // "system": the distribution's bundle, as OpenSSL/GnuTLS builds use.
+        let ca = if ca == "system" { SYSTEM_CA_BUNDLE } else { ca };
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_file_iter(ca).map_err(|e| format!("tls_verify_certificates '{ca}': {e}"))? {
             let c = c.map_err(|e| format!("tls_verify_certificates '{ca}': {e}"))?;
