@@ -175,6 +175,7 @@ fn load_tls(cfg: &crate::smtp::SmtpConfig) -> Result<Option<crate::tls::TlsServe
             let ca = cfg.tls_verify_certificates.as_deref().filter(|_| wants_verify);
             crate::tls::load(cert, &key, ca).map(Some)
         }
+        None if cfg.tls_advertise_hosts.is_some() => crate::tls::self_signed(&cfg.primary_hostname).map(Some),
         None => Ok(None),
     }
 }
@@ -212,6 +213,12 @@ async fn serve(shared: Arc<Shared>, ports: Vec<u16>, interfaces: Vec<(IpAddr, Op
                 }
             }
         }
+    }
+    if cfg.tls_certificate.is_none() && cfg.tls_advertise_hosts.is_some() {
+        log.write(
+            Targets::MAIN,
+            "Warning: No server certificate defined; will use a selfsigned one.\n Suggested action: either install a certificate or change tls_advertise_hosts option",
+        );
     }
     let pid = std::process::id();
     let pid_file = shared.opts.pid_file.clone().unwrap_or_else(|| cfg.pid_file_path.clone());

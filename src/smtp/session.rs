@@ -791,7 +791,8 @@ impl Session {
             adv.chunking = true;
             lines.push("CHUNKING".into());
         }
-        if self.vars.tls.cipher.is_none() && self.tls_available() && self.host_matches(&self.cfg.tls_advertise_hosts) {
+        // Without tls_certificate the daemon uses a self-signed one, as Exim.
+        if self.vars.tls.cipher.is_none() && self.host_matches(&self.cfg.tls_advertise_hosts) {
             adv.tls = true;
             lines.push("STARTTLS".into());
         }
@@ -803,13 +804,6 @@ impl Session {
         self.adv = adv;
         let r = reply("250", &lines.join("\n"));
         self.send(r);
-    }
-
-    /// STARTTLS can be offered only with a certificate (Exim would make a
-    /// self-signed one; see docs/compat.md).
-    fn tls_available(&self) -> bool {
-        self.cfg.tls_certificate.is_some() && !matches!(self.mode, SessionMode::Local { .. })
-            || (self.cfg.tls_certificate.is_some() && self.is_local())
     }
 
     fn advertised_mechanisms(&self) -> Vec<String> {
@@ -1614,7 +1608,7 @@ impl Session {
 
     fn help(&mut self) {
         let mut list = String::from(" AUTH");
-        if self.vars.tls.cipher.is_none() && self.tls_available() && self.host_matches(&self.cfg.tls_advertise_hosts) {
+        if self.vars.tls.cipher.is_none() && self.host_matches(&self.cfg.tls_advertise_hosts) {
             list.push_str(" STARTTLS");
         }
         list.push_str(" HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");

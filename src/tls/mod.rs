@@ -40,6 +40,26 @@ pub fn load(cert: &str, key: &str, verify_certificates: Option<&str>) -> Result<
         return Err(format!("tls_certificate file '{cert}': no certificate found"));
     }
     let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("tls_privatekey file '{key}': {e}"))?;
+    from_der(chain, key_der, verify_certificates)
+}
+
+/// Exim without `tls_certificate` makes up a self-signed certificate, so
+/// STARTTLS works with the default `tls_advertise_hosts = *`.
+pub fn self_signed(hostname: &str) -> Result<TlsServer, String> {
+    let mut params = rcgen::CertificateParams::new(vec![hostname.to_string()]).map_err(|e| e.to_string())?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, hostname);
+    let key_pair = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let cert = params.self_signed(&key_pair).map_err(|e| e.to_string())?;
+    let chain = vec![cert.der().clone()];
+    let key = PrivateKeyDer::Pkcs8(key_pair.serialize_der().into());
+    from_der(chain, key, None)
+}
+
+fn from_der(
+    chain: Vec<CertificateDer<'static>>,
+    key_der: PrivateKeyDer<'static>,
+    verify_certificates: Option<&str>,
+) -> Result<TlsServer, String> {
     let build = |verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>| -> Result<Arc<ServerConfig>, String> {
         let b = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
