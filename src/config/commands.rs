@@ -60,6 +60,15 @@ fn timestamp() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// The timestamp of an error's log line (with the zone under log_timezone).
+fn error_timestamp(e: &ConfigError) -> String {
+    if e.log_timezone {
+        chrono::Local::now().format("%Y-%m-%d %H:%M:%S %z").to_string()
+    } else {
+        timestamp()
+    }
+}
+
 /// Report a configuration error the way Exim does for `-bP`-like commands
 /// (`LOG: PANIC DIE` then the indented text).
 fn report_panic(e: &ConfigError) {
@@ -77,9 +86,13 @@ fn report_panic(e: &ConfigError) {
 
 /// Write a configuration error to the panic log, as Exim does for
 /// LOG_PANIC, when log_file_path names files (only when it was set in the
-/// configuration: rexim does not write to the build-time default path).
+/// configuration, or under the testsuite runner: rexim does not write to
+/// the build-time default path).
 fn write_panic_log(e: &ConfigError) {
-    let Some(paths) = &e.log_file_path else { return };
+    // Under the testsuite runner (REXIM_TESTSUITE=DIR) the build-time log
+    // path is DIR/spool/log/%slog, as in Exim's test builds.
+    let testsuite = std::env::var("REXIM_TESTSUITE").ok().map(|d| format!("{d}/spool/log/%slog"));
+    let Some(paths) = e.log_file_path.clone().or(testsuite) else { return };
     let date = chrono::Local::now().format("%Y%m%d").to_string();
     for item in paths.split(':').map(str::trim) {
         if item.is_empty() || item == "syslog" {
@@ -87,17 +100,17 @@ fn write_panic_log(e: &ConfigError) {
         }
         let path = item.replace("%s", "panic").replace("%D", &date);
         if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
-            let _ = writeln!(f, "{} {}", timestamp(), e);
+            let _ = writeln!(f, "{} {}", error_timestamp(e), e);
         }
         break;
     }
 }
 
-/// Report a configuration error as Exim does for -bV: a timestamped line.
+/// Report a configuration error as Exim does for -bV: a timestamped line
+/// on stderr only (Exim then logs to stderr, not to the panic log).
 fn report_timestamped(e: &ConfigError) {
-    eprintln!("{} {}", timestamp(), e);
+    eprintln!("{} {}", error_timestamp(e), e);
     caret(e);
-    write_panic_log(e);
 }
 
 /// Report a configuration that did not load, for the modes that have
@@ -236,6 +249,9 @@ pub fn bv_main(path: Option<&Path>, defines: &[(String, String)]) -> i32 {
     match Config::load(path, defines) {
         Ok(cfg) => {
             print!("{}", version_text(&cfg.config_file()));
+            if !cfg.main.slot("keep_environment").is_some_and(|s| s.set) {
+                eprintln!("{} Warning: purging the environment.\n Suggested action: use keep_environment.", timestamp());
+            }
             // Beyond Exim: expansion syntax errors are listed (Exim only
             // finds them when the option is used).
             for i in cfg.expansion_issues() {

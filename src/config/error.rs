@@ -23,17 +23,26 @@ pub struct ConfigError {
     pub panic_only: bool,
     /// log_file_path as far as it had been read, for the panic log.
     pub log_file_path: Option<String>,
+    /// log_timezone as far as it had been read (timestamps get the zone).
+    pub log_timezone: bool,
+    /// A driver init error: "NAME router" for Exim's "error for ...:" heading.
+    pub driver: Option<String>,
 }
 
 impl ConfigError {
     /// An error at a line of a file.
     pub fn at(file: &str, line: usize, message: impl Into<String>) -> ConfigError {
-        ConfigError { file: Some(file.to_string()), line, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None }
+        ConfigError { file: Some(file.to_string()), line, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None, log_timezone: false, driver: None }
     }
 
     /// A configuration error that is not tied to a line.
     pub fn general(message: impl Into<String>) -> ConfigError {
-        ConfigError { file: None, line: 0, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None }
+        ConfigError { file: None, line: 0, message: message.into(), source_line: None, column: None, bare: false, panic_only: false, log_file_path: None, log_timezone: false, driver: None }
+    }
+
+    /// An error found by a driver's init function ("NAME router").
+    pub fn for_driver(driver: String, message: impl Into<String>) -> ConfigError {
+        ConfigError { driver: Some(driver), ..ConfigError::general(message) }
     }
 
     /// An error that is not a configuration error (missing file and so on).
@@ -62,6 +71,9 @@ impl fmt::Display for ConfigError {
         match &self.file {
             Some(file) => write!(f, "{}\n  {}", texts::error_heading(self.line, file), self.message),
             None if self.bare => write!(f, "{}", self.message),
+            None if self.driver.is_some() => {
+                write!(f, "Exim configuration error for {}:\n  {}", self.driver.as_deref().unwrap_or(""), self.message)
+            }
             None => write!(f, "Exim configuration error:\n  {}", self.message),
         }
     }

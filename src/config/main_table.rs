@@ -176,7 +176,7 @@ pub static MAIN_OPTIONS: &[OptionDef] = &[
     OptionDef { name: "preserve_message_logs", kind: Bool, expand: false, hidden: false, default: Some("false") },
     OptionDef { name: "primary_hostname", kind: Str, expand: false, hidden: false, default: None },
     OptionDef { name: "print_topbitchars", kind: Bool, expand: false, hidden: false, default: Some("false") },
-    OptionDef { name: "process_log_path", kind: Str, expand: false, hidden: false, default: Some(r#"/var/spool/exim4/exim-process.info"#) },
+    OptionDef { name: "process_log_path", kind: Str, expand: false, hidden: false, default: None },
     OptionDef { name: "prod_requires_admin", kind: Bool, expand: false, hidden: false, default: Some("true") },
     OptionDef { name: "proxy_protocol_timeout", kind: Time, expand: false, hidden: false, default: Some(r#"3s"#) },
     OptionDef { name: "qualify_domain", kind: Str, expand: false, hidden: false, default: None },

@@ -18,6 +18,7 @@ mod options;
 mod preprocessor;
 mod print;
 mod readconf;
+mod retry;
 mod rewrite;
 mod syntax;
 mod texts;
@@ -36,6 +37,7 @@ pub use macros::{parse_define, Macro, Macros};
 pub use main_table::{OptionDef, MAIN_OPTIONS};
 pub use named_lists::{ListKind, NamedList};
 pub use options::{OptionSlot, Options};
+pub use retry::{RetryConfig, RetryRule};
 pub use rewrite::RewriteRule;
 pub use value::{Kind, Value};
 
@@ -91,6 +93,8 @@ pub struct Config {
     pub transports: Vec<DriverInstance>,
     pub authenticators: Vec<DriverInstance>,
     pub retry: Vec<RawLine>,
+    /// The retry section parsed (pattern, error, senders, rules).
+    pub retry_rules: Vec<RetryConfig>,
     pub rewrite: Vec<RawLine>,
     /// The rewrite rules, split into pattern, replacement and flags.
     pub rewrite_rules: Vec<RewriteRule>,
@@ -136,6 +140,7 @@ impl Config {
             transports: Vec::new(),
             authenticators: Vec::new(),
             retry: Vec::new(),
+            retry_rules: Vec::new(),
             rewrite: Vec::new(),
             rewrite_rules: Vec::new(),
             local_scan: Vec::new(),
@@ -143,6 +148,7 @@ impl Config {
             config_lines: Vec::new(),
         };
         if let Err(mut e) = readconf::read(&mut cfg, &mut pp) {
+            e.log_timezone = cfg.main.get_bool("log_timezone").unwrap_or(false);
             if cfg.main.slot("log_file_path").is_some_and(|s| s.set) {
                 e.log_file_path = cfg.main.get_str("log_file_path").map(str::to_string);
             }
@@ -168,6 +174,26 @@ impl Config {
             self.main.set_value("qualify_recipient", Value::Str(q));
         }
         self.main.set_value("exim_version", Value::Str("4.96".to_string()));
+        // readconf_main() expands these once. rexim has no lookups at this
+        // point, so a value that needs one is kept as written.
+        for name in ["spool_directory", "log_file_path"] {
+            if let Some(v) = self.main.get_str(name).filter(|v| v.contains('$')).map(str::to_string) {
+                if let Ok(x) = value::expand_now(&v, name) {
+                    self.main.set_value(name, Value::Str(x));
+                }
+            }
+        }
+        if let (Some(Value::Id(uid)), Some(Value::Unset)) =
+            (self.main.get("system_filter_user"), self.main.get("system_filter_group"))
+        {
+            if let Some(gid) = value::user_gid(*uid) {
+                self.main.set_value("system_filter_group", Value::Id(gid));
+            }
+        }
+        if matches!(self.main.get("process_log_path"), Some(Value::Unset)) {
+            let spool = self.main.get_str("spool_directory").unwrap_or("").to_string();
+            self.main.set_value("process_log_path", Value::Str(format!("{spool}/exim-process.info")));
+        }
         // retry_interval_max cannot exceed a day; larger values force the
         // default.
         if self.main.get_int("retry_interval_max").is_some_and(|t| t > 24 * 3600) {

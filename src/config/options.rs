@@ -55,7 +55,7 @@ impl Options {
                     Some(text) => value::parse(d.kind, text, d.name).unwrap_or(Value::Unset),
                 };
                 let compiled = match (&value, d.expand) {
-                    (Value::Str(s), true) => Some(expand::compile(s)),
+                    (Value::Str(s), true) => Some(compile_option(d.name, s)),
                     _ => None,
                 };
                 OptionSlot { value, set: false, secure: false, file: String::new(), line: 0, column: 0, compiled }
@@ -101,11 +101,42 @@ impl Options {
     pub fn set_value(&mut self, name: &str, v: Value) {
         if let Some(i) = self.index(name) {
             if let (Value::Str(s), true) = (&v, self.table[i].expand) {
-                self.slots[i].compiled = Some(expand::compile(s));
+                self.slots[i].compiled = Some(compile_option(self.table[i].name, s));
             }
             self.slots[i].value = v;
         }
     }
+}
+
+/// Compile an expandable option's value. headers_remove is a colon list
+/// whose items are expanded one by one (a `::` in it is a literal colon),
+/// so its items are compiled separately.
+pub fn compile_option(name: &str, s: &str) -> Result<std::sync::Arc<expand::Compiled>, expand::ExpandError> {
+    if name != "headers_remove" {
+        return expand::compile(s);
+    }
+    let mut item = String::new();
+    let mut chars = s.chars().peekable();
+    let mut items = Vec::new();
+    while let Some(c) = chars.next() {
+        if c == ':' {
+            if chars.peek() == Some(&':') {
+                chars.next();
+                item.push(':');
+                continue;
+            }
+            items.push(std::mem::take(&mut item));
+        } else {
+            item.push(c);
+        }
+    }
+    items.push(item);
+    for i in &items {
+        expand::compile(i.trim())?;
+    }
+    // The items compiled; the whole string may not (its `::` is only a
+    // list escape). Users of headers_remove expand the items themselves.
+    expand::compile(s).or_else(|_| expand::compile(""))
 }
 
 /// The parts of a setting line: hidden flag, name, and the rest (after the
@@ -152,6 +183,97 @@ fn err(message: impl Into<String>, column: usize) -> SettingError {
     SettingError { message: message.into(), column }
 }
 
+/// How a repeatable option accumulates.
+#[derive(Clone, Copy)]
+enum Repeat {
+    /// Conditions are and-ed: ${if and{{bool_lax{old}}{bool_lax{new}}}}.
+    Condition,
+    /// Lists are joined with the separator.
+    List(char),
+}
+
+/// Exim's opt_rep_str: the items of the new list (its separator may be
+/// changed with `<`) appended to the old one with `sep`, separators inside
+/// items doubled (string_nextinlist() and string_append_listele()).
+fn accumulate_list(old: Option<&str>, new: &str, sep: char) -> String {
+    let mut out = old.unwrap_or("").to_string();
+    for item in list_items(new, sep) {
+        if !out.is_empty() {
+            out.push(sep);
+        }
+        for c in item.chars() {
+            out.push(c);
+            if c == sep {
+                out.push(sep);
+            }
+        }
+    }
+    out
+}
+
+/// Exim's string_nextinlist() over a whole list, default separator `sep`.
+pub fn list_items(list: &str, default_sep: char) -> Vec<String> {
+    let b: Vec<char> = list.chars().collect();
+    let mut i = 0;
+    let mut sep = default_sep;
+    while i < b.len() && b[i].is_ascii_whitespace() && b[i] != sep {
+        i += 1;
+    }
+    if i + 1 < b.len() && b[i] == '<' && (b[i + 1].is_ascii_punctuation() || b[i + 1].is_ascii_control()) {
+        sep = b[i + 1];
+        i += 2;
+    }
+    let special = sep.is_ascii_control();
+    let mut items = Vec::new();
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() && b[i] != sep {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        if b[i] == sep {
+            i += 1;
+            if i >= b.len() || b[i] != sep || special {
+                items.push(String::new());
+                continue;
+            }
+        }
+        let mut item = String::new();
+        loop {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i] != sep {
+                i += 1;
+            }
+            item.extend(&b[start..i]);
+            if i >= b.len() {
+                break;
+            }
+            i += 1;
+            if i >= b.len() || b[i] != sep || special {
+                break;
+            }
+        }
+        while item.ends_with(|c: char| c.is_ascii_whitespace()) && !item[..item.len() - 1].ends_with('\\') {
+            item.pop();
+        }
+        items.push(item);
+    }
+    items
+}
+
+/// The driver options Exim lets a configuration set more than once.
+fn repeatable(name: &str) -> Option<Repeat> {
+    match name {
+        "condition" => Some(Repeat::Condition),
+        "headers_add" => Some(Repeat::List('\n')),
+        "headers_remove" => Some(Repeat::List(':')),
+        "set" => Some(Repeat::List(';')),
+        _ => None,
+    }
+}
+
 /// Exim's readconf_handle_option() for one logical line. `aliases` maps
 /// older names onto table names.
 pub fn handle_option(
@@ -182,9 +304,10 @@ pub fn handle_option(
         return Ok(Handled::Unknown(name.to_string()));
     };
     let def = &opts.table[idx];
+    let repeat = repeatable(def.name);
     let already = match alias {
         Some((a, _)) => opts.aliases_set.iter().any(|s| s == a),
-        None => opts.slots[idx].set,
+        None => opts.slots[idx].set && repeat.is_none(),
     };
     if already {
         return Err(err(format!("\"{name}\" option set for the second time"), lead));
@@ -211,12 +334,41 @@ pub fn handle_option(
         rest = r2;
     }
     let kind = def.kind;
-    let v = match kind {
-        Kind::Bool if negated => Value::Bool(false),
+    let mut v = match kind {
+        Kind::Bool | Kind::ExpandBool if negated => Value::Bool(false),
         _ => value::parse(kind, rest, name).map_err(|m| err(m, col))?,
     };
+    // Options that may be given more than once accumulate (Exim's
+    // opt_rep_str and opt_rep_con).
+    if let (Some(rep), Value::Str(new)) = (repeat, &v) {
+        let old = match &opts.slots[idx].value {
+            Value::Str(o) if opts.slots[idx].set => Some(o.as_str()),
+            _ => None,
+        };
+        v = Value::Str(match rep {
+            Repeat::Condition => match old {
+                Some(old) => format!("${{if and{{{{bool_lax{{{old}}}}}{{bool_lax{{{new}}}}}}}}}"),
+                None => new.clone(),
+            },
+            Repeat::List(sep) => accumulate_list(old, new, sep),
+        });
+    }
+    // The tls authenticator's server_param is another name for server_param1.
+    for (a, b) in [("server_param", "server_param1"), ("server_param1", "server_param")] {
+        if def.name == a {
+            if let Some(j) = opts.index(b) {
+                opts.slots[j].value = v.clone();
+            }
+        }
+    }
+    // Exim keeps an expanded form of these in a hidden "*expand_NAME".
+    if matches!(kind, Kind::ExpandBool | Kind::ExpandUid | Kind::ExpandGid) {
+        if let (Value::Str(s), Some(j)) = (&v, opts.index(&format!("*expand_{}", def.name))) {
+            opts.slots[j].value = Value::Str(s.clone());
+        }
+    }
     let compiled = match (&v, def.expand) {
-        (Value::Str(s), true) => Some(expand::compile(s)),
+        (Value::Str(s), true) => Some(compile_option(def.name, s)),
         _ => None,
     };
     // Exim's opt_bool_verify: `verify` and `fail_verify` set the _sender

@@ -14,7 +14,12 @@ const HIDDEN: &str = "<value not displayable>";
 /// name asked for (it may be an alias).
 fn option_line(def: &OptionDef, slot: &OptionSlot, name: &str, admin: bool, no_labels: bool) -> String {
     // Booleans, and unset fixed-point values, keep their names under -n.
-    if def.kind == Kind::Bool {
+    if def.kind == Kind::ExpandBool {
+        if let Value::Str(v) = &slot.value {
+            return format!("{name} = {}", super::value::string_printing(v));
+        }
+    }
+    if def.kind.is_bool() {
         let on = matches!(slot.value, Value::Bool(true));
         return if on { name.to_string() } else { format!("no_{name}") };
     }

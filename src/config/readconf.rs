@@ -23,6 +23,12 @@ fn setting_error(pp: &Preprocessor, l: &Logical, e: SettingError) -> ConfigError
 
 pub fn read(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError> {
     read_main(cfg, pp)?;
+    // readconf_main()'s check once the main section is read.
+    if let Some(e) = cfg.main.get_str("errors_reply_to") {
+        if !e.contains('@') {
+            return Err(ConfigError::general(format!("errors_reply_to ({e}) does not contain a domain")));
+        }
+    }
     let mut had = [false; 7];
     while let Some(section) = pp.next_section.clone() {
         let mut name = section.clone();
@@ -40,7 +46,7 @@ pub fn read(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError> 
             0 => read_acls(cfg, pp)?,
             1 => read_drivers(cfg, pp, DriverClass::Authenticator)?,
             2 => read_local_scan(cfg, pp)?,
-            3 => cfg.retry = read_raw(pp)?,
+            3 => read_retry(cfg, pp)?,
             4 => read_rewrite(cfg, pp)?,
             5 => read_drivers(cfg, pp, DriverClass::Router)?,
             _ => read_drivers(cfg, pp, DriverClass::Transport)?,
@@ -167,7 +173,13 @@ fn finish_driver(d: &mut DriverInstance) -> Result<(), ConfigError> {
         return Err(ConfigError::general(format!("no driver defined for {} \"{}\"", d.class.word(), d.name)));
     }
     super::drivers::apply_init_defaults(d);
-    Ok(())
+    super::drivers::init_checks(d).map_err(|(for_driver, m)| {
+        if for_driver {
+            ConfigError::for_driver(format!("{} {}", d.name, d.class.word()), m)
+        } else {
+            ConfigError::general(m)
+        }
+    })
 }
 
 fn read_drivers(cfg: &mut Config, pp: &mut Preprocessor, class: DriverClass) -> Result<(), ConfigError> {
@@ -253,6 +265,15 @@ fn read_raw(pp: &mut Preprocessor) -> Result<Vec<RawLine>, ConfigError> {
     Ok(out)
 }
 
+fn read_retry(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError> {
+    while let Some(l) = pp.next_line()? {
+        let rule = super::retry::parse_line(&l.text, &l.file, l.line).map_err(|m| pp.error(m))?;
+        cfg.retry_rules.push(rule);
+        cfg.retry.push(RawLine { text: l.text, file: l.file, line: l.line });
+    }
+    Ok(())
+}
+
 fn read_rewrite(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), ConfigError> {
     while let Some(l) = pp.next_line()? {
         let rule = super::rewrite::parse_rule(&l.text, &l.file, l.line).map_err(|m| pp.error(m))?;
@@ -276,6 +297,24 @@ fn read_local_scan(cfg: &mut Config, pp: &mut Preprocessor) -> Result<(), Config
 /// The check Exim's route_init() makes after reading the routers: some
 /// drivers need a transport (unless verify_only), some must not have one.
 fn check_references(cfg: &Config) -> Result<(), ConfigError> {
+    // auths_init(): every authenticator needs a public name, and no two
+    // servers (or clients) may share one.
+    for (i, a) in cfg.authenticators.iter().enumerate() {
+        let Some(pa) = a.generic.get_str("public_name") else {
+            return Err(ConfigError::general(format!("no public name specified for the {} authenticator", a.name)));
+        };
+        let (sa, ca) = super::drivers::auth_roles(a);
+        for b in &cfg.authenticators[i + 1..] {
+            let (sb, cb) = super::drivers::auth_roles(b);
+            if b.generic.get_str("public_name").is_some_and(|pb| pb.eq_ignore_ascii_case(pa)) && ((ca && cb) || (sa && sb)) {
+                let role = if ca && cb { "client" } else { "server" };
+                return Err(ConfigError::general(format!(
+                    "two {role} authenticators ({} and {}) have the same public name ({pa})",
+                    a.name, b.name
+                )));
+            }
+        }
+    }
     for r in &cfg.routers {
         let driver = r.driver.as_deref().unwrap_or("");
         let has_transport = r.generic.get_str("transport").is_some();

@@ -8,6 +8,9 @@ use super::texts;
 pub enum Kind {
     /// opt_bool: `name`, `no_name`, `not_name`, `name = true|false|yes|no`.
     Bool,
+    /// opt_expand_bool: a boolean, or a string to expand at use when the
+    /// value starts with `$`.
+    ExpandBool,
     /// opt_int: decimal, 0x hex or leading-0 octal, K/M/G/T suffixes.
     Int,
     /// opt_mkint: an integer printed with K or M when it is a multiple.
@@ -39,7 +42,7 @@ pub enum Kind {
 
 impl Kind {
     pub fn is_bool(self) -> bool {
-        self == Kind::Bool
+        matches!(self, Kind::Bool | Kind::ExpandBool)
     }
 }
 
@@ -426,6 +429,17 @@ pub fn user_name(uid: u32) -> Option<String> {
     Some(name.to_string_lossy().into_owned())
 }
 
+/// A user's primary group.
+pub fn user_gid(uid: u32) -> Option<u32> {
+    // SAFETY: getpwuid result is read at once.
+    let pw = unsafe { libc::getpwuid(uid) };
+    if pw.is_null() {
+        None
+    } else {
+        Some(unsafe { (*pw).pw_gid })
+    }
+}
+
 pub fn group_name(gid: u32) -> Option<String> {
     // SAFETY: getgrgid result is copied out at once.
     let gr = unsafe { libc::getgrgid(gid) };
@@ -467,6 +481,8 @@ fn colon_items(s: &str) -> Vec<String> {
 pub fn parse(kind: Kind, s: &str, name: &str) -> Result<Value, String> {
     Ok(match kind {
         Kind::Bool => Value::Bool(if s.is_empty() { true } else { read_bool_word(s, name)? }),
+        Kind::ExpandBool if s.starts_with('$') => Value::Str(s.to_string()),
+        Kind::ExpandBool => Value::Bool(if s.is_empty() { true } else { read_bool_word(s, name)? }),
         Kind::Int | Kind::MkInt => Value::Int(read_int(s, name, false)?),
         Kind::OctInt => Value::Int(read_int(s, name, true)?),
         Kind::KInt => Value::Int(read_kint(s, name)?),
@@ -562,6 +578,8 @@ pub fn print_value(kind: Kind, v: &Value) -> Option<String> {
             let x = *x;
             if x == 0 {
                 "0".to_string()
+            } else if x % (1024 * 1024 * 1024) == 0 {
+                format!("{}T", x / 1024 / 1024 / 1024)
             } else if x % (1024 * 1024) == 0 {
                 format!("{}G", x / 1024 / 1024)
             } else if x % 1024 == 0 {
@@ -662,8 +680,9 @@ impl crate::expand::Context for ReadContext {
     }
 }
 
-/// Expand a value at read time (Exim expands user and group lists then).
-fn expand_now(s: &str, name: &str) -> Result<String, String> {
+/// Expand a value at read time (Exim expands user and group lists, the
+/// spool directory and the log file path then).
+pub fn expand_now(s: &str, name: &str) -> Result<String, String> {
     if !s.contains('$') && !s.contains('\\') {
         return Ok(s.to_string());
     }

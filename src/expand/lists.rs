@@ -7,59 +7,8 @@ pub fn list_items(list: &str) -> Vec<String> {
 }
 
 pub fn list_items_sep(list: &str, default_sep: char) -> Vec<String> {
-    let (sep, body) = separator(list, default_sep);
-    // Separators are ASCII (punctuation or control), so the scan can work on
-    // bytes: no byte of a multi-byte character equals one.
-    let Ok(sep) = u8::try_from(sep) else {
-        return vec![body.to_string()];
-    };
-    // A control character as separator cannot be doubled to escape it.
-    let special = sep.is_ascii_control();
-    let b = body.as_bytes();
-    let mut items = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() && b[i] != sep {
-            i += 1;
-        }
-        if i >= b.len() {
-            break;
-        }
-        if b[i] == sep {
-            i += 1;
-            if i >= b.len() || b[i] != sep || special {
-                items.push(String::new());
-                continue;
-            }
-        }
-        let mut item: Vec<u8> = Vec::new();
-        loop {
-            // The first byte is data even if it is the separator (doubled).
-            let start = i;
-            i += 1;
-            while i < b.len() && b[i] != sep {
-                i += 1;
-            }
-            item.extend_from_slice(&b[start..i]);
-            if i >= b.len() {
-                break;
-            }
-            i += 1; // the separator
-            if i >= b.len() || b[i] != sep || special {
-                break;
-            }
-        }
-        // Trailing white space goes, unless escaped by a backslash.
-        while item.last().is_some_and(u8::is_ascii_whitespace) {
-            let n = item.len();
-            if n >= 2 && item[n - 2] == b'\\' {
-                break;
-            }
-            item.pop();
-        }
-        items.push(String::from_utf8(item).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
-    }
-    items
+    let sep = u8::try_from(default_sep).unwrap_or(b':');
+    crate::lists::list_items(list, crate::lists::ListSep::Changeable(sep))
 }
 
 /// The separator in force and the list text after any `<X` prefix.

@@ -307,6 +307,10 @@ fn is_family_member(name: &str) -> bool {
         // The sixth character must be a digit or an underscore.
         return rest.starts_with(|c: char| c.is_ascii_digit() || c == '_');
     }
+    // Router variables ($r_name), set by a router's "set" option.
+    if name.strip_prefix("r_").is_some_and(|rest| !rest.is_empty()) {
+        return true;
+    }
     digits_after("acl_arg")
         || digits_after("auth")
         || digits_after("regex")

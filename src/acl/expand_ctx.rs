@@ -1,0 +1,109 @@
+//! The expansion context of ACL strings: ACL variables, `$acl_arg*`,
+//! `$sender_rate*`, `$dnslist_*`, the recipient's parts, then the
+//! session's variables; `${acl}` runs nested ACLs.
+
+use super::eval::{Interp, Rc};
+use crate::expand::ast::HeaderKind;
+use crate::expand::{Context, ExpandError, Found, ListKind};
+
+pub(crate) struct AclContext<'a, 'b> {
+    pub it: &'a mut Interp<'b>,
+}
+
+impl AclContext<'_, '_> {
+    fn acl_variable(&self, name: &str) -> Option<String> {
+        let it = &*self.it;
+        if name.starts_with("acl_c") || name.starts_with("acl_m") {
+            return Some(it.state.get_var(name).cloned().unwrap_or_default());
+        }
+        if name == "acl_narg" {
+            return Some(it.args.len().to_string());
+        }
+        if let Some(n) = name.strip_prefix("acl_arg").and_then(|n| n.parse::<usize>().ok()) {
+            return Some(if n >= 1 { it.args.get(n - 1).cloned().unwrap_or_default() } else { String::new() });
+        }
+        match name {
+            "acl_verify_message" => return Some(it.state.verify_message.clone().unwrap_or_default()),
+            "sender_rate" => return it.state.sender_rate.map(|r| format!("{r:.1}")),
+            "sender_rate_limit" => return it.state.sender_rate_limit.clone(),
+            "sender_rate_period" => return it.state.sender_rate_period.clone(),
+            "local_part" | "domain" if it.recipient.is_some() && it.env.variable(name).is_none() => {
+                return Some(it.recipient_part(name == "local_part"));
+            }
+            _ => {}
+        }
+        if let Some(rest) = name.strip_prefix("dnslist_") {
+            for (k, v) in &it.state.dnslist {
+                if *k == rest {
+                    return Some(v.clone());
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Context for AclContext<'_, '_> {
+    fn variable(&self, name: &str) -> Option<String> {
+        self.acl_variable(name).or_else(|| self.it.env.variable(name))
+    }
+
+    fn header(&self, _kind: HeaderKind, name: &str) -> Option<String> {
+        let want = name.trim_end_matches(':');
+        self.it.env.headers().into_iter().find_map(|h| {
+            let (n, v) = h.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(want).then(|| v.trim_start().trim_end_matches('\n').to_string())
+        })
+    }
+
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
+        self.it.env.named_list(kind, name)
+    }
+
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
+        self.it.env.lookup(key, search_type, query)
+    }
+
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        self.it.env.match_list(kind, subject, list).map(|b| b.then(Found::default)).map_err(ExpandError::Failed)
+    }
+
+    fn is_tainted(&self, name: &str) -> bool {
+        // ACL variables and arguments are set by the configuration; what
+        // went into them is not tracked.
+        self.acl_variable(name).is_none() && self.it.env.is_tainted(name)
+    }
+
+    fn log(&mut self, line: &str) {
+        self.it.env.log(&["main"], line);
+    }
+
+    fn acl(&mut self, name: &str, args: &[String]) -> Result<String, ExpandError> {
+        self.run_acl(name, args).map(|(_, m)| m)
+    }
+
+    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
+        self.run_acl(name, args).map(|(b, _)| b)
+    }
+}
+
+impl AclContext<'_, '_> {
+    fn run_acl(&mut self, name: &str, args: &[String]) -> Result<(bool, String), ExpandError> {
+        let saved = std::mem::replace(&mut self.it.args, args.to_vec());
+        let mut user = None;
+        let mut log = None;
+        // Exim counts an ACL run from an expansion two levels deeper
+        // (as its trace's indentation shows).
+        self.it.depth += 1;
+        let rc = self.it.internal(name, &mut user, &mut log);
+        self.it.depth -= 1;
+        self.it.args = saved;
+        let msg = user.unwrap_or_default();
+        match rc {
+            Rc::Ok | Rc::Discard => Ok((true, msg)),
+            Rc::Fail | Rc::FailDrop => Ok((false, msg)),
+            Rc::Defer => Err(ExpandError::Failed(format!("DEFER from acl \"{name}\""))),
+            Rc::Error => Err(ExpandError::Failed(format!("ERROR from acl \"{name}\""))),
+        }
+    }
+}

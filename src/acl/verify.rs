@@ -1,0 +1,105 @@
+//! `verify = ...`: the checks that need only the message are done here;
+//! address, reverse-lookup, CSA and certificate checks go to the
+//! `Verifier` (which says so when routing is not available).
+
+use super::env::VerifyOutcome;
+use super::eval::{Interp, Rc};
+use super::hooks::Where;
+use super::statement::Verb;
+use super::texts;
+
+/// Sorted: the verify types and the ACLs that have what they check.
+const TYPES: &[&str] = &["certificate", "csa", "header_names_ascii", "header_sender", "header_syntax", "helo", "not_blind", "recipient", "reverse_host_lookup", "sender"];
+
+fn has_headers(place: Where) -> bool {
+    matches!(place, Where::Data | Where::Mime | Where::NotSmtp | Where::NotSmtpMime | Where::Dkim | Where::Prdr | Where::Expansion)
+}
+
+pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<String>, log: &mut Option<String>) -> Rc {
+    let mut parts = arg.split('/').map(|s| s.trim().to_string());
+    let what_full = parts.next().unwrap_or_default();
+    let opts: Vec<String> = parts.collect();
+    let what = what_full.split('=').next().unwrap_or("").trim().to_string();
+    if TYPES.binary_search(&what.as_str()).is_err() {
+        *log = Some(texts::unknown_verify(&what_full));
+        return Rc::Error;
+    }
+    let place = it.place;
+    match what.as_str() {
+        "header_names_ascii" | "header_syntax" | "not_blind" | "header_sender" if !has_headers(place) => {
+            *log = Some(texts::verify_forbidden(&what, place.name()));
+            return Rc::Error;
+        }
+        "recipient" if !matches!(place, Where::Rcpt | Where::Vrfy | Where::Expansion) => {
+            *log = Some(texts::verify_forbidden("recipient", place.name()));
+            return Rc::Error;
+        }
+        _ => {}
+    }
+    let outcome = match what.as_str() {
+        "helo" => match it.env.helo_verified() {
+            Some(true) => VerifyOutcome::Ok,
+            Some(false) => VerifyOutcome::Fail { user: None, log: None },
+            None => it.env.verify("helo", &opts),
+        },
+        "header_names_ascii" => header_names_ascii(&it.env.headers()),
+        // These parse the message's address headers (Exim's parse.c),
+        // which the message layer will provide through the Verifier.
+        "header_syntax" | "header_sender" => match it.env.verify(&what_full, &opts) {
+            VerifyOutcome::Error(m) if m == texts::verify_needs_routing(&what_full) => VerifyOutcome::Error(texts::verify_needs_parser(&what)),
+            other => other,
+        },
+        "not_blind" => not_blind(&it.env.headers(), &it.env.recipients()),
+        _ => it.env.verify(&what_full, &opts),
+    };
+    match outcome {
+        VerifyOutcome::Ok => Rc::Ok,
+        VerifyOutcome::Fail { user: u, log: l } => {
+            if u.is_some() {
+                *user = u;
+            }
+            if l.is_some() {
+                *log = l;
+            }
+            Rc::Fail
+        }
+        VerifyOutcome::Defer(m) => {
+            *log = Some(m);
+            Rc::Defer
+        }
+        VerifyOutcome::Error(m) => {
+            *log = Some(m);
+            Rc::Error
+        }
+    }
+}
+
+/// Header names must be printable ASCII.
+fn header_names_ascii(headers: &[String]) -> VerifyOutcome {
+    for h in headers {
+        let name = h.split(':').next().unwrap_or("");
+        if name.bytes().any(|b| !(33..=126).contains(&b)) {
+            let m = format!("Invalid character in header \"{name}\" found");
+            return VerifyOutcome::Fail { user: Some(m.clone()), log: Some(m) };
+        }
+    }
+    VerifyOutcome::Ok
+}
+
+/// Every envelope recipient must appear in To:, Cc: or Bcc:.
+fn not_blind(headers: &[String], recipients: &[String]) -> VerifyOutcome {
+    let mut seen = String::new();
+    for h in headers {
+        let Some((name, value)) = h.split_once(':') else { continue };
+        if ["to", "cc", "bcc"].contains(&name.trim().to_ascii_lowercase().as_str()) {
+            seen.push_str(&value.to_ascii_lowercase());
+            seen.push(',');
+        }
+    }
+    for r in recipients {
+        if !seen.contains(&r.to_ascii_lowercase()) {
+            return VerifyOutcome::Fail { user: Some("bcc recipient detected".into()), log: Some("bcc recipient detected".into()) };
+        }
+    }
+    VerifyOutcome::Ok
+}
