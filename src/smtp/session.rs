@@ -1353,7 +1353,7 @@ impl Session {
         };
         let _ = chunked;
         if self.mode == SessionMode::HostCheck {
-            self.send_str(&format!("250 OK id={}\r\n", msg.id));
+            self.send_str(&format!("250 OK id={}\r\n\n**** SMTP testing: that is not a real message id!\n\n", msg.id));
             self.reset_transaction();
             return;
         }

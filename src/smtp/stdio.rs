@@ -32,6 +32,69 @@ pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &s
     }
 }
 
+/// `-bh IP`: a session as if from a remote host, on standard input and
+/// output, with nothing spooled; log lines go to `log_out` as "LOG: ...".
+/// True when it ended with QUIT.
+pub fn run_host_check(
+    services: &Services,
+    acls: Box<dyn super::AclHooks + Send>,
+    ip: &str,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    log_out: &mut dyn Write,
+) -> bool {
+    let peer = Peer { address: Some(ip.to_string()), ..Default::default() };
+    let mut session = Session::new(services, acls, SessionMode::HostCheck, peer);
+    let _ = write!(
+        output,
+        "\n**** SMTP testing session as if from host {ip}\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n\n"
+    );
+    let mut deliver = |session: &mut Session, events: Vec<Event>, output: &mut dyn Write| -> bool {
+        let mut closed = false;
+        for e in events {
+            match e {
+                Event::Reply(b) => {
+                    let _ = output.write_all(&b);
+                }
+                Event::Log(_, text) => {
+                    let _ = writeln!(log_out, "LOG: {text}");
+                }
+                Event::StartTls => {
+                    let more = session.tls_started(Err("TLS is not available in -bh".into()));
+                    for m in more {
+                        if let Event::Reply(b) = m {
+                            let _ = output.write_all(&b);
+                        }
+                    }
+                    closed = true;
+                }
+                Event::Spool(_) => {}
+                Event::Close => closed = true,
+            }
+        }
+        let _ = output.flush();
+        closed
+    };
+    let events = session.start();
+    if deliver(&mut session, events, output) {
+        return session.quit_seen();
+    }
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let events = match input.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                let events = session.eof();
+                deliver(&mut session, events, output);
+                return session.quit_seen();
+            }
+            Ok(n) => session.feed(&buf[..n]),
+        };
+        if deliver(&mut session, events, output) {
+            return session.quit_seen();
+        }
+    }
+}
+
 /// Carry out events; true when the session is over.
 pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, log: &Logger, output: &mut dyn Write) -> bool {
     let mut queue = std::collections::VecDeque::from(events);

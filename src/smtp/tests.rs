@@ -270,3 +270,22 @@ fn dot_after_crlf_needs_crlf() {
     assert_eq!(feed(&mut sess, "body\r\n.\n").0, "");
     assert_eq!(mask_id(&feed(&mut sess, "x\n.\n").0), "250 OK id=ID\r\n");
 }
+
+#[test]
+fn host_check_session() {
+    let s = services(config(&[]), Vec::new());
+    let input = "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nSubject: a\r\n\r\nb\r\n.\r\nQUIT\r\n";
+    let (mut out, mut log) = (Vec::new(), Vec::new());
+    assert!(super::stdio::run_host_check(&s, Box::new(AcceptAll), "10.0.0.1", &mut input.as_bytes(), &mut out, &mut log));
+    let out = mask_id(&String::from_utf8(out).unwrap());
+    assert_eq!(
+        out,
+        "\n**** SMTP testing session as if from host 10.0.0.1\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n\n\
+         220 myhost.test.ex ESMTP Exim 4.96 DATE\r\n250 myhost.test.ex Hello x [10.0.0.1]\r\n250 OK\r\n250 Accepted\r\n\
+         354 Enter message, ending with \".\" on a line by itself\r\n250 OK id=ID\r\n\n**** SMTP testing: that is not a real message id!\n\n\
+         221 myhost.test.ex closing connection\r\n"
+    );
+    let (mut out, mut log) = (Vec::new(), Vec::new());
+    super::stdio::run_host_check(&s, Box::new(DefaultAcls), "10.0.0.1", &mut "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\n".as_bytes(), &mut out, &mut log);
+    assert!(String::from_utf8(log).unwrap().starts_with("LOG: H=(x) [10.0.0.1] F=<a@b.c> rejected RCPT <x@y.z>\n"));
+}
