@@ -29,16 +29,22 @@ pub struct BeState {
     pub tainted: Vec<&'static str>,
     pub lookups: Lookups,
     pub named_cache: NamedListCache,
+    /// The configuration's ACLs, for `${acl}` and the `acl` condition.
+    pub acls: std::sync::Arc<crate::acl::AclStore>,
+    /// `$acl_c*` and `$acl_m*` set by those ACLs.
+    pub acl_state: crate::acl::AclState,
     no_expand: lookups::NoExpand,
 }
 
 impl BeState {
-    pub fn new(origin: &[(&'static str, String)], lookups: Lookups) -> BeState {
+    pub fn new(origin: &[(&'static str, String)], lookups: Lookups, acls: crate::acl::AclStore) -> BeState {
         BeState {
             extra: origin.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             tainted: origin.iter().map(|(k, _)| *k).collect(),
             lookups,
             named_cache: NamedListCache::default(),
+            acls: std::sync::Arc::new(acls),
+            acl_state: crate::acl::AclState::new(),
             no_expand: lookups::NoExpand,
         }
     }
@@ -189,6 +195,11 @@ impl Context for BaseContext<'_> {
         if let Some(v) = self.state.extra.get(name) {
             return Some(v.clone());
         }
+        if name.starts_with("acl_") {
+            if let Some(v) = self.state.acl_state.get_var(name) {
+                return Some(v.clone());
+            }
+        }
         if let expand::variables::Default::Computed = expand::variables::default_of(name) {
             return self.computed(name);
         }
@@ -231,6 +242,18 @@ impl Context for BaseContext<'_> {
 
     fn set_variable(&mut self, name: &str, value: String) {
         self.state.extra.insert(name.to_string(), value);
+    }
+
+    fn acl(&mut self, name: &str, args: &[String]) -> Result<String, ExpandError> {
+        self.acl_condition(name, args).map(|(_, message)| message)
+    }
+
+    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<(bool, String), ExpandError> {
+        let store = self.state.acls.clone();
+        let mut acl_state = std::mem::take(&mut self.state.acl_state);
+        let (result, _logged) = crate::acl::outside::acl_item(&store, &mut acl_state, self, name, args);
+        self.state.acl_state = acl_state;
+        result
     }
 
     fn is_tainted(&self, name: &str) -> bool {

@@ -210,7 +210,14 @@ pub fn main() -> i32 {
             let _ = std::env::set_current_dir("/");
             let mut lookups = crate::lookups::Lookups::new(resolver);
             lookups.redis_servers = ConfigView::option(&config, "redis_servers").unwrap_or_default();
-            let mut state = crate::be::BeState::new(&opts.origin, lookups);
+            let acls = match crate::acl::AclStore::from_config(&config) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return 1;
+                }
+            };
+            let mut state = crate::be::BeState::new(&opts.origin, lookups, acls);
             crate::be::run(&mut config, &mut state, &opts.args)
         }
         Mode::SmtpStdin => crate::daemon::setup::run_bs(&opts),

@@ -117,7 +117,8 @@ pub fn acl_expansion(env: &mut dyn AclEnv, state: &mut AclState, place: Where, n
     let out = check_named(env, state, place, name, args);
     let msg = out.user_message.unwrap_or_default();
     match out.rc {
-        Rc::Ok | Rc::Discard => Ok((true, msg)),
+        Rc::Ok => Ok((true, msg)),
+        Rc::Discard => Err(ExpandError::Failed(format!("DISCARD from acl \"{name}\""))),
         Rc::Fail | Rc::FailDrop => Ok((false, msg)),
         Rc::Defer => Err(ExpandError::Failed(format!("DEFER from acl \"{name}\""))),
         Rc::Error => Err(ExpandError::Failed(format!("ERROR from acl \"{name}\""))),

@@ -82,8 +82,8 @@ impl Context for AclContext<'_, '_> {
         self.run_acl(name, args).map(|(_, m)| m)
     }
 
-    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
-        self.run_acl(name, args).map(|(b, _)| b)
+    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<(bool, String), ExpandError> {
+        self.run_acl(name, args)
     }
 }
 

@@ -80,6 +80,34 @@ impl AclStore {
 
     /// Read a whole `begin acl` section with the small reader (for tests
     /// and tools; the configuration reader normally does this).
+    /// The named ACLs of a configuration.
+    pub fn from_config(config: &crate::config::Config) -> Result<AclStore, AclError> {
+        let mut store = AclStore::new();
+        for acl in &config.acls {
+            let raw: Vec<RawStatement> = acl
+                .statements
+                .iter()
+                .map(|st| RawStatement {
+                    verb: st.verb.clone(),
+                    file: st.file.clone(),
+                    line: st.line as u32,
+                    items: st
+                        .conditions
+                        .iter()
+                        .map(|c| RawItem {
+                            name: if c.negated { format!("!{}", c.name) } else { c.name.clone() },
+                            value: c.value.clone(),
+                            file: c.file.clone(),
+                            line: c.line as u32,
+                        })
+                        .collect(),
+                })
+                .collect();
+            store.add(&acl.name, &raw)?;
+        }
+        Ok(store)
+    }
+
     pub fn from_section(text: &str, file: &str) -> Result<AclStore, AclError> {
         let mut store = AclStore::new();
         // Each ACL's body keeps blank lines in place of the lines before

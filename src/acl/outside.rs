@@ -55,10 +55,16 @@ impl AclEnv for ExpansionEnv<'_> {}
 
 /// `${acl{name}{args}}` outside a session: the message, or Exim's error.
 /// Returns the log lines written too.
-pub fn acl_item(store: &AclStore, ctx: &mut dyn Context, name: &str, args: &[String]) -> (Result<(bool, String), ExpandError>, Vec<String>) {
+/// `state` carries `$acl_c*` and `$acl_m*` from one use to the next.
+pub fn acl_item(
+    store: &AclStore,
+    state: &mut AclState,
+    ctx: &mut dyn Context,
+    name: &str,
+    args: &[String],
+) -> (Result<(bool, String), ExpandError>, Vec<String>) {
     let mut env = ExpansionEnv { store, ctx, logged: Vec::new() };
-    let mut state = AclState::new();
-    let r = acl_expansion(&mut env, &mut state, Where::Expansion, name, args);
+    let r = acl_expansion(&mut env, state, Where::Expansion, name, args);
     (r, env.logged)
 }
 
@@ -79,10 +85,11 @@ mod tests {
     #[test]
     fn runs_configuration_acls_from_an_expansion() {
         let store = AclStore::from_section("a_ret:\n  accept message = ($acl_narg) [$acl_arg1] $primary_hostname\n         logwrite = ran\n", "c").unwrap();
-        let (r, logged) = acl_item(&store, &mut Bare, "a_ret", &["x".to_string()]);
+        let mut state = AclState::new();
+        let (r, logged) = acl_item(&store, &mut state, &mut Bare, "a_ret", &["x".to_string()]);
         assert_eq!(r, Ok((true, "(1) [x] myhost.test.ex".to_string())));
         assert_eq!(logged, vec!["ran".to_string()]);
-        let (r, _) = acl_item(&store, &mut Bare, "a_nosuch", &[]);
+        let (r, _) = acl_item(&store, &mut state, &mut Bare, "a_nosuch", &[]);
         assert_eq!(r, Err(ExpandError::Failed("ERROR from acl \"a_nosuch\"".into())));
     }
 }

@@ -61,8 +61,10 @@ pub trait Context {
         Err(ExpandError::Failed(format!("ERROR from acl \"{name}\"")))
     }
 
-    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<bool, ExpandError> {
-        self.acl(name, args).map(|_| true)
+    /// The `acl` condition: whether the ACL accepted, and its message
+    /// (which becomes `$value`).
+    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<(bool, String), ExpandError> {
+        self.acl(name, args).map(|m| (true, m))
     }
 
     /// `${run}`: the command's output and exit status.

@@ -602,7 +602,9 @@ impl<'c> Evaluator<'c> {
             }
             Cond::Acl(args) => {
                 let v = self.args(args)?;
-                self.ctx.acl_condition(&v[0], &v[1..])
+                let (accepted, message) = self.ctx.acl_condition(&v[0], &v[1..])?;
+                self.value = Some(message);
+                Ok(accepted)
             }
             Cond::Simple { id, args } => self.simple(*id, args),
         }
