@@ -130,7 +130,7 @@ impl Context for SessionContext<'_> {
         }
         // The rest, rarely used in SMTP expansions, as -be computes them.
         let mut view = OptionsView(self.cfg);
-        let mut state = BeState::new(&[], Lookups::new(crate::dns::default_resolver()));
+        let mut state = BeState::new(&[], Lookups::new(crate::dns::default_resolver()), crate::acl::AclStore::new());
         let base = BaseContext { config: &mut view, state: &mut state };
         base.variable(name)
     }
