@@ -3,7 +3,7 @@
 use crate::texts;
 
 /// What the command line asks for.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Options {
     pub config_file: Option<String>,
     pub defines: Vec<(String, String)>,
@@ -42,6 +42,7 @@ pub enum Mode {
     Daemon { foreground: bool },
     SmtpStdin,
     QueueList,
+    QueueCount,
     QueueRun(String),
     AddressTest,
     AddressVerify,
@@ -63,6 +64,7 @@ impl Mode {
             Mode::Daemon { foreground: true } => "-bdf".into(),
             Mode::SmtpStdin => "-bs".into(),
             Mode::QueueList => "-bp".into(),
+            Mode::QueueCount => "-bpc".into(),
             Mode::QueueRun(f) => f.clone(),
             Mode::AddressTest => "-bt".into(),
             Mode::AddressVerify => "-bv".into(),
@@ -106,6 +108,7 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
             "-bdf" => o.mode = Some(Mode::Daemon { foreground: true }),
             "-bs" => o.mode = Some(Mode::SmtpStdin),
             "-bp" => o.mode = Some(Mode::QueueList),
+            "-bpc" => o.mode = Some(Mode::QueueCount),
             "-bt" => o.mode = Some(Mode::AddressTest),
             "-bv" => o.mode = Some(Mode::AddressVerify),
             "-t" => o.mode = Some(Mode::ReadMessage),
@@ -217,6 +220,11 @@ pub fn main() -> i32 {
             let mut state = crate::be::BeState::new(&opts.origin, lookups, acls);
             crate::be::run(&mut config, &mut state, &opts.args)
         }
+        Mode::SmtpStdin => crate::daemon::setup::run_bs(&opts),
+        Mode::QueueList => crate::daemon::setup::run_bp(&opts, false),
+        Mode::QueueCount => crate::daemon::setup::run_bp(&opts, true),
+        Mode::MessageAction(f) if f == "-Mrm" => crate::daemon::setup::run_mrm(&opts),
+        Mode::Daemon { foreground } => crate::daemon::run(&opts, foreground),
         Mode::Version => crate::config::bv_main(opts.config_file.as_deref().map(std::path::Path::new), &opts.defines),
         Mode::PrintConfig => crate::config::bp_main(
             opts.config_file.as_deref().map(std::path::Path::new),

@@ -3,17 +3,23 @@
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
 pub mod acl;
+pub mod auth;
 pub mod be;
 pub mod be_config;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dns;
 pub mod dsn;
 pub mod environment;
 pub mod expand;
 pub mod hintsdb;
 pub mod lists;
+pub mod log;
 pub mod lookups;
 pub mod proxy;
 pub mod ratelimit;
+pub mod smtp;
+pub mod spool;
 pub mod texts;
+pub mod tls;

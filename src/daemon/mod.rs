@@ -1,0 +1,511 @@
+//! The SMTP daemon (`-bd`, `-bdf`): tokio listeners on the configured
+//! ports and interfaces, one task per connection driving an SMTP session.
+//! SIGTERM stops it cleanly (idle clients get 421, messages in flight are
+//! finished); SIGHUP re-reads the configuration for new connections.
+
+pub mod setup;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::watch;
+
+use crate::cli::Options;
+use crate::log::{Logger, Targets};
+use crate::smtp::{Event, Peer, Session, SessionMode, TlsInfo};
+use setup::Loaded;
+
+/// How long in-flight messages may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A connection, before or after STARTTLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    Gone,
+}
+
+impl Stream {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+            Stream::Gone => Ok(0),
+        }
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(bytes).await,
+            Stream::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+            Stream::Gone => Ok(()),
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        match self {
+            Stream::Plain(s) => {
+                let _ = s.shutdown().await;
+            }
+            Stream::Tls(s) => {
+                let _ = s.shutdown().await;
+            }
+            Stream::Gone => {}
+        }
+    }
+}
+
+/// Connection counts for smtp_accept_max / smtp_accept_max_per_host.
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    per_host: HashMap<IpAddr, usize>,
+}
+
+struct Shared {
+    loaded: RwLock<Arc<Loaded>>,
+    tls: RwLock<Option<Arc<crate::tls::TlsServer>>>,
+    counts: Mutex<Counts>,
+    opts: Options,
+}
+
+/// Ports from `daemon_smtp_ports` or `-oX`: numbers or service names.
+pub fn parse_ports(list: &str) -> Vec<u16> {
+    list.split([':', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .filter_map(|p| match p {
+            "smtp" => Some(25),
+            "smtps" | "submissions" => Some(465),
+            "submission" => Some(587),
+            n => n.parse().ok(),
+        })
+        .collect()
+}
+
+/// Addresses from `local_interfaces` (`<;` lists allowed, `addr.port`
+/// or `[addr]:port` give a port of their own).
+pub fn parse_interfaces(list: &str) -> Vec<(IpAddr, Option<u16>)> {
+    let (sep, body) = match list.trim_start().strip_prefix('<') {
+        Some(r) => (r.chars().next().unwrap_or(':'), &r[1..]),
+        None => (':', list),
+    };
+    let mut out = Vec::new();
+    for item in body.split(sep).map(str::trim).filter(|s| !s.is_empty()) {
+        if let Ok(ip) = item.parse::<IpAddr>() {
+            out.push((ip, None));
+        } else if let Ok(sa) = item.parse::<SocketAddr>() {
+            out.push((sa.ip(), Some(sa.port())));
+        } else if let Some((a, p)) = item.rsplit_once('.') {
+            if let (Ok(ip), Ok(port)) = (a.parse::<IpAddr>(), p.parse::<u16>()) {
+                out.push((ip, Some(port)));
+            }
+        }
+    }
+    out
+}
+
+fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// Run the daemon; returns the process exit code.
+pub fn run(opts: &Options, foreground: bool) -> i32 {
+    let loaded = match setup::load_or_report(opts) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let cfg = loaded.services.cfg.clone();
+    let tls = match load_tls(&cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            loaded.log.write(Targets::PANIC, &e);
+            return 1;
+        }
+    };
+    let ports = parse_ports(opts.daemon_ports.as_deref().unwrap_or(&cfg.daemon_smtp_ports));
+    let interfaces = parse_interfaces(&cfg.local_interfaces);
+    if !foreground {
+        // SAFETY: fork before any threads exist; the parent only exits.
+        match unsafe { libc::fork() } {
+            -1 => {
+                eprintln!("exim: fork of daemon failed: {}", crate::texts::errno_text(&std::io::Error::last_os_error()));
+                return 1;
+            }
+            0 => {
+                // SAFETY: setsid has no preconditions in the child.
+                unsafe { libc::setsid() };
+            }
+            _ => return 0,
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("exim: cannot start the daemon's runtime: {e}");
+            return 1;
+        }
+    };
+    let shared = Arc::new(Shared {
+        loaded: RwLock::new(Arc::new(loaded)),
+        tls: RwLock::new(tls.map(Arc::new)),
+        counts: Mutex::new(Counts::default()),
+        opts: opts.clone(),
+    });
+    rt.block_on(serve(shared, ports, interfaces))
+}
+
+fn load_tls(cfg: &crate::smtp::SmtpConfig) -> Result<Option<crate::tls::TlsServer>, String> {
+    match &cfg.tls_certificate {
+        Some(cert) => {
+            let key = cfg.tls_privatekey.clone().unwrap_or_else(|| cert.clone());
+            // Client certificates are asked for only where some host may be verified.
+            let wants_verify = cfg.tls_verify_hosts.is_some() || cfg.tls_try_verify_hosts.is_some();
+            let ca = cfg.tls_verify_certificates.as_deref().filter(|_| wants_verify);
+            crate::tls::load(cert, &key, ca).map(Some)
+        }
+        None if cfg.tls_advertise_hosts.is_some() => crate::tls::self_signed(&cfg.primary_hostname).map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn serve(shared: Arc<Shared>, ports: Vec<u16>, interfaces: Vec<(IpAddr, Option<u16>)>) -> i32 {
+    let (cfg, log) = {
+        let l = shared.loaded.read().unwrap_or_else(|e| e.into_inner()).clone();
+        (l.services.cfg.clone(), l.log.clone())
+    };
+    let mut listeners = Vec::new();
+    let mut described = Vec::new();
+    for (ip, port) in &interfaces {
+        let ports_here: Vec<u16> = match port {
+            Some(p) => vec![*p],
+            None => ports.clone(),
+        };
+        for p in ports_here {
+            let addr = SocketAddr::new(*ip, p);
+            match bind(addr, cfg.smtp_connect_backlog) {
+                Ok(l) => {
+                    described.push(if ip.is_unspecified() {
+                        format!("port {p} ({})", if ip.is_ipv6() { "IPv6 and IPv4" } else { "IPv4" })
+                    } else {
+                        format!("[{ip}]:{p}")
+                    });
+                    listeners.push((l, p));
+                }
+                // "::" often covers IPv4 too, so 0.0.0.0 on the same port is busy.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && ip.is_unspecified() && ip.is_ipv4() => {}
+                Err(e) => {
+                    let msg = format!("socket bind() to port {p} for address {ip} failed: {}: daemon abandoned", crate::texts::errno_text(&e));
+                    log.write(Targets::PANIC, &msg);
+                    eprintln!("exim: {msg}");
+                    return 1;
+                }
+            }
+        }
+    }
+    if cfg.tls_certificate.is_none() && cfg.tls_advertise_hosts.is_some() {
+        log.write(
+            Targets::MAIN,
+            "Warning: No server certificate defined; will use a selfsigned one.\n Suggested action: either install a certificate or change tls_advertise_hosts option",
+        );
+    }
+    let pid = std::process::id();
+    let pid_file = shared.opts.pid_file.clone().unwrap_or_else(|| cfg.pid_file_path.clone());
+    let _ = std::fs::write(&pid_file, format!("{pid}\n"));
+    log.write(
+        Targets::MAIN,
+        &format!("exim {} daemon started: pid={pid}, no queue runs, listening for SMTP on {}", crate::texts::EXIM_VERSION, described.join(" ")),
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tls_ports: Vec<u16> = cfg.tls_on_connect_ports.as_deref().map(parse_ports).unwrap_or_default();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (listener, port) in listeners {
+        let shared = shared.clone();
+        let stop = stop_rx.clone();
+        let on_connect = tls_ports.contains(&port);
+        tasks.spawn(accept_loop(listener, shared, stop, on_connect));
+    }
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return 1,
+    };
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            Some(_) = async { match hup.as_mut() { Some(h) => h.recv().await, None => None } } => {
+                reload(&shared, pid);
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    // Accept loops end; wait for sessions to finish within the grace time.
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while shared.counts.lock().map(|c| c.total).unwrap_or(0) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tasks.abort_all();
+    let _ = std::fs::remove_file(&pid_file);
+    0
+}
+
+fn reload(shared: &Shared, pid: u32) {
+    let log = shared.loaded.read().unwrap_or_else(|e| e.into_inner()).log.clone();
+    log.write(Targets::MAIN, &format!("pid {pid}: SIGHUP received: re-reading configuration"));
+    match setup::load(&shared.opts) {
+        Ok(l) => {
+            match load_tls(&l.services.cfg) {
+                Ok(t) => *shared.tls.write().unwrap_or_else(|e| e.into_inner()) = t.map(Arc::new),
+                Err(e) => log.write(Targets::PANIC, &e),
+            }
+            *shared.loaded.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(l);
+        }
+        Err(e) => log.write(Targets::PANIC, &format!("SIGHUP: configuration not reloaded: {e}")),
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>, tls_on_connect: bool) {
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stop.changed() => return,
+        };
+        let Ok((stream, peer)) = accepted else { continue };
+        let _ = stream.set_nodelay(true);
+        let loaded = shared.loaded.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let cfg = loaded.services.cfg.clone();
+        let ip = peer.ip().to_canonical();
+        let refusal = {
+            let mut c = shared.counts.lock().unwrap_or_else(|e| e.into_inner());
+            let per_host = c.per_host.get(&ip).copied().unwrap_or(0);
+            let max_per_host = cfg.smtp_accept_max_per_host.as_deref().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+            let reserved_ok = cfg.smtp_reserve_hosts.as_ref().is_some_and(|l| {
+                loaded.services.hosts.matches(l, Some(&ip.to_string()), None)
+            });
+            if cfg.smtp_accept_max > 0 && c.total >= cfg.smtp_accept_max {
+                Some(("421 Too many concurrent SMTP connections; please try again later.\r\n", "too many connections"))
+            } else if cfg.smtp_accept_max > 0
+                && cfg.smtp_accept_reserve > 0
+                && c.total >= cfg.smtp_accept_max.saturating_sub(cfg.smtp_accept_reserve)
+                && !reserved_ok
+            {
+                Some(("421 Too many concurrent SMTP connections; please try again later.\r\n", "not in reserve list"))
+            } else if max_per_host > 0 && per_host >= max_per_host {
+                Some((
+                    "421 Too many concurrent SMTP connections from this IP address; please try again later.\r\n",
+                    "too many connections from that IP address",
+                ))
+            } else {
+                c.total += 1;
+                *c.per_host.entry(ip).or_insert(0) += 1;
+                None
+            }
+        };
+        if let Some((reply, why)) = refusal {
+            loaded.log.write(Targets::MAIN, &format!("Connection from [{ip}] refused: {why}"));
+            let mut s = stream;
+            tokio::spawn(async move {
+                let _ = s.write_all(reply.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+            continue;
+        }
+        let shared2 = shared.clone();
+        let stop2 = stop.clone();
+        tokio::spawn(async move {
+            connection(stream, peer, loaded, shared2.clone(), stop2, tls_on_connect).await;
+            let mut c = shared2.counts.lock().unwrap_or_else(|e| e.into_inner());
+            c.total = c.total.saturating_sub(1);
+            if let Some(n) = c.per_host.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    c.per_host.remove(&ip);
+                }
+            }
+        });
+    }
+}
+
+async fn tls_accept(shared: &Shared, loaded: &Loaded, tcp: TcpStream, ip: &str) -> Result<(Stream, TlsInfo), String> {
+    let Some(server) = shared.tls.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+        return Err("TLS not configured".into());
+    };
+    let cfg = &loaded.services.cfg;
+    let hosts = &loaded.services.hosts;
+    let m = |l: &Option<String>| l.as_ref().is_some_and(|l| hosts.matches(l, Some(ip), None));
+    let config = if m(&cfg.tls_verify_hosts) {
+        server.verify.clone().unwrap_or(server.no_client_cert.clone())
+    } else if m(&cfg.tls_try_verify_hosts) {
+        server.try_verify.clone().unwrap_or(server.no_client_cert.clone())
+    } else {
+        server.no_client_cert.clone()
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let tls = acceptor.accept(tcp).await.map_err(|e| e.to_string())?;
+    let mut info = crate::tls::info(tls.get_ref().1);
+    info.ourcert = Some(server.ourcert.clone());
+    Ok((Stream::Tls(Box::new(tls)), info))
+}
+
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    loaded: Arc<Loaded>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    tls_on_connect: bool,
+) {
+    let local = tcp.local_addr().ok();
+    let ip = peer.ip().to_canonical().to_string();
+    let mut stream = Stream::Plain(tcp);
+    let mut tls_info = None;
+    if tls_on_connect {
+        let Stream::Plain(tcp) = std::mem::replace(&mut stream, Stream::Gone) else { return };
+        match tls_accept(&shared, &loaded, tcp, &ip).await {
+            Ok((s, info)) => {
+                stream = s;
+                tls_info = Some(info);
+            }
+            Err(e) => {
+                loaded.log.write(Targets::MAIN, &format!("TLS error on connection from [{ip}] ({e})"));
+                return;
+            }
+        }
+    }
+    let peer_info = Peer {
+        address: Some(ip.clone()),
+        port: peer.port(),
+        interface_address: local.map(|l| l.ip().to_canonical().to_string()),
+        interface_port: local.map(|l| l.port()).unwrap_or(0),
+        host_name: None,
+        tls: tls_info,
+        connection_count: shared.counts.lock().map(|c| c.total).unwrap_or(1),
+    };
+    let services = loaded.services.clone();
+    let mut session = Session::new(&services, Box::new(loaded.acls.clone()), SessionMode::Remote, peer_info);
+    let log: Arc<Logger> = loaded.log.clone();
+    let timeout = Duration::from_secs(services.cfg.smtp_receive_timeout.max(1));
+    let mut buf = vec![0u8; 16384];
+    // Input before the greeting: Exim looks just before sending it.
+    let early = match &stream {
+        Stream::Plain(tcp) => match tcp.try_read(&mut buf) {
+            Ok(n) if n > 0 => Some(buf[..n].to_vec()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut events = match early {
+        Some(bytes) => match session.early_input(&bytes) {
+            Some(refused) => refused,
+            None => {
+                let mut e = session.start();
+                e.extend(session.feed(&bytes));
+                e
+            }
+        },
+        None => session.start(),
+    };
+    let mut stopping = *stop.borrow();
+    loop {
+        let mut out: Vec<u8> = Vec::new();
+        let mut queue = std::collections::VecDeque::from(std::mem::take(&mut events));
+        let mut close = false;
+        while let Some(ev) = queue.pop_front() {
+            match ev {
+                Event::Reply(b) => out.extend_from_slice(&b),
+                Event::Log(t, text) => log.write(t, &text),
+                Event::Spool(msg) => {
+                    let msglog = session.msglog_line(&msg);
+                    let spool = services.cfg.spool_directory.clone();
+                    let msg2 = msg.clone();
+                    let result = tokio::task::spawn_blocking(move || {
+                        crate::spool::write_message(&spool, &msg2, &msglog).map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                    queue.extend(session.spooled(&msg, result));
+                }
+                Event::StartTls => {
+                    if stream.write_all(&out).await.is_err() {
+                        return;
+                    }
+                    out.clear();
+                    let Stream::Plain(tcp) = std::mem::replace(&mut stream, Stream::Gone) else { return };
+                    match tls_accept(&shared, &loaded, tcp, &ip).await {
+                        Ok((s, info)) => {
+                            stream = s;
+                            queue.extend(session.tls_started(Ok(info)));
+                        }
+                        Err(e) => {
+                            queue.extend(session.tls_started(Err(e)));
+                        }
+                    }
+                }
+                Event::Close => close = true,
+            }
+        }
+        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+            let evs = session.eof();
+            for ev in evs {
+                if let Event::Log(t, text) = ev {
+                    log.write(t, &text);
+                }
+            }
+            return;
+        }
+        if close || session.is_closed() {
+            stream.shutdown().await;
+            return;
+        }
+        if stopping && !session.in_message() {
+            events = session.shutdown();
+            if !events.is_empty() {
+                continue;
+            }
+        }
+        let read = tokio::select! {
+            r = tokio::time::timeout(timeout, stream.read(&mut buf)) => Some(r),
+            _ = stop.changed(), if !stopping => None,
+        };
+        match read {
+            None => {
+                stopping = true;
+                events = session.shutdown();
+            }
+            Some(Err(_)) => events = session.timeout(),
+            Some(Ok(Ok(0))) | Some(Ok(Err(_))) => {
+                events = session.eof();
+                for ev in std::mem::take(&mut events) {
+                    if let Event::Log(t, text) = ev {
+                        log.write(t, &text);
+                    }
+                }
+                return;
+            }
+            Some(Ok(Ok(n))) => events = session.feed(&buf[..n]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_interfaces() {
+        assert_eq!(parse_ports("smtp : 2525"), vec![25, 2525]);
+        assert_eq!(parse_interfaces("<; ::0 ; 0.0.0.0").len(), 2);
+        assert_eq!(parse_interfaces("127.0.0.1.2526"), vec![("127.0.0.1".parse().unwrap(), Some(2526))]);
+    }
+}

@@ -1,0 +1,141 @@
+//! Loading what SMTP input needs from the configuration, and the command
+//! line modes around the queue: `-bs`, `-bp`, `-Mrm`.
+
+use std::sync::Arc;
+
+use crate::be::ConfigView;
+use crate::cli::Options;
+use crate::log::Logger;
+use crate::smtp::{LiteralAcls, Services, SmtpConfig};
+
+/// The loaded configuration pieces.
+pub struct Loaded {
+    pub services: Services,
+    pub acls: LiteralAcls,
+    pub log: Arc<Logger>,
+}
+
+/// Read the configuration for SMTP input.
+pub fn load(opts: &Options) -> Result<Loaded, String> {
+    let path = opts.config_file.as_deref().map(std::path::Path::new);
+    let config = crate::config::Config::load(path, &opts.defines).map_err(|e| e.to_string())?;
+    Ok(from_config(&config))
+}
+
+/// The SMTP layer's pieces from a configuration read by `config`.
+pub fn from_config(config: &crate::config::Config) -> Loaded {
+    let get = |name: &str| ConfigView::option(config, name);
+    let mut cfg = SmtpConfig::from_lookup(&get);
+    cfg.options.insert("config_file".into(), config.config_file());
+    let acls = LiteralAcls::from_lookup(&get);
+    let auths = authenticators(config);
+    let log = Arc::new(Logger::new(&cfg.log_file_path));
+    let services = Services {
+        cfg: Arc::new(cfg),
+        hosts: Arc::new(crate::smtp::SimpleHostMatcher),
+        dsn: Arc::new(crate::smtp::NoDsn),
+        auths: Arc::new(auths),
+        ids: Arc::new(crate::spool::IdGenerator::default()),
+    };
+    Loaded { services, acls, log }
+}
+
+/// The configured authenticators rexim has drivers for (plaintext).
+fn authenticators(config: &crate::config::Config) -> Vec<Box<dyn crate::auth::Authenticator>> {
+    use crate::config::{DriverClass, Value};
+    let text = |d: &crate::config::DriverInstance, name: &str| match d.option(name) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let mut out: Vec<Box<dyn crate::auth::Authenticator>> = Vec::new();
+    for d in config.drivers(DriverClass::Authenticator) {
+        if d.driver.as_deref() != Some("plaintext") {
+            continue;
+        }
+        let public_name = text(d, "public_name").filter(|p| !p.is_empty()).unwrap_or_else(|| d.name.to_ascii_uppercase());
+        out.push(Box::new(crate::auth::Plaintext::new(crate::auth::PlaintextOptions {
+            name: d.name.clone(),
+            public_name,
+            server_prompts: text(d, "server_prompts"),
+            server_condition: text(d, "server_condition"),
+            server_set_id: text(d, "server_set_id"),
+            server_advertise_condition: text(d, "server_advertise_condition"),
+        })));
+    }
+    out
+}
+
+fn login_name() -> String {
+    // SAFETY: getuid has no preconditions; getpwuid returns NULL or a static record.
+    unsafe {
+        let uid = libc::getuid();
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() {
+            return uid.to_string();
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+    }
+}
+
+/// Load, reporting a configuration error as Exim does.
+pub fn load_or_report(opts: &Options) -> Result<Loaded, i32> {
+    let path = opts.config_file.as_deref().map(std::path::Path::new);
+    match crate::config::Config::load(path, &opts.defines) {
+        Ok(config) => Ok(from_config(&config)),
+        Err(e) => Err(crate::config::report_load_error(&e)),
+    }
+}
+
+/// `-bs`
+pub fn run_bs(opts: &Options) -> i32 {
+    let loaded = match load_or_report(opts) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let quit = crate::smtp::stdio::run(
+        &loaded.services,
+        Box::new(loaded.acls.clone()),
+        &login_name(),
+        &loaded.log,
+        &mut stdin.lock(),
+        &mut stdout.lock(),
+    );
+    if quit {
+        0
+    } else {
+        1
+    }
+}
+
+/// `-bp` (and `-bpc`: the count only).
+pub fn run_bp(opts: &Options, count_only: bool) -> i32 {
+    let loaded = match load_or_report(opts) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let spool = &loaded.services.cfg.spool_directory;
+    if count_only {
+        println!("{}", crate::spool::queue::message_ids(spool).len());
+        return 0;
+    }
+    let now = crate::spool::message_id::now().0;
+    print!("{}", crate::spool::queue::list(spool, now));
+    0
+}
+
+/// `-Mrm id...`
+pub fn run_mrm(opts: &Options) -> i32 {
+    let loaded = match load_or_report(opts) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let (out, ok) = crate::spool::queue::remove(&loaded.services.cfg.spool_directory, &opts.args, &login_name(), &loaded.log);
+    print!("{out}");
+    if ok {
+        0
+    } else {
+        1
+    }
+}

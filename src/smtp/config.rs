@@ -1,0 +1,328 @@
+//! The main options the SMTP layer uses, with Exim 4.96's defaults
+//! (Debian's build-time paths), built from a name -> value lookup so the
+//! configuration reader can fill it.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Every option as set, for expansion variables that name options.
+    pub options: HashMap<String, String>,
+    pub primary_hostname: String,
+    pub qualify_domain: String,
+    pub qualify_recipient: String,
+    pub smtp_active_hostname: Option<String>,
+    pub smtp_banner: String,
+    pub smtp_accept_max: usize,
+    pub smtp_accept_max_per_host: Option<String>,
+    pub smtp_accept_reserve: usize,
+    pub smtp_reserve_hosts: Option<String>,
+    pub smtp_connect_backlog: u32,
+    pub smtp_receive_timeout: u64,
+    pub daemon_smtp_ports: String,
+    pub local_interfaces: String,
+    pub pid_file_path: String,
+    pub message_size_limit: u64,
+    pub recipients_max: usize,
+    pub received_headers_max: usize,
+    pub smtp_max_synprot_errors: u32,
+    pub smtp_max_unknown_commands: u32,
+    pub smtp_enforce_sync: bool,
+    pub helo_verify_hosts: Option<String>,
+    pub hosts_require_helo: Option<String>,
+    pub helo_try_verify_hosts: Option<String>,
+    pub helo_accept_junk_hosts: Option<String>,
+    pub helo_allow_chars: String,
+    pub sender_unqualified_hosts: Option<String>,
+    pub recipient_unqualified_hosts: Option<String>,
+    pub tls_advertise_hosts: Option<String>,
+    pub tls_certificate: Option<String>,
+    pub tls_privatekey: Option<String>,
+    pub tls_verify_hosts: Option<String>,
+    pub tls_try_verify_hosts: Option<String>,
+    pub tls_verify_certificates: Option<String>,
+    pub tls_on_connect_ports: Option<String>,
+    pub auth_advertise_hosts: Option<String>,
+    pub dsn_advertise_hosts: Option<String>,
+    pub pipelining_advertise_hosts: Option<String>,
+    pub pipelining_connect_advertise_hosts: Option<String>,
+    pub chunking_advertise_hosts: Option<String>,
+    pub smtputf8_advertise_hosts: Option<String>,
+    pub accept_8bitmime: bool,
+    pub received_header_text: String,
+    pub spool_directory: String,
+    pub log_file_path: String,
+    pub log_selector: LogSelector,
+    /// Which ACLs are set: ETRN, EXPN and VRFY are advertised only then.
+    pub acl_smtp_etrn: Option<String>,
+    pub acl_smtp_expn: Option<String>,
+    pub acl_smtp_vrfy: Option<String>,
+}
+
+/// Exim 4.96's default `received_header_text`.
+pub const DEFAULT_RECEIVED_HEADER_TEXT: &str = "Received: \
+${if def:sender_rcvhost {from $sender_rcvhost\\n\\t}\
+{${if def:sender_ident {from ${quote_local_part:$sender_ident} }}\
+${if def:sender_helo_name {(helo=$sender_helo_name)\\n\\t}}}}\
+by $primary_hostname \
+${if def:received_protocol {with $received_protocol }}\
+${if def:tls_in_ver        { ($tls_in_ver)}}\
+${if def:tls_in_cipher_std { tls $tls_in_cipher_std\\n\\t}}\
+(Exim $version_number)\\n\\t\
+${if def:sender_address {(envelope-from <$sender_address>)\\n\\t}}\
+id $message_exim_id\
+${if def:received_for {\\n\\tfor $received_for}}";
+
+pub const DEFAULT_SMTP_BANNER: &str = "$smtp_active_hostname ESMTP Exim $version_number $tod_full";
+pub const DEFAULT_SPOOL_DIRECTORY: &str = "/var/spool/exim4";
+pub const DEFAULT_PID_FILE: &str = "/run/exim4/exim.pid";
+
+/// The `log_selector` items that reception logging looks at.
+#[derive(Debug, Clone, Default)]
+pub struct LogSelector {
+    pub incoming_interface: bool,
+    pub incoming_port: bool,
+    pub smtp_connection: bool,
+    pub received_recipients: bool,
+    pub received_sender: bool,
+    pub smtp_syntax_error: bool,
+    pub smtp_protocol_error: bool,
+    pub smtp_no_mail: bool,
+    pub smtp_incomplete_transaction: bool,
+    pub lost_incoming_connection: bool,
+    pub tls_cipher: bool,
+    pub tls_peerdn: bool,
+    pub tls_sni: bool,
+    pub tls_certificate_verified: bool,
+    pub proxy: bool,
+    pub msg_id: bool,
+    pub size: bool,
+    pub subject: bool,
+    pub pipelining: bool,
+}
+
+impl LogSelector {
+    /// Exim's default selection, changed by `+name` / `-name` items.
+    pub fn parse(text: &str) -> LogSelector {
+        let mut s = LogSelector {
+            lost_incoming_connection: true,
+            tls_cipher: true,
+            tls_certificate_verified: true,
+            msg_id: true,
+            size: true,
+            ..Default::default()
+        };
+        for item in text.split_whitespace() {
+            let (on, name) = match item.as_bytes()[0] {
+                b'+' => (true, &item[1..]),
+                b'-' => (false, &item[1..]),
+                _ => continue,
+            };
+            if name == "all" {
+                let keep = s.clone();
+                s = LogSelector {
+                    incoming_interface: on,
+                    incoming_port: on,
+                    smtp_connection: on,
+                    received_recipients: on,
+                    received_sender: on,
+                    smtp_syntax_error: on,
+                    smtp_protocol_error: on,
+                    smtp_no_mail: on,
+                    smtp_incomplete_transaction: on,
+                    lost_incoming_connection: on,
+                    tls_cipher: on,
+                    tls_peerdn: on,
+                    tls_sni: on,
+                    tls_certificate_verified: on,
+                    proxy: on,
+                    msg_id: on,
+                    size: on,
+                    subject: on,
+                    pipelining: on,
+                };
+                let _ = keep;
+                continue;
+            }
+            let slot = match name {
+                "incoming_interface" => &mut s.incoming_interface,
+                "incoming_port" => &mut s.incoming_port,
+                "smtp_connection" => &mut s.smtp_connection,
+                "received_recipients" => &mut s.received_recipients,
+                "received_sender" => &mut s.received_sender,
+                "smtp_syntax_error" => &mut s.smtp_syntax_error,
+                "smtp_protocol_error" => &mut s.smtp_protocol_error,
+                "smtp_no_mail" => &mut s.smtp_no_mail,
+                "smtp_incomplete_transaction" => &mut s.smtp_incomplete_transaction,
+                "lost_incoming_connection" => &mut s.lost_incoming_connection,
+                "tls_cipher" => &mut s.tls_cipher,
+                "tls_peerdn" => &mut s.tls_peerdn,
+                "tls_sni" => &mut s.tls_sni,
+                "tls_certificate_verified" => &mut s.tls_certificate_verified,
+                "proxy" => &mut s.proxy,
+                "msg_id" => &mut s.msg_id,
+                "size" => &mut s.size,
+                "subject" => &mut s.subject,
+                "pipelining" => &mut s.pipelining,
+                _ => continue,
+            };
+            *slot = on;
+        }
+        s
+    }
+}
+
+/// Exim's boolean option syntax.
+fn boolean(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Exim's integer syntax with K/M/G suffixes.
+pub fn integer(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, mult) = match v.as_bytes().last()? {
+        b'K' | b'k' => (&v[..v.len() - 1], 1024),
+        b'M' | b'm' => (&v[..v.len() - 1], 1024 * 1024),
+        b'G' | b'g' => (&v[..v.len() - 1], 1024 * 1024 * 1024),
+        _ => (v, 1),
+    };
+    let n: u64 = if let Some(h) = digits.strip_prefix("0x") {
+        u64::from_str_radix(h, 16).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(n * mult)
+}
+
+impl SmtpConfig {
+    /// Build from a lookup of main options by name (`None` = unset).
+    /// Boolean options given as `name` / `no_name` should be looked up as
+    /// "true"/"false" by the caller's reader.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> SmtpConfig {
+        let s = |name: &str| get(name);
+        let set = |name: &str| get(name).filter(|v| !v.is_empty());
+        let int = |name: &str, d: u64| get(name).and_then(|v| integer(&v)).unwrap_or(d);
+        let time = |name: &str, d: u64| {
+            get(name).and_then(|v| crate::expand::readconf_readtime(&v).map(|t| t as u64)).unwrap_or(d)
+        };
+        let flag = |name: &str, d: bool| get(name).and_then(|v| boolean(&v)).unwrap_or(d);
+        let primary_hostname = set("primary_hostname").unwrap_or_else(local_hostname);
+        let qualify_domain = set("qualify_domain").unwrap_or_else(|| primary_hostname.clone());
+        let qualify_recipient = set("qualify_recipient").unwrap_or_else(|| qualify_domain.clone());
+        let mut options = HashMap::new();
+        for name in OPTION_NAMES {
+            if let Some(v) = get(name) {
+                options.insert(name.to_string(), v);
+            }
+        }
+        SmtpConfig {
+            options,
+            smtp_active_hostname: set("smtp_active_hostname"),
+            smtp_banner: s("smtp_banner").unwrap_or_else(|| DEFAULT_SMTP_BANNER.into()),
+            smtp_accept_max: int("smtp_accept_max", 20) as usize,
+            smtp_accept_max_per_host: set("smtp_accept_max_per_host"),
+            smtp_accept_reserve: int("smtp_accept_reserve", 0) as usize,
+            smtp_reserve_hosts: set("smtp_reserve_hosts"),
+            smtp_connect_backlog: int("smtp_connect_backlog", 20) as u32,
+            smtp_receive_timeout: time("smtp_receive_timeout", 300),
+            daemon_smtp_ports: set("daemon_smtp_ports").or(set("daemon_smtp_port")).unwrap_or_else(|| "smtp".into()),
+            local_interfaces: set("local_interfaces").unwrap_or_else(|| "<; ::0 ; 0.0.0.0".into()),
+            pid_file_path: set("pid_file_path").unwrap_or_else(|| DEFAULT_PID_FILE.into()),
+            message_size_limit: int("message_size_limit", 50 * 1024 * 1024),
+            recipients_max: int("recipients_max", 50000) as usize,
+            received_headers_max: int("received_headers_max", 30) as usize,
+            smtp_max_synprot_errors: int("smtp_max_synprot_errors", 3) as u32,
+            smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,
+            smtp_enforce_sync: flag("smtp_enforce_sync", true),
+            helo_verify_hosts: set("helo_verify_hosts"),
+            hosts_require_helo: s("hosts_require_helo").or(Some("*".into())).filter(|v| !v.is_empty()),
+            helo_try_verify_hosts: set("helo_try_verify_hosts"),
+            helo_accept_junk_hosts: set("helo_accept_junk_hosts"),
+            helo_allow_chars: s("helo_allow_chars").unwrap_or_default(),
+            sender_unqualified_hosts: set("sender_unqualified_hosts"),
+            recipient_unqualified_hosts: set("recipient_unqualified_hosts"),
+            tls_advertise_hosts: s("tls_advertise_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
+            tls_certificate: set("tls_certificate"),
+            tls_privatekey: set("tls_privatekey"),
+            tls_verify_hosts: set("tls_verify_hosts"),
+            tls_try_verify_hosts: set("tls_try_verify_hosts"),
+            tls_verify_certificates: set("tls_verify_certificates"),
+            tls_on_connect_ports: set("tls_on_connect_ports"),
+            auth_advertise_hosts: s("auth_advertise_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
+            dsn_advertise_hosts: set("dsn_advertise_hosts"),
+            pipelining_advertise_hosts: s("pipelining_advertise_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
+            pipelining_connect_advertise_hosts: s("pipelining_connect_advertise_hosts")
+                .or(Some("*".into()))
+                .filter(|v| !v.is_empty()),
+            chunking_advertise_hosts: s("chunking_advertise_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
+            smtputf8_advertise_hosts: s("smtputf8_advertise_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
+            accept_8bitmime: flag("accept_8bitmime", true),
+            received_header_text: s("received_header_text").unwrap_or_else(|| DEFAULT_RECEIVED_HEADER_TEXT.into()),
+            spool_directory: set("spool_directory").unwrap_or_else(|| DEFAULT_SPOOL_DIRECTORY.into()),
+            log_file_path: s("log_file_path").unwrap_or_else(|| crate::log::DEFAULT_LOG_FILE_PATH.into()),
+            log_selector: LogSelector::parse(&s("log_selector").unwrap_or_default()),
+            acl_smtp_etrn: set("acl_smtp_etrn"),
+            acl_smtp_expn: set("acl_smtp_expn"),
+            acl_smtp_vrfy: set("acl_smtp_vrfy"),
+            primary_hostname,
+            qualify_domain,
+            qualify_recipient,
+        }
+    }
+
+    /// The name used in the banner, EHLO reply and Received: header.
+    pub fn active_hostname(&self) -> &str {
+        self.smtp_active_hostname.as_deref().unwrap_or(&self.primary_hostname)
+    }
+}
+
+/// Options copied into `SmtpConfig::options` for `$name` expansion.
+static OPTION_NAMES: &[&str] = &[
+    "bounce_return_size_limit",
+    "exim_path",
+    "headers_charset",
+    "primary_hostname",
+    "qualify_domain",
+    "qualify_recipient",
+    "spool_directory",
+];
+
+fn local_hostname() -> String {
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname fills the struct we own.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return "localhost".into();
+    }
+    // SAFETY: nodename is NUL-terminated by uname.
+    unsafe { std::ffi::CStr::from_ptr(uts.nodename.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = SmtpConfig::from_lookup(&|n| (n == "primary_hostname").then(|| "h.example".to_string()));
+        assert_eq!(c.message_size_limit, 52428800);
+        assert_eq!(c.qualify_domain, "h.example");
+        assert_eq!(c.smtp_receive_timeout, 300);
+        assert_eq!(c.tls_advertise_hosts.as_deref(), Some("*"));
+        assert!(c.log_selector.size && !c.log_selector.smtp_connection);
+        let c = SmtpConfig::from_lookup(&|n| match n {
+            "message_size_limit" => Some("10M".into()),
+            "smtp_receive_timeout" => Some("2m".into()),
+            "log_selector" => Some("+smtp_connection -size".into()),
+            "tls_advertise_hosts" => Some("".into()),
+            _ => None,
+        });
+        assert_eq!(c.message_size_limit, 10 * 1024 * 1024);
+        assert_eq!(c.smtp_receive_timeout, 120);
+        assert!(c.log_selector.smtp_connection && !c.log_selector.size);
+        assert_eq!(c.tls_advertise_hosts, None);
+    }
+}

@@ -1,0 +1,169 @@
+//! The expansion context of an SMTP session: the session's variables
+//! ($sender_host_address, $sender_helo_name, $received_protocol,
+//! $message_id, $tls_in_*, ...), the message's headers ($h_...), and the
+//! process-wide variables of `-be` for the rest.
+
+use std::collections::HashMap;
+
+use super::config::SmtpConfig;
+use super::hooks::HostMatcher;
+use super::session::SessionVars;
+use crate::be::{BaseContext, BeState, ConfigView};
+use crate::lookups::Lookups;
+use crate::expand::ast::HeaderKind;
+use crate::expand::{Context, ExpandError, Found, ListKind};
+
+/// A read-only view of the configuration's options for `BaseContext`.
+struct OptionsView<'a>(&'a SmtpConfig);
+
+impl ConfigView for OptionsView<'_> {
+    fn option(&self, name: &str) -> Option<String> {
+        match name {
+            "primary_hostname" => Some(self.0.primary_hostname.clone()),
+            "qualify_domain" => Some(self.0.qualify_domain.clone()),
+            "qualify_recipient" => Some(self.0.qualify_recipient.clone()),
+            "spool_directory" => Some(self.0.spool_directory.clone()),
+            _ => self.0.options.get(name).cloned(),
+        }
+    }
+    fn config_file(&self) -> String {
+        self.0.options.get("config_file").cloned().unwrap_or_default()
+    }
+    fn named_list(&self, _kind: Option<char>, _name: &str) -> Option<(char, String)> {
+        None
+    }
+    fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(line)
+    }
+    fn define_macro(&mut self, _line: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Expansion context for a session, optionally with a message's headers.
+pub struct SessionContext<'a> {
+    pub vars: &'a SessionVars,
+    pub cfg: &'a SmtpConfig,
+    pub hosts: &'a dyn HostMatcher,
+    pub headers: &'a [String],
+    /// Values that hold only for this expansion ($auth1, $received_for...).
+    pub extra: HashMap<String, String>,
+}
+
+impl SessionContext<'_> {
+    fn session_variable(&self, name: &str) -> Option<String> {
+        let v = self.vars;
+        let opt = |o: &Option<String>| o.clone();
+        match name {
+            "sender_host_address" => opt(&v.sender_host_address),
+            "sender_host_port" => v.sender_host_address.as_ref().map(|_| v.sender_host_port.to_string()),
+            "sender_host_name" => opt(&v.sender_host_name),
+            "sender_helo_name" => opt(&v.sender_helo_name),
+            "sender_ident" => opt(&v.sender_ident),
+            "sender_fullhost" => v.sender_host_address.as_ref().map(|_| v.fullhost(false)),
+            "sender_rcvhost" => v.sender_host_address.as_ref().map(|_| v.rcvhost()),
+            "received_protocol" => Some(v.received_protocol.clone()).filter(|p| !p.is_empty()),
+            "received_ip_address" | "interface_address" => opt(&v.interface_address),
+            "received_port" | "interface_port" => v.interface_address.as_ref().map(|_| v.interface_port.to_string()),
+            "message_id" | "message_exim_id" => Some(v.message_id.clone()).filter(|s| !s.is_empty()),
+            "sender_address" => opt(&v.sender_address),
+            "sender_address_domain" => v.sender_address.as_ref().map(|s| s.rsplit_once('@').map(|x| x.1).unwrap_or("").to_string()),
+            "sender_address_local_part" => v.sender_address.as_ref().map(|s| s.rsplit_once('@').map(|x| x.0).unwrap_or(s).to_string()),
+            "recipients_count" => Some(v.recipients.len().to_string()),
+            "rcpt_count" => Some(v.rcpt_count.to_string()),
+            "message_size" => Some(v.message_size.map(|s| s.to_string()).unwrap_or_else(|| "-1".into())),
+            "smtp_active_hostname" => Some(self.cfg.active_hostname().to_string()),
+            "tls_in_cipher" | "tls_cipher" => opt(&v.tls.cipher),
+            "tls_in_cipher_std" => opt(&v.tls.cipher_std),
+            "tls_in_ver" => opt(&v.tls.version),
+            "tls_in_peerdn" | "tls_peerdn" => opt(&v.tls.peerdn),
+            "tls_in_sni" | "tls_sni" => opt(&v.tls.sni),
+            "tls_in_certificate_verified" | "tls_certificate_verified" => {
+                Some(if v.tls.certificate_verified { "1" } else { "0" }.into())
+            }
+            "tls_in_bits" | "tls_bits" => v.tls.bits.map(|b| b.to_string()),
+            "authenticated_id" => opt(&v.authenticated_id),
+            "authenticated_sender" => opt(&v.authenticated_sender),
+            "sender_host_authenticated" => opt(&v.sender_host_authenticated),
+            "proxy_external_address" => v.proxy.as_ref().map(|p| p.0.clone()),
+            "proxy_external_port" => v.proxy.as_ref().map(|p| p.1.to_string()),
+            "proxy_session" => Some(if v.proxy.is_some() { "yes" } else { "" }.into()),
+            "smtp_command" => Some(v.smtp_command.clone()),
+            _ => v.acl_vars.get(name).cloned(),
+        }
+    }
+}
+
+impl SessionContext<'_> {
+    /// Process-wide variables the banner and Received: header use, kept
+    /// off the slower general path.
+    fn common_variable(&self, name: &str) -> Option<String> {
+        let now = chrono::Local::now();
+        Some(match name {
+            "primary_hostname" => self.cfg.primary_hostname.clone(),
+            "qualify_domain" => self.cfg.qualify_domain.clone(),
+            "qualify_recipient" => self.cfg.qualify_recipient.clone(),
+            "spool_directory" => self.cfg.spool_directory.clone(),
+            "version_number" | "exim_version" => crate::texts::EXIM_VERSION.to_string(),
+            "tod_full" => now.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+            "tod_log" => now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            "tod_bsdinbox" => now.format("%a %b %e %H:%M:%S %Y").to_string(),
+            "tod_epoch" => now.timestamp().to_string(),
+            "tod_zone" => now.format("%z").to_string(),
+            "tod_zulu" => chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string(),
+            "pid" => std::process::id().to_string(),
+            _ => return None,
+        })
+    }
+}
+
+impl Context for SessionContext<'_> {
+    fn variable(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.extra.get(name) {
+            return Some(v.clone());
+        }
+        if let Some(v) = self.session_variable(name) {
+            return Some(v);
+        }
+        if let Some(v) = self.common_variable(name) {
+            return Some(v);
+        }
+        // The rest, rarely used in SMTP expansions, as -be computes them.
+        let mut view = OptionsView(self.cfg);
+        let mut state = BeState::new(&[], Lookups::new(crate::dns::default_resolver()), crate::acl::AclStore::new());
+        let base = BaseContext { config: &mut view, state: &mut state };
+        base.variable(name)
+    }
+
+    fn header(&self, kind: HeaderKind, name: &str) -> Option<String> {
+        let _ = kind;
+        let mut found: Option<String> = None;
+        for h in self.headers {
+            if let Some((n, v)) = h.split_once(':') {
+                if n.trim_end().eq_ignore_ascii_case(name) {
+                    let v = v.strip_suffix('\n').unwrap_or(v);
+                    match &mut found {
+                        Some(f) => {
+                            f.push('\n');
+                            f.push_str(v);
+                        }
+                        None => found = Some(v.to_string()),
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    fn config_option(&self, name: &str) -> Option<String> {
+        OptionsView(self.cfg).option(name)
+    }
+
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        let hit = match kind {
+            ListKind::Host => self.hosts.matches(list, Some(subject), None),
+            _ => list.split(':').map(str::trim).any(|i| i == "*" || i.eq_ignore_ascii_case(subject)),
+        };
+        Ok(hit.then(Found::default))
+    }
+}

@@ -1,0 +1,229 @@
+//! What the SMTP session asks of other layers, as small traits so the
+//! real ACL interpreter, host-list matcher and DSN parser plug in here.
+
+use super::session::SessionVars;
+
+/// Where an ACL is run (Exim's ACL_WHERE_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclWhere {
+    Connect,
+    Helo,
+    Mail,
+    Rcpt,
+    Predata,
+    Data,
+    Quit,
+    Notquit,
+    Vrfy,
+    Expn,
+    Etrn,
+    Starttls,
+    Auth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclVerdict {
+    Accept,
+    Deny,
+    Defer,
+    Discard,
+    /// Deny and drop the connection.
+    Drop,
+}
+
+/// The result of running an ACL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclOutcome {
+    pub verdict: AclVerdict,
+    /// `message =`: the text for the client (may contain newlines for
+    /// multi-line replies; may start with a reply code).
+    pub user_message: Option<String>,
+    /// `log_message =`
+    pub log_message: Option<String>,
+    /// `add_header =` lines (without the trailing newline).
+    pub add_headers: Vec<String>,
+    /// `control =` settings that apply to the session, as written.
+    pub controls: Vec<String>,
+}
+
+impl AclOutcome {
+    pub fn accept() -> AclOutcome {
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), controls: Vec::new() }
+    }
+
+    pub fn deny() -> AclOutcome {
+        AclOutcome { verdict: AclVerdict::Deny, ..AclOutcome::accept() }
+    }
+}
+
+/// The ACLs (`acl_smtp_*`). Each hook sees the session's variables and,
+/// for RCPT/VRFY/EXPN/ETRN/AUTH, the command's argument.
+pub trait AclHooks {
+    fn connect(&mut self, v: &SessionVars) -> AclOutcome {
+        default_outcome(AclWhere::Connect, v)
+    }
+    fn helo(&mut self, v: &SessionVars) -> AclOutcome {
+        default_outcome(AclWhere::Helo, v)
+    }
+    fn mail(&mut self, v: &SessionVars) -> AclOutcome {
+        default_outcome(AclWhere::Mail, v)
+    }
+    fn rcpt(&mut self, v: &SessionVars, _recipient: &str) -> AclOutcome {
+        default_outcome(AclWhere::Rcpt, v)
+    }
+    fn predata(&mut self, v: &SessionVars) -> AclOutcome {
+        default_outcome(AclWhere::Predata, v)
+    }
+    /// Run after the message's data has been read; `headers` are the
+    /// message's header lines as received.
+    fn data(&mut self, v: &SessionVars, _headers: &[String]) -> AclOutcome {
+        default_outcome(AclWhere::Data, v)
+    }
+    fn quit(&mut self, v: &SessionVars) -> AclOutcome {
+        default_outcome(AclWhere::Quit, v)
+    }
+    fn notquit(&mut self, v: &SessionVars, _reason: &str) -> AclOutcome {
+        default_outcome(AclWhere::Notquit, v)
+    }
+    fn vrfy(&mut self, v: &SessionVars, _address: &str) -> AclOutcome {
+        default_outcome(AclWhere::Vrfy, v)
+    }
+    fn expn(&mut self, v: &SessionVars, _list: &str) -> AclOutcome {
+        default_outcome(AclWhere::Expn, v)
+    }
+    fn etrn(&mut self, v: &SessionVars, _arg: &str) -> AclOutcome {
+        default_outcome(AclWhere::Etrn, v)
+    }
+    fn starttls(&mut self, v: &SessionVars) -> AclOutcome {
+        default_outcome(AclWhere::Starttls, v)
+    }
+    fn auth(&mut self, v: &SessionVars, _mechanism: &str) -> AclOutcome {
+        default_outcome(AclWhere::Auth, v)
+    }
+}
+
+/// What Exim does when an ACL is not set: accept everywhere except RCPT,
+/// VRFY, EXPN and ETRN, which are refused ("Administrative prohibition").
+pub fn default_outcome(where_: AclWhere, _v: &SessionVars) -> AclOutcome {
+    match where_ {
+        AclWhere::Rcpt | AclWhere::Vrfy | AclWhere::Expn | AclWhere::Etrn => AclOutcome::deny(),
+        _ => AclOutcome::accept(),
+    }
+}
+
+/// Exim's behaviour with no ACLs configured.
+#[derive(Debug, Default)]
+pub struct DefaultAcls;
+
+impl AclHooks for DefaultAcls {}
+
+/// ACLs that accept everything (`acl_smtp_rcpt = accept` and so on).
+#[derive(Debug, Default)]
+pub struct AcceptAll;
+
+impl AclHooks for AcceptAll {
+    fn rcpt(&mut self, _v: &SessionVars, _r: &str) -> AclOutcome {
+        AclOutcome::accept()
+    }
+    fn vrfy(&mut self, _v: &SessionVars, _a: &str) -> AclOutcome {
+        AclOutcome::accept()
+    }
+    fn expn(&mut self, _v: &SessionVars, _a: &str) -> AclOutcome {
+        AclOutcome::accept()
+    }
+    fn etrn(&mut self, _v: &SessionVars, _a: &str) -> AclOutcome {
+        AclOutcome::accept()
+    }
+}
+
+/// Host-list matching for the `*_hosts` options: does the connected host
+/// (address and, when known, name; both `None` for local input) match?
+pub trait HostMatcher: Send + Sync {
+    fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool;
+}
+
+/// One ESMTP parameter of MAIL or RCPT that the DSN layer handles
+/// (RET, ENVID on MAIL; NOTIFY, ORCPT on RCPT).
+pub trait DsnParams: Send + Sync {
+    /// `Some(Ok(()))` when `name=value` was taken and stored in `v`,
+    /// `Some(Err(reply))` for a 501 text, `None` when not a DSN parameter.
+    fn mail_param(&self, _name: &str, _value: &str, _v: &mut SessionVars) -> Option<Result<(), String>> {
+        None
+    }
+    fn rcpt_param(&self, _name: &str, _value: &str, _v: &mut SessionVars) -> Option<Result<(), String>> {
+        None
+    }
+}
+
+/// No DSN support: the parameters are unknown (as when DSN is not advertised).
+#[derive(Debug, Default)]
+pub struct NoDsn;
+
+impl DsnParams for NoDsn {}
+
+/// Until the ACL interpreter is plugged in: `acl_smtp_* = accept` and
+/// `= deny` are honoured; an unset or named ACL behaves as unset.
+#[derive(Debug, Default, Clone)]
+pub struct LiteralAcls {
+    pub settings: std::collections::HashMap<AclWhereKey, String>,
+}
+
+/// `AclWhere` as a map key.
+pub type AclWhereKey = &'static str;
+
+impl LiteralAcls {
+    /// Read `acl_smtp_*` options through a lookup.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> LiteralAcls {
+        let mut settings = std::collections::HashMap::new();
+        for name in ["connect", "helo", "mail", "rcpt", "predata", "data", "quit", "notquit", "vrfy", "expn", "etrn", "starttls", "auth"] {
+            if let Some(v) = get(&format!("acl_smtp_{name}")) {
+                settings.insert(name, v.trim().to_string());
+            }
+        }
+        LiteralAcls { settings }
+    }
+
+    fn outcome(&self, key: &str, where_: AclWhere, v: &SessionVars) -> AclOutcome {
+        match self.settings.get(key).map(String::as_str) {
+            Some("accept") => AclOutcome::accept(),
+            Some("deny") => AclOutcome::deny(),
+            _ => default_outcome(where_, v),
+        }
+    }
+}
+
+impl AclHooks for LiteralAcls {
+    fn connect(&mut self, v: &SessionVars) -> AclOutcome {
+        self.outcome("connect", AclWhere::Connect, v)
+    }
+    fn helo(&mut self, v: &SessionVars) -> AclOutcome {
+        self.outcome("helo", AclWhere::Helo, v)
+    }
+    fn mail(&mut self, v: &SessionVars) -> AclOutcome {
+        self.outcome("mail", AclWhere::Mail, v)
+    }
+    fn rcpt(&mut self, v: &SessionVars, _r: &str) -> AclOutcome {
+        self.outcome("rcpt", AclWhere::Rcpt, v)
+    }
+    fn predata(&mut self, v: &SessionVars) -> AclOutcome {
+        self.outcome("predata", AclWhere::Predata, v)
+    }
+    fn data(&mut self, v: &SessionVars, _h: &[String]) -> AclOutcome {
+        self.outcome("data", AclWhere::Data, v)
+    }
+    fn vrfy(&mut self, v: &SessionVars, _a: &str) -> AclOutcome {
+        self.outcome("vrfy", AclWhere::Vrfy, v)
+    }
+    fn expn(&mut self, v: &SessionVars, _a: &str) -> AclOutcome {
+        self.outcome("expn", AclWhere::Expn, v)
+    }
+    fn etrn(&mut self, v: &SessionVars, _a: &str) -> AclOutcome {
+        self.outcome("etrn", AclWhere::Etrn, v)
+    }
+    fn starttls(&mut self, v: &SessionVars) -> AclOutcome {
+        self.outcome("starttls", AclWhere::Starttls, v)
+    }
+    fn auth(&mut self, v: &SessionVars, _m: &str) -> AclOutcome {
+        self.outcome("auth", AclWhere::Auth, v)
+    }
+}

@@ -1,0 +1,27 @@
+//! The SMTP server side: one state machine per connection, fed bytes and
+//! answering with events (replies, log lines, actions), with no I/O of its
+//! own. The daemon (`crate::daemon`), `-bs` and `-bh` drive it.
+//!
+//! What other layers supply comes in through small traits at this edge:
+//! `SmtpConfig::from_lookup` (main options), `AclHooks` (the ACLs),
+//! `HostMatcher` (host lists), `DsnParams` (DSN MAIL/RCPT parameters),
+//! and `crate::auth::Authenticator` (AUTH mechanisms).
+
+pub mod address;
+pub mod command;
+pub mod config;
+pub mod context;
+pub mod data;
+pub mod hooks;
+pub mod hosts;
+pub mod received;
+pub mod session;
+pub mod stdio;
+pub mod texts;
+
+pub use config::SmtpConfig;
+pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, DsnParams, HostMatcher, LiteralAcls, NoDsn};
+pub use hosts::SimpleHostMatcher;
+pub use session::{Event, Peer, Services, Session, SessionMode, SessionVars, TlsInfo};
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1892 @@
+//! One SMTP session as a state machine: `feed` it the bytes the client
+//! sent and it answers with events (replies, log lines, actions). It does
+//! no I/O, so the daemon, `-bs` and `-bh` share it.
+//!
+//! States are named for what the session expects next, as in rustls.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+
+use super::address;
+use super::command::{self, Verb};
+use super::config::SmtpConfig;
+use super::context::SessionContext;
+use super::data::{header_flag, MessageData};
+use super::hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DsnParams, HostMatcher};
+use super::received::received_header;
+use super::texts as t;
+use crate::auth::{AuthState, AuthStep, Authenticator};
+use crate::log::Targets;
+use crate::spool::write::SpoolHeader;
+use crate::spool::{IdGenerator, SpoolMessage};
+
+/// Exim's smtp_cmd_buffer_size.
+const COMMAND_BUFFER_SIZE: usize = 16384;
+/// Commands remembered for `C=` in drop messages.
+const HISTORY_SIZE: usize = 20;
+
+/// What the session asks its driver to do.
+#[derive(Debug)]
+pub enum Event {
+    /// Bytes to send to the client.
+    Reply(Vec<u8>),
+    /// A line for the logs.
+    Log(Targets, String),
+    /// Send the replies so far, then start TLS; call `tls_started`.
+    StartTls,
+    /// Write this message to the spool, then call `spooled`.
+    Spool(Box<SpoolMessage>),
+    /// Send the replies so far and close the connection.
+    Close,
+}
+
+/// TLS facts about the connection, for variables and logs.
+#[derive(Debug, Clone, Default)]
+pub struct TlsInfo {
+    pub cipher: Option<String>,
+    pub cipher_std: Option<String>,
+    pub version: Option<String>,
+    pub bits: Option<u32>,
+    pub peerdn: Option<String>,
+    pub sni: Option<String>,
+    pub certificate_verified: bool,
+    /// The client's certificate and ours, PEM (for the -H file).
+    pub peercert: Option<String>,
+    pub ourcert: Option<String>,
+}
+
+/// The session's variables, as ACLs and expansions see them.
+#[derive(Debug, Clone, Default)]
+pub struct SessionVars {
+    pub sender_host_address: Option<String>,
+    pub sender_host_port: u16,
+    pub sender_host_name: Option<String>,
+    pub interface_address: Option<String>,
+    pub interface_port: u16,
+    pub sender_ident: Option<String>,
+    pub sender_helo_name: Option<String>,
+    pub received_protocol: String,
+    pub esmtp: bool,
+    /// `None` until a MAIL command is accepted.
+    pub sender_address: Option<String>,
+    pub recipients: Vec<String>,
+    pub rcpt_count: usize,
+    /// SIZE= on MAIL.
+    pub message_size: Option<u64>,
+    pub body_8bitmime: u8,
+    pub smtputf8: bool,
+    pub message_id: String,
+    pub authenticated_id: Option<String>,
+    pub authenticated_sender: Option<String>,
+    /// The authenticator's instance name when authenticated.
+    pub sender_host_authenticated: Option<String>,
+    /// Its public (mechanism) name.
+    pub sender_host_auth_pubname: Option<String>,
+    pub tls: TlsInfo,
+    /// PROXY protocol: the external address and port the proxy reported.
+    pub proxy: Option<(String, u16)>,
+    pub smtp_command: String,
+    /// `$acl_c*` and `$acl_m*`.
+    pub acl_vars: HashMap<String, String>,
+    /// DSN data stored by the `DsnParams` hook (RET, ENVID, per-RCPT ...).
+    pub dsn: HashMap<String, String>,
+    pub log_incoming_port: bool,
+}
+
+impl SessionVars {
+    fn address_text(&self) -> String {
+        match &self.sender_host_address {
+            Some(a) if self.log_incoming_port => format!("[{a}]:{}", self.sender_host_port),
+            Some(a) => format!("[{a}]"),
+            None => String::new(),
+        }
+    }
+
+    /// $sender_fullhost: `name (helo) [ip]` with the parts that are known.
+    pub fn fullhost(&self, _with_port: bool) -> String {
+        let addr = self.address_text();
+        match (&self.sender_host_name, &self.sender_helo_name) {
+            (Some(n), Some(h)) if n.eq_ignore_ascii_case(h) => format!("{n} {addr}"),
+            (Some(n), Some(h)) => format!("{n} ({h}) {addr}"),
+            (Some(n), None) => format!("{n} {addr}"),
+            (None, Some(h)) => format!("({h}) {addr}"),
+            (None, None) => addr,
+        }
+    }
+
+    /// $sender_rcvhost, for the Received: header.
+    pub fn rcvhost(&self) -> String {
+        let addr = match &self.sender_host_address {
+            Some(a) => format!("[{a}]"),
+            None => String::new(),
+        };
+        let mut extra = Vec::new();
+        if self.log_incoming_port && self.sender_host_address.is_some() {
+            extra.push(format!("port={}", self.sender_host_port));
+        }
+        if let Some(h) = &self.sender_helo_name {
+            if self.sender_host_name.as_ref().is_none_or(|n| !n.eq_ignore_ascii_case(h)) {
+                extra.push(format!("helo={h}"));
+            }
+        }
+        if let Some(i) = &self.sender_ident {
+            extra.push(format!("ident={i}"));
+        }
+        match &self.sender_host_name {
+            Some(n) => {
+                let mut inner = addr;
+                for e in extra {
+                    inner.push(' ');
+                    inner.push_str(&e);
+                }
+                format!("{n} ({inner})")
+            }
+            None if extra.is_empty() => addr,
+            None => format!("{addr} ({})", extra.join(" ")),
+        }
+    }
+
+    /// Exim's host_and_ident(): `H=... U=...` or `U=login` for local input.
+    pub fn host_and_ident(&self, flags: bool) -> String {
+        if self.sender_host_address.is_some() {
+            let mut s = if flags { format!("H={}", self.fullhost(true)) } else { self.fullhost(true) };
+            if let Some(i) = &self.sender_ident {
+                s.push_str(if flags { " U=" } else { " " });
+                s.push_str(i);
+            }
+            s
+        } else {
+            match &self.sender_ident {
+                Some(i) if flags => format!("U={i}"),
+                Some(i) => i.clone(),
+                None => String::new(),
+            }
+        }
+    }
+}
+
+/// How the session was started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionMode {
+    /// A TCP connection to the daemon.
+    Remote,
+    /// `-bs`: SMTP on standard input from a local process (`login`).
+    Local { login: String },
+    /// `-bh`: a simulated remote session; nothing is spooled.
+    HostCheck,
+}
+
+/// The connected peer.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    pub address: Option<String>,
+    pub port: u16,
+    pub interface_address: Option<String>,
+    pub interface_port: u16,
+    pub host_name: Option<String>,
+    /// True when the connection arrived on a `tls_on_connect_ports` port
+    /// and TLS is already up.
+    pub tls: Option<TlsInfo>,
+    /// Connections the daemon has open, this one included.
+    pub connection_count: usize,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for an SMTP command.
+    ExpectCommand,
+    /// Inside DATA, reading lines until a lone dot.
+    ExpectData,
+    /// Inside a BDAT chunk with this many bytes to come.
+    ExpectChunk { remaining: usize, last: bool, discard: bool },
+    /// After BDAT without LAST: only BDAT may follow.
+    ExpectBdat,
+    /// A chunked transfer went wrong: only RSET may follow.
+    ExpectRset,
+    /// An AUTH exchange waits for the client's next line.
+    ExpectAuthResponse { auth: usize, state: AuthState },
+    /// The message went to the driver for spooling.
+    AwaitSpool,
+    /// The driver is starting TLS.
+    AwaitTls,
+    Closed,
+}
+
+/// What the client was told in EHLO.
+#[derive(Debug, Default, Clone, Copy)]
+struct Advertised {
+    pipelining: bool,
+    chunking: bool,
+    auth: bool,
+    tls: bool,
+    dsn: bool,
+    smtputf8: bool,
+}
+
+pub struct Session {
+    cfg: Arc<SmtpConfig>,
+    acls: Box<dyn AclHooks + Send>,
+    hosts: Arc<dyn HostMatcher>,
+    dsn: Arc<dyn DsnParams>,
+    auths: Arc<Vec<Box<dyn Authenticator>>>,
+    ids: Arc<IdGenerator>,
+    mode: SessionMode,
+    pub vars: SessionVars,
+    input: Vec<u8>,
+    state: State,
+    events: Vec<Event>,
+    helo_seen: bool,
+    adv: Advertised,
+    pipe_connect_ok: bool,
+    synprot_errors: u32,
+    unknown_commands: u32,
+    history: Vec<&'static str>,
+    rcpt_response: Option<String>,
+    rcpt_response_same: bool,
+    last_was_rcpt: bool,
+    last_was_rej_mail: bool,
+    too_many: bool,
+    message: MessageData,
+    message_start: (u64, u32),
+    chunk_total: usize,
+    chunk_size: usize,
+    chunking_active: bool,
+    chunk_line: Vec<u8>,
+    pending_close: bool,
+    quit_seen: bool,
+    /// In DATA: the previous line ended with CR LF.
+    last_line_crlf: bool,
+    connection_count: usize,
+    started: std::time::Instant,
+}
+
+/// The long-lived things a session needs.
+#[derive(Clone)]
+pub struct Services {
+    pub cfg: Arc<SmtpConfig>,
+    pub hosts: Arc<dyn HostMatcher>,
+    pub dsn: Arc<dyn DsnParams>,
+    pub auths: Arc<Vec<Box<dyn Authenticator>>>,
+    pub ids: Arc<IdGenerator>,
+}
+
+fn reply(code: &str, text: &str) -> Vec<u8> {
+    // A multi-line text becomes a multi-line reply.
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+        out.push_str(&format!("{code}{sep}{l}\r\n"));
+    }
+    out.into_bytes()
+}
+
+/// Exim's string_printing(): control characters as escapes.
+fn printing(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in bytes {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+fn is_valid_helo(name: &str, allow: &str) -> bool {
+    if let Some(lit) = name.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        let lit = lit.strip_prefix("IPv6:").unwrap_or(lit);
+        return lit.parse::<std::net::IpAddr>().is_ok();
+    }
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || allow.contains(c))
+}
+
+impl Session {
+    pub fn new(services: &Services, acls: Box<dyn AclHooks + Send>, mode: SessionMode, peer: Peer) -> Session {
+        let cfg = services.cfg.clone();
+        let mut vars = SessionVars {
+            sender_host_address: peer.address.clone(),
+            sender_host_port: peer.port,
+            sender_host_name: peer.host_name.clone(),
+            interface_address: peer.interface_address.clone(),
+            interface_port: peer.interface_port,
+            log_incoming_port: cfg.log_selector.incoming_port,
+            ..Default::default()
+        };
+        if let SessionMode::Local { login } = &mode {
+            vars.sender_host_address = None;
+            vars.sender_ident = Some(login.clone());
+        }
+        if let Some(tls) = peer.tls {
+            vars.tls = tls;
+        }
+        let mut session = Session {
+            cfg,
+            acls,
+            hosts: services.hosts.clone(),
+            dsn: services.dsn.clone(),
+            auths: services.auths.clone(),
+            ids: services.ids.clone(),
+            mode,
+            vars,
+            input: Vec::new(),
+            state: State::ExpectCommand,
+            events: Vec::new(),
+            helo_seen: false,
+            adv: Advertised::default(),
+            pipe_connect_ok: false,
+            synprot_errors: 0,
+            unknown_commands: 0,
+            history: Vec::new(),
+            rcpt_response: None,
+            rcpt_response_same: true,
+            last_was_rcpt: false,
+            last_was_rej_mail: false,
+            too_many: false,
+            message: MessageData::default(),
+            message_start: (0, 0),
+            chunk_total: 0,
+            chunk_size: 0,
+            chunking_active: false,
+            chunk_line: Vec::new(),
+            pending_close: false,
+            quit_seen: false,
+            last_line_crlf: false,
+            connection_count: peer.connection_count,
+            started: std::time::Instant::now(),
+        };
+        session.pipe_connect_ok = session.vars.sender_host_address.is_some()
+            && session.is_remote_socket()
+            && session.host_matches(&session.cfg.pipelining_connect_advertise_hosts);
+        session
+    }
+
+    fn is_local(&self) -> bool {
+        matches!(self.mode, SessionMode::Local { .. })
+    }
+
+    fn is_remote_socket(&self) -> bool {
+        matches!(self.mode, SessionMode::Remote)
+    }
+
+    fn host_matches(&self, list: &Option<String>) -> bool {
+        match list {
+            Some(l) => self.hosts.matches(l, self.vars.sender_host_address.as_deref(), self.vars.sender_host_name.as_deref()),
+            None => false,
+        }
+    }
+
+    fn send(&mut self, bytes: Vec<u8>) {
+        self.events.push(Event::Reply(bytes));
+    }
+
+    fn send_str(&mut self, s: &str) {
+        self.send(s.as_bytes().to_vec());
+    }
+
+    fn log(&mut self, targets: Targets, text: String) {
+        self.events.push(Event::Log(targets, text));
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn context<'a>(&'a self, headers: &'a [String]) -> SessionContext<'a> {
+        SessionContext { vars: &self.vars, cfg: &self.cfg, hosts: self.hosts.as_ref(), headers, extra: HashMap::new() }
+    }
+
+    /// The greeting: run the connect ACL and send the banner.
+    pub fn start(&mut self) -> Vec<Event> {
+        if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() {
+            let h = self.vars.fullhost(true);
+            let n = self.connection_count;
+            self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
+        }
+        let outcome = self.acls.connect(&self.vars);
+        if outcome.verdict != AclVerdict::Accept {
+            self.acl_fail(AclWhere::Connect, &outcome, "");
+            self.close();
+            return self.take_events();
+        }
+        let banner = {
+            let ctx_headers: Vec<String> = Vec::new();
+            let mut ctx = self.context(&ctx_headers);
+            crate::expand::expand_string(&self.cfg.smtp_banner, &mut ctx)
+        };
+        match banner {
+            Ok(b) => {
+                let r = reply("220", &b);
+                self.send(r);
+            }
+            Err(e) => {
+                self.log(
+                    Targets::PANIC,
+                    format!("Expansion of \"{}\" (smtp_banner) failed: {}", self.cfg.smtp_banner, e.message()),
+                );
+                self.send_str("421 Internal error\r\n");
+                self.close();
+            }
+        }
+        self.take_events()
+    }
+
+    /// Input arrived before the banner was sent (the driver looks before
+    /// calling `start`): Exim's pre-greeting synchronization error, unless
+    /// PIPECONNECT is acceptable for this host. `None` means the input is
+    /// acceptable: call `start`, then `feed` it.
+    pub fn early_input(&mut self, bytes: &[u8]) -> Option<Vec<Event>> {
+        if self.pipe_connect_ok || !self.cfg.smtp_enforce_sync || !self.is_remote_socket() {
+            return None;
+        }
+        let shown = printing(&bytes[..bytes.len().min(150)]);
+        let h = self.vars.host_and_ident(true);
+        self.log(
+            Targets::REJECT,
+            format!("SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from {h} input=\"{shown}\""),
+        );
+        self.send_str(t::SYNC_ERROR_REPLY);
+        self.close();
+        Some(self.take_events())
+    }
+
+    fn close(&mut self) {
+        self.state = State::Closed;
+        self.events.push(Event::Close);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// True while a message is being received (for shutdown decisions).
+    pub fn in_message(&self) -> bool {
+        matches!(self.state, State::ExpectData | State::ExpectChunk { .. } | State::ExpectBdat | State::ExpectRset | State::AwaitSpool)
+    }
+
+    /// Feed bytes received from the client.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
+        if self.is_closed() {
+            return Vec::new();
+        }
+        self.input.extend_from_slice(bytes);
+        self.process();
+        self.take_events()
+    }
+
+    fn process(&mut self) {
+        loop {
+            let progressed = match self.state {
+                State::ExpectCommand | State::ExpectBdat | State::ExpectRset => self.next_command(),
+                State::ExpectData => self.data_lines(),
+                State::ExpectChunk { .. } => self.chunk_bytes(),
+                State::ExpectAuthResponse { .. } => self.auth_response(),
+                State::AwaitSpool | State::AwaitTls | State::Closed => false,
+            };
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    /// Take one line from the input (without CR LF), if complete.
+    fn take_line(&mut self) -> Option<Vec<u8>> {
+        let pos = self.input.iter().position(|b| *b == b'\n')?;
+        let mut line: Vec<u8> = self.input.drain(..=pos).collect();
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Some(line)
+    }
+
+    fn remember(&mut self, verb: Verb) {
+        if verb == Verb::Unknown {
+            return;
+        }
+        if self.history.len() == HISTORY_SIZE {
+            self.history.remove(0);
+        }
+        self.history.push(command::history_name(verb));
+    }
+
+    /// Exim's check_sync(): more input waiting where the client should
+    /// have waited for our reply.
+    fn sync_ok(&self) -> bool {
+        !(self.cfg.smtp_enforce_sync && self.is_remote_socket() && self.vars.sender_host_address.is_some() && !self.input.is_empty())
+    }
+
+    fn sync_failure(&mut self) {
+        let n = self.input.len().min(150);
+        let shown = printing(&self.input[..n]);
+        let cmd = self.vars.smtp_command.clone();
+        let h = self.vars.host_and_ident(true);
+        let adv = if self.adv.pipelining { "" } else { " not" };
+        self.log(
+            Targets::REJECT,
+            format!("SMTP protocol synchronization error (next input sent too soon: pipelining was{adv} advertised): rejected \"{cmd}\" {h} next input=\"{shown}\""),
+        );
+        let _ = self.acls.notquit(&self.vars, "synchronization-error");
+        self.send_str(t::SYNC_ERROR_REPLY);
+        self.input.clear();
+        self.close();
+    }
+
+    /// Exim's synprot_error(): count, reply, maybe drop. True if dropped.
+    fn synprot_error(&mut self, code: u16, data: Option<&str>, msg: &str, is_syntax: bool) -> bool {
+        let logging = if is_syntax { self.cfg.log_selector.smtp_syntax_error } else { self.cfg.log_selector.smtp_protocol_error };
+        if logging {
+            let kind = if is_syntax { "syntax" } else { "protocol" };
+            let cmd = self.vars.smtp_command.clone();
+            let h = self.vars.host_and_ident(true);
+            self.log(Targets::MAIN, format!("SMTP {kind} error in \"{cmd}\" {h} {msg}"));
+        }
+        self.synprot_errors += 1;
+        let text = match data {
+            Some(d) => format!("{d}: {msg}"),
+            None => msg.to_string(),
+        };
+        if self.synprot_errors > self.cfg.smtp_max_synprot_errors {
+            self.send_str(&format!("{code}-{text}\r\n{code} {}\r\n", t::TOO_MANY_SYNPROT));
+            let cmd = self.vars.smtp_command.clone();
+            let h = self.vars.host_and_ident(false);
+            let hist = self.history.join(",");
+            self.log(
+                Targets::REJECT,
+                format!("SMTP call from {h} dropped: too many syntax or protocol errors (last command was \"{cmd}\",  C={hist})"),
+            );
+            let _ = self.acls.notquit(&self.vars, "bad-commands");
+            self.close();
+            true
+        } else {
+            self.send_str(&format!("{code} {text}\r\n"));
+            false
+        }
+    }
+
+    fn next_command(&mut self) -> bool {
+        let line = match self.take_line() {
+            Some(l) => l,
+            None => {
+                if self.input.len() > COMMAND_BUFFER_SIZE {
+                    self.input.clear();
+                    self.send_str(t::COMMAND_TOO_LONG);
+                    self.log_drop("command line too long");
+                    self.close();
+                    return true;
+                }
+                return false;
+            }
+        };
+        if line.len() > COMMAND_BUFFER_SIZE {
+            self.send_str(t::COMMAND_TOO_LONG);
+            self.log_drop("command line too long");
+            self.close();
+            return true;
+        }
+        let had_nul = line.contains(&0);
+        let text: String = String::from_utf8_lossy(&line).replace('\0', "?");
+        let text = text.trim_end().to_string();
+        self.vars.smtp_command = text.clone();
+        if had_nul {
+            self.synprot_error(501, None, t::NUL_PRESENT, true);
+            return true;
+        }
+        let (verb, arg) = command::parse(&text);
+        let arg = arg.to_string();
+        if matches!(self.state, State::ExpectBdat) && !matches!(verb, Verb::Bdat | Verb::Quit | Verb::Rset | Verb::Noop) {
+            self.remember(verb);
+            if !self.synprot_error(503, None, t::BDAT_ONLY, false) {
+                self.state = State::ExpectRset;
+            }
+            return true;
+        }
+        if matches!(self.state, State::ExpectRset) && verb != Verb::Rset && verb != Verb::Quit {
+            self.remember(verb);
+            self.synprot_error(503, None, "only RSET accepted now", false);
+            return true;
+        }
+        self.remember(verb);
+        let was_rcpt = self.last_was_rcpt;
+        let was_rej_mail = self.last_was_rej_mail;
+        self.last_was_rcpt = false;
+        self.last_was_rej_mail = false;
+        match verb {
+            Verb::Helo | Verb::Ehlo => self.helo(verb == Verb::Ehlo, &arg),
+            Verb::Mail => self.mail(&arg),
+            Verb::Rcpt => self.rcpt(&arg, was_rej_mail),
+            Verb::Data => self.data(was_rcpt),
+            Verb::Bdat => self.bdat(&arg, was_rcpt),
+            Verb::Rset => {
+                self.reset_transaction();
+                self.send_str(t::RESET_OK);
+            }
+            Verb::Noop => {
+                if !self.sync_ok() {
+                    self.sync_failure();
+                } else {
+                    self.send_str(t::NOOP_OK);
+                }
+            }
+            Verb::Quit => self.quit(),
+            Verb::Vrfy => self.vrfy(&arg),
+            Verb::Expn => self.expn(&arg),
+            Verb::Etrn => self.etrn(&arg),
+            Verb::Help => self.help(),
+            Verb::Starttls => self.starttls(&arg),
+            Verb::Auth => self.auth(&arg),
+            Verb::Unknown => {
+                self.unknown_commands += 1;
+                if self.unknown_commands > self.cfg.smtp_max_unknown_commands {
+                    self.send_str("500 Too many unrecognized commands\r\n");
+                    let h = self.vars.host_and_ident(false);
+                    let hist = self.history.join(",");
+                    self.log(
+                        Targets::REJECT,
+                        format!("SMTP call from {h} dropped: too many unrecognized commands (last was \"{text}\",  C={hist})"),
+                    );
+                    let _ = self.acls.notquit(&self.vars, "bad-commands");
+                    self.close();
+                } else {
+                    self.synprot_error(500, None, t::UNRECOGNIZED, true);
+                }
+            }
+        }
+        true
+    }
+
+    fn log_drop(&mut self, why: &str) {
+        let h = self.vars.host_and_ident(false);
+        self.log(Targets::REJECT, format!("SMTP call from {h} dropped: {why}"));
+    }
+
+    /// Throw away the current transaction (Exim's smtp_reset()).
+    fn reset_transaction(&mut self) {
+        self.vars.sender_address = None;
+        self.vars.recipients.clear();
+        self.vars.rcpt_count = 0;
+        self.vars.message_size = None;
+        self.vars.body_8bitmime = 0;
+        self.vars.smtputf8 = false;
+        self.vars.message_id.clear();
+        self.vars.authenticated_sender = None;
+        self.vars.dsn.clear();
+        self.vars.acl_vars.retain(|k, _| !k.starts_with("acl_m"));
+        self.rcpt_response = None;
+        self.rcpt_response_same = true;
+        self.too_many = false;
+        self.message = MessageData::default();
+        if matches!(self.state, State::ExpectBdat | State::ExpectRset) {
+            self.state = State::ExpectCommand;
+        }
+    }
+
+    fn protocol(&self) -> String {
+        let base = if self.vars.esmtp { "esmtp" } else { "smtp" };
+        let mut p = String::new();
+        if self.is_local() {
+            p.push_str("local-");
+        }
+        if self.vars.smtputf8 && self.vars.esmtp {
+            p.push_str("utf8");
+        }
+        p.push_str(base);
+        if !self.is_local() {
+            if self.vars.tls.cipher.is_some() {
+                p.push('s');
+            }
+            if self.vars.sender_host_authenticated.is_some() {
+                p.push('a');
+            }
+        }
+        p
+    }
+
+    fn helo(&mut self, ehlo: bool, arg: &str) {
+        let name = if ehlo { "EHLO" } else { "HELO" };
+        if !self.pipe_connect_ok && !self.sync_ok() {
+            self.sync_failure();
+            return;
+        }
+        self.helo_seen = false;
+        self.vars.esmtp = false;
+        self.reset_transaction();
+        let junk_ok = self.host_matches(&self.cfg.helo_accept_junk_hosts);
+        if arg.is_empty() || (!junk_ok && !is_valid_helo(arg, &self.cfg.helo_allow_chars)) {
+            let shown = if arg.is_empty() { "(no argument given)".to_string() } else { arg.to_string() };
+            let h = self.vars.host_and_ident(false);
+            self.log(Targets::REJECT, format!("rejected {name} from {h}: syntactically invalid argument(s): {shown}"));
+            self.synprot_error(501, None, &format!("{} {name} argument(s)", t::INVALID_HELO), true);
+            return;
+        }
+        self.vars.sender_helo_name = Some(arg.to_string());
+        self.vars.esmtp = ehlo;
+        self.vars.received_protocol = self.protocol();
+        let outcome = self.acls.helo(&self.vars);
+        if outcome.verdict != AclVerdict::Accept {
+            self.vars.esmtp = false;
+            self.acl_fail(AclWhere::Helo, &outcome, arg);
+            return;
+        }
+        self.helo_seen = true;
+        let who = match (&self.vars.sender_ident, &self.vars.sender_host_name) {
+            (Some(i), _) => format!("{i} at {}", self.vars.sender_host_name.as_deref().unwrap_or(arg)),
+            (None, Some(n)) => n.clone(),
+            (None, None) => arg.to_string(),
+        };
+        let mut first = format!("{} Hello {who}", self.cfg.active_hostname());
+        if let Some(a) = &self.vars.sender_host_address {
+            first.push_str(&format!(" [{a}]"));
+        }
+        if let Some(msg) = &outcome.user_message {
+            first = msg.clone();
+        }
+        if !ehlo {
+            self.adv = Advertised::default();
+            let r = reply("250", &first);
+            self.send(r);
+            return;
+        }
+        let mut lines = vec![first];
+        let mut adv = Advertised::default();
+        if self.cfg.message_size_limit > 0 {
+            lines.push(format!("SIZE {}", self.cfg.message_size_limit));
+        } else {
+            lines.push("SIZE".into());
+        }
+        if self.cfg.accept_8bitmime {
+            lines.push("8BITMIME".into());
+        }
+        if self.host_matches(&self.cfg.dsn_advertise_hosts) {
+            adv.dsn = true;
+            lines.push("DSN".into());
+        }
+        if self.cfg.acl_smtp_etrn.is_some() {
+            lines.push("ETRN".into());
+        }
+        if self.cfg.acl_smtp_vrfy.is_some() {
+            lines.push("VRFY".into());
+        }
+        if self.cfg.acl_smtp_expn.is_some() {
+            lines.push("EXPN".into());
+        }
+        if self.host_matches(&self.cfg.pipelining_advertise_hosts) {
+            adv.pipelining = true;
+            lines.push("PIPELINING".into());
+            if self.pipe_connect_ok {
+                lines.push("PIPECONNECT".into());
+            }
+        }
+        let mechs = self.advertised_mechanisms();
+        if !mechs.is_empty() {
+            adv.auth = true;
+            lines.push(format!("AUTH {}", mechs.join(" ")));
+        }
+        if self.host_matches(&self.cfg.chunking_advertise_hosts) {
+            adv.chunking = true;
+            lines.push("CHUNKING".into());
+        }
+        // Without tls_certificate the daemon uses a self-signed one, as Exim.
+        if self.vars.tls.cipher.is_none() && self.host_matches(&self.cfg.tls_advertise_hosts) {
+            adv.tls = true;
+            lines.push("STARTTLS".into());
+        }
+        if self.host_matches(&self.cfg.smtputf8_advertise_hosts) {
+            adv.smtputf8 = true;
+            lines.push("SMTPUTF8".into());
+        }
+        lines.push("HELP".into());
+        self.adv = adv;
+        let r = reply("250", &lines.join("\n"));
+        self.send(r);
+    }
+
+    fn advertised_mechanisms(&self) -> Vec<String> {
+        if self.auths.is_empty() || self.vars.sender_host_authenticated.is_some() {
+            return Vec::new();
+        }
+        if !self.host_matches(&self.cfg.auth_advertise_hosts) {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = Vec::new();
+        for a in self.auths.iter() {
+            if let Some(cond) = a.advertise_condition() {
+                let headers: Vec<String> = Vec::new();
+                let mut ctx = self.context(&headers);
+                match crate::expand::expand_string(cond, &mut ctx) {
+                    Ok(v) if !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("no") || v.eq_ignore_ascii_case("false")) => {}
+                    _ => continue,
+                }
+            }
+            let name = a.public_name().to_ascii_uppercase();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// Exim's extract_option(): take the last `NAME=value` (or `NAME`)
+    /// word off the argument. Returns the rest and the parameter.
+    fn split_last_param(arg: &str) -> Option<(&str, &str, &str)> {
+        let trimmed = arg.trim_end();
+        let sp = trimmed.rfind([' ', '\t'])?;
+        let word = &trimmed[sp + 1..];
+        let rest = &trimmed[..sp];
+        let (name, value) = word.split_once('=').unwrap_or((word, ""));
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return None;
+        }
+        Some((rest, name, value))
+    }
+
+    fn mail(&mut self, arg: &str) {
+        self.last_was_rej_mail = true;
+        if !self.cfg_helo_required_ok() {
+            self.send_str("503 HELO or EHLO required\r\n");
+            let h = self.vars.host_and_ident(false);
+            self.log(Targets::REJECT, format!("rejected MAIL from {h}: no HELO/EHLO given"));
+            return;
+        }
+        if self.vars.sender_address.is_some() {
+            self.synprot_error(503, None, t::SENDER_ALREADY, false);
+            return;
+        }
+        if arg.is_empty() {
+            self.synprot_error(501, None, t::MAIL_NO_ADDRESS, false);
+            return;
+        }
+        if !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
+            self.sync_failure();
+            return;
+        }
+        self.reset_transaction();
+        let mut rest = arg.to_string();
+        if self.vars.esmtp {
+            while let Some((before, name, value)) = Self::split_last_param(&rest) {
+                let upper = name.to_ascii_uppercase();
+                let mut taken = true;
+                match upper.as_str() {
+                    "SIZE" if !value.is_empty() => match value.parse::<u64>() {
+                        Ok(n) => self.vars.message_size = Some(n.min(i32::MAX as u64)),
+                        Err(_) => taken = false,
+                    },
+                    "BODY" if !value.is_empty() => {
+                        if value.eq_ignore_ascii_case("8BITMIME") {
+                            self.vars.body_8bitmime = 8;
+                        } else if value.eq_ignore_ascii_case("7BIT") {
+                            self.vars.body_8bitmime = 7;
+                        } else {
+                            self.vars.body_8bitmime = 0;
+                            self.synprot_error(501, None, t::INVALID_BODY, true);
+                            return;
+                        }
+                    }
+                    "SMTPUTF8" if value.is_empty() => {
+                        if !self.adv.smtputf8 {
+                            self.synprot_error(501, None, "SMTPUTF8 used when not advertised", true);
+                            return;
+                        }
+                        self.vars.smtputf8 = true;
+                    }
+                    "AUTH" if !value.is_empty() => {
+                        // Accepted only from an authenticated client (as when
+                        // no server_mail_auth_condition is set).
+                        if self.vars.sender_host_authenticated.is_some() {
+                            let v = xtext_decode(value);
+                            self.vars.authenticated_sender = if v == "<>" { None } else { Some(v) };
+                        }
+                    }
+                    "RET" | "ENVID" if self.adv.dsn => {
+                        let mut vars = std::mem::take(&mut self.vars);
+                        let r = self.dsn.mail_param(&upper, value, &mut vars);
+                        self.vars = vars;
+                        match r {
+                            Some(Ok(())) => {}
+                            Some(Err(text)) => {
+                                self.synprot_error(501, None, &text, true);
+                                return;
+                            }
+                            None => taken = false,
+                        }
+                    }
+                    _ => taken = false,
+                }
+                if !taken {
+                    break;
+                }
+                rest = before.to_string();
+            }
+        }
+        let parsed = match address::parse(&rest, true) {
+            Ok(p) => p,
+            Err(e) => {
+                self.synprot_error(501, Some(arg), &e, true);
+                return;
+            }
+        };
+        let mut sender = parsed.address;
+        if let Some(size) = self.vars.message_size {
+            if self.cfg.message_size_limit > 0 && size > self.cfg.message_size_limit {
+                self.send_str(t::SIZE_EXCEEDED);
+                let h = self.vars.host_and_ident(true);
+                self.log(
+                    Targets::REJECT,
+                    format!("rejected MAIL FROM:<{sender}> {h}: message too big: size={size} max={}", self.cfg.message_size_limit),
+                );
+                return;
+            }
+        }
+        if !parsed.has_domain && !sender.is_empty() {
+            if self.is_local() || self.host_matches(&self.cfg.sender_unqualified_hosts) {
+                sender = format!("{sender}@{}", self.cfg.qualify_domain);
+            } else {
+                self.send_str(&format!("501 {arg}: sender address must contain a domain\r\n"));
+                let h = self.vars.host_and_ident(true);
+                self.log(Targets::REJECT, format!("unqualified sender rejected: <{sender}> {h}"));
+                return;
+            }
+        }
+        self.vars.sender_address = Some(sender);
+        self.vars.received_protocol = self.protocol();
+        let outcome = self.acls.mail(&self.vars);
+        match outcome.verdict {
+            AclVerdict::Accept | AclVerdict::Discard => {
+                let text = outcome.user_message.clone().unwrap_or_else(|| "OK".into());
+                let r = reply("250", &text);
+                self.send(r);
+                self.last_was_rej_mail = false;
+            }
+            _ => {
+                self.vars.sender_address = None;
+                self.acl_fail(AclWhere::Mail, &outcome, arg);
+            }
+        }
+    }
+
+    fn cfg_helo_required_ok(&self) -> bool {
+        self.helo_seen || !(self.host_matches(&self.cfg.helo_verify_hosts) || self.host_matches(&self.cfg.hosts_require_helo))
+    }
+
+    fn rcpt(&mut self, arg: &str, last_was_rej_mail: bool) {
+        self.vars.rcpt_count += 1;
+        self.last_was_rcpt = true;
+        if self.vars.sender_address.is_none() {
+            if self.adv.pipelining && last_was_rej_mail {
+                self.send_str(&format!("503 {}\r\n", t::RCPT_NO_SENDER));
+                self.last_was_rej_mail = true;
+            } else {
+                self.synprot_error(503, None, t::RCPT_NO_SENDER, false);
+                self.last_was_rcpt = false;
+            }
+            return;
+        }
+        if arg.is_empty() {
+            self.synprot_error(501, None, t::RCPT_NO_ADDRESS, true);
+            return;
+        }
+        let mut rest = arg.to_string();
+        if self.vars.esmtp {
+            while let Some((before, name, value)) = Self::split_last_param(&rest) {
+                let upper = name.to_ascii_uppercase();
+                if !(self.adv.dsn && (upper == "NOTIFY" || upper == "ORCPT")) {
+                    break;
+                }
+                let mut vars = std::mem::take(&mut self.vars);
+                let r = self.dsn.rcpt_param(&upper, value, &mut vars);
+                self.vars = vars;
+                match r {
+                    Some(Ok(())) => rest = before.to_string(),
+                    Some(Err(text)) => {
+                        self.synprot_error(501, None, &text, true);
+                        return;
+                    }
+                    None => break,
+                }
+            }
+        }
+        let parsed = match address::parse(&rest, false) {
+            Ok(p) => p,
+            Err(e) => {
+                self.synprot_error(501, Some(arg), &e, true);
+                return;
+            }
+        };
+        let mut recipient = parsed.address;
+        if !parsed.has_domain {
+            if self.is_local()
+                || self.host_matches(&self.cfg.recipient_unqualified_hosts)
+                || recipient.eq_ignore_ascii_case("postmaster")
+            {
+                recipient = format!("{recipient}@{}", self.cfg.qualify_recipient);
+            } else {
+                self.send_str(&format!("501 {arg}: recipient address must contain a domain\r\n"));
+                let h = self.vars.host_and_ident(true);
+                self.log(Targets::REJECT, format!("unqualified recipient rejected: <{recipient}> {h}"));
+                return;
+            }
+        }
+        if self.cfg.recipients_max > 0 && self.vars.rcpt_count > self.cfg.recipients_max {
+            self.send_str(t::TOO_MANY_RCPTS);
+            if !self.too_many {
+                let s = self.vars.sender_address.clone().unwrap_or_default();
+                let h = self.vars.host_and_ident(true);
+                self.log(Targets::REJECT, format!("too many recipients: excess temporarily rejected: sender=<{s}> {h}"));
+            }
+            self.too_many = true;
+            return;
+        }
+        let outcome = self.acls.rcpt(&self.vars, &recipient);
+        if outcome.verdict == AclVerdict::Accept && !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
+            self.sync_failure();
+            return;
+        }
+        match outcome.verdict {
+            AclVerdict::Accept => {
+                let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
+                let r = reply("250", &text);
+                self.send(r);
+                self.vars.recipients.push(recipient);
+            }
+            AclVerdict::Discard => {
+                let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
+                let r = reply("250", &text);
+                self.send(r);
+                let h = self.vars.host_and_ident(true);
+                let s = self.vars.sender_address.clone().unwrap_or_default();
+                let lm = outcome.log_message.as_ref().map(|m| format!(": {m}")).unwrap_or_default();
+                self.log(Targets::REJECT, format!("{h} F=<{s}> RCPT {arg}: discarded by RCPT ACL{lm}"));
+            }
+            _ => self.acl_fail(AclWhere::Rcpt, &outcome, arg),
+        }
+    }
+
+    /// Exim's smtp_handle_acl_fail(): reply and log for a refusal.
+    fn acl_fail(&mut self, where_: AclWhere, outcome: &AclOutcome, arg: &str) {
+        let drop = outcome.verdict == AclVerdict::Drop;
+        let defer = outcome.verdict == AclVerdict::Defer;
+        let default_code = if defer {
+            "451"
+        } else {
+            match where_ {
+                AclWhere::Vrfy => "252",
+                AclWhere::Etrn => "458",
+                _ => "550",
+            }
+        };
+        let mut code = default_code.to_string();
+        let mut user = outcome.user_message.clone();
+        if let Some(m) = &user {
+            let b = m.as_bytes();
+            if b.len() > 3 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' && b[0] == default_code.as_bytes()[0] {
+                code = m[..3].to_string();
+                user = Some(m[4..].to_string());
+            }
+        }
+        let text = if defer {
+            match &user {
+                Some(u) => u.clone(),
+                None => t::TEMP_PROBLEM.to_string(),
+            }
+        } else {
+            user.clone().unwrap_or_else(|| t::ADMIN_PROHIBITION.to_string())
+        };
+        if where_ == AclWhere::Rcpt {
+            match &self.rcpt_response {
+                None => self.rcpt_response = Some(text.clone()),
+                Some(prev) if *prev != text => self.rcpt_response_same = false,
+                _ => {}
+            }
+        }
+        let r = reply(&code, &text);
+        self.send(r);
+        let sender_info = match where_ {
+            AclWhere::Rcpt | AclWhere::Data => {
+                let mut s = format!("F=<{}>", self.vars.sender_address.clone().unwrap_or_default());
+                if let Some(a) = &self.vars.sender_host_authenticated {
+                    s.push_str(&format!(" A={a}"));
+                    if let Some(id) = &self.vars.authenticated_id {
+                        s.push_str(&format!(":{id}"));
+                    }
+                }
+                s.push(' ');
+                s
+            }
+            _ => String::new(),
+        };
+        let what = match where_ {
+            AclWhere::Predata => "DATA".to_string(),
+            AclWhere::Data => "after DATA".to_string(),
+            AclWhere::Connect => "connection".to_string(),
+            AclWhere::Helo => format!("HELO {arg}"),
+            AclWhere::Mail => format!("MAIL {arg}"),
+            AclWhere::Rcpt => format!("RCPT {arg}"),
+            AclWhere::Vrfy => format!("VRFY {arg}"),
+            AclWhere::Expn => format!("EXPN {arg}"),
+            AclWhere::Etrn => format!("ETRN {arg}"),
+            AclWhere::Starttls => "STARTTLS".to_string(),
+            AclWhere::Auth => "AUTH".to_string(),
+            AclWhere::Quit | AclWhere::Notquit => "QUIT".to_string(),
+        };
+        let log_msg = outcome
+            .log_message
+            .as_ref()
+            .or(outcome.user_message.as_ref())
+            .map(|m| format!(": {}", m.split('\n').next().unwrap_or("")))
+            .unwrap_or_default();
+        let h = self.vars.host_and_ident(true);
+        let tls = self.tls_log();
+        let temp = if defer { "temporarily " } else { "" };
+        self.log(Targets::REJECT, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
+        if drop {
+            let hh = self.vars.host_and_ident(false);
+            self.log(Targets::MAIN, format!("SMTP connection from {hh} closed by DROP in ACL"));
+            let _ = self.acls.notquit(&self.vars, "acl-drop");
+            self.close();
+        }
+    }
+
+    /// ` X=... CV=... DN=... SNI=...` for log lines.
+    fn tls_log(&self) -> String {
+        let mut s = String::new();
+        let sel = &self.cfg.log_selector;
+        if let Some(c) = &self.vars.tls.cipher {
+            if sel.tls_cipher {
+                s.push_str(&format!(" X={c}"));
+            }
+            if sel.tls_certificate_verified {
+                s.push_str(if self.vars.tls.certificate_verified { " CV=yes" } else { " CV=no" });
+            }
+            if sel.tls_peerdn {
+                if let Some(dn) = &self.vars.tls.peerdn {
+                    s.push_str(&format!(" DN=\"{dn}\""));
+                }
+            }
+            if sel.tls_sni {
+                if let Some(sni) = &self.vars.tls.sni {
+                    s.push_str(&format!(" SNI=\"{sni}\""));
+                }
+            }
+        }
+        s
+    }
+
+    fn data(&mut self, was_rcpt: bool) {
+        if !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
+            self.sync_failure();
+            return;
+        }
+        if !self.start_message("DATA", was_rcpt) {
+            return;
+        }
+        let r = reply("354", t::ENTER_MESSAGE);
+        self.send(r);
+        self.last_line_crlf = false;
+        self.state = State::ExpectData;
+    }
+
+    /// The checks common to DATA and the first BDAT; true to go on.
+    fn start_message(&mut self, which: &str, was_rcpt: bool) -> bool {
+        if self.vars.recipients.is_empty() {
+            if self.rcpt_response_same {
+                if let Some(resp) = self.rcpt_response.clone() {
+                    let mut lines = vec!["All RCPT commands were rejected with this error:".to_string()];
+                    lines.extend(resp.split('\n').map(String::from));
+                    let mut out = String::new();
+                    for l in lines {
+                        out.push_str(&format!("503-{l}\r\n"));
+                    }
+                    self.send_str(&out);
+                }
+            }
+            if self.adv.pipelining && was_rcpt {
+                self.send_str(&format!("503 Valid RCPT command must precede {which}\r\n"));
+            } else {
+                self.synprot_error(503, None, &format!("valid RCPT command must precede {which}"), false);
+            }
+            return false;
+        }
+        let outcome = self.acls.predata(&self.vars);
+        if outcome.verdict != AclVerdict::Accept {
+            self.acl_fail(AclWhere::Predata, &outcome, "");
+            return false;
+        }
+        self.message = MessageData::default();
+        self.message_start = crate::spool::message_id::now();
+        self.vars.message_id = self.ids.next(self.message_start);
+        self.chunk_total = 0;
+        self.chunking_active = false;
+        true
+    }
+
+    fn data_lines(&mut self) -> bool {
+        let limit = self.cfg.message_size_limit;
+        loop {
+            // Whether this line ends in CR LF, seen before take_line strips it.
+            let crlf = match self.input.iter().position(|b| *b == b'\n') {
+                Some(p) => p > 0 && self.input[p - 1] == b'\r',
+                None => break,
+            };
+            let Some(line) = self.take_line() else { break };
+            let after_crlf = std::mem::replace(&mut self.last_line_crlf, crlf);
+            // Debian's Exim 4.96 (smuggling fix): after a CR LF line end the
+            // terminating dot must be followed by CR LF too.
+            if line == b"." && (crlf || !after_crlf) {
+                self.end_of_message(false);
+                return true;
+            }
+            let content = if line.first() == Some(&b'.') { &line[1..] } else { &line[..] };
+            self.message.add_line(content, limit);
+        }
+        false
+    }
+
+    fn bdat(&mut self, arg: &str, was_rcpt: bool) {
+        if !self.adv.chunking {
+            self.synprot_error(503, None, t::BDAT_NOT_ADVERTISED, false);
+            return;
+        }
+        let mut words = arg.split_whitespace();
+        let size = words.next().and_then(|w| w.parse::<usize>().ok());
+        let last = match words.next() {
+            None => false,
+            Some(w) if w.eq_ignore_ascii_case("LAST") && words.next().is_none() => true,
+            Some(_) => {
+                self.synprot_error(501, None, "bad BDAT command", true);
+                return;
+            }
+        };
+        let Some(size) = size else {
+            self.synprot_error(501, None, t::BDAT_BAD, true);
+            return;
+        };
+        let first = !matches!(self.state, State::ExpectBdat);
+        if first && !self.start_message("BDAT", was_rcpt) {
+            // The chunk's data is read and thrown away.
+            self.state = State::ExpectChunk { remaining: size, last: true, discard: true };
+            return;
+        }
+        self.chunk_size = size;
+        self.chunking_active = true;
+        self.state = State::ExpectChunk { remaining: size, last, discard: false };
+    }
+
+    fn chunk_bytes(&mut self) -> bool {
+        let State::ExpectChunk { remaining, last, discard } = self.state else { return false };
+        let n = remaining.min(self.input.len());
+        if n == 0 && remaining > 0 {
+            return false;
+        }
+        let bytes: Vec<u8> = self.input.drain(..n).collect();
+        let left = remaining - n;
+        if discard {
+            self.state = if left == 0 { State::ExpectCommand } else { State::ExpectChunk { remaining: left, last, discard } };
+            return true;
+        }
+        self.chunk_total += n;
+        let limit = self.cfg.message_size_limit;
+        for b in bytes {
+            if b == b'\n' {
+                let mut line = std::mem::take(&mut self.chunk_line);
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.message.add_line(&line, limit);
+            } else {
+                self.chunk_line.push(b);
+            }
+        }
+        if left > 0 {
+            self.state = State::ExpectChunk { remaining: left, last, discard };
+            return true;
+        }
+        if last {
+            if !self.chunk_line.is_empty() {
+                let line = std::mem::take(&mut self.chunk_line);
+                self.message.add_line(&line, limit);
+            }
+            self.end_of_message(true);
+        } else {
+            let size = self.chunk_size;
+            self.send_str(&format!("250 {size} byte chunk received\r\n"));
+            self.state = State::ExpectBdat;
+        }
+        true
+    }
+
+    /// The whole message has arrived: check it, build the spool record.
+    fn end_of_message(&mut self, chunked: bool) {
+        self.state = State::ExpectCommand;
+        let sender = self.vars.sender_address.clone().unwrap_or_default();
+        if self.message.too_big {
+            self.send_str(t::SIZE_EXCEEDED);
+            let h = self.vars.host_and_ident(true);
+            self.log(
+                Targets::REJECT,
+                format!(
+                    "{} rejected from <{sender}> {h}: message too big: read={} max={}",
+                    self.vars.message_id, self.message.size, self.cfg.message_size_limit
+                ),
+            );
+            self.reset_transaction();
+            return;
+        }
+        let outcome = self.acls.data(&self.vars, &self.message.headers);
+        if outcome.verdict != AclVerdict::Accept && outcome.verdict != AclVerdict::Discard {
+            self.acl_fail(AclWhere::Data, &outcome, "");
+            self.reset_transaction();
+            return;
+        }
+        let msg = match self.build_spool_message(&outcome) {
+            Ok(m) => m,
+            Err(e) => {
+                self.log(Targets::PANIC, format!("Expansion of \"{}\" (received_header_text) failed: {e}", self.cfg.received_header_text));
+                self.send_str("451 Temporary local problem - please try later\r\n");
+                self.reset_transaction();
+                return;
+            }
+        };
+        let _ = chunked;
+        if self.mode == SessionMode::HostCheck {
+            self.send_str(&format!("250 OK id={}\r\n\n**** SMTP testing: that is not a real message id!\n\n", msg.id));
+            self.reset_transaction();
+            return;
+        }
+        self.events.push(Event::Spool(Box::new(msg)));
+        self.state = State::AwaitSpool;
+    }
+
+    fn build_spool_message(&mut self, outcome: &AclOutcome) -> Result<SpoolMessage, String> {
+        let id = self.vars.message_id.clone();
+        let sender = self.vars.sender_address.clone().unwrap_or_default();
+        let received_for = (self.vars.recipients.len() == 1).then(|| self.vars.recipients[0].clone());
+        let received = {
+            let headers = self.message.headers.clone();
+            let mut ctx = self.context(&headers);
+            received_header(&mut ctx, &self.cfg.received_header_text, received_for.as_deref())?
+        };
+        let mut headers = vec![SpoolHeader { flag: 'P', text: received }];
+        for h in &self.message.headers {
+            headers.push(SpoolHeader { flag: header_flag(h), text: h.clone() });
+        }
+        for h in &outcome.add_headers {
+            let text = format!("{h}\n");
+            headers.push(SpoolHeader { flag: header_flag(&text), text });
+        }
+        let local = self.is_local();
+        if local {
+            if self.message.header("message-id").is_none() && self.message.header("resent-message-id").is_none() {
+                let text = format!("Message-Id: <E{id}@{}>\n", self.cfg.primary_hostname);
+                headers.push(SpoolHeader { flag: 'I', text });
+            }
+            if self.message.header("from").is_none() && !sender.is_empty() {
+                headers.push(SpoolHeader { flag: 'F', text: format!("From: {sender}\n") });
+            }
+            if self.message.header("date").is_none() {
+                let stamp = chrono::Local::now().format("%a, %d %b %Y %H:%M:%S %z");
+                headers.push(SpoolHeader { flag: ' ', text: format!("Date: {stamp}\n") });
+            }
+        }
+        let (login, uid, gid) = process_identity();
+        let tls = &self.vars.tls;
+        Ok(SpoolMessage {
+            id,
+            originator_login: login,
+            originator_uid: uid,
+            originator_gid: gid,
+            sender,
+            received_time: self.message_start,
+            received_time_complete: crate::spool::message_id::now(),
+            helo_name: self.vars.sender_helo_name.clone(),
+            host_address: self.vars.sender_host_address.as_ref().map(|a| format!("[{a}]:{}", self.vars.sender_host_port)),
+            host_name: self.vars.sender_host_name.clone(),
+            interface_address: self.vars.interface_address.as_ref().map(|a| format!("[{a}]:{}", self.vars.interface_port)),
+            ident: self.vars.sender_ident.clone(),
+            received_protocol: self.vars.received_protocol.clone(),
+            active_hostname: self.cfg.smtp_active_hostname.clone().filter(|h| *h != self.cfg.primary_hostname),
+            auth_id: self.vars.authenticated_id.clone(),
+            auth_sender: self.vars.authenticated_sender.clone(),
+            host_auth: self.vars.sender_host_authenticated.clone(),
+            host_auth_pubname: self.vars.sender_host_auth_pubname.clone(),
+            tls_cipher: tls.cipher.clone(),
+            tls_ver: tls.version.clone(),
+            tls_peerdn: tls.peerdn.clone(),
+            tls_peercert: tls.peercert.clone(),
+            tls_ourcert: tls.ourcert.clone(),
+            tls_sni: tls.sni.clone(),
+            tls_certificate_verified: tls.certificate_verified,
+            body_linecount: self.message.body_linecount,
+            max_received_linelength: self.message.max_linelength,
+            allow_unqualified: local,
+            smtputf8: self.vars.smtputf8,
+            dsn_envid: self.vars.dsn.get("envid").cloned(),
+            dsn_ret: self.vars.dsn.get("ret").cloned(),
+            recipients: self.vars.recipients.clone(),
+            headers,
+            body: std::mem::take(&mut self.message.body),
+        })
+    }
+
+    /// The message log's first line: the arrival line without recipients.
+    pub fn msglog_line(&self, msg: &SpoolMessage) -> String {
+        let mut s = self.arrival_fields(msg, false);
+        s.replace_range(..3, "Received from ");
+        s
+    }
+
+    /// The arrival log line (`<= ...`) for a spooled message.
+    pub fn arrival_line(&self, msg: &SpoolMessage) -> String {
+        self.arrival_fields(msg, self.cfg.log_selector.received_recipients)
+    }
+
+    fn arrival_fields(&self, msg: &SpoolMessage, with_recipients: bool) -> String {
+        let sel = &self.cfg.log_selector;
+        let mut s = format!("<= {}", if msg.sender.is_empty() { "<>" } else { &msg.sender });
+        if self.vars.sender_host_address.is_some() {
+            s.push_str(&format!(" H={}", self.vars.fullhost(true)));
+            if sel.incoming_interface {
+                if let Some(i) = &self.vars.interface_address {
+                    s.push_str(&format!(" I=[{i}]:{}", self.vars.interface_port));
+                }
+            }
+            if sel.proxy {
+                if let Some((a, p)) = &self.vars.proxy {
+                    s.push_str(&format!(" PRX=[{a}]:{p}"));
+                }
+            }
+        }
+        if let Some(i) = &self.vars.sender_ident {
+            s.push_str(&format!(" U={i}"));
+        }
+        s.push_str(&format!(" P={}", msg.received_protocol));
+        s.push_str(&self.tls_log());
+        if let Some(a) = &self.vars.sender_host_authenticated {
+            s.push_str(&format!(" A={a}"));
+            if let Some(id) = &self.vars.authenticated_id {
+                s.push_str(&format!(":{id}"));
+            }
+        }
+        if sel.size {
+            s.push_str(&format!(" S={}", msg.size()));
+        }
+        if sel.msg_id {
+            let mid = msg.headers.iter().skip(1).find(|h| h.flag == 'I' && !self.is_local_added(h));
+            if let Some(h) = mid {
+                if let Some((_, v)) = h.text.split_once(':') {
+                    let v = v.trim();
+                    let v = v.strip_prefix('<').and_then(|x| x.split('>').next()).unwrap_or(v);
+                    s.push_str(&format!(" id={v}"));
+                }
+            }
+        }
+        if sel.subject {
+            if let Some(h) = msg.headers.iter().find(|h| h.text.len() > 8 && h.text[..8].eq_ignore_ascii_case("subject:")) {
+                s.push_str(&format!(" T=\"{}\"", h.text[8..].trim().replace('\n', "")));
+            }
+        }
+        if with_recipients {
+            s.push_str(&format!(" for {}", msg.recipients.join(" ")));
+        }
+        s
+    }
+
+    fn is_local_added(&self, h: &SpoolHeader) -> bool {
+        self.is_local() && h.text.starts_with("Message-Id: <E")
+    }
+
+    /// The driver wrote (or failed to write) the spooled message.
+    pub fn spooled(&mut self, msg: &SpoolMessage, result: Result<(), String>) -> Vec<Event> {
+        if !matches!(self.state, State::AwaitSpool) {
+            return Vec::new();
+        }
+        self.state = State::ExpectCommand;
+        match result {
+            Ok(()) => {
+                let line = format!("{} {}", msg.id, self.arrival_line(msg));
+                self.log(Targets::MAIN, line);
+                let chunked = self.chunking_active;
+                if chunked {
+                    // Exim's message_size + message_linecount: the LF-ended
+                    // bytes plus one, and the lines (an empty message counts one).
+                    let total = self.message.size + 1 + self.message.lines.max(1);
+                    self.send_str(&format!("250- {} byte chunk, total {total}\r\n250 OK id={}\r\n", self.chunk_size, msg.id));
+                } else {
+                    self.send_str(&format!("250 OK id={}\r\n", msg.id));
+                }
+            }
+            Err(e) => {
+                self.log(Targets::PANIC, format!("{} spool write failed: {e}", msg.id));
+                self.send_str(t::SPOOL_ERROR);
+            }
+        }
+        self.reset_transaction();
+        self.process();
+        self.take_events()
+    }
+
+    fn quit(&mut self) {
+        self.quit_seen = true;
+        let outcome = self.acls.quit(&self.vars);
+        let text = outcome.user_message.unwrap_or_else(|| format!("{} closing connection", self.cfg.active_hostname()));
+        let r = reply("221", &text);
+        self.send(r);
+        if self.cfg.log_selector.smtp_connection {
+            let h = self.vars.host_and_ident(false);
+            self.log(Targets::MAIN, format!("SMTP connection from {h} closed by QUIT"));
+        }
+        self.close();
+    }
+
+    fn vrfy(&mut self, arg: &str) {
+        if !self.sync_ok() {
+            self.sync_failure();
+            return;
+        }
+        let outcome = self.acls.vrfy(&self.vars, arg);
+        if outcome.verdict != AclVerdict::Accept {
+            self.acl_fail(AclWhere::Vrfy, &outcome, arg);
+            return;
+        }
+        // No router verification yet: the ACL's acceptance is the answer.
+        let text = match address::parse(arg, false) {
+            Ok(p) => {
+                let a = if p.has_domain { p.address } else { format!("{}@{}", p.address, self.cfg.qualify_recipient) };
+                outcome.user_message.unwrap_or(format!("<{a}> is deliverable"))
+            }
+            Err(e) => {
+                self.send_str(&format!("501 <{arg}>: {e}\r\n"));
+                return;
+            }
+        };
+        let r = reply("250", &text);
+        self.send(r);
+    }
+
+    fn expn(&mut self, arg: &str) {
+        if !self.sync_ok() {
+            self.sync_failure();
+            return;
+        }
+        let outcome = self.acls.expn(&self.vars, arg);
+        if outcome.verdict != AclVerdict::Accept {
+            self.acl_fail(AclWhere::Expn, &outcome, arg);
+            return;
+        }
+        let a = if arg.contains('@') { arg.to_string() } else { format!("{arg}@{}", self.cfg.qualify_recipient) };
+        let r = reply("250", &format!("<{a}>"));
+        self.send(r);
+    }
+
+    fn etrn(&mut self, arg: &str) {
+        if !self.sync_ok() {
+            self.sync_failure();
+            return;
+        }
+        if self.vars.sender_address.is_some() {
+            self.synprot_error(503, None, "ETRN is not permitted inside a transaction", false);
+            return;
+        }
+        let h = self.vars.host_and_ident(false);
+        self.log(Targets::MAIN, format!("ETRN {arg} received from {h}"));
+        let outcome = self.acls.etrn(&self.vars, arg);
+        if outcome.verdict != AclVerdict::Accept {
+            self.acl_fail(AclWhere::Etrn, &outcome, arg);
+            return;
+        }
+        // Without smtp_etrn_command only the "#" form is meaningful.
+        if !arg.starts_with('#') {
+            self.synprot_error(501, None, t::ETRN_HASH, true);
+            return;
+        }
+        self.send_str("250 OK\r\n");
+    }
+
+    fn help(&mut self) {
+        let mut list = String::from(" AUTH");
+        if self.vars.tls.cipher.is_none() && self.host_matches(&self.cfg.tls_advertise_hosts) {
+            list.push_str(" STARTTLS");
+        }
+        list.push_str(" HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");
+        if self.cfg.acl_smtp_etrn.is_some() {
+            list.push_str(" ETRN");
+        }
+        if self.cfg.acl_smtp_expn.is_some() {
+            list.push_str(" EXPN");
+        }
+        if self.cfg.acl_smtp_vrfy.is_some() {
+            list.push_str(" VRFY");
+        }
+        self.send_str(&format!("214-Commands supported:\r\n214{list}\r\n"));
+    }
+
+    fn starttls(&mut self, arg: &str) {
+        if !self.adv.tls {
+            self.synprot_error(503, None, t::TLS_ALREADY, false);
+            return;
+        }
+        if !arg.is_empty() {
+            self.synprot_error(501, None, t::UNEXPECTED_ARG, true);
+            return;
+        }
+        let outcome = self.acls.starttls(&self.vars);
+        if outcome.verdict != AclVerdict::Accept {
+            self.acl_fail(AclWhere::Starttls, &outcome, "");
+            return;
+        }
+        // Anything pipelined after STARTTLS was sent in clear: discard it.
+        self.input.clear();
+        self.send_str(t::TLS_GO_AHEAD);
+        self.state = State::AwaitTls;
+        self.events.push(Event::StartTls);
+    }
+
+    /// The driver finished the TLS handshake (`Ok`) or failed (`Err`).
+    pub fn tls_started(&mut self, result: Result<TlsInfo, String>) -> Vec<Event> {
+        match result {
+            Ok(info) => {
+                self.vars.tls = info;
+                // RFC 3207: forget everything learnt before TLS.
+                self.helo_seen = false;
+                self.vars.esmtp = false;
+                self.vars.sender_helo_name = None;
+                self.adv = Advertised::default();
+                self.reset_transaction();
+                self.state = State::ExpectCommand;
+                self.process();
+            }
+            Err(e) => {
+                let h = self.vars.host_and_ident(false);
+                self.log(Targets::MAIN, format!("TLS error on connection from {h} ({e})"));
+                self.close();
+            }
+        }
+        self.take_events()
+    }
+
+    fn auth(&mut self, arg: &str) {
+        if !self.adv.auth {
+            self.synprot_error(503, None, t::AUTH_NOT_ADVERTISED, false);
+            return;
+        }
+        if self.vars.sender_host_authenticated.is_some() {
+            self.synprot_error(503, None, t::AUTH_ALREADY, false);
+            return;
+        }
+        if self.vars.sender_address.is_some() {
+            self.synprot_error(503, None, "not permitted in mail transaction", false);
+            return;
+        }
+        let mut words = arg.split_whitespace();
+        let mech = words.next().unwrap_or("").to_string();
+        let initial = words.next().map(String::from);
+        let outcome = self.acls.auth(&self.vars, &mech);
+        if outcome.verdict != AclVerdict::Accept {
+            self.acl_fail(AclWhere::Auth, &outcome, "");
+            return;
+        }
+        let Some(idx) = self.auths.iter().position(|a| a.public_name().eq_ignore_ascii_case(&mech)) else {
+            self.synprot_error(504, None, &format!("{mech} authentication mechanism not supported"), true);
+            return;
+        };
+        let auths = self.auths.clone();
+        let (state, step) = {
+            let mut exp = self.auth_expander();
+            auths[idx].start(initial.as_deref(), &mut exp)
+        };
+        self.auth_step(idx, state, step);
+    }
+
+    fn auth_expander(&self) -> impl FnMut(&str, &[String]) -> Result<Option<String>, String> + '_ {
+        move |s: &str, values: &[String]| {
+            let headers: Vec<String> = Vec::new();
+            let mut ctx = self.context(&headers);
+            for (i, v) in values.iter().enumerate() {
+                ctx.extra.insert(format!("auth{}", i + 1), v.clone());
+                ctx.extra.insert(i.to_string(), v.clone());
+            }
+            match crate::expand::expand_string(s, &mut ctx) {
+                Ok(v) => Ok(Some(v)),
+                Err(e) if e.is_forced() => Ok(None),
+                Err(e) => Err(e.message().to_string()),
+            }
+        }
+    }
+
+    fn auth_step(&mut self, idx: usize, state: AuthState, step: AuthStep) {
+        let name = self.auths[idx].name().to_string();
+        match step.clone() {
+            AuthStep::Challenge(c) => {
+                self.send_str(&format!("334 {c}\r\n"));
+                self.state = State::ExpectAuthResponse { auth: idx, state };
+                return;
+            }
+            AuthStep::Ok(id) => {
+                self.vars.sender_host_authenticated = Some(name);
+                self.vars.sender_host_auth_pubname = Some(self.auths[idx].public_name().to_string());
+                self.vars.authenticated_id = id;
+                self.vars.received_protocol = self.protocol();
+                self.send_str(t::AUTH_OK);
+            }
+            AuthStep::Fail(id) => {
+                self.send_str(t::AUTH_FAILED);
+                let h = self.vars.host_and_ident(false);
+                let set_id = id.map(|i| format!(" (set_id={i})")).unwrap_or_default();
+                self.log(Targets::REJECT, format!("{name} authenticator failed for {h}: 535 Incorrect authentication data{set_id}"));
+            }
+            AuthStep::Defer(e) => {
+                self.send_str(t::AUTH_DEFER);
+                let h = self.vars.host_and_ident(false);
+                self.log(Targets::REJECT, format!("{name} authenticator failed for {h}: 435 Unable to authenticate at present: {e}"));
+            }
+            AuthStep::Cancelled | AuthStep::Bad64 => {
+                let text = if step == AuthStep::Cancelled { t::AUTH_CANCELLED } else { t::AUTH_BAD64 };
+                let h = self.vars.host_and_ident(false);
+                self.log(Targets::REJECT, format!("{name} authenticator failed for {h}: 501 {text}"));
+                // A plain reply: Exim does not count these as protocol errors.
+                self.send_str(&format!("501 {text}\r\n"));
+            }
+        }
+        if !self.is_closed() {
+            self.state = State::ExpectCommand;
+        }
+    }
+
+    fn auth_response(&mut self) -> bool {
+        let Some(line) = self.take_line() else { return false };
+        let State::ExpectAuthResponse { auth, state } = std::mem::replace(&mut self.state, State::ExpectCommand) else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(&line).trim().to_string();
+        let auths = self.auths.clone();
+        let (state, step) = {
+            let mut exp = self.auth_expander();
+            auths[auth].step(state, &text, &mut exp)
+        };
+        self.auth_step(auth, state, step);
+        true
+    }
+
+    /// The connection ended without QUIT (EOF from the client).
+    pub fn eof(&mut self) -> Vec<Event> {
+        if self.is_closed() {
+            return Vec::new();
+        }
+        let h = self.vars.host_and_ident(false);
+        let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
+        let lost = if self.vars.sender_host_address.is_some() { "disconnection" } else { "EOF" };
+        match self.state {
+            State::ExpectData => {
+                let part = if self.message.in_body { "after header" } else { "header" };
+                self.log(Targets::MAIN, format!("SMTP connection from {h} lost while reading message data ({part})"));
+            }
+            State::ExpectChunk { .. } | State::ExpectBdat | State::ExpectRset => {
+                self.log(Targets::MAIN, format!("SMTP connection from {h} lost while reading message data"));
+            }
+            // Exim logs a lost connection only in a transaction: some
+            // clients just drop the call instead of sending QUIT.
+            _ if self.vars.sender_address.is_some() || !self.vars.recipients.is_empty() => {
+                if self.cfg.log_selector.lost_incoming_connection {
+                    self.log(Targets::MAIN, format!("unexpected {lost} while reading SMTP command from {h} D={d}"));
+                }
+            }
+            _ => {
+                if self.cfg.log_selector.smtp_no_mail {
+                    let hist = self.history.join(",");
+                    self.log(Targets::MAIN, format!("no MAIL in SMTP connection from {h} D={d} C={hist}"));
+                }
+            }
+        }
+        let _ = self.acls.notquit(&self.vars, "connection-lost");
+        // Seen only where the client can still read (-bs, half-closed sockets).
+        if self.in_message() {
+            self.send_str("421 Lost incoming connection\r\n");
+        } else {
+            self.send_str(&format!("421 {} lost input connection\r\n", self.cfg.active_hostname()));
+        }
+        self.state = State::Closed;
+        self.take_events()
+    }
+
+    /// smtp_receive_timeout expired while waiting for the client.
+    pub fn timeout(&mut self) -> Vec<Event> {
+        if self.is_closed() {
+            return Vec::new();
+        }
+        let h = self.vars.host_and_ident(false);
+        let host = self.cfg.active_hostname().to_string();
+        if self.in_message() {
+            let s = self.vars.sender_address.clone().unwrap_or_default();
+            self.log(Targets::MAIN, format!("SMTP data timeout (message abandoned) on connection from {h} F=<{s}>"));
+            self.send_str(&format!("421 {host} SMTP incoming data timeout - closing connection.\r\n"));
+        } else {
+            self.log(Targets::MAIN, format!("SMTP command timeout on connection from {h}"));
+            self.send_str(&format!("421 {host}: SMTP command timeout - closing connection\r\n"));
+        }
+        let _ = self.acls.notquit(&self.vars, "command-timeout");
+        self.close();
+        self.take_events()
+    }
+
+    /// The daemon is stopping: tell an idle client and close.
+    pub fn shutdown(&mut self) -> Vec<Event> {
+        if self.is_closed() || self.in_message() {
+            return Vec::new();
+        }
+        self.send_str(&format!("421 {} Service not available - closing connection\r\n", self.cfg.active_hostname()));
+        self.close();
+        self.take_events()
+    }
+
+    pub fn pending_close(&self) -> bool {
+        self.pending_close
+    }
+
+    /// True when the session ended with QUIT (for `-bs`'s exit code).
+    pub fn quit_seen(&self) -> bool {
+        self.quit_seen
+    }
+}
+
+fn process_identity() -> (String, u32, u32) {
+    // SAFETY: these libc calls have no preconditions.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    // SAFETY: getpwuid returns NULL or a pointer to a static record.
+    let login = unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() {
+            uid.to_string()
+        } else {
+            std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+        }
+    };
+    (login, uid, gid)
+}
+
+/// Decode base64 as AUTH data does (for tests and drivers).
+pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+/// RFC 3461 xtext: `+HH` stands for the byte HH.
+fn xtext_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'+' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,139 @@
+//! `-bs`: an SMTP session on standard input and output, as from a local
+//! process. Messages are spooled and stay queued.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use super::session::{Event, Peer, Services, Session, SessionMode};
+use crate::log::Logger;
+
+/// Run a session on the given streams until QUIT or end of input; true
+/// when it ended with QUIT (Exim's -bs exits 0 then, 1 otherwise).
+pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &str, log: &Logger, input: &mut dyn Read, output: &mut dyn Write) -> bool {
+    let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, Peer::default());
+    let events = session.start();
+    if handle(&mut session, events, services, log, output) {
+        return session.quit_seen();
+    }
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                let events = session.eof();
+                handle(&mut session, events, services, log, output);
+                return session.quit_seen();
+            }
+            Ok(n) => n,
+        };
+        let events = session.feed(&buf[..n]);
+        if handle(&mut session, events, services, log, output) {
+            return session.quit_seen();
+        }
+    }
+}
+
+/// `-bh IP`: a session as if from a remote host, on standard input and
+/// output, with nothing spooled; log lines go to `log_out` as "LOG: ...".
+/// True when it ended with QUIT.
+pub fn run_host_check(
+    services: &Services,
+    acls: Box<dyn super::AclHooks + Send>,
+    ip: &str,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    log_out: &mut dyn Write,
+) -> bool {
+    let peer = Peer { address: Some(ip.to_string()), ..Default::default() };
+    let mut session = Session::new(services, acls, SessionMode::HostCheck, peer);
+    let _ = write!(
+        output,
+        "\n**** SMTP testing session as if from host {ip}\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n\n"
+    );
+    let mut deliver = |session: &mut Session, events: Vec<Event>, output: &mut dyn Write| -> bool {
+        let mut closed = false;
+        for e in events {
+            match e {
+                Event::Reply(b) => {
+                    let _ = output.write_all(&b);
+                }
+                Event::Log(_, text) => {
+                    let _ = writeln!(log_out, "LOG: {text}");
+                }
+                Event::StartTls => {
+                    let more = session.tls_started(Err("TLS is not available in -bh".into()));
+                    for m in more {
+                        if let Event::Reply(b) = m {
+                            let _ = output.write_all(&b);
+                        }
+                    }
+                    closed = true;
+                }
+                Event::Spool(_) => {}
+                Event::Close => closed = true,
+            }
+        }
+        let _ = output.flush();
+        closed
+    };
+    let events = session.start();
+    if deliver(&mut session, events, output) {
+        return session.quit_seen();
+    }
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let events = match input.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                let events = session.eof();
+                deliver(&mut session, events, output);
+                return session.quit_seen();
+            }
+            Ok(n) => session.feed(&buf[..n]),
+        };
+        if deliver(&mut session, events, output) {
+            return session.quit_seen();
+        }
+    }
+}
+
+/// Carry out events; true when the session is over.
+pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, log: &Logger, output: &mut dyn Write) -> bool {
+    let mut queue = std::collections::VecDeque::from(events);
+    let mut closed = false;
+    while let Some(e) = queue.pop_front() {
+        match e {
+            Event::Reply(bytes) => {
+                let _ = output.write_all(&bytes);
+            }
+            Event::Log(targets, text) => log.write(targets, &text),
+            Event::Spool(msg) => {
+                let _ = output.flush();
+                let result = write_spool(services, &msg, session);
+                queue.extend(session.spooled(&msg, result));
+            }
+            Event::StartTls => {
+                // No TLS on a pipe.
+                queue.extend(session.tls_started(Err("TLS is not available on standard input".into())));
+            }
+            Event::Close => closed = true,
+        }
+    }
+    let _ = output.flush();
+    closed
+}
+
+/// Write a message to the spool, with its message log's first line.
+pub fn write_spool(services: &Services, msg: &crate::spool::SpoolMessage, session: &Session) -> Result<(), String> {
+    let msglog = session.msglog_line(msg);
+    crate::spool::write_message(&services.cfg.spool_directory, msg, &msglog).map_err(|e| e.to_string())
+}
+
+/// Services with no authenticators, the simple host matcher and no DSN.
+pub fn basic_services(cfg: super::SmtpConfig) -> Services {
+    Services {
+        cfg: Arc::new(cfg),
+        hosts: Arc::new(super::SimpleHostMatcher),
+        dsn: Arc::new(super::NoDsn),
+        auths: Arc::new(Vec::new()),
+        ids: Arc::new(crate::spool::IdGenerator::default()),
+    }
+}

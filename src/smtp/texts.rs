@@ -1,0 +1,35 @@
+//! The SMTP layer's fixed reply and log texts (Exim 4.96's wording).
+
+pub const UNRECOGNIZED: &str = "unrecognized command";
+pub const TOO_MANY_SYNPROT: &str = "Too many syntax or protocol errors";
+pub const NUL_PRESENT: &str = "NUL characters are not allowed in SMTP commands";
+pub const COMMAND_TOO_LONG: &str = "500 Command line too long\r\n";
+pub const SYNC_ERROR_REPLY: &str = "554 SMTP synchronization error\r\n";
+pub const INVALID_HELO: &str = "Syntactically invalid";
+pub const SENDER_ALREADY: &str = "sender already given";
+pub const MAIL_NO_ADDRESS: &str = "MAIL must have an address operand";
+pub const RCPT_NO_SENDER: &str = "sender not yet given";
+pub const RCPT_NO_ADDRESS: &str = "RCPT must have an address operand";
+pub const SIZE_EXCEEDED: &str = "552 Message size exceeds maximum permitted\r\n";
+pub const INVALID_BODY: &str = "invalid data for BODY";
+pub const TOO_MANY_RCPTS: &str = "452 too many recipients\r\n";
+pub const ADMIN_PROHIBITION: &str = "Administrative prohibition";
+pub const TEMP_PROBLEM: &str = "Temporary local problem - please try later";
+pub const ENTER_MESSAGE: &str = "Enter message, ending with \".\" on a line by itself";
+pub const RESET_OK: &str = "250 Reset OK\r\n";
+pub const NOOP_OK: &str = "250 OK\r\n";
+pub const ETRN_HASH: &str = "argument must begin with #";
+pub const UNEXPECTED_ARG: &str = "unexpected argument data";
+pub const BDAT_NOT_ADVERTISED: &str = "BDAT command used when CHUNKING not advertised";
+pub const BDAT_ONLY: &str = "only BDAT permissible after non-LAST BDAT";
+pub const BDAT_BAD: &str = "missing size for BDAT command";
+pub const SPOOL_ERROR: &str = "451 Error while writing spool file\r\n";
+pub const AUTH_NOT_ADVERTISED: &str = "AUTH command used when not advertised";
+pub const AUTH_ALREADY: &str = "already authenticated";
+pub const AUTH_OK: &str = "235 Authentication succeeded\r\n";
+pub const AUTH_FAILED: &str = "535 Incorrect authentication data\r\n";
+pub const AUTH_DEFER: &str = "435 Unable to authenticate at present\r\n";
+pub const AUTH_CANCELLED: &str = "Authentication cancelled";
+pub const AUTH_BAD64: &str = "Invalid base64 data";
+pub const TLS_ALREADY: &str = "STARTTLS command used when not advertised";
+pub const TLS_GO_AHEAD: &str = "220 TLS go ahead\r\n";
