@@ -12,12 +12,18 @@ pub struct Features {
     pub version: String,
     pub ipv4: bool,
     pub ipv6: bool,
+    /// off_t is wider than 4 bytes ("Size of off_t: 8").
+    pub large_files: bool,
 }
 
 impl Features {
     pub fn from_bv(bv: &str, macros: &str) -> Features {
         let mut f = Features::default();
         for line in bv.lines() {
+            if let Some(size) = line.strip_prefix("Size of off_t: ") {
+                f.large_files = size.trim().parse::<u32>().map(|n| n > 4).unwrap_or(false);
+                continue;
+            }
             if let Some(rest) = line.strip_prefix("Exim version ") {
                 f.version = rest.split_whitespace().next().unwrap_or("").to_string();
                 continue;
@@ -97,6 +103,8 @@ mod tests {
     fn parses_bv() {
         let f = Features::from_bv(BV, "_HAVE_TLS=y\n_OPT_X=1\n");
         assert_eq!(f.version, "4.96");
+        assert!(!f.large_files);
+        assert!(Features::from_bv("Size of off_t: 8\n", "").large_files);
         for ok in ["support GnuTLS", "lookup dnsdb", "authenticator plaintext", "router accept", "transport appendfile/maildir", "transport lmtp", "malware clamd", "feature _HAVE_TLS", "support iconv()"] {
             assert!(f.check(ok).is_ok(), "{}", ok);
         }

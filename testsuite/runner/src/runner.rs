@@ -188,6 +188,8 @@ impl Runner {
                 match need.as_str() {
                     "ipv4" if self.features.ipv4 => {}
                     "ipv6" if self.features.ipv6 => {}
+                    "move_frozen_messages" if self.features.has("support move_frozen_messages") => {}
+                    "largefiles" if self.features.large_files => {}
                     other => return Some(format!("need_{}: not available here", other)),
                 }
             }
