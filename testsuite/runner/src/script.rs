@@ -16,16 +16,10 @@ pub struct Flags {
 
 /// The exit status expected from the next command. `~N` means "N, but a
 /// different status is only a warning" (the command is allowed to vary).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Expect {
     pub status: i32,
     pub tolerant: bool,
-}
-
-impl Default for Expect {
-    fn default() -> Self {
-        Expect { status: 0, tolerant: false }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -129,7 +129,7 @@ pub fn run(args: ServerArgs, listener: Listener, banner: String, script: Vec<Str
         out.extend_from_slice(greeting.as_bytes());
         let mut reader = BufReader::new(conn);
         let mut closed = false;
-        while let Some(line) = lines.next() {
+        for line in lines.by_ref() {
             if line == "*eof" {
                 match read_line(&mut reader) {
                     None => out.extend_from_slice(b"Expected EOF read from client\n"),
