@@ -440,7 +440,20 @@ pub fn drop_build_lines(t: &str, conf: &str) -> String {
     // The suite's caller is trusted only where the conf says so; root
     // always is (debug output says "trusted user").
     let caller_trusted = conf.contains("trusted_users") || conf.contains("trusted_groups");
-    t.split_inclusive('\n')
+    let mut kept: Vec<&str> = Vec::new();
+    for line in t.split_inclusive('\n') {
+        let l = line.trim_end_matches(['\n', '\r']);
+        // A reply line the client printed goes with the "???" or "????"
+        // line that asked for it.
+        if !advertises_utf8 && l == "<<< 250-SMTPUTF8" {
+            if kept.last().map(|p| p.starts_with("???")).unwrap_or(false) {
+                kept.pop();
+            }
+            continue;
+        }
+        kept.push(line);
+    }
+    kept.into_iter()
         .filter(|l| {
             let l = l.trim_end_matches(['\n', '\r']);
             !(l.starts_with(">>> host in hosts_proxy?")
@@ -632,6 +645,7 @@ mod tests {
         assert_eq!(drop_build_lines(">>> host in hosts_proxy? no (option unset)\n250-SMTPUTF8\nx\n", ""), "x\n");
         assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts = *"), "250-SMTPUTF8\n");
         assert_eq!(drop_build_lines("250-SMTPUTF8\n", "smtputf8_advertise_hosts =\n"), "");
+        assert_eq!(drop_build_lines("????250-\n<<< 250-SMTPUTF8\n????250-\n<<< 250 HELP\n", ""), "????250-\n<<< 250 HELP\n");
         assert_eq!(drop_build_lines("trusted user\nadmin user\n", ""), "admin user\n");
         assert_eq!(drop_build_lines("trusted user\n", "trusted_users = root"), "trusted user\n");
     }
