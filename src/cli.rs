@@ -221,6 +221,7 @@ pub fn main() -> i32 {
             crate::be::run(&mut config, &mut state, &opts.args)
         }
         Mode::SmtpStdin => crate::daemon::setup::run_bs(&opts),
+        Mode::HostCheck { ip, .. } => crate::daemon::setup::run_bh(&opts, &ip),
         Mode::QueueList => crate::daemon::setup::run_bp(&opts, false),
         Mode::QueueCount => crate::daemon::setup::run_bp(&opts, true),
         Mode::MessageAction(f) if f == "-Mrm" => crate::daemon::setup::run_mrm(&opts),

@@ -45,7 +45,7 @@ pub struct AclState {
     pub(crate) rate_mail: HashMap<String, f64>,
     pub(crate) rate_cmd: HashMap<String, f64>,
     /// Parsed `ratelimit` arguments, by text.
-    pub(crate) rate_options: HashMap<String, std::rc::Rc<crate::ratelimit::Options>>,
+    pub(crate) rate_options: HashMap<String, std::sync::Arc<crate::ratelimit::Options>>,
     /// Lines already logged by `warn` in this message (Exim writes each
     /// once).
     pub(crate) warn_logged: HashSet<String>,

@@ -393,7 +393,7 @@ async fn connection(
         connection_count: shared.counts.lock().map(|c| c.total).unwrap_or(1),
     };
     let services = loaded.services.clone();
-    let mut session = Session::new(&services, Box::new(loaded.acls.clone()), SessionMode::Remote, peer_info);
+    let mut session = Session::new(&services, Box::new(loaded.new_acls()), SessionMode::Remote, peer_info);
     let log: Arc<Logger> = loaded.log.clone();
     let timeout = Duration::from_secs(services.cfg.smtp_receive_timeout.max(1));
     let mut buf = vec![0u8; 16384];

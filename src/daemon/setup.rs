@@ -6,13 +6,21 @@ use std::sync::Arc;
 use crate::be::ConfigView;
 use crate::cli::Options;
 use crate::log::Logger;
-use crate::smtp::{LiteralAcls, Services, SmtpConfig};
+use crate::smtp::acls::{AclSetup, ConfiguredAcls};
+use crate::smtp::{AclHooks, Services, SmtpConfig};
 
 /// The loaded configuration pieces.
 pub struct Loaded {
     pub services: Services,
-    pub acls: LiteralAcls,
+    pub acls: Arc<AclSetup>,
     pub log: Arc<Logger>,
+}
+
+impl Loaded {
+    /// The ACLs for a new session.
+    pub fn new_acls(&self) -> ConfiguredAcls {
+        ConfiguredAcls::new(self.acls.clone(), self.services.cfg.clone(), self.services.hosts.clone(), self.log.clone())
+    }
 }
 
 /// Read the configuration for SMTP input.
@@ -27,7 +35,11 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
     let get = |name: &str| ConfigView::option(config, name);
     let mut cfg = SmtpConfig::from_lookup(&get);
     cfg.options.insert("config_file".into(), config.config_file());
-    let acls = LiteralAcls::from_lookup(&get);
+    let acls = Arc::new(AclSetup::from_config(config).unwrap_or_else(|e| {
+        // The configuration reader has checked the ACLs' syntax already.
+        eprintln!("{e}");
+        std::process::exit(1)
+    }));
     let auths = authenticators(config);
     let log = Arc::new(Logger::new(&cfg.log_file_path));
     let services = Services {
@@ -96,7 +108,7 @@ pub fn run_bs(opts: &Options) -> i32 {
     let stdout = std::io::stdout();
     let quit = crate::smtp::stdio::run(
         &loaded.services,
-        Box::new(loaded.acls.clone()),
+        Box::new(loaded.new_acls()),
         &login_name(),
         &loaded.log,
         &mut stdin.lock(),
@@ -107,6 +119,23 @@ pub fn run_bs(opts: &Options) -> i32 {
     } else {
         1
     }
+}
+
+/// `-bh IP`: a fake SMTP session from IP on standard input, with the ACL
+/// trace on standard error; nothing is delivered or spooled.
+pub fn run_bh(opts: &Options, ip: &str) -> i32 {
+    let loaded = match load_or_report(opts) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let mut acls = loaded.new_acls();
+    acls.trace = true;
+    let acls: Box<dyn AclHooks + Send> = Box::new(acls);
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    crate::smtp::stdio::run_host_check(&loaded.services, acls, ip, &mut stdin.lock(), &mut stdout.lock(), &mut stderr.lock());
+    0
 }
 
 /// `-bp` (and `-bpc`: the count only).

@@ -14,7 +14,7 @@ pub struct RedisDb {
 }
 
 /// WATCH conflicts tolerated before giving up (and deferring).
-const MAX_RETRIES: usize = 20;
+const MAX_RETRIES: u64 = 100;
 
 impl RedisDb {
     /// `url` as redis://host:port/db.
@@ -49,10 +49,15 @@ impl RedisDb {
 impl HintsDb for RedisDb {
     fn update(&mut self, db: &str, key: &str, change: &mut Change) -> Result<(), HintsError> {
         let k = format!("rexim:{db}:{key}");
-        for _ in 0..MAX_RETRIES {
+        for attempt in 0..MAX_RETRIES {
             match self.try_update(&k, change) {
                 Ok(true) => return Ok(()),
-                Ok(false) => continue,
+                // Another server changed the record: back off a little,
+                // differently in each process, so the two do not collide
+                // again and again.
+                Ok(false) => std::thread::sleep(std::time::Duration::from_micros(
+                    (attempt + 1) * (50 + u64::from(std::process::id() % 97)),
+                )),
                 Err(e) => {
                     self.conn = None;
                     return Err(HintsError(format!("redis {db} database: {e}")));

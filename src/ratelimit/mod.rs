@@ -50,7 +50,7 @@ pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>
         Some(o) => o,
         None => match options::parse(arg, &defaults) {
             Ok(o) => {
-                let o = std::rc::Rc::new(o);
+                let o = std::sync::Arc::new(o);
                 if it.state.rate_options.len() > 1000 {
                     it.state.rate_options.clear();
                 }

@@ -89,6 +89,9 @@ impl SessionContext<'_> {
             "proxy_external_port" => v.proxy.as_ref().map(|p| p.1.to_string()),
             "proxy_session" => Some(if v.proxy.is_some() { "yes" } else { "" }.into()),
             "smtp_command" => Some(v.smtp_command.clone()),
+            "smtp_command_argument" => {
+                Some(v.smtp_command.split_once(' ').map(|(_, a)| a.trim_start().to_string()).unwrap_or_default())
+            }
             _ => v.acl_vars.get(name).cloned(),
         }
     }

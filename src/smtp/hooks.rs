@@ -4,7 +4,7 @@
 use super::session::SessionVars;
 
 /// Where an ACL is run (Exim's ACL_WHERE_*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AclWhere {
     Connect,
     Helo,

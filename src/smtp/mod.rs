@@ -7,6 +7,7 @@
 //! `HostMatcher` (host lists), `DsnParams` (DSN MAIL/RCPT parameters),
 //! and `crate::auth::Authenticator` (AUTH mechanisms).
 
+pub mod acls;
 pub mod address;
 pub mod command;
 pub mod config;

@@ -283,6 +283,21 @@ fn reply(code: &str, text: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// A reply from an ACL's `message`, which may start with its own code
+/// (and extended code) of the same class as the default (Exim's
+/// smtp_message_code()).
+fn user_reply(default_code: u16, text: &str) -> Vec<u8> {
+    let (code, extended, msg) = crate::acl::reply::message_code(text, default_code);
+    let code = code.to_string();
+    match extended {
+        Some(ext) => {
+            let lines: Vec<String> = msg.split('\n').map(|l| format!("{ext} {l}")).collect();
+            reply(&code, &lines.join("\n"))
+        }
+        None => reply(&code, msg),
+    }
+}
+
 /// Exim's string_printing(): control characters as escapes.
 fn printing(bytes: &[u8]) -> String {
     let mut s = String::new();
@@ -744,7 +759,8 @@ impl Session {
             first.push_str(&format!(" [{a}]"));
         }
         if let Some(msg) = &outcome.user_message {
-            first = msg.clone();
+            // A code given in the message is not repeated in the reply.
+            first = crate::acl::reply::message_code(msg, 250).2.to_string();
         }
         if !ehlo {
             self.adv = Advertised::default();
@@ -958,7 +974,7 @@ impl Session {
         match outcome.verdict {
             AclVerdict::Accept | AclVerdict::Discard => {
                 let text = outcome.user_message.clone().unwrap_or_else(|| "OK".into());
-                let r = reply("250", &text);
+                let r = user_reply(250, &text);
                 self.send(r);
                 self.last_was_rej_mail = false;
             }
@@ -1049,13 +1065,13 @@ impl Session {
         match outcome.verdict {
             AclVerdict::Accept => {
                 let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
-                let r = reply("250", &text);
+                let r = user_reply(250, &text);
                 self.send(r);
                 self.vars.recipients.push(recipient);
             }
             AclVerdict::Discard => {
                 let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
-                let r = reply("250", &text);
+                let r = user_reply(250, &text);
                 self.send(r);
                 let h = self.vars.host_and_ident(true);
                 let s = self.vars.sender_address.clone().unwrap_or_default();
@@ -1083,8 +1099,13 @@ impl Session {
         let mut user = outcome.user_message.clone();
         if let Some(m) = &user {
             let b = m.as_bytes();
-            if b.len() > 3 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' && b[0] == default_code.as_bytes()[0] {
-                code = m[..3].to_string();
+            // Exim does not insist on the class of a code given for VRFY.
+            let class_ok = b.first() == default_code.as_bytes().first() || where_ == AclWhere::Vrfy;
+            // A code of the wrong class is dropped for the default.
+            if b.len() > 3 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' {
+                if class_ok {
+                    code = m[..3].to_string();
+                }
                 user = Some(m[4..].to_string());
             }
         }

@@ -1,0 +1,274 @@
+//! The configuration's ACLs run by the interpreter (`crate::acl`) at each
+//! hook of the SMTP session: the bridge between `smtp::AclHooks` and
+//! `acl::check`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::context::SessionContext;
+use super::hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, HostMatcher};
+use super::session::SessionVars;
+use super::SmtpConfig;
+use crate::acl::{self, AclState, AclStore, Rc, Where};
+use crate::expand::{Context, ExpandError, Found, ListKind};
+use crate::hintsdb::{FileDb, HintsDb};
+use crate::log::{Logger, Targets};
+
+/// The `acl_smtp_*` option of each hook.
+const HOOK_OPTIONS: &[(AclWhere, &str)] = &[
+    (AclWhere::Connect, "acl_smtp_connect"),
+    (AclWhere::Helo, "acl_smtp_helo"),
+    (AclWhere::Mail, "acl_smtp_mail"),
+    (AclWhere::Rcpt, "acl_smtp_rcpt"),
+    (AclWhere::Predata, "acl_smtp_predata"),
+    (AclWhere::Data, "acl_smtp_data"),
+    (AclWhere::Quit, "acl_smtp_quit"),
+    (AclWhere::Notquit, "acl_smtp_notquit"),
+    (AclWhere::Vrfy, "acl_smtp_vrfy"),
+    (AclWhere::Expn, "acl_smtp_expn"),
+    (AclWhere::Etrn, "acl_smtp_etrn"),
+    (AclWhere::Starttls, "acl_smtp_starttls"),
+    (AclWhere::Auth, "acl_smtp_auth"),
+];
+
+fn place(w: AclWhere) -> Where {
+    match w {
+        AclWhere::Connect => Where::Connect,
+        AclWhere::Helo => Where::Helo,
+        AclWhere::Mail => Where::Mail,
+        AclWhere::Rcpt => Where::Rcpt,
+        AclWhere::Predata => Where::Predata,
+        AclWhere::Data => Where::Data,
+        AclWhere::Quit => Where::Quit,
+        AclWhere::Notquit => Where::NotQuit,
+        AclWhere::Vrfy => Where::Vrfy,
+        AclWhere::Expn => Where::Expn,
+        AclWhere::Etrn => Where::Etrn,
+        AclWhere::Starttls => Where::Starttls,
+        AclWhere::Auth => Where::Auth,
+    }
+}
+
+/// What every session of a process shares: the compiled ACLs, the hook
+/// options and the named lists.
+pub struct AclSetup {
+    pub store: Arc<AclStore>,
+    pub options: HashMap<AclWhere, String>,
+    pub named_lists: Vec<(char, String, String)>,
+    pub primary_hostname: String,
+    pub hints_dir: String,
+}
+
+impl AclSetup {
+    pub fn from_config(config: &crate::config::Config) -> Result<AclSetup, String> {
+        use crate::be::ConfigView;
+        let store = AclStore::from_config(config).map_err(|e| e.to_string())?;
+        let options = HOOK_OPTIONS
+            .iter()
+            .filter_map(|(w, name)| ConfigView::option(config, name).map(|v| (*w, v)))
+            .collect();
+        let named_lists = config
+            .named_lists
+            .iter()
+            .map(|l| {
+                let k = match l.kind {
+                    crate::config::ListKind::Domain => 'd',
+                    crate::config::ListKind::Host => 'h',
+                    crate::config::ListKind::Address => 'a',
+                    crate::config::ListKind::LocalPart => 'l',
+                };
+                (k, l.name.clone(), l.value.clone())
+            })
+            .collect();
+        let spool = ConfigView::option(config, "spool_directory").unwrap_or_default();
+        Ok(AclSetup {
+            store: Arc::new(store),
+            options,
+            named_lists,
+            primary_hostname: ConfigView::option(config, "primary_hostname").unwrap_or_default(),
+            hints_dir: format!("{spool}/db"),
+        })
+    }
+}
+
+/// The ACLs of one session.
+pub struct ConfiguredAcls {
+    setup: Arc<AclSetup>,
+    cfg: Arc<SmtpConfig>,
+    hosts: Arc<dyn HostMatcher>,
+    log: Arc<Logger>,
+    state: AclState,
+    lists: acl::lists_env::StaticListContext,
+    hints: FileDb,
+    /// `-bh`: the `>>>` trace of ACL processing goes to standard error.
+    pub trace: bool,
+}
+
+impl ConfiguredAcls {
+    pub fn new(setup: Arc<AclSetup>, cfg: Arc<SmtpConfig>, hosts: Arc<dyn HostMatcher>, log: Arc<Logger>) -> Self {
+        let mut lists =
+            acl::lists_env::StaticListContext::new(setup.named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())));
+        lists.primary_hostname = setup.primary_hostname.clone();
+        let hints = FileDb::new(&setup.hints_dir);
+        ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: false }
+    }
+
+    fn run(&mut self, w: AclWhere, vars: &SessionVars, arg: Option<&str>, headers: &[String]) -> AclOutcome {
+        self.state.new_command();
+        let option = self.setup.options.get(&w).cloned();
+        let env = &mut Env {
+            store: &self.setup.store,
+            vars,
+            cfg: &self.cfg,
+            hosts: &*self.hosts,
+            headers,
+            log: &self.log,
+            lists: &mut self.lists,
+            hints: &mut self.hints,
+            trace: self.trace,
+        };
+        let out = acl::check(env, &mut self.state, place(w), option.as_deref(), arg);
+        let verdict = match out.rc {
+            Rc::Ok => AclVerdict::Accept,
+            Rc::Discard => AclVerdict::Discard,
+            Rc::Fail if self.state.drop_connection => AclVerdict::Drop,
+            Rc::Fail => AclVerdict::Deny,
+            Rc::FailDrop => AclVerdict::Drop,
+            Rc::Defer | Rc::Error => AclVerdict::Defer,
+        };
+        let add_headers = std::mem::take(&mut self.state.headers_add).into_iter().map(|(_, h)| h).collect();
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, controls: Vec::new() }
+    }
+}
+
+impl AclHooks for ConfiguredAcls {
+    fn connect(&mut self, v: &SessionVars) -> AclOutcome {
+        self.run(AclWhere::Connect, v, None, &[])
+    }
+    fn helo(&mut self, v: &SessionVars) -> AclOutcome {
+        let out = self.run(AclWhere::Helo, v, None, &[]);
+        self.state.new_message();
+        out
+    }
+    fn mail(&mut self, v: &SessionVars) -> AclOutcome {
+        self.state.new_message();
+        self.run(AclWhere::Mail, v, None, &[])
+    }
+    fn rcpt(&mut self, v: &SessionVars, recipient: &str) -> AclOutcome {
+        self.run(AclWhere::Rcpt, v, Some(recipient), &[])
+    }
+    fn predata(&mut self, v: &SessionVars) -> AclOutcome {
+        self.run(AclWhere::Predata, v, None, &[])
+    }
+    fn data(&mut self, v: &SessionVars, headers: &[String]) -> AclOutcome {
+        self.run(AclWhere::Data, v, None, headers)
+    }
+    fn quit(&mut self, v: &SessionVars) -> AclOutcome {
+        self.run(AclWhere::Quit, v, None, &[])
+    }
+    fn notquit(&mut self, v: &SessionVars, _reason: &str) -> AclOutcome {
+        self.run(AclWhere::Notquit, v, None, &[])
+    }
+    fn vrfy(&mut self, v: &SessionVars, address: &str) -> AclOutcome {
+        self.run(AclWhere::Vrfy, v, Some(address), &[])
+    }
+    fn expn(&mut self, v: &SessionVars, list: &str) -> AclOutcome {
+        self.run(AclWhere::Expn, v, Some(list), &[])
+    }
+    fn etrn(&mut self, v: &SessionVars, arg: &str) -> AclOutcome {
+        self.run(AclWhere::Etrn, v, Some(arg), &[])
+    }
+    fn starttls(&mut self, v: &SessionVars) -> AclOutcome {
+        let out = self.run(AclWhere::Starttls, v, None, &[]);
+        self.state.new_message();
+        out
+    }
+    fn auth(&mut self, v: &SessionVars, mechanism: &str) -> AclOutcome {
+        self.run(AclWhere::Auth, v, Some(mechanism), &[])
+    }
+}
+
+/// What the interpreter sees of the session during one ACL run.
+struct Env<'a> {
+    store: &'a AclStore,
+    vars: &'a SessionVars,
+    cfg: &'a SmtpConfig,
+    hosts: &'a dyn HostMatcher,
+    headers: &'a [String],
+    log: &'a Logger,
+    lists: &'a mut acl::lists_env::StaticListContext,
+    hints: &'a mut FileDb,
+    trace: bool,
+}
+
+impl Env<'_> {
+    fn context(&self) -> SessionContext<'_> {
+        SessionContext { vars: self.vars, cfg: self.cfg, hosts: self.hosts, headers: self.headers, extra: HashMap::new() }
+    }
+}
+
+impl acl::AclSource for Env<'_> {
+    fn named_acl(&self, name: &str) -> Option<Arc<acl::Acl>> {
+        self.store.named_acl(name)
+    }
+}
+
+impl acl::SessionVars for Env<'_> {
+    fn variable(&self, name: &str) -> Option<String> {
+        self.context().variable(name)
+    }
+    fn headers(&self) -> Vec<String> {
+        self.headers.to_vec()
+    }
+    fn recipients(&self) -> Vec<String> {
+        self.vars.recipients.clone()
+    }
+}
+
+impl acl::ListMatcher for Env<'_> {
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
+        acl::lists_env::match_list(self.lists, kind, subject, list)
+    }
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
+        let (lookups, env) = crate::lists::ListContext::lookups(self.lists);
+        let found = crate::lookups::expansion::expansion_lookup(lookups, env, key, search_type, query)
+            .map_err(ExpandError::Failed)?;
+        Ok(found.value.map(|v| Found {
+            value: Some(v),
+            numeric: found.numeric.map(|(a, b)| vec![String::new(), a, b]).unwrap_or_default(),
+        }))
+    }
+}
+
+impl acl::AclLog for Env<'_> {
+    fn log(&mut self, targets: &[&str], line: &str) {
+        // -bh writes no log files: log lines go to standard error.
+        if self.trace {
+            eprintln!("LOG: {line}");
+            return;
+        }
+        let t = Targets {
+            main: targets.is_empty() || targets.contains(&"main"),
+            reject: targets.contains(&"reject"),
+            panic: targets.contains(&"panic"),
+        };
+        self.log.write(t, line);
+    }
+    fn debug(&mut self, line: &str) {
+        if self.trace {
+            eprintln!(">>> {line}");
+        }
+    }
+    fn debugging(&self) -> bool {
+        self.trace
+    }
+}
+
+impl acl::Resolver for Env<'_> {}
+impl acl::Verifier for Env<'_> {}
+
+impl acl::AclEnv for Env<'_> {
+    fn hints(&mut self) -> Option<&mut dyn HintsDb> {
+        Some(self.hints)
+    }
+}
