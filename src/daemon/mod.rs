@@ -358,6 +358,29 @@ async fn tls_accept(shared: &Shared, loaded: &Loaded, tcp: TcpStream, ip: &str) 
     Ok((Stream::Tls(Box::new(tls)), info))
 }
 
+/// Read a PROXY header with the blocking reader (which never reads past
+/// the header) on a worker thread, and hand the socket back.
+async fn read_proxy_header(
+    tcp: TcpStream,
+    timeout: Duration,
+    ip: &str,
+    port: u16,
+) -> Option<(TcpStream, Option<crate::proxy::ProxyState>)> {
+    let std_tcp = tcp.into_std().ok()?;
+    std_tcp.set_nonblocking(false).ok()?;
+    let (ip, port) = (ip.to_string(), i32::from(port));
+    let (std_tcp, state) = tokio::task::spawn_blocking(move || {
+        let mut s = std_tcp;
+        let outcome = crate::proxy::read_header_tcp(&mut s, timeout, &crate::proxy::Policy::EXIM);
+        let state = crate::proxy::ProxyState::negotiated(&ip, port, outcome);
+        (s, state)
+    })
+    .await
+    .ok()?;
+    std_tcp.set_nonblocking(true).ok()?;
+    Some((TcpStream::from_std(std_tcp).ok()?, Some(state)))
+}
+
 async fn connection(
     tcp: TcpStream,
     peer: SocketAddr,
@@ -368,6 +391,17 @@ async fn connection(
 ) {
     let local = tcp.local_addr().ok();
     let ip = peer.ip().to_canonical().to_string();
+    // A host in hosts_proxy must send a PROXY header before anything else
+    // (before TLS on connect too).
+    let (tcp, proxy_state) = match &loaded.services.cfg.hosts_proxy {
+        Some(list) if loaded.services.hosts.matches(list, Some(&ip), None) => {
+            match read_proxy_header(tcp, loaded.services.cfg.proxy_protocol_timeout, &ip, peer.port()).await {
+                Some(r) => r,
+                None => return,
+            }
+        }
+        _ => (tcp, None),
+    };
     let mut stream = Stream::Plain(tcp);
     let mut tls_info = None;
     if tls_on_connect {
@@ -394,6 +428,9 @@ async fn connection(
     };
     let services = loaded.services.clone();
     let mut session = Session::new(&services, Box::new(loaded.new_acls()), SessionMode::Remote, peer_info);
+    if let Some(state) = proxy_state {
+        session.set_proxy(state);
+    }
     let log: Arc<Logger> = loaded.log.clone();
     let timeout = Duration::from_secs(services.cfg.smtp_receive_timeout.max(1));
     let mut buf = vec![0u8; 16384];

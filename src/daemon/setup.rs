@@ -131,10 +131,28 @@ pub fn run_bh(opts: &Options, ip: &str) -> i32 {
     let mut acls = loaded.new_acls();
     acls.trace = true;
     let acls: Box<dyn AclHooks + Send> = Box::new(acls);
+    // As Exim 4.96 does in -bh, a host in hosts_proxy starts with a PROXY
+    // header on standard input, read before anything buffers it.
+    let cfg = &loaded.services.cfg;
+    let proxy = match &cfg.hosts_proxy {
+        Some(list) if loaded.services.hosts.matches(list, Some(ip), None) => {
+            let outcome = crate::proxy::read_header_fd(0, cfg.proxy_protocol_timeout, &crate::proxy::Policy::EXIM);
+            Some(crate::proxy::ProxyState::negotiated(ip, 0, outcome))
+        }
+        _ => None,
+    };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    crate::smtp::stdio::run_host_check(&loaded.services, acls, ip, &mut stdin.lock(), &mut stdout.lock(), &mut stderr.lock());
+    crate::smtp::stdio::run_host_check(
+        &loaded.services,
+        acls,
+        ip,
+        proxy,
+        &mut stdin.lock(),
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    );
     0
 }
 

@@ -39,6 +39,10 @@ pub struct SmtpConfig {
     pub tls_certificate: Option<String>,
     pub tls_privatekey: Option<String>,
     pub tls_verify_hosts: Option<String>,
+    /// `hosts_proxy` (`proxy_required_hosts`): hosts that must send a
+    /// PROXY header first.
+    pub hosts_proxy: Option<String>,
+    pub proxy_protocol_timeout: std::time::Duration,
     pub tls_try_verify_hosts: Option<String>,
     pub tls_verify_certificates: Option<String>,
     pub tls_on_connect_ports: Option<String>,
@@ -249,6 +253,8 @@ impl SmtpConfig {
             tls_certificate: set("tls_certificate"),
             tls_privatekey: set("tls_privatekey"),
             tls_verify_hosts: set("tls_verify_hosts"),
+            hosts_proxy: set("hosts_proxy").or_else(|| set("proxy_required_hosts")),
+            proxy_protocol_timeout: std::time::Duration::from_secs(time("proxy_protocol_timeout", 3)),
             tls_try_verify_hosts: set("tls_try_verify_hosts"),
             tls_verify_certificates: set("tls_verify_certificates"),
             tls_on_connect_ports: set("tls_on_connect_ports"),

@@ -85,9 +85,7 @@ impl SessionContext<'_> {
             "authenticated_id" => opt(&v.authenticated_id),
             "authenticated_sender" => opt(&v.authenticated_sender),
             "sender_host_authenticated" => opt(&v.sender_host_authenticated),
-            "proxy_external_address" => v.proxy.as_ref().map(|p| p.0.clone()),
-            "proxy_external_port" => v.proxy.as_ref().map(|p| p.1.to_string()),
-            "proxy_session" => Some(if v.proxy.is_some() { "yes" } else { "" }.into()),
+            _ if name.starts_with("proxy_") => v.proxy_state.as_ref().and_then(|p| p.variable(name)),
             "smtp_command" => Some(v.smtp_command.clone()),
             "smtp_command_argument" => {
                 Some(v.smtp_command.split_once(' ').map(|(_, a)| a.trim_start().to_string()).unwrap_or_default())

@@ -87,6 +87,9 @@ pub struct SessionVars {
     pub tls: TlsInfo,
     /// PROXY protocol: the external address and port the proxy reported.
     pub proxy: Option<(String, u16)>,
+    /// PROXY protocol: the negotiation's outcome, for a host in
+    /// hosts_proxy (its variables, and the 503s after a failure).
+    pub proxy_state: Option<crate::proxy::ProxyState>,
     pub smtp_command: String,
     /// `$acl_c*` and `$acl_m*`.
     pub acl_vars: HashMap<String, String>,
@@ -417,6 +420,24 @@ impl Session {
     }
 
     /// The greeting: run the connect ACL and send the banner.
+    /// A connection from a host in hosts_proxy: take the client's address
+    /// from the negotiated header (call before `start`).
+    pub fn set_proxy(&mut self, state: crate::proxy::ProxyState) {
+        // After a good header the client is the one it names; after a
+        // failed one, whatever Exim had taken from it before the fault.
+        if !state.sender_host_address.is_empty() {
+            self.vars.sender_host_address = Some(state.sender_host_address.clone());
+            self.vars.sender_host_port = u16::try_from(state.sender_host_port).unwrap_or(0);
+        }
+        if state.proxied() {
+            self.vars.sender_host_name = None;
+            if let Some(proxy_ip) = &state.proxy_local_address {
+                self.vars.proxy = Some((proxy_ip.clone(), u16::try_from(state.proxy_local_port).unwrap_or(0)));
+            }
+        }
+        self.vars.proxy_state = Some(state);
+    }
+
     pub fn start(&mut self) -> Vec<Event> {
         if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() {
             let h = self.vars.fullhost(true);
@@ -610,6 +631,12 @@ impl Session {
         self.vars.smtp_command = text.clone();
         if had_nul {
             self.synprot_error(501, None, t::NUL_PRESENT, true);
+            return true;
+        }
+        // After a failed PROXY negotiation every command but QUIT is
+        // refused; these are not protocol errors.
+        if let Some(refusal) = self.vars.proxy_state.as_ref().and_then(|p| p.refusal(text.split(' ').next().unwrap_or(""))) {
+            self.send(format!("{refusal}\r\n").into_bytes());
             return true;
         }
         let (verb, arg) = command::parse(&text);
@@ -1097,14 +1124,23 @@ impl Session {
         };
         let mut code = default_code.to_string();
         let mut user = outcome.user_message.clone();
+        let mut wrong_class: Option<String> = None;
         if let Some(m) = &user {
             let b = m.as_bytes();
             // Exim does not insist on the class of a code given for VRFY.
             let class_ok = b.first() == default_code.as_bytes().first() || where_ == AclWhere::Vrfy;
-            // A code of the wrong class is dropped for the default.
+            // A code of the wrong class is dropped for the default, and
+            // logged (Exim's "configured error code" line).
             if b.len() > 3 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' {
                 if class_ok {
                     code = m[..3].to_string();
+                } else {
+                    let expected = &default_code[..1];
+                    self.log(
+                        Targets::MAIN,
+                        format!("configured error code starts with incorrect digit (expected {expected}) in \"{m}\""),
+                    );
+                    wrong_class = Some(format!("{default_code} {}", &m[4..]));
                 }
                 user = Some(m[4..].to_string());
             }
@@ -1143,7 +1179,7 @@ impl Session {
         let what = match where_ {
             AclWhere::Predata => "DATA".to_string(),
             AclWhere::Data => "after DATA".to_string(),
-            AclWhere::Connect => "connection".to_string(),
+            AclWhere::Connect => "connection in \"connect\" ACL".to_string(),
             AclWhere::Helo => format!("HELO {arg}"),
             AclWhere::Mail => format!("MAIL {arg}"),
             AclWhere::Rcpt => format!("RCPT {arg}"),
@@ -1157,6 +1193,7 @@ impl Session {
         let log_msg = outcome
             .log_message
             .as_ref()
+            .or(wrong_class.as_ref())
             .or(outcome.user_message.as_ref())
             .map(|m| format!(": {}", m.split('\n').next().unwrap_or("")))
             .unwrap_or_default();
@@ -1475,16 +1512,14 @@ impl Session {
                     s.push_str(&format!(" I=[{i}]:{}", self.vars.interface_port));
                 }
             }
-            if sel.proxy {
-                if let Some((a, p)) = &self.vars.proxy {
-                    s.push_str(&format!(" PRX=[{a}]:{p}"));
-                }
-            }
         }
         if let Some(i) = &self.vars.sender_ident {
             s.push_str(&format!(" U={i}"));
         }
         s.push_str(&format!(" P={}", msg.received_protocol));
+        if let Some(prx) = self.vars.proxy_state.as_ref().and_then(|p| p.log_prx(sel.proxy)) {
+            s.push_str(&prx);
+        }
         s.push_str(&self.tls_log());
         if let Some(a) = &self.vars.sender_host_authenticated {
             s.push_str(&format!(" A={a}"));

@@ -39,12 +39,16 @@ pub fn run_host_check(
     services: &Services,
     acls: Box<dyn super::AclHooks + Send>,
     ip: &str,
+    proxy: Option<crate::proxy::ProxyState>,
     input: &mut dyn Read,
     output: &mut dyn Write,
     log_out: &mut dyn Write,
 ) -> bool {
     let peer = Peer { address: Some(ip.to_string()), ..Default::default() };
     let mut session = Session::new(services, acls, SessionMode::HostCheck, peer);
+    if let Some(state) = proxy {
+        session.set_proxy(state);
+    }
     let _ = write!(
         output,
         "\n**** SMTP testing session as if from host {ip}\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n\n"
@@ -81,16 +85,21 @@ pub fn run_host_check(
     }
     let mut buf = vec![0u8; 65536];
     loop {
-        let events = match input.read(&mut buf) {
+        let n = match input.read(&mut buf) {
             Ok(0) | Err(_) => {
                 let events = session.eof();
                 deliver(&mut session, events, output);
                 return session.quit_seen();
             }
-            Ok(n) => session.feed(&buf[..n]),
+            Ok(n) => n,
         };
-        if deliver(&mut session, events, output) {
-            return session.quit_seen();
+        // One line at a time, so that each command's log lines come out
+        // before the next command's ACL trace, as with Exim.
+        for line in buf[..n].split_inclusive(|&b| b == b'\n') {
+            let events = session.feed(line);
+            if deliver(&mut session, events, output) {
+                return session.quit_seen();
+            }
         }
     }
 }
