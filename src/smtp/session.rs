@@ -1034,6 +1034,9 @@ impl Session {
             return;
         }
         let mut rest = arg.to_string();
+        // NOTIFY and ORCPT belong to one recipient.
+        self.vars.dsn.remove("notify");
+        self.vars.dsn.remove("orcpt");
         if self.vars.esmtp {
             while let Some((before, name, value)) = Self::split_last_param(&rest) {
                 let upper = name.to_ascii_uppercase();
