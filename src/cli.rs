@@ -225,6 +225,7 @@ pub fn main() -> i32 {
         Mode::QueueList => crate::daemon::setup::run_bp(&opts, false),
         Mode::QueueCount => crate::daemon::setup::run_bp(&opts, true),
         Mode::MessageAction(f) if f == "-Mrm" => crate::daemon::setup::run_mrm(&opts),
+        Mode::MessageAction(f) if f == "-Mvh" => crate::daemon::setup::run_mvh(&opts),
         Mode::Daemon { foreground } => crate::daemon::run(&opts, foreground),
         Mode::Version => crate::config::bv_main(opts.config_file.as_deref().map(std::path::Path::new), &opts.defines),
         Mode::PrintConfig => crate::config::bp_main(
