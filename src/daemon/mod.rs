@@ -134,8 +134,17 @@ pub fn run(opts: &Options, foreground: bool) -> i32 {
             return 1;
         }
     };
-    let ports = parse_ports(opts.daemon_ports.as_deref().unwrap_or(&cfg.daemon_smtp_ports));
-    let interfaces = parse_interfaces(&cfg.local_interfaces);
+    // -oX with addresses (`127.0.0.1.2525`) replaces local_interfaces
+    // too, as in Exim; with plain ports only daemon_smtp_ports.
+    let ox_interfaces = opts.daemon_ports.as_deref().map(parse_interfaces).unwrap_or_default();
+    let (ports, interfaces) = if ox_interfaces.iter().any(|(_, p)| p.is_some()) {
+        (Vec::new(), ox_interfaces)
+    } else {
+        (
+            parse_ports(opts.daemon_ports.as_deref().unwrap_or(&cfg.daemon_smtp_ports)),
+            parse_interfaces(&cfg.local_interfaces),
+        )
+    };
     if !foreground {
         // SAFETY: fork before any threads exist; the parent only exits.
         match unsafe { libc::fork() } {
