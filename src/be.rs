@@ -358,7 +358,18 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
     let mut out = std::io::BufWriter::new(stdout.lock());
     if !args.is_empty() {
         for a in args {
-            let line = expand_line(config, state, a);
+            // An argument can define a macro too.
+            if let Some(name) = macro_name(a) {
+                match config.define_macro(a) {
+                    Ok(()) => {
+                        let _ = writeln!(out, "Defined macro '{name}'");
+                    }
+                    Err(e) => macro_error(&e),
+                }
+                continue;
+            }
+            let a = config.expand_macros(a).into_owned();
+            let line = expand_line(config, state, &a);
             let _ = writeln!(out, "{line}");
         }
         return 0;
