@@ -32,14 +32,17 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
+// PEM through rustls-pki-types (rustls-pemfile is archived).
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let data = std::fs::read(path).map_err(|e| format!("{}: {}", path.display(), e))?;
-    rustls_pemfile::certs(&mut &data[..]).collect::<Result<Vec<_>, _>>().map_err(|e| format!("{}: {}", path.display(), e))
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {}", path.display(), e))
 }
 
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    let data = std::fs::read(path).map_err(|e| format!("{}: {}", path.display(), e))?;
-    rustls_pemfile::private_key(&mut &data[..]).map_err(|e| format!("{}: {}", path.display(), e))?.ok_or_else(|| format!("{}: no private key", path.display()))
+    use rustls::pki_types::pem::PemObject;
+    PrivateKeyDer::from_pem_file(path).map_err(|e| format!("{}: {}", path.display(), e))
 }
 
 pub fn config(cert: Option<&Path>, key: Option<&Path>, tls12_only: bool) -> Result<Arc<ClientConfig>, String> {
