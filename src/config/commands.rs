@@ -252,6 +252,14 @@ pub fn bv_main(path: Option<&Path>, defines: &[(String, String)]) -> i32 {
             if !cfg.main.slot("keep_environment").is_some_and(|s| s.set) {
                 eprintln!("{} Warning: purging the environment.\n Suggested action: use keep_environment.", timestamp());
             }
+            // Beyond Exim, for a person at a terminal: the options that
+            // are set but that rexim reads without acting on them yet.
+            if std::io::stderr().is_terminal() {
+                let idle = cfg.options_not_acted_on();
+                if !idle.is_empty() {
+                    eprintln!("rexim: options read but not acted on yet: {}", idle.join(" "));
+                }
+            }
             // Beyond Exim: expansion syntax errors are listed (Exim only
             // finds them when the option is used).
             for i in cfg.expansion_issues() {

@@ -371,3 +371,8 @@ fn repeatable_options_accumulate() {
     assert_eq!(r.option("condition"), Some(&Value::Str("${if and{{bool_lax{a}}{bool_lax{b}}}}".into())));
     assert_eq!(super::options::list_items("a::b : c", ':'), vec!["a:b", "c"]);
 }
+
+#[test]
+fn acted_on_table_is_sorted() {
+    assert!(super::ACTED_ON.windows(2).all(|w| w[0] < w[1]));
+}
