@@ -87,8 +87,16 @@ pub fn extract(s: &str) -> Option<Extracted> {
     Some(Extracted { address, at })
 }
 
-/// `${addresses:...}`: the addresses of a header-style list, joined by `:`.
-pub fn addresses(s: &str) -> String {
+/// `${addresses:...}`: the addresses of a header-style list, joined by `:`
+/// (or by the character after a leading `>`).
+pub fn addresses(s: &str) -> Result<String, super::error::ExpandError> {
+    if s == ">" {
+        return Err(super::error::ExpandError::Failed("output separator missing in expanding ${addresses:>}".into()));
+    }
+    Ok(addresses_joined(s))
+}
+
+fn addresses_joined(s: &str) -> String {
     let (sep, body) = match s.strip_prefix('>') {
         Some(rest) if !rest.is_empty() => (rest.chars().next().unwrap_or(':'), &rest[1..]),
         _ => (':', s),
@@ -159,8 +167,9 @@ fn split_top_level_commas(s: &str) -> Vec<String> {
 /// RFC 2822 quoting of a local part when it is not a dot-atom.
 pub fn quote_local_part(s: &str) -> String {
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    // Exim quotes for characters outside atext and for a leading dot.
-    let dot_atom = !s.is_empty() && !s.starts_with('.') && s.chars().all(|c| atext(c) || c == '.');
+    // Exim quotes for characters outside atext and for a dot at either end.
+    let dot_atom =
+        !s.is_empty() && !s.starts_with('.') && !s.ends_with('.') && s.chars().all(|c| atext(c) || c == '.');
     if dot_atom {
         return s.to_string();
     }

@@ -278,7 +278,7 @@ pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, Expand
         OpKind::Address => address::extract(&sub).map(|a| a.address).unwrap_or_default(),
         OpKind::Domain => address::extract(&sub).map(|a| a.domain().to_string()).unwrap_or_default(),
         OpKind::LocalPart => address::extract(&sub).map(|a| a.local_part().to_string()).unwrap_or_default(),
-        OpKind::Addresses => address::addresses(&sub),
+        OpKind::Addresses => address::addresses(&sub)?,
         OpKind::Mask => ipaddr::mask(&sub, false)?,
         OpKind::MaskNormalised => ipaddr::mask(&sub, true)?,
         OpKind::Ipv6norm => ipaddr::ipv6norm(&sub)?,
