@@ -32,30 +32,9 @@ impl Plaintext {
     }
 
     fn prompts(&self) -> Vec<String> {
-        // A colon list where "::" is a literal colon.
+        // An Exim list: ":" separated, "::" a literal colon.
         let Some(p) = &self.options.server_prompts else { return Vec::new() };
-        let mut out = Vec::new();
-        let mut cur = String::new();
-        let mut chars = p.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == ':' {
-                if chars.peek() == Some(&':') {
-                    chars.next();
-                    cur.push(':');
-                } else {
-                    out.push(cur.trim().to_string());
-                    cur.clear();
-                }
-            } else {
-                cur.push(c);
-            }
-        }
-        out.push(cur.trim().to_string());
-        // "a:" is the one item "a": a list's final separator adds nothing.
-        if out.len() > 1 && out.last().is_some_and(|s| s.is_empty()) {
-            out.pop();
-        }
-        out
+        crate::lists::list_items(p, crate::lists::ListSep::Default)
     }
 
     /// Ask for the next value or decide.

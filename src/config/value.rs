@@ -450,30 +450,10 @@ pub fn group_name(gid: u32) -> Option<String> {
     Some(name.to_string_lossy().into_owned())
 }
 
-/// Split a colon list for uid/gid lists (Exim uses string_nextinlist with
-/// the default separator, `::` being a literal colon).
+/// Split a colon list for uid/gid lists (Exim's string_nextinlist with the
+/// default separator).
 fn colon_items(s: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut cur = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ':' {
-            if chars.peek() == Some(&':') {
-                chars.next();
-                cur.push(':');
-            } else {
-                items.push(std::mem::take(&mut cur));
-            }
-        } else {
-            cur.push(c);
-        }
-    }
-    items.push(cur);
-    items
-        .into_iter()
-        .map(|i| i.trim().to_string())
-        .filter(|i| !i.is_empty())
-        .collect()
+    crate::lists::list_items(s, crate::lists::ListSep::Default)
 }
 
 /// Parse a value of the given kind from the text after `=` (already read as
