@@ -11,8 +11,20 @@ use crate::log::Logger;
 /// when it ended with QUIT (Exim's -bs exits 0 then, 1 otherwise).
 pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &str, log: &Logger, input: &mut dyn Read, output: &mut dyn Write) -> bool {
     let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, Peer::default());
+    drive(&mut session, input, false, &mut |session, events| handle(session, events, services, log, output))
+}
+
+/// Run a session over an input stream: `carry` carries out the events of
+/// each step and says whether the session is over. With `by_line`, input
+/// is fed one line at a time. True when the session ended with QUIT.
+fn drive(
+    session: &mut Session,
+    input: &mut dyn Read,
+    by_line: bool,
+    carry: &mut dyn FnMut(&mut Session, Vec<Event>) -> bool,
+) -> bool {
     let events = session.start();
-    if handle(&mut session, events, services, log, output) {
+    if carry(session, events) {
         return session.quit_seen();
     }
     let mut buf = vec![0u8; 65536];
@@ -20,14 +32,18 @@ pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &s
         let n = match input.read(&mut buf) {
             Ok(0) | Err(_) => {
                 let events = session.eof();
-                handle(&mut session, events, services, log, output);
+                carry(session, events);
                 return session.quit_seen();
             }
             Ok(n) => n,
         };
-        let events = session.feed(&buf[..n]);
-        if handle(&mut session, events, services, log, output) {
-            return session.quit_seen();
+        let pieces: Vec<&[u8]> =
+            if by_line { buf[..n].split_inclusive(|&b| b == b'\n').collect() } else { vec![&buf[..n]] };
+        for piece in pieces {
+            let events = session.feed(piece);
+            if carry(session, events) {
+                return session.quit_seen();
+            }
         }
     }
 }
@@ -79,29 +95,9 @@ pub fn run_host_check(
         let _ = output.flush();
         closed
     };
-    let events = session.start();
-    if deliver(&mut session, events, output) {
-        return session.quit_seen();
-    }
-    let mut buf = vec![0u8; 65536];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) | Err(_) => {
-                let events = session.eof();
-                deliver(&mut session, events, output);
-                return session.quit_seen();
-            }
-            Ok(n) => n,
-        };
-        // One line at a time, so that each command's log lines come out
-        // before the next command's ACL trace, as with Exim.
-        for line in buf[..n].split_inclusive(|&b| b == b'\n') {
-            let events = session.feed(line);
-            if deliver(&mut session, events, output) {
-                return session.quit_seen();
-            }
-        }
-    }
+    // One line at a time, so that each command's log lines come out
+    // before the next command's ACL trace, as with Exim.
+    drive(&mut session, input, true, &mut |session, events| deliver(session, events, output))
 }
 
 /// Carry out events; true when the session is over.
