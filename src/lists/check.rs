@@ -64,7 +64,7 @@ fn negate(yield_ok: bool) -> bool {
 pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind, subject: &mut Subject) -> ListOutcome {
     let mut cacheable = true;
     let mut yield_ok = true;
-    let (mut include_unknown, mut ignore_unknown, mut include_defer, mut ignore_defer) = (false, false, false, false);
+    let mut trouble = Trouble { ignore_unknown: false, include_unknown: false, ignore_defer: false, include_defer: false };
     let done = |result: ListMatch, cacheable: bool| ListOutcome { result, cacheable };
     for item in ListIter::new(list, sep) {
         let mut ss = item.as_str();
@@ -79,23 +79,19 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
         if kind == ListKind::Host && ss.starts_with('+') {
             match ss {
                 "+include_unknown" => {
-                    include_unknown = true;
-                    ignore_unknown = false;
+                    (trouble.include_unknown, trouble.ignore_unknown) = (true, false);
                     continue;
                 }
                 "+ignore_unknown" => {
-                    ignore_unknown = true;
-                    include_unknown = false;
+                    (trouble.ignore_unknown, trouble.include_unknown) = (true, false);
                     continue;
                 }
                 "+include_defer" => {
-                    include_defer = true;
-                    ignore_defer = false;
+                    (trouble.include_defer, trouble.ignore_defer) = (true, false);
                     continue;
                 }
                 "+ignore_defer" => {
-                    ignore_defer = true;
-                    include_defer = false;
+                    (trouble.ignore_defer, trouble.include_defer) = (true, false);
                     continue;
                 }
                 _ => {}
@@ -191,24 +187,14 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                     ItemRc::Panic(m) => return done(ListMatch::Panic(m), false),
                     ItemRc::Defer(m) => {
                         let error = m.clone().unwrap_or_else(|| format!("DNS lookup of {l} deferred"));
-                        if ignore_defer {
-                            continue;
+                        if let Some(r) = trouble.deferred(ctx, m, error) {
+                            return done(r, false);
                         }
-                        if include_defer {
-                            ctx.log(&format!("{error}: accepted by +include_defer"), false);
-                            return done(ListMatch::Match(MatchData::default()), false);
-                        }
-                        return done(ListMatch::Defer(item_defer(ctx, m, error)), false);
                     }
                     ItemRc::Error(e) => {
-                        if ignore_unknown {
-                            continue;
+                        if let Some(r) = trouble.unknown(ctx, &e) {
+                            return done(r, false);
                         }
-                        if !include_unknown {
-                            return done(ListMatch::NoMatch, false);
-                        }
-                        ctx.log(&format!("{e}: accepted by +include_unknown"), false);
-                        return done(ListMatch::Match(MatchData::default()), false);
                     }
                 }
             }
@@ -222,29 +208,53 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
             ItemRc::Panic(m) => return done(ListMatch::Panic(m), false),
             ItemRc::Defer(m) => {
                 let error = m.clone().unwrap_or_else(|| format!("DNS lookup of \"{ss}\" deferred"));
-                if ignore_defer {
-                    continue;
+                if let Some(r) = trouble.deferred(ctx, m, error) {
+                    return done(r, false);
                 }
-                if include_defer {
-                    ctx.log(&format!("{error}: accepted by +include_defer"), false);
-                    return done(ListMatch::Match(MatchData::default()), false);
-                }
-                return done(ListMatch::Defer(item_defer(ctx, m, error)), false);
             }
             ItemRc::Error(e) => {
-                if ignore_unknown {
-                    continue;
+                if let Some(r) = trouble.unknown(ctx, &e) {
+                    return done(r, false);
                 }
-                if !include_unknown {
-                    return done(ListMatch::NoMatch, false);
-                }
-                ctx.log(&format!("{e}: accepted by +include_unknown"), false);
-                return done(ListMatch::Match(MatchData::default()), false);
             }
         }
     }
     // End of list: in the set if the last item was negative.
     done(if yield_ok { ListMatch::NoMatch } else { ListMatch::Match(MatchData::default()) }, cacheable)
+}
+
+/// What `+include_unknown`, `+ignore_unknown`, `+include_defer` and
+/// `+ignore_defer` (the latest of each seen) make of an item that could
+/// not be checked. `None`: go on with the next item.
+struct Trouble {
+    ignore_unknown: bool,
+    include_unknown: bool,
+    ignore_defer: bool,
+    include_defer: bool,
+}
+
+impl Trouble {
+    fn deferred(&self, ctx: &mut dyn ListContext, m: Option<String>, error: String) -> Option<ListMatch> {
+        if self.ignore_defer {
+            return None;
+        }
+        if self.include_defer {
+            ctx.log(&format!("{error}: accepted by +include_defer"), false);
+            return Some(ListMatch::Match(MatchData::default()));
+        }
+        Some(ListMatch::Defer(item_defer(ctx, m, error)))
+    }
+
+    fn unknown(&self, ctx: &mut dyn ListContext, e: &str) -> Option<ListMatch> {
+        if self.ignore_unknown {
+            return None;
+        }
+        if !self.include_unknown {
+            return Some(ListMatch::NoMatch);
+        }
+        ctx.log(&format!("{e}: accepted by +include_unknown"), false);
+        Some(ListMatch::Match(MatchData::default()))
+    }
 }
 
 /// Exim's search_error_message after a deferred item: a lookup's message
