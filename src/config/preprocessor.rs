@@ -182,7 +182,7 @@ impl Preprocessor {
         }
 
         self.config_lines.push(buf.clone());
-        if buf.len() >= 6 && buf[..6].eq_ignore_ascii_case("begin ") {
+        if buf.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("begin ")) {
             let name = buf[6..].trim_start_matches(is_space).to_string();
             self.next_section = Some(name);
             return Ok(None);
