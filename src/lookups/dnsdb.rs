@@ -52,32 +52,23 @@ fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// `strict`, `lax` or `never` after `defer_` or `dnssec_`.
+fn mode_word(r: &str) -> Option<(Mode, &str)> {
+    [("strict", Mode::Strict), ("lax", Mode::Lax), ("never", Mode::Never)]
+        .into_iter()
+        .find_map(|(word, m)| strip_ci(r, word).map(|rest| (m, rest)))
+}
+
 /// Parse the modifiers; returns (defer mode, dnssec mode, rest).
 fn modifiers(mut q: &str) -> Result<(Mode, Mode, &str), String> {
     let (mut defer, mut dnssec) = (Mode::Lax, Mode::Lax);
     loop {
         if let Some(r) = strip_ci(q, "defer_") {
-            let (m, r) = if let Some(r) = strip_ci(r, "strict") {
-                (Mode::Strict, r)
-            } else if let Some(r) = strip_ci(r, "lax") {
-                (Mode::Lax, r)
-            } else if let Some(r) = strip_ci(r, "never") {
-                (Mode::Never, r)
-            } else {
-                return Err("unsupported dnsdb defer behaviour".into());
-            };
+            let (m, r) = mode_word(r).ok_or("unsupported dnsdb defer behaviour")?;
             defer = m;
             q = r;
         } else if let Some(r) = strip_ci(q, "dnssec_") {
-            let (m, r) = if let Some(r) = strip_ci(r, "strict") {
-                (Mode::Strict, r)
-            } else if let Some(r) = strip_ci(r, "lax") {
-                (Mode::Lax, r)
-            } else if let Some(r) = strip_ci(r, "never") {
-                (Mode::Never, r)
-            } else {
-                return Err("unsupported dnsdb dnssec behaviour".into());
-            };
+            let (m, r) = mode_word(r).ok_or("unsupported dnsdb dnssec behaviour")?;
             dnssec = m;
             q = r;
         } else if let Some(r) = strip_ci(q, "retrans_") {

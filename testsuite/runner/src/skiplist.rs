@@ -46,8 +46,8 @@ fn unquote(s: &str) -> Option<String> {
     Some(out)
 }
 
-/// Split `"key" = "value"` at the `=` that is outside quotes.
-fn split_assignment(line: &str) -> Option<(&str, &str)> {
+/// The first `target` outside double quotes (backslash escapes inside).
+fn find_unquoted(line: &str, target: char) -> Option<usize> {
     let mut in_quotes = false;
     let mut escaped = false;
     for (i, c) in line.char_indices() {
@@ -57,7 +57,7 @@ fn split_assignment(line: &str) -> Option<(&str, &str)> {
                 continue;
             }
             '"' if !escaped => in_quotes = !in_quotes,
-            '=' if !in_quotes => return Some((&line[..i], &line[i + 1..])),
+            c if c == target && !in_quotes => return Some(i),
             _ => {}
         }
         escaped = false;
@@ -65,22 +65,16 @@ fn split_assignment(line: &str) -> Option<(&str, &str)> {
     None
 }
 
+/// Split `"key" = "value"` at the `=` that is outside quotes.
+fn split_assignment(line: &str) -> Option<(&str, &str)> {
+    find_unquoted(line, '=').map(|i| (&line[..i], &line[i + 1..]))
+}
+
 fn strip_comment(line: &str) -> &str {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            '\\' if in_quotes && !escaped => {
-                escaped = true;
-                continue;
-            }
-            '"' if !escaped => in_quotes = !in_quotes,
-            '#' if !in_quotes => return &line[..i],
-            _ => {}
-        }
-        escaped = false;
+    match find_unquoted(line, '#') {
+        Some(i) => &line[..i],
+        None => line,
     }
-    line
 }
 
 impl SkipList {
