@@ -264,6 +264,7 @@ impl Context {
                 }
             }
         }
+        pids.retain(|&p| p > 1 && p != std::process::id() as i32);
         for pid in &pids {
             // SAFETY: plain kill(2) on a pid our own test started.
             unsafe { libc::kill(*pid, libc::SIGINT) };
@@ -306,7 +307,13 @@ impl Context {
         if a.initial_pause > 0 {
             std::thread::sleep(Duration::from_secs(a.initial_pause));
         }
-        let (listener, banner) = server::listen(&a, &self.listen_ips).map_err(Failure)?;
+        let (listener, banner) = server::listen(&a, &self.listen_ips, &self.dir).map_err(Failure)?;
+        if let Some(pidfile) = &a.pidfile {
+            // The scripted server is a thread of the runner: the pid written
+            // is the runner's own, which kill_daemons never signals.
+            let path = self.dir.join(pidfile);
+            fs::write(&path, format!("{}\n", std::process::id())).map_err(|e| Failure(format!("server -oP {}: {}", path.display(), e)))?;
+        }
         let script: Vec<String> = data.iter().map(|l| substitute(&self.p, l)).collect();
         self.server = Some(std::thread::spawn(move || server::run(a, listener, banner, script)));
         Ok(0)

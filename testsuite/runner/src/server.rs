@@ -6,7 +6,9 @@
 use crate::escapes::unescape_script;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,22 +17,46 @@ pub struct ServerArgs {
     pub initial_pause: u64,
     pub target: String,
     pub count: usize,
+    pub ipv4: bool,
+    pub ipv6: bool,
+    /// `-tfo`: accept TCP Fast Open (data in the SYN) on the listening socket.
+    pub tfo: bool,
+    /// `-oP FILE`: where Exim's server writes its pid.
+    pub pidfile: Option<String>,
 }
 
+impl Default for ServerArgs {
+    fn default() -> ServerArgs {
+        ServerArgs { timeout: 5, initial_pause: 0, target: String::new(), count: 1, ipv4: true, ipv6: true, tfo: false, pidfile: None }
+    }
+}
+
+/// The options of Exim's test/src/server.c: `-d`, `-t SEC`, `-i SEC`,
+/// `-noipv4`, `-noipv6`, `-tfo`, `-oP FILE`; anything else starting with a
+/// dash is an error there too (it would otherwise become a socket name).
 pub fn parse_args(args: &[&str]) -> Result<ServerArgs, String> {
-    let mut a = ServerArgs { timeout: 5, initial_pause: 0, target: String::new(), count: 1 };
+    let mut a = ServerArgs::default();
     let mut rest = Vec::new();
     let mut it = args.iter();
     while let Some(w) = it.next() {
         match *w {
-            "-d" | "-noipv4" | "-noipv6" | "-tls" => {}
+            // Debug output of Exim's server goes to the terminal, not to
+            // any file the test compares.
+            "-d" => {}
+            "-noipv4" => a.ipv4 = false,
+            "-noipv6" => a.ipv6 = false,
+            "-tfo" => a.tfo = true,
             "-t" => a.timeout = it.next().and_then(|v| v.parse().ok()).ok_or("server: bad -t value")?,
             "-i" => a.initial_pause = it.next().and_then(|v| v.parse().ok()).ok_or("server: bad -i value")?,
-            "-oP" => {
-                it.next();
+            "-oP" => a.pidfile = Some(it.next().ok_or("server: -oP needs a file name")?.to_string()),
+            w if w.starts_with('-') && rest.is_empty() => {
+                return Err(format!("server: unknown option {}, try -d, -t, -i, -noipv4, -noipv6, -tfo or -oP", w));
             }
             w => rest.push(w.to_string()),
         }
+    }
+    if !a.ipv4 && !a.ipv6 {
+        return Err("server: -noipv4 and -noipv6 cannot both be given".into());
     }
     a.target = rest.first().cloned().ok_or("server: usage: server [options] <port|socket> [<count>]")?;
     if let Some(c) = rest.get(1) {
@@ -78,23 +104,57 @@ impl Listener {
     }
 }
 
-/// Bind the listening sockets (loopback only: `ips` are the local test
-/// addresses). Done before the thread starts so that a client started by
-/// the next command finds the port open.
-pub fn listen(args: &ServerArgs, ips: &[String]) -> Result<(Listener, String), String> {
+/// Bind the listening sockets (loopback only: `ips` are the local IPv4
+/// test addresses, ::1 the only IPv6 one). Done before the thread starts so
+/// that a client started by the next command finds the port open. A socket
+/// path that is not absolute is taken in the test's directory `dir`, like
+/// every other file a script names.
+pub fn listen(args: &ServerArgs, ips: &[String], dir: &Path) -> Result<(Listener, String), String> {
     if let Ok(port) = args.target.parse::<u16>() {
+        let mut addrs: Vec<&str> = Vec::new();
+        if args.ipv4 {
+            addrs.extend(ips.iter().map(|s| s.as_str()));
+        } else {
+            addrs.push("::1");
+        }
         let mut ls = Vec::new();
-        for ip in ips {
-            let l = TcpListener::bind((ip.as_str(), port)).map_err(|e| format!("server: bind {}:{}: {}", ip, port, e))?;
+        for ip in addrs {
+            let l = TcpListener::bind((ip, port)).map_err(|e| format!("server: bind {}:{}: {}", ip, port, e))?;
             l.set_nonblocking(true).map_err(|e| e.to_string())?;
+            if args.tfo {
+                enable_fast_open(&l)?;
+            }
             ls.push(l);
         }
         Ok((Listener::Tcp(ls), format!("Listening on port {} ... \n", port)))
     } else {
-        let _ = std::fs::remove_file(&args.target);
-        let l = UnixListener::bind(&args.target).map_err(|e| format!("server: bind {}: {}", args.target, e))?;
+        let path = dir.join(&args.target);
+        let _ = std::fs::remove_file(&path);
+        let l = UnixListener::bind(&path).map_err(|e| format!("server: bind {}: {}", path.display(), e))?;
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         Ok((Listener::Unix(l), format!("Listening on {} ... \n", args.target)))
+    }
+}
+
+/// TCP_FASTOPEN on a listening socket: the queue length of pending
+/// fast-open requests, as Exim's server sets it.
+fn enable_fast_open(l: &TcpListener) -> Result<(), String> {
+    let qlen: libc::c_int = 5;
+    // SAFETY: setsockopt on a socket we own, with a pointer to a live int
+    // and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            l.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_FASTOPEN,
+            &qlen as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!("server: TCP_FASTOPEN: {}", std::io::Error::last_os_error()))
     }
 }
 
@@ -239,11 +299,43 @@ mod tests {
         let a = parse_args(&["-t", "10", "1224", "3"]).unwrap();
         assert_eq!((a.timeout, a.target.as_str(), a.count), (10, "1224", 3));
         assert!(parse_args(&[]).is_err());
+        let a = parse_args(&["-tfo", "1225"]).unwrap();
+        assert!(a.tfo);
+        assert_eq!(a.target, "1225");
+        let a = parse_args(&["-d", "-noipv6", "-i", "2", "-oP", "x.pid", "-t", "-2", "sock"]).unwrap();
+        assert_eq!((a.ipv4, a.ipv6, a.initial_pause, a.timeout), (true, false, 2, -2));
+        assert_eq!((a.pidfile.as_deref(), a.target.as_str()), (Some("x.pid"), "sock"));
+        assert!(parse_args(&["-tfx", "1225"]).unwrap_err().contains("unknown option -tfx"));
+        assert!(parse_args(&["-noipv4", "-noipv6", "1225"]).is_err());
+    }
+
+    #[test]
+    fn relative_socket_is_in_the_test_directory() {
+        let dir = std::env::temp_dir().join(format!("rexim-server-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = parse_args(&["sock"]).unwrap();
+        let (l, banner) = listen(&a, &[], &dir).unwrap();
+        assert!(dir.join("sock").exists());
+        assert_eq!(banner, "Listening on sock ... \n");
+        drop(l);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fast_open_listener() {
+        let a = parse_args(&["-tfo", "0"]).unwrap();
+        let (l, _) = listen(&a, &["127.0.0.1".to_string()], Path::new("/")).unwrap();
+        let Listener::Tcp(ls) = l else { panic!("not tcp") };
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt into a live int of the given size.
+        let rc = unsafe { libc::getsockopt(ls[0].as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_FASTOPEN, &mut v as *mut libc::c_int as *mut libc::c_void, &mut len) };
+        assert_eq!((rc, v), (0, 5));
     }
 
     #[test]
     fn scripted_conversation() {
-        let args = ServerArgs { timeout: 5, initial_pause: 0, target: "0".into(), count: 1 };
+        let args = ServerArgs { target: "0".into(), ..ServerArgs::default() };
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         l.set_nonblocking(true).unwrap();
@@ -278,7 +370,7 @@ mod tests {
 
     #[test]
     fn mismatch_bails_out() {
-        let args = ServerArgs { timeout: 5, initial_pause: 0, target: "0".into(), count: 1 };
+        let args = ServerArgs { target: "0".into(), ..ServerArgs::default() };
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         l.set_nonblocking(true).unwrap();
@@ -292,7 +384,7 @@ mod tests {
 
     #[test]
     fn timeout_without_connection() {
-        let args = ServerArgs { timeout: -1, initial_pause: 0, target: "0".into(), count: 1 };
+        let args = ServerArgs { timeout: -1, target: "0".into(), ..ServerArgs::default() };
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.set_nonblocking(true).unwrap();
         let (rc, out) = run(args, Listener::Tcp(vec![l]), String::new(), vec![]);
