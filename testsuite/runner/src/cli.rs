@@ -245,6 +245,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let ipv4 = o.hostipv4.clone().unwrap_or_else(|| "127.0.0.2".into());
     features.ipv4 = std::net::TcpListener::bind((ipv4.as_str(), 0)).is_ok();
     features.ipv6 = false;
+    features.running = crate::requires::services(crate::requires::TEST_PATH);
     let Some(port_base) = setup::find_ports(o.ports.unwrap_or(CANONICAL_PORT_BASE)) else {
         eprintln!("rexim-runtest: no free port range on 127.0.0.1");
         return 2;

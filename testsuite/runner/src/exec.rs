@@ -93,7 +93,7 @@ impl Context {
         // A clean environment, the same for every run: what Exim's debug
         // output and ${env} see must not depend on the developer's shell.
         c.env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+            .env("PATH", crate::requires::TEST_PATH)
             .env("HOME", &self.dir)
             .env("REXIM_TESTSUITE", &self.dir)
             .env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
@@ -375,9 +375,56 @@ impl Context {
         Ok(0)
     }
 
+    /// `killdaemon` stops the exim daemons and what `background` started
+    /// (2700-redis stops its redis-server this way, 2610-MySQL its mysqld).
     fn killdaemon(&mut self) -> Result<i32, Failure> {
         self.kill_daemons();
+        self.stop_background();
         Ok(0)
+    }
+
+    /// `background`: run the one data line in parallel with the following
+    /// commands (an external daemon such as redis-server). Its output goes
+    /// to DIR/test-background, which is not compared. The runner waits
+    /// until it listens on a new TCP port (it is about to be used), exits,
+    /// or a few seconds pass.
+    fn start_background(&mut self, data: &[String]) -> Result<i32, Failure> {
+        let line = data.first().map(|l| substitute(&self.p, l)).ok_or_else(|| Failure("background: no command line".into()))?;
+        let before = listening_ports();
+        let log = OpenOptions::new().create(true).append(true).open(self.file("test-background")).map_err(|e| Failure(format!("test-background: {}", e)))?;
+        let log2 = log.try_clone().map_err(|e| Failure(format!("test-background: {}", e)))?;
+        let mut c = self.base_command(&format!("exec {}", line));
+        c.stdin(Stdio::null()).stdout(log).stderr(log2);
+        let mut child = c.spawn().map_err(|e| Failure(format!("background: {}", e)))?;
+        self.groups.push(child.id() as i32);
+        let deadline = Instant::now() + BACKGROUND_START;
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) || listening_ports().difference(&before).next().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.background.push(child);
+        Ok(0)
+    }
+
+    /// SIGINT to the background processes (a daemon's orderly shutdown),
+    /// SIGKILL to what is left after a few seconds.
+    fn stop_background(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for c in &self.background {
+            // SAFETY: kill(2) of a child this test started.
+            unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+        }
+        for mut c in self.background.drain(..) {
+            while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
     }
 
     /// Run one command; returns its exit status.
@@ -413,16 +460,7 @@ impl Context {
                 Ok(0)
             }
             "gnutls" => Ok(0),
-            "background" => {
-                let line = data.first().map(|l| substitute(&self.p, l)).unwrap_or_default();
-                let (out, err) = self.output_files()?;
-                let mut c = self.base_command(&format!("exec {}", line));
-                c.stdin(Stdio::null()).stdout(out).stderr(err);
-                let child = c.spawn().map_err(|e| Failure(format!("background: {}", e)))?;
-                self.groups.push(child.id() as i32);
-                self.background.push(child);
-                Ok(0)
-            }
+            "background" => self.start_background(data),
             "perl" => self.run_shell("perl", data, 0),
             "cat" | "chmod" | "chown" | "cp" | "du" | "ln" | "ls" | "mkdir" | "mkfifo" | "rm" | "rmdir" | "touch" | "sudo" | "cd" | "chgrp" | "mv" | "sh" | "ls -l" => {
                 let shell = text.strip_prefix("sudo ").unwrap_or(&text).to_string();
@@ -456,10 +494,7 @@ impl Context {
     pub fn cleanup(&mut self) -> Result<(), Failure> {
         let server = self.finish_server();
         self.kill_daemons();
-        for mut c in self.background.drain(..) {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.stop_background();
         for g in self.groups.drain(..) {
             // SAFETY: kill(2) of a process group this test created.
             unsafe { libc::kill(-g, libc::SIGKILL) };
@@ -514,21 +549,79 @@ impl Context {
         pids
     }
 
-    /// Processes that left the test's process groups (setsid) but still
-    /// run the binary from this test's DIR/eximdir: killed by pid.
+    /// Processes that left the test's process groups (setsid, a daemon
+    /// that forks into the background like `redis-server --daemonize yes`)
+    /// but still run the binary from this test's DIR/eximdir, name DIR on
+    /// their command line or work in DIR: killed by pid.
     fn kill_strays(&self) {
         // Twice: a process may fork while the first pass runs.
         for _ in 0..2 {
-            for pid in self.binary_processes() {
-                // SAFETY: kill(2) of a process running this test's binary link.
+            for pid in self.test_processes() {
+                // SAFETY: kill(2) of a process that belongs to this test.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
     }
 
+    /// Pids of the processes that belong to this test (see kill_strays),
+    /// never the runner itself.
+    fn test_processes(&self) -> Vec<i32> {
+        let marker = self.dir.display().to_string();
+        let own = std::process::id() as i32;
+        let mut pids = Vec::new();
+        let Ok(rd) = fs::read_dir("/proc") else { return pids };
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            if pid == own {
+                continue;
+            }
+            let in_cmdline = fs::read(e.path().join("cmdline")).map(|c| c.split(|&b| b == 0).any(|arg| mentions_dir(arg, marker.as_bytes()))).unwrap_or(false);
+            let in_cwd = fs::read_link(e.path().join("cwd")).map(|c| c.starts_with(&self.dir)).unwrap_or(false);
+            if in_cmdline || in_cwd {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
     pub fn read(&self, name: &str) -> Option<String> {
         fs::read(self.file(name)).ok().map(|b| decode(&b))
     }
+}
+
+/// `arg` names DIR or a path below it (DIR itself ends no word early:
+/// `/x/runs/test` must not match `/x/runs/test2`).
+fn mentions_dir(arg: &[u8], dir: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = arg[from..].windows(dir.len()).position(|w| w == dir) {
+        let end = from + i + dir.len();
+        if arg.get(end).map(|&b| b == b'/' || !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')).unwrap_or(true) {
+            return true;
+        }
+        from = from + i + 1;
+    }
+    false
+}
+
+/// How long `background` waits for its program to start listening.
+const BACKGROUND_START: Duration = Duration::from_secs(5);
+
+/// TCP ports in the LISTEN state (in this network namespace).
+fn listening_ports() -> std::collections::BTreeSet<u16> {
+    let mut ports = std::collections::BTreeSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address is HEXIP:HEXPORT; state 0A is LISTEN.
+            if f.get(3) == Some(&"0A") {
+                if let Some(port) = f.get(1).and_then(|a| a.rsplit_once(':')).and_then(|(_, p)| u16::from_str_radix(p, 16).ok()) {
+                    ports.insert(port);
+                }
+            }
+        }
+    }
+    ports
 }
 
 enum Watch {
@@ -542,5 +635,87 @@ const MAX_PROCESSES: usize = 64;
 impl Drop for Context {
     fn drop(&mut self) {
         let _ = self.cleanup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::parse;
+
+    fn context(tag: &str) -> (Context, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("rexim-exec-{}-{}", tag, std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let p = Params { dir: dir.display().to_string(), ..crate::subst::sample() };
+        (Context::new(p, PathBuf::from("/bin/false"), vec!["127.0.0.1".into()]), dir)
+    }
+
+    #[test]
+    fn dir_mentions() {
+        assert!(mentions_dir(b"--dir=/r/test/node1", b"/r/test"));
+        assert!(mentions_dir(b"/r/test", b"/r/test"));
+        assert!(mentions_dir(b"-C /r/test2 /r/test:x", b"/r/test"));
+        assert!(!mentions_dir(b"/r/test2", b"/r/test"));
+        assert!(!mentions_dir(b"", b"/r/test"));
+    }
+
+    #[test]
+    fn cleanup_kills_a_daemon_that_left_the_process_group() {
+        let (mut ctx, dir) = context("stray");
+        // setsid: a new session, so the process-group kill cannot reach it.
+        let s = parse("# t
+perl
+system 'setsid sleep 300 &';
+****
+").unwrap();
+        ctx.run(&s.commands[0]).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let strays = ctx.test_processes();
+        assert!(!strays.is_empty(), "the sleep works in DIR");
+        ctx.cleanup().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        for pid in strays {
+            let state = fs::read_to_string(format!("/proc/{}/stat", pid)).unwrap_or_default();
+            assert!(state.is_empty() || state.contains(") Z"), "pid {} survived: {}", pid, state);
+        }
+        drop(ctx);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn listening_ports_sees_a_listener() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(listening_ports().contains(&l.local_addr().unwrap().port()));
+    }
+
+    #[test]
+    fn background_waits_for_listener_and_killdaemon_stops_it() {
+        let (mut ctx, dir) = context("bg");
+        let s = parse("# t\nbackground\npython3 -c 'import socket,time;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();print(\"up\",flush=True);time.sleep(30)'\n****\nkilldaemon\n").unwrap();
+        let before = listening_ports();
+        assert_eq!(ctx.run(&s.commands[0]).unwrap(), 0);
+        assert!(listening_ports().difference(&before).next().is_some(), "background returned before its program listened");
+        let pid = ctx.background[0].id() as i32;
+        let started = Instant::now();
+        assert_eq!(ctx.run(&s.commands[1]).unwrap(), 0);
+        assert!(started.elapsed() < Duration::from_secs(4), "SIGINT did not stop it");
+        // SAFETY: signal 0 only checks existence.
+        assert_ne!(unsafe { libc::kill(pid, 0) }, 0);
+        assert!(fs::read_to_string(dir.join("test-background")).unwrap().starts_with("up\n"));
+        assert!(!dir.join("test-stdout").exists() || fs::read(dir.join("test-stdout")).unwrap().is_empty());
+        drop(ctx);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn relative_server_socket_is_made_in_dir() {
+        let (mut ctx, dir) = context("srv");
+        let s = parse("# t\nserver -t -1 rel_sock\n****\n").unwrap();
+        assert_eq!(ctx.run(&s.commands[0]).unwrap(), 0);
+        assert!(dir.join("rel_sock").exists());
+        ctx.cleanup().unwrap();
+        drop(ctx);
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -14,6 +14,37 @@ pub struct Features {
     pub ipv6: bool,
     /// off_t is wider than 4 bytes ("Size of off_t: 8").
     pub large_files: bool,
+    /// Services a `running X` line may ask for that this host can provide
+    /// (see `services`).
+    pub running: BTreeSet<String>,
+}
+
+/// Where the commands of a test look for programs (the PATH they get).
+pub const TEST_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+
+/// Services of `running X` lines that are programs a test starts itself
+/// with `background`: available when the program is installed. Exim's
+/// 2700-redis starts `redis-server` on its default port; in the runner's
+/// private network namespace nothing else can hold that port. Services the
+/// test expects already running (ClamAV, SpamAssassin, socks) are never
+/// assumed.
+const STARTED_BY_TESTS: &[(&str, &str)] = &[("redis", "redis-server")];
+
+/// The `running` services available with the programs found on `path`.
+pub fn services(path: &str) -> BTreeSet<String> {
+    STARTED_BY_TESTS
+        .iter()
+        .filter(|(_, program)| find_program(path, program).is_some())
+        .map(|(service, _)| service.to_string())
+        .collect()
+}
+
+/// An executable file named `name` in one of the directories of `path`.
+pub fn find_program(path: &str, name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    path.split(':').filter(|d| !d.is_empty()).map(|d| std::path::Path::new(d).join(name)).find(|p| {
+        std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    })
 }
 
 impl Features {
@@ -79,6 +110,7 @@ impl Features {
             return match what.trim() {
                 "IPv4" if self.ipv4 => Ok(()),
                 "IPv6" if self.ipv6 => Ok(()),
+                other if self.running.contains(other) => Ok(()),
                 other => Err(format!("REQUIRES: running {} (not available here)", other)),
             };
         }
@@ -109,8 +141,26 @@ mod tests {
             assert!(f.check(ok).is_ok(), "{}", ok);
         }
         assert!(Features::from_bv("Support for: Queue_Ramp\n", "").check("support Experimental_Queue_Ramp").is_ok());
+        let mut g = f.clone();
+        g.running.insert("redis".into());
+        assert!(g.check("running redis").is_ok());
+        assert!(g.check("running ClamAV").is_err());
         for bad in ["support OpenSSL", "lookup redis", "transport appendfile/mbx", "feature _HAVE_XYZ", "running redis"] {
             assert!(f.check(bad).is_err(), "{}", bad);
         }
+    }
+
+    #[test]
+    fn services_are_installed_programs() {
+        let dir = std::env::temp_dir().join(format!("rexim-requires-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = format!("/nonexistent:{}", dir.display());
+        assert!(services(&path).is_empty());
+        std::fs::write(dir.join("redis-server"), "#!/bin/sh\n").unwrap();
+        assert!(services(&path).is_empty(), "not executable");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("redis-server"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(services(&path).into_iter().collect::<Vec<_>>(), vec!["redis"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
