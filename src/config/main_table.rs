@@ -198,6 +198,9 @@ pub static MAIN_OPTIONS: &[OptionDef] = &[
     OptionDef { name: "recipient_unqualified_hosts", kind: Str, expand: true, hidden: false, default: None },
     OptionDef { name: "recipients_max", kind: Int, expand: false, hidden: false, default: Some(r#"50000"#) },
     OptionDef { name: "recipients_max_reject", kind: Bool, expand: false, hidden: false, default: Some("false") },
+    // Exim's with LOOKUP_REDIS (Debian's build, the table's source, has none);
+    // hidden so that `-bP` of all options stays as the reference binary's.
+    OptionDef { name: "redis_servers", kind: Str, expand: false, hidden: true, default: None },
     OptionDef { name: "remote_max_parallel", kind: Int, expand: false, hidden: false, default: Some(r#"2"#) },
     OptionDef { name: "remote_sort_domains", kind: Str, expand: true, hidden: false, default: None },
     OptionDef { name: "retry_data_expire", kind: Time, expand: false, hidden: false, default: Some(r#"1w"#) },

@@ -56,7 +56,7 @@ fn table_defaults_parse() {
             }
         }
     }
-    assert_eq!(MAIN_OPTIONS.len(), 271);
+    assert_eq!(MAIN_OPTIONS.len(), 272);
 }
 
 // ----- value parsers -----
