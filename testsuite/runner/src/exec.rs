@@ -4,6 +4,7 @@
 //! commands and plain shell commands.
 
 use crate::client;
+use crate::dump;
 use crate::escapes::unescape_perl;
 use crate::script::{decode, encode, Command};
 use crate::server;
@@ -355,9 +356,10 @@ impl Context {
             let (n, m) = size.split_once('x').ok_or_else(|| Failure(format!("write: bad size {}", spec)))?;
             let n: usize = n.parse().map_err(|_| Failure(format!("write: bad size {}", spec)))?;
             let m: usize = m.parse().map_err(|_| Failure(format!("write: bad size {}", spec)))?;
+            // As runtest: m counts the newline, and the start text is
+            // written whole even when it is longer.
             let mut line = start.clone().into_bytes();
-            line.truncate(m);
-            line.resize(m, b'a');
+            line.resize(line.len() + m.saturating_sub(start.len() + 1), b'a');
             for _ in 0..n {
                 body.extend_from_slice(&line);
                 body.push(b'\n');
@@ -471,23 +473,66 @@ impl Context {
         }
     }
 
-    /// Exim's utilities are looked for beside the binary, like runtest does.
+    /// Exim's utilities as runtest runs them: `dump NAME` (exim_dumpdb,
+    /// or rexim's databases read by the runner), `exim_lock`, `exinext`
+    /// (with the test's binary and conf), `exigrep` (on the mainlog),
+    /// `exiqgrep`, `dbmbuild` (exim_dbmbuild, then its exit code on
+    /// stdout) and the others, run in DIR.
     fn run_utility(&mut self, word: &str, args: &[&str]) -> Result<i32, Failure> {
-        let (name, mut argv): (&str, Vec<String>) = match word {
-            "dbmbuild" => ("exim_dbmbuild", args.iter().map(|s| s.to_string()).collect()),
-            "dump" => ("exim_dumpdb", std::iter::once(self.dir.join("spool").display().to_string()).chain(args.iter().map(|s| s.to_string())).collect()),
-            "exinext" => ("exinext", std::iter::once(format!("-C {}", self.dir.join("test-config").display())).chain(args.iter().map(|s| s.to_string())).collect()),
-            "exigrep" => ("exigrep", args.iter().map(|s| s.to_string()).chain(std::iter::once(self.dir.join("spool/log/mainlog").display().to_string())).collect()),
-            other => (other, args.iter().map(|s| s.to_string()).collect()),
-        };
-        let real = self.binary.canonicalize().unwrap_or_else(|_| self.binary.clone());
-        let dir = real.parent().unwrap_or(Path::new("/"));
-        let tool = dir.join(name);
-        if !tool.exists() {
-            return Err(Failure(format!("utility {} not found beside the binary ({})", name, dir.display())));
+        let exim = self.dir.join("eximdir/exim").display().to_string();
+        let conf = self.dir.join("test-config").display().to_string();
+        if word == "dump" {
+            return self.dump(args);
         }
-        argv.insert(0, tool.display().to_string());
-        self.run_shell(&argv.join(" "), &[], 0)
+        let name = utility_program(word);
+        let tool = find_utility(&self.binary, name).ok_or_else(|| Failure(format!("utility {} not found", name)))?;
+        let tool = tool.display().to_string();
+        let mut argv: Vec<String> = vec![tool];
+        match word {
+            "exinext" => argv.extend([format!("-DEXIM_PATH={}", exim), "-C".into(), conf]),
+            "exiqgrep" => argv.extend(["-E".into(), exim, "-C".into(), conf]),
+            _ => {}
+        }
+        argv.extend(args.iter().map(|a| a.to_string()));
+        if word == "exigrep" || word == "eximstats" {
+            argv.push(self.dir.join("spool/log/mainlog").display().to_string());
+        }
+        let line = argv.join(" ");
+        // runtest shows these tools' exit codes on stdout instead of
+        // checking them (exim_dbmbuild's complaints go there too).
+        match word {
+            "dbmbuild" | "exim_dbmbuild" | "exigrep" | "eximstats" | "exiqgrep" => {
+                let line = if name == "exim_dbmbuild" { format!("{} 2>&1", line) } else { line };
+                let rc = self.run_shell(&line, &[], 0)?;
+                self.append("test-stdout", format!("{} exit code = {}\n", name, rc).as_bytes())?;
+                Ok(0)
+            }
+            _ => self.run_shell(&line, &[], 0),
+        }
+    }
+
+    /// `dump NAME`: the hints database in exim_dumpdb's format, sorted as
+    /// runtest sorts it, appended to test-stdout.
+    fn dump(&mut self, args: &[&str]) -> Result<i32, Failure> {
+        let name = *args.first().ok_or_else(|| Failure("dump: no database name".into()))?;
+        if !dump::known_name(name) {
+            return Err(Failure(format!("dump: unknown database \"{}\"", name)));
+        }
+        let spool = self.dir.join("spool");
+        let raw = if crate::skiplist::binary_kind(&self.binary) == "rexim" {
+            dump::rexim_dump(&spool, name).map_err(|e| Failure(format!("dump {}: {}", name, e)))?
+        } else {
+            let tool = find_utility(&self.binary, "exim_dumpdb").ok_or_else(|| Failure("utility exim_dumpdb not found".into()))?;
+            let out = self
+                .base_command(&format!("{} {} {}", tool.display(), spool.display(), name))
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()
+                .map_err(|e| Failure(format!("exim_dumpdb: {}", e)))?;
+            decode(&out.stdout)
+        };
+        self.append("test-stdout", &encode(&dump::for_stdout(name, &raw)))?;
+        Ok(0)
     }
 
     /// End of the script: stop everything the test started.
@@ -629,6 +674,23 @@ enum Watch {
     Runaway,
 }
 
+/// The program behind a utility command of the scripts.
+pub fn utility_program(word: &str) -> &str {
+    match word {
+        "dbmbuild" => "exim_dbmbuild",
+        "dump" => "exim_dumpdb",
+        other => other,
+    }
+}
+
+/// A utility of Exim: beside the binary under test first (a real Exim's
+/// directory), then on the tests' PATH (Debian's /usr/sbin tools).
+pub fn find_utility(binary: &Path, name: &str) -> Option<PathBuf> {
+    let real = binary.canonicalize().unwrap_or_else(|_| binary.to_path_buf());
+    let beside = real.parent().map(|d| d.join(name)).filter(|p| p.is_file());
+    beside.or_else(|| crate::requires::find_program(crate::requires::TEST_PATH, name))
+}
+
 /// More processes of the binary than this at once is a runaway test.
 const MAX_PROCESSES: usize = 64;
 
@@ -679,6 +741,16 @@ system 'setsid sleep 300 &';
             let state = fs::read_to_string(format!("/proc/{}/stat", pid)).unwrap_or_default();
             assert!(state.is_empty() || state.contains(") Z"), "pid {} survived: {}", pid, state);
         }
+        drop(ctx);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn write_lines_count_the_newline() {
+        let (mut ctx, dir) = context("write");
+        let s = parse("# t\nwrite f 2x5=A_ 1x3 1x2=long\npre\n++++\npost\n****\n").unwrap();
+        ctx.run(&s.commands[0]).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("f")).unwrap(), "pre\nA aa\nA aa\naa\nlong\npost\n");
         drop(ctx);
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -5,6 +5,7 @@ pub mod classify;
 pub mod cli;
 pub mod client;
 pub mod compare;
+pub mod dump;
 pub mod escapes;
 pub mod exec;
 pub mod munge;

@@ -56,6 +56,29 @@ re!(tls_cipher_re, r"\bX=TLS1\.[0-3]:([A-Za-z0-9_-]+):\d+");
 re!(tls_accept_re, r"(TLS error on connection from [^\n]*?)\((?:gnutls_handshake|SSL_accept)\)");
 re!(tls_connect_re, r"(TLS session: )\((?:gnutls_handshake|SSL_connect)\)");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
+re!(dumpdb_times_re, r"(?m)^(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\s+(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\s+(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)( \*)?[ \t]*$");
+re!(dumpdb_errno_re, r"(?m)^(  \S+) -?\d+ ((?:65|321) Connection )");
+re!(dumpdb_date_re, r"\b\d\d-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{4} \d\d:\d\d:\d\d\b");
+re!(exim_lock_hitch_re, r"(?m)^(\s+hitchname = \S+\.lock\.)\S+\.[0-9a-f]+\.[0-9a-f]+$");
+re!(exim_lock_shell_re, r"(?m)^(exim_lock: locking \S+ succeeded: running )\S+( \.\.\.)$");
+
+/// Seconds of a "dd-Mon-yyyy hh:mm:ss" time (exim_dumpdb's print_time).
+fn dumpdb_seconds(t: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (date, time) = t.split_once(' ')?;
+    let mut d = date.split('-');
+    let (day, mon, year): (i64, &str, i64) = (d.next()?.parse().ok()?, d.next()?, d.next()?.parse().ok()?);
+    let m = MONTHS.iter().position(|x| *x == mon)? as i64 + 1;
+    let mut hms = time.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, se) = (hms.next()??, hms.next()??, hms.next()??);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + se)
+}
 
 /// Perl's magic string increment, which runtest uses for message ids:
 /// "aX" -> "aY", "aZ" -> "bA", "zz" -> "aaa".
@@ -397,6 +420,22 @@ impl Munger {
         replace_word(&out, &p.caller, "CALLER")
     }
 
+    /// Output of `dump` (exim_dumpdb) and of Exim's utilities: a retry
+    /// record's three times become "first failed = time last try = time2
+    /// next try = time2 + N" (N the retry interval), a connection error's
+    /// errno (OS-specific) `dd`, any other time "07-Mar-2000 12:21:52";
+    /// exim_lock's hitching-post name and shell are fixed texts.
+    pub fn dumpdb(&self, t: &str) -> String {
+        let t = dumpdb_times_re().replace_all(t, |c: &Captures| {
+            let inc = dumpdb_seconds(&c[3]).zip(dumpdb_seconds(&c[2])).map(|(a, b)| a - b).unwrap_or(0);
+            format!("first failed = time last try = time2 next try = time2 + {}{}", inc, c.get(4).map(|m| m.as_str()).unwrap_or(""))
+        });
+        let t = dumpdb_errno_re().replace_all(&t, "$1 dd $2");
+        let t = dumpdb_date_re().replace_all(&t, "07-Mar-2000 12:21:52");
+        let t = exim_lock_hitch_re().replace_all(&t, "${1}test.ex.dddddddd.pppppppp");
+        exim_lock_shell_re().replace_all(&t, "${1}ENV_SHELL$2").into_owned()
+    }
+
     /// All the standard rules, in runtest's order (the directory first, as
     /// it may contain anything; message ids before anything that could
     /// touch their digits).
@@ -412,6 +451,7 @@ impl Munger {
         let t = self.daemon_ports(&t);
         let t = self.tls_ciphers(&t);
         let t = self.tls_functions(&t);
+        let t = self.dumpdb(&t);
         let t = self.dates(&t);
         let t = self.pids(&t);
         let t = self.sizes(&t);
@@ -488,6 +528,26 @@ pub fn sort_log(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dumpdb_output() {
+        let m = Munger::new(&crate::subst::sample(), "4.96");
+        let raw = "  T:h:127.0.0.1:1225 111 65 Connection refused\n22-Nov-2026 07:01:02  22-Nov-2026 07:01:03  22-Nov-2026 07:21:03 \n  T:h:1.2.3.4:25 0 65 H=x: 451 no\n22-Nov-2026 07:01:02  22-Nov-2026 07:01:02  22-Nov-2026 07:01:02 *\n127.0.0.1\t22-Nov-2026 07:01:02\n";
+        assert_eq!(
+            m.dumpdb(raw),
+            "  T:h:127.0.0.1:1225 dd 65 Connection refused\nfirst failed = time last try = time2 next try = time2 + 1200\n  T:h:1.2.3.4:25 0 65 H=x: 451 no\nfirst failed = time last try = time2 next try = time2 + 0 *\n127.0.0.1\t07-Mar-2000 12:21:52\n"
+        );
+        assert_eq!(dumpdb_seconds("07-Mar-2000 12:21:52"), Some(952431712));
+        assert_eq!(dumpdb_seconds("01-Jan-1970 00:00:00"), Some(0));
+        assert_eq!(dumpdb_seconds("01-Foo-1970 00:00:00"), None);
+    }
+
+    #[test]
+    fn exim_lock_output() {
+        let m = Munger::new(&crate::subst::sample(), "4.96");
+        let raw = "exim_lock: lockname =  test-mail/userx.lock\n           hitchname = test-mail/userx.lock.vm.6921a1b2.00001a2b\nexim_lock: locking test-mail/userx succeeded: running /bin/sh ...\n";
+        assert_eq!(m.dumpdb(raw), "exim_lock: lockname =  test-mail/userx.lock\n           hitchname = test-mail/userx.lock.test.ex.dddddddd.pppppppp\nexim_lock: locking test-mail/userx succeeded: running ENV_SHELL ...\n");
+    }
+
     use super::*;
     use crate::subst::sample;
 

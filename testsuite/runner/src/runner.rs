@@ -86,16 +86,22 @@ pub fn find_tests(suite: &Suite) -> Vec<Found> {
     found
 }
 
-/// Commands this runner cannot run yet: tests using them are skipped with
-/// the reason, never failed for a harness gap.
-fn unsupported(s: &Script) -> Option<String> {
+/// Commands this runner cannot run here: tests using them are skipped
+/// with the reason, never failed for a harness gap. Exim's utilities are
+/// needed where the scripts run them (rexim's hints databases are dumped
+/// by the runner itself).
+fn unsupported(s: &Script, binary: &Path) -> Option<String> {
+    let rexim = crate::skiplist::binary_kind(binary) == "rexim";
     for c in &s.commands {
-        match script::command_word(&c.text) {
-            "dump" => return Some("harness: dump of hints databases is not implemented yet".into()),
-            "exim_lock" | "exinext" | "exigrep" | "exiqgrep" | "dbmbuild" => {
-                return Some(format!("harness: the {} utility is not run by this runner yet", script::command_word(&c.text)))
-            }
-            _ => {}
+        let word = script::command_word(&c.text);
+        let needs_tool = match word {
+            "dump" => !rexim,
+            "exim_lock" | "exinext" | "exigrep" | "exiqgrep" | "dbmbuild" | "eximstats" => true,
+            _ => false,
+        };
+        let program = crate::exec::utility_program(word);
+        if needs_tool && crate::exec::find_utility(binary, program).is_none() {
+            return Some(format!("harness: Exim's {} utility is not installed (neither beside the binary nor on PATH)", program));
         }
         let t = format!(" {} ", c.text);
         if t.contains("-DSERVER=wait:") {
@@ -193,7 +199,7 @@ impl Runner {
                     other => return Some(format!("need_{}: not available here", other)),
                 }
             }
-            return unsupported(s);
+            return unsupported(s, &self.binary);
         }
         None
     }
