@@ -12,7 +12,7 @@ use std::process::Command;
 
 const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--binary PATH] [--record] [--report [FILE]]
                      [--name TEXT] [--keep] [--runs DIR] [--skip-file FILE] [--json FILE]
-                     [--hostipv4 IP] [--ports N] [--no-netns] [--with-results FILE] [FIRST [LAST|+]]
+                     [--hostipv4 IP] [--ports N] [--no-netns] [--caller USER] [--with-results FILE] [FIRST [LAST|+]]
   --suite ours   the project's testsuite/ (default)
   --suite exim   Exim 4.96's testsuite data in ../shared/exim-4.96/test
   --binary PATH  binary under test (default target/release/rexim)
@@ -23,6 +23,7 @@ const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--bi
   --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.2)
   --ports N      first port of the range to try (default 1223, Exim's own)
   --no-netns     do not isolate the run in a loopback-only network namespace
+  --caller USER  run exim as this unprivileged user (CALLER), created if missing
   --with-results FILE  merge an earlier run's results.json into --report
   FIRST LAST     test number range (default 1 8999; '+' = to the end)";
 
@@ -41,6 +42,8 @@ pub struct Options {
     pub hostipv4: Option<String>,
     pub ports: Option<u16>,
     pub no_netns: bool,
+    /// `--caller USER`: exim runs as this non-root user, as in runtest.
+    pub caller: Option<String>,
     /// Earlier result files merged into the report (tests not run now).
     pub with_results: Vec<PathBuf>,
     pub first: u32,
@@ -62,6 +65,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         hostipv4: None,
         ports: None,
         no_netns: false,
+        caller: None,
         with_results: Vec::new(),
         first: 1,
         last: 8999,
@@ -94,6 +98,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--json" => o.json = Some(value(&mut i, a)?.into()),
             "--hostipv4" => o.hostipv4 = Some(value(&mut i, a)?),
             "--no-netns" => o.no_netns = true,
+            "--caller" => o.caller = Some(value(&mut i, a)?),
             "--with-results" => o.with_results.push(value(&mut i, a)?.into()),
             "--ports" => o.ports = Some(value(&mut i, a)?.parse().map_err(|_| "--ports needs a port number".to_string())?),
             "-h" | "--help" => return Err(String::new()),
@@ -251,12 +256,37 @@ pub fn main(args: Vec<String>) -> i32 {
         return 2;
     };
     let host = HostOptions { ipv4: ipv4.clone(), ipv6: None };
-    let base = setup::base_params(&binary, &host, port_base);
+    let kind = binary_kind(&binary).to_string();
+    let caller = match &o.caller {
+        None => None,
+        Some(name) => {
+            let exim_group = setup::base_params(&binary, &host, port_base, None).exim_group;
+            match crate::caller::ensure(name, &exim_group) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("rexim-runtest: {}", e);
+                    return 2;
+                }
+            }
+        }
+    };
+    // Debian's Exim keeps privilege with -C for a caller that is the Exim
+    // user (and root) only, and only for a file in its TRUSTED_CONFIG_LIST;
+    // any other caller always runs without privilege.
+    let exim_uid = setup::base_params(&binary, &host, port_base, None).exim_uid;
+    let trusted_list = Path::new("/etc/exim4/trusted_configs");
+    if caller.as_ref().is_some_and(|c| c.uid == exim_uid) && kind == "exim" && trusted_list.parent().is_some_and(|d| d.is_dir()) {
+        match crate::caller::trust_config(trusted_list, &runs.join("test/test-config")) {
+            Ok(true) => println!("rexim-runtest: listed {} in {}", runs.join("test/test-config").display(), trusted_list.display()),
+            Ok(false) => {}
+            Err(e) => eprintln!("rexim-runtest: cannot list the test config as trusted: {}", e),
+        }
+    }
+    let base = setup::base_params(&binary, &host, port_base, caller.as_ref());
     let mut listen_ips = vec!["127.0.0.1".to_string()];
     if ipv4 != "127.0.0.1" && features.ipv4 {
         listen_ips.push(ipv4.clone());
     }
-    let kind = binary_kind(&binary).to_string();
     let suite = Suite { name: o.suite.clone(), root: root.clone() };
     println!(
         "rexim-runtest: suite {} ({}), binary {} [{}] version {}, caller {}, host {}, HOSTIPV4 {}, ports {}-{}{}",
@@ -272,7 +302,7 @@ pub fn main(args: Vec<String>) -> i32 {
         port_base + crate::subst::PORT_RANGE - 1,
         if o.no_netns { ", NOT isolated" } else { ", network: loopback only" }
     );
-    let runner = Runner { suite, binary: binary.clone(), kind, base, features: features.clone(), skips, runs: runs.clone(), record: o.record, keep: o.keep, listen_ips };
+    let runner = Runner { suite, binary: binary.clone(), kind, base, features: features.clone(), skips, runs: runs.clone(), record: o.record, keep: o.keep, listen_ips, caller };
     let sel = Selection { first: o.first, last: o.last, name: o.name.clone() };
     let mut stdout = std::io::stdout();
     let started = now_utc();

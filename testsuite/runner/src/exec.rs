@@ -40,6 +40,8 @@ pub struct Context {
     /// loop, a background delivery still running...).
     groups: Vec<i32>,
     pub warnings: Vec<String>,
+    /// `--caller`: exim commands without `sudo` run as this user.
+    pub caller: Option<crate::caller::Caller>,
 }
 
 fn exim_re() -> &'static Regex {
@@ -62,7 +64,7 @@ fn status_code(s: std::process::ExitStatus) -> i32 {
 impl Context {
     pub fn new(p: Params, binary: PathBuf, listen_ips: Vec<String>) -> Context {
         let dir = PathBuf::from(&p.dir);
-        Context { p, dir, binary, listen_ips, server: None, daemons: Vec::new(), background: Vec::new(), groups: Vec::new(), warnings: Vec::new() }
+        Context { p, dir, binary, listen_ips, server: None, daemons: Vec::new(), background: Vec::new(), groups: Vec::new(), warnings: Vec::new(), caller: None }
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -98,6 +100,20 @@ impl Context {
             .env("HOME", &self.dir)
             .env("REXIM_TESTSUITE", &self.dir)
             .env("REXIM_FAKE_DNS", self.dir.join("dnszones"));
+        c
+    }
+
+    /// `base_command` running as the caller (`--caller`) when there is one.
+    fn caller_command(&self, shell_text: &str) -> Proc {
+        let mut c = self.base_command(shell_text);
+        if let Some(who) = &self.caller {
+            let groups: Vec<libc::gid_t> = who.groups.clone();
+            let (gid, uid) = (who.gid, who.uid);
+            // SAFETY: become_caller makes only async-signal-safe calls.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut c, move || crate::caller::become_caller(&groups, gid, uid));
+            }
+        }
         c
     }
 
@@ -149,8 +165,13 @@ impl Context {
     /// the test's stdout and stderr. `close_delay` keeps stdin open for a
     /// while after the data (runtest's "N exim").
     fn run_shell(&mut self, text: &str, data: &[String], close_delay: u64) -> Result<i32, Failure> {
+        self.run_shell_as(text, data, close_delay, false)
+    }
+
+    /// `run_shell`, as the caller when `as_caller` (and there is one).
+    fn run_shell_as(&mut self, text: &str, data: &[String], close_delay: u64, as_caller: bool) -> Result<i32, Failure> {
         let (out, err) = self.output_files()?;
-        let mut cmd = self.base_command(text);
+        let mut cmd = if as_caller { self.caller_command(text) } else { self.base_command(text) };
         cmd.stdin(Stdio::piped()).stdout(out).stderr(err);
         let mut child = cmd.spawn().map_err(|e| Failure(format!("cannot run /bin/sh: {}", e)))?;
         self.groups.push(child.id() as i32);
@@ -174,16 +195,13 @@ impl Context {
         }
     }
 
-    fn exim_command_line(&self, args: &str, env: &str) -> String {
+    /// The binary with the test's conf. EXIM_PATH is already substituted
+    /// in the conf; runtest's `-DEXIM_PATH` is left out for a non-root
+    /// caller, for whom any `-D` makes a real Exim give up privilege.
+    fn exim_command_line(&self, args: &str, env: &str, as_caller: bool) -> String {
         let exim = self.dir.join("eximdir/exim");
-        format!(
-            "{}{} -DEXIM_PATH={} -C {}{}",
-            env,
-            exim.display(),
-            exim.display(),
-            self.dir.join("test-config").display(),
-            args
-        )
+        let macro_def = if as_caller { String::new() } else { format!(" -DEXIM_PATH={}", exim.display()) };
+        format!("{}{}{} -C {}{}", env, exim.display(), macro_def, self.dir.join("test-config").display(), args)
     }
 
     fn run_exim(&mut self, cmd: &Command, text: &str) -> Result<i32, Failure> {
@@ -201,28 +219,29 @@ impl Context {
                 .into_owned();
         }
         let data = cmd.data.as_deref().unwrap_or(&[]);
+        let as_caller = self.caller.is_some() && c.get(3).is_none();
         let padded = format!("{} ", args);
         let is_daemon = padded.contains(" -DSERVER=server ") && !padded.contains(" -DNOTDAEMON ");
         if is_daemon {
-            return self.start_daemon(&args, env);
+            return self.start_daemon(&args, env, as_caller);
         }
-        let line = self.exim_command_line(&args, env);
-        let rc = self.run_shell(&line, data, delay)?;
+        let line = self.exim_command_line(&args, env, as_caller);
+        let rc = self.run_shell_as(&line, data, delay, as_caller)?;
         self.finish_server()?;
         Ok(rc)
     }
 
     /// `exim -DSERVER=server -bd ...`: start it and wait until it has written
     /// its pid file; it runs until `killdaemon` or the end of the test.
-    fn start_daemon(&mut self, args: &str, env: &str) -> Result<i32, Failure> {
+    fn start_daemon(&mut self, args: &str, env: &str, as_caller: bool) -> Result<i32, Failure> {
         let pidfile = self.dir.join("spool/exim-daemon.pid");
         let mut args = args.to_string();
         if !args.contains(" -oP ") {
             args = format!("{} -oP {}", args, pidfile.display());
         }
-        let line = self.exim_command_line(&args, env);
+        let line = self.exim_command_line(&args, env, as_caller);
         let (out, err) = self.output_files()?;
-        let mut cmd = self.base_command(&format!("exec {}", line));
+        let mut cmd = if as_caller { self.caller_command(&format!("exec {}", line)) } else { self.base_command(&format!("exec {}", line)) };
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let mut child = cmd.spawn().map_err(|e| Failure(format!("cannot start daemon: {}", e)))?;
         self.groups.push(child.id() as i32);

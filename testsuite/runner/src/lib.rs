@@ -1,6 +1,7 @@
 //! rexim-testsuite: runs test scripts in the format of Exim's testsuite
 //! against rexim or any Exim-compatible binary (see docs/testsuite.md).
 
+pub mod caller;
 pub mod classify;
 pub mod cli;
 pub mod client;

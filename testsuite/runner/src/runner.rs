@@ -49,6 +49,8 @@ pub struct Runner {
     pub record: bool,
     pub keep: bool,
     pub listen_ips: Vec<String>,
+    /// `--caller`: exim commands without `sudo` run as this user.
+    pub caller: Option<crate::caller::Caller>,
 }
 
 /// One test found in scripts/.
@@ -262,6 +264,7 @@ impl Runner {
             return Status::Failed(format!("cannot set up {}: {}", dir.display(), e));
         }
         let mut ctx = Context::new(p.clone(), self.binary.clone(), self.listen_ips.clone());
+        ctx.caller = self.caller.clone();
         let mut failure: Option<String> = None;
         for c in &s.commands {
             match ctx.run(c) {

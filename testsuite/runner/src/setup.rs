@@ -90,9 +90,11 @@ pub struct HostOptions {
 }
 
 /// The values of the standard substitutions that do not depend on the test.
-pub fn base_params(binary: &Path, host: &HostOptions, port_base: u16) -> Params {
+/// CALLER is `caller` when given (`--caller`), else the user running the
+/// runner.
+pub fn base_params(binary: &Path, host: &HostOptions, port_base: u16, caller: Option<&crate::caller::Caller>) -> Params {
     // SAFETY: getuid/getgid cannot fail.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = caller.map(|c| (c.uid, c.gid)).unwrap_or_else(|| unsafe { (libc::getuid(), libc::getgid()) });
     let users = passwd_entries();
     let me = users.iter().find(|e| e.uid == uid);
     let caller = me.map(|e| e.name.clone()).unwrap_or_else(|| uid.to_string());
@@ -201,7 +203,9 @@ pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path, features
                 return Err(e);
             }
         }
-        fs::set_permissions(dir.join(sub), fs::Permissions::from_mode(0o750))?;
+        // A non-root caller (in the Exim group) must be able to write
+        // there when Exim gives up privilege for -D or an untrusted -C.
+        fs::set_permissions(dir.join(sub), fs::Permissions::from_mode(if p.caller_uid == 0 { 0o750 } else { 0o770 }))?;
     }
     fs::set_permissions(dir.join("test-mail"), fs::Permissions::from_mode(0o777))?;
     fs::create_dir_all(dir.join("eximdir"))?;
