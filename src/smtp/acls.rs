@@ -12,6 +12,7 @@ use super::SmtpConfig;
 use crate::acl::{self, AclState, AclStore, Rc, Where};
 use crate::expand::{Context, ExpandError, Found, ListKind};
 use crate::hintsdb::{FileDb, HintsDb};
+use crate::lists;
 use crate::log::{Logger, Targets};
 
 /// The `acl_smtp_*` option of each hook.
@@ -57,6 +58,9 @@ pub struct AclSetup {
     pub named_lists: Vec<(char, String, String)>,
     pub primary_hostname: String,
     pub hints_dir: String,
+    /// Where Exim's trace says inline and file ACL statements come from:
+    /// the configuration file and its last line.
+    pub text_origin: Option<(String, u32)>,
 }
 
 impl AclSetup {
@@ -81,12 +85,17 @@ impl AclSetup {
             })
             .collect();
         let spool = ConfigView::option(config, "spool_directory").unwrap_or_default();
+        let file = config.config_file();
+        let text_origin = std::fs::read_to_string(&file)
+            .ok()
+            .map(|t| (file.clone(), t.trim_end_matches('\n').split('\n').count() as u32));
         Ok(AclSetup {
             store: Arc::new(store),
             options,
             named_lists,
             primary_hostname: ConfigView::option(config, "primary_hostname").unwrap_or_default(),
             hints_dir: format!("{spool}/db"),
+            text_origin,
         })
     }
 }
@@ -113,6 +122,10 @@ impl ConfiguredAcls {
         ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: false }
     }
 
+    fn forget_named(&mut self, kinds: &[lists::ListKind]) {
+        lists::ListContext::named_cache(&mut self.lists).forget(kinds);
+    }
+
     fn run(&mut self, w: AclWhere, vars: &SessionVars, arg: Option<&str>, headers: &[String]) -> AclOutcome {
         self.state.new_command();
         let option = self.setup.options.get(&w).cloned();
@@ -126,6 +139,8 @@ impl ConfiguredAcls {
             lists: &mut self.lists,
             hints: &mut self.hints,
             trace: self.trace,
+            indent: 0,
+            text_origin: self.setup.text_origin.clone(),
         };
         let out = acl::check(env, &mut self.state, place(w), option.as_deref(), arg);
         let verdict = match out.rc {
@@ -152,9 +167,13 @@ impl AclHooks for ConfiguredAcls {
     }
     fn mail(&mut self, v: &SessionVars) -> AclOutcome {
         self.state.new_message();
+        self.forget_named(&[lists::ListKind::Address, lists::ListKind::Domain, lists::ListKind::LocalPart]);
         self.run(AclWhere::Mail, v, None, &[])
     }
     fn rcpt(&mut self, v: &SessionVars, recipient: &str) -> AclOutcome {
+        // Exim caches domain and local part list results in the
+        // recipient's address item: each RCPT starts afresh.
+        self.forget_named(&[lists::ListKind::Domain, lists::ListKind::LocalPart]);
         self.run(AclWhere::Rcpt, v, Some(recipient), &[])
     }
     fn predata(&mut self, v: &SessionVars) -> AclOutcome {
@@ -199,6 +218,9 @@ struct Env<'a> {
     lists: &'a mut acl::lists_env::StaticListContext,
     hints: &'a mut FileDb,
     trace: bool,
+    /// Indentation of the list layer's trace lines (nested ACLs).
+    indent: usize,
+    text_origin: Option<(String, u32)>,
 }
 
 impl Env<'_> {
@@ -210,6 +232,9 @@ impl Env<'_> {
 impl acl::AclSource for Env<'_> {
     fn named_acl(&self, name: &str) -> Option<Arc<acl::Acl>> {
         self.store.named_acl(name)
+    }
+    fn text_acl_origin(&self) -> Option<(String, u32)> {
+        self.text_origin.clone()
     }
 }
 
@@ -227,7 +252,15 @@ impl acl::SessionVars for Env<'_> {
 
 impl acl::ListMatcher for Env<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        acl::lists_env::match_list(self.lists, kind, subject, list)
+        self.lists.tracing = self.trace;
+        let r = acl::lists_env::match_list(self.lists, kind, subject, list);
+        for line in std::mem::take(&mut self.lists.traced) {
+            eprintln!(">>> {}{line}", " ".repeat(self.indent));
+        }
+        r
+    }
+    fn set_trace_indent(&mut self, indent: usize) {
+        self.indent = indent;
     }
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         let (lookups, env) = crate::lists::ListContext::lookups(self.lists);

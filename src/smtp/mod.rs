@@ -22,7 +22,7 @@ pub mod texts;
 
 pub use config::SmtpConfig;
 pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, DsnParams, HostMatcher, LiteralAcls, NoDsn};
-pub use hosts::SimpleHostMatcher;
+pub use hosts::ListsHostMatcher;
 pub use session::{Event, Peer, Services, Session, SessionMode, SessionVars, TlsInfo};
 #[cfg(test)]
 mod tests;

@@ -65,6 +65,9 @@ pub fn run_host_check(
     if let Some(state) = proxy {
         session.set_proxy(state);
     }
+    // The ACL trace goes straight to standard error too (smtp::acls), so
+    // the lines come out in the order Exim writes them.
+    session.set_trace(Box::new(|line| eprintln!("{line}")));
     let _ = write!(
         output,
         "\n**** SMTP testing session as if from host {ip}\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n\n"
@@ -132,11 +135,11 @@ pub fn write_spool(services: &Services, msg: &crate::spool::SpoolMessage, sessio
     crate::spool::write_message(&services.cfg.spool_directory, msg, &msglog).map_err(|e| e.to_string())
 }
 
-/// Services with no authenticators, the simple host matcher and no DSN.
+/// Services with no authenticators, the lists layer without named lists, and no DSN.
 pub fn basic_services(cfg: super::SmtpConfig) -> Services {
     Services {
         cfg: Arc::new(cfg),
-        hosts: Arc::new(super::SimpleHostMatcher),
+        hosts: Arc::new(super::ListsHostMatcher::plain()),
         dsn: Arc::new(super::NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(crate::spool::IdGenerator::default()),

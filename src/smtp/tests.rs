@@ -24,7 +24,7 @@ fn config(extra: &[(&str, &str)]) -> SmtpConfig {
 fn services(cfg: SmtpConfig, auths: Vec<Box<dyn crate::auth::Authenticator>>) -> Services {
     Services {
         cfg: Arc::new(cfg),
-        hosts: Arc::new(super::SimpleHostMatcher),
+        hosts: Arc::new(super::ListsHostMatcher::plain()),
         dsn: Arc::new(super::NoDsn),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
