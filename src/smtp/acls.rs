@@ -111,6 +111,8 @@ pub struct ConfiguredAcls {
     hints: FileDb,
     /// `-bh`: the `>>>` trace of ACL processing goes to standard error.
     pub trace: bool,
+    /// `$smtp_notquit_reason` while the not-QUIT ACL runs.
+    notquit_reason: Option<String>,
 }
 
 impl ConfiguredAcls {
@@ -119,7 +121,7 @@ impl ConfiguredAcls {
             acl::lists_env::StaticListContext::new(setup.named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())));
         lists.primary_hostname = setup.primary_hostname.clone();
         let hints = FileDb::new(&setup.hints_dir);
-        ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: false }
+        ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: false, notquit_reason: None }
     }
 
     fn forget_named(&mut self, kinds: &[lists::ListKind]) {
@@ -141,6 +143,7 @@ impl ConfiguredAcls {
             trace: self.trace,
             indent: 0,
             text_origin: self.setup.text_origin.clone(),
+            notquit_reason: self.notquit_reason.as_deref(),
         };
         let out = acl::check(env, &mut self.state, place(w), option.as_deref(), arg);
         let verdict = match out.rc {
@@ -185,8 +188,11 @@ impl AclHooks for ConfiguredAcls {
     fn quit(&mut self, v: &SessionVars) -> AclOutcome {
         self.run(AclWhere::Quit, v, None, &[])
     }
-    fn notquit(&mut self, v: &SessionVars, _reason: &str) -> AclOutcome {
-        self.run(AclWhere::Notquit, v, None, &[])
+    fn notquit(&mut self, v: &SessionVars, reason: &str) -> AclOutcome {
+        self.notquit_reason = Some(reason.to_string());
+        let out = self.run(AclWhere::Notquit, v, None, &[]);
+        self.notquit_reason = None;
+        out
     }
     fn vrfy(&mut self, v: &SessionVars, address: &str) -> AclOutcome {
         self.run(AclWhere::Vrfy, v, Some(address), &[])
@@ -221,6 +227,7 @@ struct Env<'a> {
     /// Indentation of the list layer's trace lines (nested ACLs).
     indent: usize,
     text_origin: Option<(String, u32)>,
+    notquit_reason: Option<&'a str>,
 }
 
 impl Env<'_> {
@@ -240,6 +247,9 @@ impl acl::AclSource for Env<'_> {
 
 impl acl::SessionVars for Env<'_> {
     fn variable(&self, name: &str) -> Option<String> {
+        if name == "smtp_notquit_reason" {
+            return self.notquit_reason.map(str::to_string);
+        }
         self.context().variable(name)
     }
     fn headers(&self) -> Vec<String> {
@@ -277,7 +287,10 @@ impl acl::AclLog for Env<'_> {
     fn log(&mut self, targets: &[&str], line: &str) {
         // -bh writes no log files: log lines go to standard error.
         if self.trace {
-            eprintln!("LOG: {line}");
+            match self.vars.log_id.as_str() {
+                "" => eprintln!("LOG: {line}"),
+                id => eprintln!("LOG: {id} {line}"),
+            }
             return;
         }
         let t = Targets {

@@ -78,6 +78,10 @@ pub struct SessionVars {
     pub body_8bitmime: u8,
     pub smtputf8: bool,
     pub message_id: String,
+    /// The id Exim's log lines start with: set when a message's data
+    /// starts, kept after it (the QUIT ACL's lines show it) until the next
+    /// MAIL, RSET or HELO.
+    pub log_id: String,
     pub authenticated_id: Option<String>,
     pub authenticated_sender: Option<String>,
     /// The authenticator's instance name when authenticated.
@@ -517,6 +521,7 @@ impl Session {
     }
 
     fn log(&mut self, targets: Targets, text: String) {
+        let text = if self.vars.log_id.is_empty() || text.starts_with(&self.vars.log_id) { text } else { format!("{} {text}", self.vars.log_id) };
         // -bh writes log lines at once, among the trace lines.
         if let (SessionMode::HostCheck, Some(t)) = (&self.mode, self.trace.as_mut()) {
             t(&format!("LOG: {text}"));
@@ -786,6 +791,7 @@ impl Session {
             Verb::Data => self.data(was_rcpt),
             Verb::Bdat => self.bdat(&arg, was_rcpt),
             Verb::Rset => {
+                self.vars.log_id.clear();
                 self.reset_transaction();
                 self.send_str(t::RESET_OK);
             }
@@ -878,6 +884,7 @@ impl Session {
         }
         self.helo_seen = false;
         self.vars.esmtp = false;
+        self.vars.log_id.clear();
         self.reset_transaction();
         let junk_ok = self.helo_accept_junk;
         if arg.is_empty() || (!junk_ok && !is_valid_helo(arg, &self.cfg.helo_allow_chars)) {
@@ -1018,6 +1025,7 @@ impl Session {
 
     fn mail(&mut self, arg: &str) {
         self.last_was_rej_mail = true;
+        self.vars.log_id.clear();
         if !self.cfg_helo_required_ok() {
             self.send_str("503 HELO or EHLO required\r\n");
             let h = self.vars.host_and_ident(false);
@@ -1321,9 +1329,12 @@ impl Session {
             AclWhere::Auth => "AUTH".to_string(),
             AclWhere::Quit | AclWhere::Notquit => "QUIT".to_string(),
         };
+        // A log message that is only the user message (the ACL copies it)
+        // shows the code Exim replaced a wrong-class one with.
         let log_msg = outcome
             .log_message
             .as_ref()
+            .filter(|l| wrong_class.is_none() || Some(*l) != outcome.user_message.as_ref())
             .or(wrong_class.as_ref())
             .or(outcome.user_message.as_ref())
             .map(|m| format!(": {}", m.split('\n').next().unwrap_or("")))
@@ -1333,8 +1344,10 @@ impl Session {
         let temp = if defer { "temporarily " } else { "" };
         self.log(Targets::REJECT, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
         if drop {
-            let hh = self.vars.host_and_ident(false);
-            self.log(Targets::MAIN, format!("SMTP connection from {hh} closed by DROP in ACL"));
+            if self.cfg.log_selector.smtp_connection {
+                let hh = self.vars.host_and_ident(false);
+                self.log(Targets::MAIN, format!("SMTP connection from {hh} closed by DROP in ACL"));
+            }
             let _ = self.acls.notquit(&self.vars, "acl-drop");
             self.close();
         }
@@ -1408,6 +1421,7 @@ impl Session {
         self.message = MessageData::default();
         self.message_start = crate::spool::message_id::now();
         self.vars.message_id = self.ids.next(self.message_start);
+        self.vars.log_id = self.vars.message_id.clone();
         self.chunk_total = 0;
         self.chunking_active = false;
         if self.vars.sender_host_address.is_some() {
@@ -1547,6 +1561,8 @@ impl Session {
         };
         let _ = chunked;
         if self.mode == SessionMode::HostCheck {
+            let line = format!("{} {}", msg.id, self.arrival_line(&msg));
+            self.log(Targets::MAIN, line);
             self.send_str(&format!("250 OK id={}\r\n\n**** SMTP testing: that is not a real message id!\n\n", msg.id));
             self.reset_transaction();
             return;
@@ -1976,6 +1992,8 @@ impl Session {
         let h = self.vars.host_and_ident(false);
         let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
         let lost = if self.vars.sender_host_address.is_some() { "disconnection" } else { "EOF" };
+        // Between commands Exim runs the not-QUIT ACL before it logs.
+        let mut after_acl = None;
         match self.state {
             State::ExpectData => {
                 let part = if self.message.in_body { "after header" } else { "header" };
@@ -1988,17 +2006,20 @@ impl Session {
             // clients just drop the call instead of sending QUIT.
             _ if self.vars.sender_address.is_some() || !self.vars.recipients.is_empty() => {
                 if self.cfg.log_selector.lost_incoming_connection {
-                    self.log(Targets::MAIN, format!("unexpected {lost} while reading SMTP command from {h} D={d}"));
+                    after_acl = Some(format!("unexpected {lost} while reading SMTP command from {h} D={d}"));
                 }
             }
             _ => {
                 if self.cfg.log_selector.smtp_no_mail {
                     let hist = self.history.join(",");
-                    self.log(Targets::MAIN, format!("no MAIL in SMTP connection from {h} D={d} C={hist}"));
+                    after_acl = Some(format!("no MAIL in SMTP connection from {h} D={d} C={hist}"));
                 }
             }
         }
         let _ = self.acls.notquit(&self.vars, "connection-lost");
+        if let Some(line) = after_acl {
+            self.log(Targets::MAIN, line);
+        }
         // Seen only where the client can still read (-bs, half-closed sockets).
         if self.in_message() {
             self.send_str("421 Lost incoming connection\r\n");
