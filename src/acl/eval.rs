@@ -512,6 +512,7 @@ impl Interp<'_> {
             },
             CondId::Delay => match expand::readconf_readtime(arg.trim()) {
                 Some(t) if t >= 0 => {
+                    self.debug(&format!("delay modifier requests {t}-second delay"));
                     self.env.delay(t as u64);
                     Rc::Ok
                 }

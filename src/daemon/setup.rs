@@ -128,8 +128,9 @@ pub fn run_bh(opts: &Options, ip: &str) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
+    let trace = crate::smtp::TraceBuf::default();
     let mut acls = loaded.new_acls();
-    acls.trace = true;
+    acls.trace = Some(trace.clone());
     let acls: Box<dyn AclHooks + Send> = Box::new(acls);
     // As Exim 4.96 does in -bh, a host in hosts_proxy starts with a PROXY
     // header on standard input, read before anything buffers it.
@@ -149,6 +150,7 @@ pub fn run_bh(opts: &Options, ip: &str) -> i32 {
         acls,
         ip,
         proxy,
+        trace,
         &mut stdin.lock(),
         &mut stdout.lock(),
         &mut stderr.lock(),

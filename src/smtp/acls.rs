@@ -109,8 +109,10 @@ pub struct ConfiguredAcls {
     state: AclState,
     lists: acl::lists_env::StaticListContext,
     hints: FileDb,
-    /// `-bh`: the `>>>` trace of ACL processing goes to standard error.
-    pub trace: bool,
+    /// `-bh`: the `>>>` trace of ACL processing and the log lines go to
+    /// this buffer, shared with the session so that its lines keep their
+    /// order (`smtp::stdio::run_host_check` writes it out).
+    pub trace: Option<super::TraceBuf>,
     /// `$smtp_notquit_reason` while the not-QUIT ACL runs.
     notquit_reason: Option<String>,
 }
@@ -121,7 +123,7 @@ impl ConfiguredAcls {
             acl::lists_env::StaticListContext::new(setup.named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())));
         lists.primary_hostname = setup.primary_hostname.clone();
         let hints = FileDb::new(&setup.hints_dir);
-        ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: false, notquit_reason: None }
+        ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: None, notquit_reason: None }
     }
 
     fn forget_named(&mut self, kinds: &[lists::ListKind]) {
@@ -140,7 +142,7 @@ impl ConfiguredAcls {
             log: &self.log,
             lists: &mut self.lists,
             hints: &mut self.hints,
-            trace: self.trace,
+            trace: self.trace.as_ref(),
             indent: 0,
             text_origin: self.setup.text_origin.clone(),
             notquit_reason: self.notquit_reason.as_deref(),
@@ -223,7 +225,7 @@ struct Env<'a> {
     log: &'a Logger,
     lists: &'a mut acl::lists_env::StaticListContext,
     hints: &'a mut FileDb,
-    trace: bool,
+    trace: Option<&'a super::TraceBuf>,
     /// Indentation of the list layer's trace lines (nested ACLs).
     indent: usize,
     text_origin: Option<(String, u32)>,
@@ -231,6 +233,12 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
+    fn emit(&self, line: String) {
+        if let Some(t) = self.trace {
+            t.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+    }
+
     fn context(&self) -> SessionContext<'_> {
         SessionContext { vars: self.vars, cfg: self.cfg, hosts: self.hosts, headers: self.headers, extra: HashMap::new() }
     }
@@ -262,10 +270,10 @@ impl acl::SessionVars for Env<'_> {
 
 impl acl::ListMatcher for Env<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        self.lists.tracing = self.trace;
+        self.lists.tracing = self.trace.is_some();
         let r = acl::lists_env::match_list(self.lists, kind, subject, list);
         for line in std::mem::take(&mut self.lists.traced) {
-            eprintln!(">>> {}{line}", " ".repeat(self.indent));
+            self.emit(format!(">>> {}{line}", " ".repeat(self.indent)));
         }
         r
     }
@@ -286,11 +294,12 @@ impl acl::ListMatcher for Env<'_> {
 impl acl::AclLog for Env<'_> {
     fn log(&mut self, targets: &[&str], line: &str) {
         // -bh writes no log files: log lines go to standard error.
-        if self.trace {
-            match self.vars.log_id.as_str() {
-                "" => eprintln!("LOG: {line}"),
-                id => eprintln!("LOG: {id} {line}"),
-            }
+        if self.trace.is_some() {
+            let line = match self.vars.log_id.as_str() {
+                "" => format!("LOG: {line}"),
+                id => format!("LOG: {id} {line}"),
+            };
+            self.emit(line);
             return;
         }
         let t = Targets {
@@ -301,12 +310,14 @@ impl acl::AclLog for Env<'_> {
         self.log.write(t, line);
     }
     fn debug(&mut self, line: &str) {
-        if self.trace {
-            eprintln!(">>> {line}");
-        }
+        self.emit(format!(">>> {line}"));
     }
     fn debugging(&self) -> bool {
-        self.trace
+        self.trace.is_some()
+    }
+    fn delay(&mut self, _seconds: u64) {
+        // The session does not pause yet; -bh never does.
+        self.emit(">>> delay skipped in -bh checking mode".to_string());
     }
 }
 
