@@ -79,8 +79,8 @@ pub struct SessionVars {
     pub smtputf8: bool,
     pub message_id: String,
     /// The id Exim's log lines start with: set when a message's data
-    /// starts, kept after it (the QUIT ACL's lines show it) until the next
-    /// MAIL, RSET or HELO.
+    /// starts; under -bh kept after it (the QUIT ACL's lines show it)
+    /// until the next MAIL, RSET or HELO.
     pub log_id: String,
     pub authenticated_id: Option<String>,
     pub authenticated_sender: Option<String>,
@@ -836,6 +836,11 @@ impl Session {
 
     /// Throw away the current transaction (Exim's smtp_reset()).
     fn reset_transaction(&mut self) {
+        // Exim's -bh keeps the id for the log lines that follow the
+        // message (there is no delivery process to take it over).
+        if self.mode != SessionMode::HostCheck {
+            self.vars.log_id.clear();
+        }
         self.vars.sender_address = None;
         self.vars.recipients.clear();
         self.vars.rcpt_count = 0;
