@@ -280,6 +280,8 @@ pub struct Session {
     /// RSET, HELO/EHLO, STARTTLS and AUTH count as mail commands the first
     /// time only.
     spent_mail_commands: Vec<Verb>,
+    /// ignore_fromline_hosts was checked for this message.
+    fromline_checked: bool,
 }
 
 /// The long-lived things a session needs.
@@ -401,6 +403,7 @@ impl Session {
             helo_accept_junk: false,
             count_nonmail: None,
             spent_mail_commands: Vec::new(),
+            fromline_checked: false,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -1429,11 +1432,7 @@ impl Session {
         self.vars.log_id = self.vars.message_id.clone();
         self.chunk_total = 0;
         self.chunking_active = false;
-        if self.vars.sender_host_address.is_some() {
-            // Exim's receive_msg() asks whether a leading "From " line is
-            // allowed; rexim treats it as any header line, so only -bh shows it.
-            self.host_in("ignore_fromline_hosts");
-        }
+        self.fromline_checked = false;
         true
     }
 
@@ -1452,6 +1451,13 @@ impl Session {
             if line == b"." && (crlf || !after_crlf) {
                 self.end_of_message(false);
                 return true;
+            }
+            if !self.fromline_checked && self.vars.sender_host_address.is_some() {
+                // At the first line Exim's receive_msg() asks whether a
+                // "From " line is allowed; rexim reads it as any header
+                // line, so only -bh shows the check.
+                self.fromline_checked = true;
+                self.host_in("ignore_fromline_hosts");
             }
             let content = if line.first() == Some(&b'.') { &line[1..] } else { &line[..] };
             self.message.add_line(content, limit);
