@@ -368,7 +368,7 @@ fn expected_trace(num: &str) -> Vec<Vec<String>> {
         }
         let Some(body) = l.strip_prefix(">>> ") else { continue };
         let t = body.trim_start();
-        let ours = ["using ACL", "using inline ACL", "processing \"", "check ", "= ", "message:", "l_message:", "end of ACL", "end of inline ACL", "ratelimit", "ACL is NULL", "ACL is empty", "expansion of"].iter().any(|p| t.starts_with(p))
+        let ours = ["using ACL", "using inline ACL", "processing \"", "check ", "= ", "message:", "l_message:", "end of ACL", "end of inline ACL", "ratelimit", "ACL is NULL", "ACL is empty", "expansion of", "delay ", "seen db", "read ACL from file"].iter().any(|p| t.starts_with(p))
             || t.contains(": condition test ")
             || t.contains(": endpass encountered");
         if ours {

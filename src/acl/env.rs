@@ -67,6 +67,10 @@ pub trait ListMatcher {
     /// Err is a deferral (a lookup that could not complete), with its text.
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String>;
 
+    /// The nesting depth of the ACL about to match a list: the list
+    /// layer's trace lines are indented as the ACL's own.
+    fn set_trace_indent(&mut self, _indent: usize) {}
+
     fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
         Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
     }

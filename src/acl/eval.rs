@@ -168,6 +168,7 @@ impl Interp<'_> {
                 return Ok((a.clone(), false));
             }
             let text = std::fs::read_to_string(s).map_err(|e| format!("failed to open ACL file \"{s}\": {}", io_text(&e)))?;
+            self.debug(&format!("read ACL from file {s}"));
             let acl = Arc::new(self.with_origin(statement::read_text(&text, s).and_then(|r| statement::compile(&r)).map_err(|e| e.message)?));
             self.state.text_acls.insert(s.to_string(), acl.clone());
             return Ok((acl, true));
@@ -489,9 +490,10 @@ impl Interp<'_> {
                 self.add_header(arg);
                 Rc::Ok
             }
-            CondId::Authenticated => match self.env.variable("authenticated_id").filter(|s| !s.is_empty()) {
+            // The authenticator's name is matched (a plain string list).
+            CondId::Authenticated => match self.env.variable("sender_host_authenticated").filter(|s| !s.is_empty()) {
                 None => Rc::Fail,
-                Some(id) => self.list(ListKind::Address, &id, arg, log),
+                Some(name) => self.list(ListKind::LocalPart, &name, arg, log),
             },
             CondId::Condition => match condition_value(arg) {
                 Some(b) => bool_rc(b),
@@ -510,6 +512,7 @@ impl Interp<'_> {
             },
             CondId::Delay => match expand::readconf_readtime(arg.trim()) {
                 Some(t) if t >= 0 => {
+                    self.debug(&format!("delay modifier requests {t}-second delay"));
                     self.env.delay(t as u64);
                     Rc::Ok
                 }
@@ -612,6 +615,9 @@ impl Interp<'_> {
     }
 
     fn list(&mut self, kind: ListKind, subject: &str, list: &str, log: &mut Option<String>) -> Rc {
+        if self.tracing {
+            self.env.set_trace_indent(self.depth.saturating_sub(1));
+        }
         match self.env.match_list(kind, subject, list) {
             Ok(b) => bool_rc(b),
             Err(m) => {

@@ -65,6 +65,9 @@ impl Context for AclContext<'_, '_> {
     }
 
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        if self.it.tracing {
+            self.it.env.set_trace_indent(self.it.depth.saturating_sub(1));
+        }
         self.it.env.match_list(kind, subject, list).map(|b| b.then(Found::default)).map_err(ExpandError::Failed)
     }
 

@@ -37,11 +37,19 @@ pub struct StaticListContext {
     lookups: crate::lookups::Lookups,
     env: crate::lookups::NoExpand,
     cache: lists::NamedListCache,
+    /// -bh: the list layer's trace lines are collected in `traced`.
+    pub tracing: bool,
+    pub traced: Vec<String>,
 }
 
 impl StaticListContext {
     /// Named lists as (kind letter d/h/a/l, name, text).
     pub fn new<'a>(named: impl IntoIterator<Item = (char, &'a str, &'a str)>) -> StaticListContext {
+        Self::with_resolver(named, std::sync::Arc::new(crate::dns::fake::FakeResolver::default()))
+    }
+
+    /// The same, with a resolver for host names in host lists.
+    pub fn with_resolver<'a>(named: impl IntoIterator<Item = (char, &'a str, &'a str)>, resolver: std::sync::Arc<dyn crate::dns::Resolver>) -> StaticListContext {
         let named = named
             .into_iter()
             .map(|(k, name, text)| {
@@ -54,8 +62,15 @@ impl StaticListContext {
                 ((kind, name.to_string()), lists::NamedList { value: text.to_string(), caching: lists::NamedCaching::Default })
             })
             .collect();
-        let resolver = std::sync::Arc::new(crate::dns::fake::FakeResolver::default());
-        StaticListContext { named, primary_hostname: "localhost".into(), lookups: crate::lookups::Lookups::new(resolver), env: crate::lookups::NoExpand, cache: Default::default() }
+        StaticListContext {
+            named,
+            primary_hostname: "localhost".into(),
+            lookups: crate::lookups::Lookups::new(resolver),
+            env: crate::lookups::NoExpand,
+            cache: Default::default(),
+            tracing: false,
+            traced: Vec::new(),
+        }
     }
 }
 
@@ -82,4 +97,10 @@ impl ListContext for StaticListContext {
         &mut self.cache
     }
     fn log(&mut self, _line: &str, _panic: bool) {}
+    fn tracing(&self) -> bool {
+        self.tracing
+    }
+    fn trace(&mut self, line: &str) {
+        self.traced.push(line.to_string());
+    }
 }

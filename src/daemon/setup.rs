@@ -44,7 +44,7 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
     let log = Arc::new(Logger::new(&cfg.log_file_path));
     let services = Services {
         cfg: Arc::new(cfg),
-        hosts: Arc::new(crate::smtp::SimpleHostMatcher),
+        hosts: Arc::new(crate::smtp::ListsHostMatcher::new(&acls.named_lists, &acls.primary_hostname, crate::dns::default_resolver())),
         dsn: Arc::new(crate::dsn::SessionDsn),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
@@ -128,8 +128,9 @@ pub fn run_bh(opts: &Options, ip: &str) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
+    let trace = crate::smtp::TraceBuf::default();
     let mut acls = loaded.new_acls();
-    acls.trace = true;
+    acls.trace = Some(trace.clone());
     let acls: Box<dyn AclHooks + Send> = Box::new(acls);
     // As Exim 4.96 does in -bh, a host in hosts_proxy starts with a PROXY
     // header on standard input, read before anything buffers it.
@@ -149,6 +150,7 @@ pub fn run_bh(opts: &Options, ip: &str) -> i32 {
         acls,
         ip,
         proxy,
+        trace,
         &mut stdin.lock(),
         &mut stdout.lock(),
         &mut stderr.lock(),

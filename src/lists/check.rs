@@ -62,12 +62,61 @@ fn negate(yield_ok: bool) -> bool {
 }
 
 pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind, subject: &mut Subject) -> ListOutcome {
+    check_list_labelled(ctx, list, None, sep, kind, subject)
+}
+
+/// How a list check was decided, for the trace (Exim's match_check_list
+/// debug line).
+pub enum How {
+    /// `matched "item"` (the item as written, with its `!`), maybe
+    /// `- cached` or `in FILE`.
+    Matched(String),
+    EndOfList,
+    /// An item that could not be checked: the reason in parentheses.
+    Trouble(String),
+    /// `list match deferred for ITEM`.
+    Deferred(String),
+    Silent,
+}
+
+/// Check a list; the trace names it `label` (an option's name) or, without
+/// one, quotes the list.
+pub fn check_list_labelled(ctx: &mut dyn ListContext, list: &str, label: Option<&str>, sep: ListSep, kind: ListKind, subject: &mut Subject) -> ListOutcome {
+    let mut how = How::Silent;
+    let out = walk_list(ctx, list, sep, kind, subject, &mut how);
+    if ctx.tracing() {
+        let who = match subject {
+            Subject::Str(s) => s.orig.clone(),
+            Subject::Address(a) => a.orig.clone(),
+            Subject::Host(_) => "host".to_string(),
+        };
+        let what = match label {
+            Some(l) => l.to_string(),
+            None => format!("\"{list}\""),
+        };
+        let yn = if out.result.is_match() { "yes" } else { "no" };
+        let line = match how {
+            How::Matched(item) => format!("{who} in {what}? {yn} (matched \"{item})"),
+            How::EndOfList => format!("{who} in {what}? {yn} (end of list)"),
+            How::Trouble(why) => format!("{who} in {what}? {yn} ({why})"),
+            How::Deferred(item) => format!("{who} in {what}? list match deferred for {item}"),
+            How::Silent => String::new(),
+        };
+        if !line.is_empty() {
+            ctx.trace(&line);
+        }
+    }
+    out
+}
+
+fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind, subject: &mut Subject, how: &mut How) -> ListOutcome {
     let mut cacheable = true;
     let mut yield_ok = true;
     let mut trouble = Trouble { ignore_unknown: false, include_unknown: false, ignore_defer: false, include_defer: false };
     let done = |result: ListMatch, cacheable: bool| ListOutcome { result, cacheable };
     for item in ListIter::new(list, sep) {
         let mut ss = item.as_str();
+        let written = item.as_str();
         if matches!(kind, ListKind::Address | ListKind::LocalPart) && ss == "+caseful" {
             match subject {
                 Subject::Str(s) => s.make_caseful(),
@@ -108,6 +157,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
         if let Some(name) = ss.strip_prefix('+') {
             let Some(nl) = ctx.named_list(kind, name) else {
                 ctx.log(&format!("unknown named {} list \"{}\"", kind.word(), ss), true);
+                *how = How::Deferred(ss.to_string());
                 return done(ListMatch::Defer(search_error(ctx, None)), false);
             };
             let key = subject.cache_key();
@@ -117,6 +167,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                 NamedCaching::Default => !nl.value.contains('$'),
             };
             let cached = if use_cache { ctx.named_cache().get(kind, name, &key).cloned() } else { None };
+            let was_cached = cached.is_some();
             let result = match cached {
                 Some(r) => r,
                 None => {
@@ -128,6 +179,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                         Expanded::ForcedFail => String::new(),
                         Expanded::Error(m) => {
                             ctx.log(&format!("failed to expand \"{}\" while checking a list: {}", nl.value, m), true);
+                            *how = How::Deferred(ss.to_string());
                             return done(ListMatch::Defer(search_error(ctx, None)), false);
                         }
                     };
@@ -135,7 +187,12 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                     let r = match sub.result {
                         ListMatch::Match(d) => Some(d),
                         ListMatch::NoMatch => None,
-                        other => return done(other, false),
+                        other => {
+                            if matches!(other, ListMatch::Defer(_)) {
+                                *how = How::Deferred(ss.to_string());
+                            }
+                            return done(other, false);
+                        }
                     };
                     if use_cache && sub.cacheable {
                         ctx.named_cache().put(kind, name, &key, r.clone());
@@ -149,6 +206,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                 cacheable = false;
             }
             if let Some(d) = result {
+                *how = How::Matched(if was_cached { format!("{written}\" - cached") } else { format!("{written}\"") });
                 return done(yielded(yield_ok, d), cacheable);
             }
             continue;
@@ -181,6 +239,7 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                 match check_item(ctx, subject, l) {
                     ItemRc::Ok(mut d) => {
                         d.value = Some(l.to_string());
+                        *how = How::Matched(format!("{line}\" in {ss}"));
                         return done(yielded(file_yield, d), cacheable);
                     }
                     ItemRc::Fail => {}
@@ -188,11 +247,13 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
                     ItemRc::Defer(m) => {
                         let error = m.clone().unwrap_or_else(|| format!("DNS lookup of {l} deferred"));
                         if let Some(r) = trouble.deferred(ctx, m, error) {
+                            *how = How::Deferred(l.to_string());
                             return done(r, false);
                         }
                     }
                     ItemRc::Error(e) => {
                         if let Some(r) = trouble.unknown(ctx, &e) {
+                            *how = How::Trouble(trouble_reason(&e));
                             return done(r, false);
                         }
                     }
@@ -203,24 +264,39 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
         }
 
         match check_item(ctx, subject, ss) {
-            ItemRc::Ok(d) => return done(yielded(yield_ok, d), cacheable),
+            ItemRc::Ok(d) => {
+                *how = How::Matched(format!("{written}\""));
+                return done(yielded(yield_ok, d), cacheable);
+            }
             ItemRc::Fail => {}
             ItemRc::Panic(m) => return done(ListMatch::Panic(m), false),
             ItemRc::Defer(m) => {
                 let error = m.clone().unwrap_or_else(|| format!("DNS lookup of \"{ss}\" deferred"));
                 if let Some(r) = trouble.deferred(ctx, m, error) {
+                    *how = How::Deferred(ss.to_string());
                     return done(r, false);
                 }
             }
             ItemRc::Error(e) => {
                 if let Some(r) = trouble.unknown(ctx, &e) {
+                    *how = How::Trouble(trouble_reason(&e));
                     return done(r, false);
                 }
             }
         }
     }
     // End of list: in the set if the last item was negative.
+    *how = How::EndOfList;
     done(if yield_ok { ListMatch::NoMatch } else { ListMatch::Match(MatchData::default()) }, cacheable)
+}
+
+/// The reason the trace gives for an item that could not be checked:
+/// Exim's text without the item (`malformed IPv4 address or address mask`).
+fn trouble_reason(e: &str) -> String {
+    match e.strip_prefix("malformed IPv4 address or address mask") {
+        Some(_) => "malformed IPv4 address or address mask".to_string(),
+        None => e.to_string(),
+    }
 }
 
 /// What `+include_unknown`, `+ignore_unknown`, `+include_defer` and

@@ -90,6 +90,14 @@ pub trait ListContext {
     fn named_cache(&mut self) -> &mut NamedListCache;
     /// Write a line to the main log; `panic` also to the panic log.
     fn log(&mut self, line: &str, panic: bool);
+    /// Whether Exim's debug trace is wanted (`-bh`): each list check then
+    /// says how it was decided through `trace` (`x in "list"? yes
+    /// (matched "item")`).
+    fn tracing(&self) -> bool {
+        false
+    }
+    /// One trace line, without the `>>> ` that -bh puts before it.
+    fn trace(&mut self, _line: &str) {}
 }
 
 /// What a successful match yields.
@@ -156,13 +164,40 @@ pub fn match_address(ctx: &mut dyn ListContext, address: &str, list: &str, casel
 
 /// Check a host against a host list (verify_check_this_host()).
 pub fn match_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> ListMatch {
-    if let Some(ip) = host.address {
+    // The compiled index cannot say which item matched, which the trace shows.
+    if let Some(ip) = host.address.filter(|_| !ctx.tracing()) {
         if let Some(idx) = ipindex::lookup(list) {
             let ip = host::parse_subject_ip(&ip.to_string()).unwrap_or(ip);
             return if idx.check(ip) { ListMatch::Match(MatchData::default()) } else { ListMatch::NoMatch };
         }
     }
     check::check_list(ctx, list, ListSep::Default, ListKind::Host, &mut check::Subject::Host(host), false)
+}
+
+/// A main option's host list (`host_lookup`, `helo_verify_hosts`...), as
+/// Exim's verify_check_host(&option): the trace names the option, and an
+/// unset option (`None`) matches nothing.
+pub fn match_host_option(ctx: &mut dyn ListContext, host: &HostSubject, option: &str, list: Option<&str>) -> ListMatch {
+    let Some(list) = list else {
+        if ctx.tracing() {
+            ctx.trace(&format!("host in {option}? no (option unset)"));
+        }
+        return ListMatch::NoMatch;
+    };
+    check::check_list_labelled(ctx, list, Some(option), ListSep::Default, ListKind::Host, &mut check::Subject::Host(host)).result
+}
+
+/// A main option's domain list (`helo_lookup_domains`,
+/// `dns_again_means_nonexist`...), named in the trace as the option.
+pub fn match_domain_option(ctx: &mut dyn ListContext, domain: &str, option: &str, list: Option<&str>) -> ListMatch {
+    let Some(list) = list else {
+        if ctx.tracing() {
+            ctx.trace(&format!("{domain} in {option}? no (option unset)"));
+        }
+        return ListMatch::NoMatch;
+    };
+    let mut s = string::StringSubject::new(domain, true, ListKind::Domain);
+    check::check_list_labelled(ctx, list, Some(option), ListSep::Default, ListKind::Domain, &mut check::Subject::Str(&mut s)).result
 }
 
 /// `${if match_ip{addr}{list}}`: `addr` must be an IP address or empty.

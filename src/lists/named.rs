@@ -23,4 +23,11 @@ impl NamedListCache {
     pub fn clear(&mut self) {
         self.results.clear();
     }
+
+    /// Forget the results for some kinds of list (Exim keeps host list
+    /// results for the connection, domain and local part results for one
+    /// recipient).
+    pub fn forget(&mut self, kinds: &[ListKind]) {
+        self.results.retain(|(k, _, _), _| !kinds.contains(k));
+    }
 }

@@ -232,17 +232,26 @@ pub(crate) fn seen_condition(it: &mut Interp, arg: &str, log: &mut Option<String
     }
     let now = it.env.now();
     let mut last: Option<f64> = None;
+    let mut existed = false;
+    let mut written = false;
     let result = match it.env.hints() {
         None => Err(HintsError("failed to open seen database".into())),
         Some(db) => db.update("seen", &key, &mut |old| {
+            existed = old.is_some();
             last = old.and_then(|b| std::str::from_utf8(b).ok()?.trim().parse::<f64>().ok());
             let stale = refresh.is_none_or(|r| last.is_none_or(|l| now - l >= r as f64));
-            (update && stale).then(|| format!("{now}").into_bytes())
+            written = update && stale;
+            written.then(|| format!("{now}").into_bytes())
         }),
     };
     if let Err(e) = result {
         *log = Some(e.0);
         return Rc::Defer;
+    }
+    if !update {
+        it.debug("seen db not written (readonly)");
+    } else if written {
+        it.debug(if existed { "seen db written (update)" } else { "seen db written (create)" });
     }
     let within = last.is_some_and(|l| now - l < interval as f64);
     if within == before {

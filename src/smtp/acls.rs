@@ -12,6 +12,7 @@ use super::SmtpConfig;
 use crate::acl::{self, AclState, AclStore, Rc, Where};
 use crate::expand::{Context, ExpandError, Found, ListKind};
 use crate::hintsdb::{FileDb, HintsDb};
+use crate::lists;
 use crate::log::{Logger, Targets};
 
 /// The `acl_smtp_*` option of each hook.
@@ -57,6 +58,9 @@ pub struct AclSetup {
     pub named_lists: Vec<(char, String, String)>,
     pub primary_hostname: String,
     pub hints_dir: String,
+    /// Where Exim's trace says inline and file ACL statements come from:
+    /// the configuration file and its last line.
+    pub text_origin: Option<(String, u32)>,
 }
 
 impl AclSetup {
@@ -81,12 +85,17 @@ impl AclSetup {
             })
             .collect();
         let spool = ConfigView::option(config, "spool_directory").unwrap_or_default();
+        let file = config.config_file();
+        let text_origin = std::fs::read_to_string(&file)
+            .ok()
+            .map(|t| (file.clone(), t.trim_end_matches('\n').split('\n').count() as u32));
         Ok(AclSetup {
             store: Arc::new(store),
             options,
             named_lists,
             primary_hostname: ConfigView::option(config, "primary_hostname").unwrap_or_default(),
             hints_dir: format!("{spool}/db"),
+            text_origin,
         })
     }
 }
@@ -100,8 +109,12 @@ pub struct ConfiguredAcls {
     state: AclState,
     lists: acl::lists_env::StaticListContext,
     hints: FileDb,
-    /// `-bh`: the `>>>` trace of ACL processing goes to standard error.
-    pub trace: bool,
+    /// `-bh`: the `>>>` trace of ACL processing and the log lines go to
+    /// this buffer, shared with the session so that its lines keep their
+    /// order (`smtp::stdio::run_host_check` writes it out).
+    pub trace: Option<super::TraceBuf>,
+    /// `$smtp_notquit_reason` while the not-QUIT ACL runs.
+    notquit_reason: Option<String>,
 }
 
 impl ConfiguredAcls {
@@ -110,7 +123,11 @@ impl ConfiguredAcls {
             acl::lists_env::StaticListContext::new(setup.named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())));
         lists.primary_hostname = setup.primary_hostname.clone();
         let hints = FileDb::new(&setup.hints_dir);
-        ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: false }
+        ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: None, notquit_reason: None }
+    }
+
+    fn forget_named(&mut self, kinds: &[lists::ListKind]) {
+        lists::ListContext::named_cache(&mut self.lists).forget(kinds);
     }
 
     fn run(&mut self, w: AclWhere, vars: &SessionVars, arg: Option<&str>, headers: &[String]) -> AclOutcome {
@@ -125,7 +142,10 @@ impl ConfiguredAcls {
             log: &self.log,
             lists: &mut self.lists,
             hints: &mut self.hints,
-            trace: self.trace,
+            trace: self.trace.as_ref(),
+            indent: 0,
+            text_origin: self.setup.text_origin.clone(),
+            notquit_reason: self.notquit_reason.as_deref(),
         };
         let out = acl::check(env, &mut self.state, place(w), option.as_deref(), arg);
         let verdict = match out.rc {
@@ -152,9 +172,13 @@ impl AclHooks for ConfiguredAcls {
     }
     fn mail(&mut self, v: &SessionVars) -> AclOutcome {
         self.state.new_message();
+        self.forget_named(&[lists::ListKind::Address, lists::ListKind::Domain, lists::ListKind::LocalPart]);
         self.run(AclWhere::Mail, v, None, &[])
     }
     fn rcpt(&mut self, v: &SessionVars, recipient: &str) -> AclOutcome {
+        // Exim caches domain and local part list results in the
+        // recipient's address item: each RCPT starts afresh.
+        self.forget_named(&[lists::ListKind::Domain, lists::ListKind::LocalPart]);
         self.run(AclWhere::Rcpt, v, Some(recipient), &[])
     }
     fn predata(&mut self, v: &SessionVars) -> AclOutcome {
@@ -166,8 +190,11 @@ impl AclHooks for ConfiguredAcls {
     fn quit(&mut self, v: &SessionVars) -> AclOutcome {
         self.run(AclWhere::Quit, v, None, &[])
     }
-    fn notquit(&mut self, v: &SessionVars, _reason: &str) -> AclOutcome {
-        self.run(AclWhere::Notquit, v, None, &[])
+    fn notquit(&mut self, v: &SessionVars, reason: &str) -> AclOutcome {
+        self.notquit_reason = Some(reason.to_string());
+        let out = self.run(AclWhere::Notquit, v, None, &[]);
+        self.notquit_reason = None;
+        out
     }
     fn vrfy(&mut self, v: &SessionVars, address: &str) -> AclOutcome {
         self.run(AclWhere::Vrfy, v, Some(address), &[])
@@ -198,10 +225,20 @@ struct Env<'a> {
     log: &'a Logger,
     lists: &'a mut acl::lists_env::StaticListContext,
     hints: &'a mut FileDb,
-    trace: bool,
+    trace: Option<&'a super::TraceBuf>,
+    /// Indentation of the list layer's trace lines (nested ACLs).
+    indent: usize,
+    text_origin: Option<(String, u32)>,
+    notquit_reason: Option<&'a str>,
 }
 
 impl Env<'_> {
+    fn emit(&self, line: String) {
+        if let Some(t) = self.trace {
+            t.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+    }
+
     fn context(&self) -> SessionContext<'_> {
         SessionContext { vars: self.vars, cfg: self.cfg, hosts: self.hosts, headers: self.headers, extra: HashMap::new() }
     }
@@ -211,10 +248,16 @@ impl acl::AclSource for Env<'_> {
     fn named_acl(&self, name: &str) -> Option<Arc<acl::Acl>> {
         self.store.named_acl(name)
     }
+    fn text_acl_origin(&self) -> Option<(String, u32)> {
+        self.text_origin.clone()
+    }
 }
 
 impl acl::SessionVars for Env<'_> {
     fn variable(&self, name: &str) -> Option<String> {
+        if name == "smtp_notquit_reason" {
+            return self.notquit_reason.map(str::to_string);
+        }
         self.context().variable(name)
     }
     fn headers(&self) -> Vec<String> {
@@ -227,7 +270,15 @@ impl acl::SessionVars for Env<'_> {
 
 impl acl::ListMatcher for Env<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        acl::lists_env::match_list(self.lists, kind, subject, list)
+        self.lists.tracing = self.trace.is_some();
+        let r = acl::lists_env::match_list(self.lists, kind, subject, list);
+        for line in std::mem::take(&mut self.lists.traced) {
+            self.emit(format!(">>> {}{line}", " ".repeat(self.indent)));
+        }
+        r
+    }
+    fn set_trace_indent(&mut self, indent: usize) {
+        self.indent = indent;
     }
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         let (lookups, env) = crate::lists::ListContext::lookups(self.lists);
@@ -243,8 +294,12 @@ impl acl::ListMatcher for Env<'_> {
 impl acl::AclLog for Env<'_> {
     fn log(&mut self, targets: &[&str], line: &str) {
         // -bh writes no log files: log lines go to standard error.
-        if self.trace {
-            eprintln!("LOG: {line}");
+        if self.trace.is_some() {
+            let line = match self.vars.log_id.as_str() {
+                "" => format!("LOG: {line}"),
+                id => format!("LOG: {id} {line}"),
+            };
+            self.emit(line);
             return;
         }
         let t = Targets {
@@ -255,12 +310,14 @@ impl acl::AclLog for Env<'_> {
         self.log.write(t, line);
     }
     fn debug(&mut self, line: &str) {
-        if self.trace {
-            eprintln!(">>> {line}");
-        }
+        self.emit(format!(">>> {line}"));
     }
     fn debugging(&self) -> bool {
-        self.trace
+        self.trace.is_some()
+    }
+    fn delay(&mut self, _seconds: u64) {
+        // The session does not pause yet; -bh never does.
+        self.emit(">>> delay skipped in -bh checking mode".to_string());
     }
 }
 

@@ -8,6 +8,10 @@ use std::collections::HashMap;
 pub struct SmtpConfig {
     /// Every option as set, for expansion variables that name options.
     pub options: HashMap<String, String>,
+    /// The host and domain list options the session checks, as set or
+    /// defaulted (see `LIST_OPTIONS`); an unset option is absent, which
+    /// Exim's trace tells from an empty list.
+    pub lists: HashMap<&'static str, String>,
     pub primary_hostname: String,
     pub qualify_domain: String,
     pub qualify_recipient: String,
@@ -223,8 +227,13 @@ impl SmtpConfig {
                 options.insert(name.to_string(), v);
             }
         }
+        let lists = LIST_OPTIONS
+            .iter()
+            .filter_map(|(name, default)| get(name).or_else(|| default.map(str::to_string)).map(|v| (*name, v)))
+            .collect();
         SmtpConfig {
             options,
+            lists,
             smtp_active_hostname: set("smtp_active_hostname"),
             smtp_banner: s("smtp_banner").unwrap_or_else(|| DEFAULT_SMTP_BANNER.into()),
             smtp_accept_max: int("smtp_accept_max", 20) as usize,
@@ -280,11 +289,41 @@ impl SmtpConfig {
         }
     }
 
+    /// A list option from `LIST_OPTIONS`: None when unset.
+    pub fn list_option(&self, name: &str) -> Option<&str> {
+        self.lists.get(name).map(String::as_str)
+    }
+
     /// The name used in the banner, EHLO reply and Received: header.
     pub fn active_hostname(&self) -> &str {
         self.smtp_active_hostname.as_deref().unwrap_or(&self.primary_hostname)
     }
 }
+
+/// The list options the session checks (Exim's names), with Exim 4.96's
+/// defaults (None: unset).
+static LIST_OPTIONS: &[(&str, Option<&str>)] = &[
+    ("auth_advertise_hosts", Some("*")),
+    ("chunking_advertise_hosts", Some("*")),
+    ("dns_again_means_nonexist", None),
+    ("dsn_advertise_hosts", None),
+    ("helo_accept_junk_hosts", None),
+    ("helo_lookup_domains", Some("@ : @[]")),
+    ("helo_try_verify_hosts", None),
+    ("helo_verify_hosts", None),
+    ("host_lookup", None),
+    ("host_reject_connection", None),
+    ("hosts_connection_nolog", None),
+    ("hosts_require_helo", Some("*")),
+    ("ignore_fromline_hosts", None),
+    ("pipelining_advertise_hosts", Some("*")),
+    ("pipelining_connect_advertise_hosts", Some("*")),
+    ("recipient_unqualified_hosts", None),
+    ("sender_unqualified_hosts", None),
+    ("smtp_accept_max_nonmail_hosts", Some("*")),
+    ("smtputf8_advertise_hosts", Some("*")),
+    ("tls_advertise_hosts", Some("*")),
+];
 
 /// Options copied into `SmtpConfig::options` for `$name` expansion.
 static OPTION_NAMES: &[&str] = &[

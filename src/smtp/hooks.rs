@@ -136,10 +136,28 @@ impl AclHooks for AcceptAll {
     }
 }
 
-/// Host-list matching for the `*_hosts` options: does the connected host
-/// (address and, when known, name; both `None` for local input) match?
+/// A sink for Exim's `-bh` debug lines (without the `>>> `).
+pub type Trace<'a> = Option<&'a mut dyn FnMut(&str)>;
+
+/// List matching for the session's options (`*_hosts`, `helo_lookup_domains`...).
 pub trait HostMatcher: Send + Sync {
-    fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool;
+    /// Is the connected host (address and, when known, name; both `None`
+    /// for local input) in the option's list? `list` is None when the
+    /// option is unset; the trace names the option (an empty `option`
+    /// quotes the list instead).
+    fn host_in(&self, option: &str, list: Option<&str>, address: Option<&str>, name: Option<&str>, trace: Trace) -> bool;
+
+    /// Is `domain` in the option's domain list?
+    fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool;
+
+    /// The host names of an address (PTR lookup), for `host_lookup`.
+    fn host_names(&self, _ip: std::net::IpAddr) -> Result<Vec<String>, crate::dns::DnsResult> {
+        Ok(Vec::new())
+    }
+
+    fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool {
+        self.host_in("", Some(list), address, name, None)
+    }
 }
 
 /// One ESMTP parameter of MAIL or RCPT that the DSN layer handles

@@ -1,65 +1,67 @@
-//! A host-list matcher good enough for the `*_hosts` options until the
-//! lists layer's is plugged in: `*`, IP addresses, CIDR networks, name
-//! patterns (`*.example`), negation, `<;` separators; an empty item
-//! matches local input (no host), as in Exim.
+//! The session's list options (`*_hosts`, `helo_lookup_domains`...)
+//! through the lists layer (src/lists), with Exim's -bh trace.
 
-use super::hooks::HostMatcher;
+use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SimpleHostMatcher;
+use super::hooks::{HostMatcher, Trace};
+use crate::acl::lists_env::StaticListContext;
+use crate::lists::{self, HostSubject, ListMatch};
 
-fn items(list: &str) -> Vec<String> {
-    let (sep, body) = match list.trim_start().strip_prefix('<') {
-        Some(rest) if rest.starts_with(|c: char| !c.is_ascii_alphanumeric() && c != ' ') => {
-            (rest.chars().next().unwrap_or(':'), &rest[1..])
-        }
-        _ => (':', list),
-    };
-    body.split(sep).map(|s| s.trim().to_string()).collect()
+/// Named lists and `primary_hostname` from the configuration; host names
+/// in lists are looked up through the resolver.
+pub struct ListsHostMatcher {
+    ctx: Mutex<StaticListContext>,
+    resolver: Arc<dyn crate::dns::Resolver>,
 }
 
-fn item_matches(item: &str, address: Option<&str>, name: Option<&str>) -> bool {
-    if item == "*" {
-        return true;
+impl ListsHostMatcher {
+    /// Named lists as (kind letter d/h/a/l, name, text).
+    pub fn new(named: &[(char, String, String)], primary_hostname: &str, resolver: Arc<dyn crate::dns::Resolver>) -> Self {
+        let mut ctx = StaticListContext::with_resolver(named.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())), resolver.clone());
+        ctx.primary_hostname = primary_hostname.to_string();
+        ListsHostMatcher { ctx: Mutex::new(ctx), resolver }
     }
-    let Some(addr) = address else {
-        return item.is_empty();
-    };
-    if item.is_empty() {
-        return false;
+
+    /// No named lists and no DNS: for tests and tools.
+    pub fn plain() -> Self {
+        Self::new(&[], "localhost", Arc::new(crate::dns::fake::FakeResolver::default()))
     }
-    if let Ok(ip) = addr.parse::<std::net::IpAddr>() {
-        if let Ok(net) = item.parse::<ipnet::IpNet>() {
-            return net.contains(&ip);
+
+    fn run(&self, trace: Trace, f: impl FnOnce(&mut StaticListContext) -> ListMatch) -> bool {
+        let mut ctx = self.ctx.lock().unwrap_or_else(|e| e.into_inner());
+        ctx.tracing = trace.is_some();
+        let m = f(&mut ctx);
+        let lines = std::mem::take(&mut ctx.traced);
+        ctx.tracing = false;
+        drop(ctx);
+        if let Some(t) = trace {
+            for l in &lines {
+                t(l);
+            }
         }
-        if let Ok(i) = item.parse::<std::net::IpAddr>() {
-            return i == ip;
-        }
-    }
-    match name {
-        Some(n) => match item.strip_prefix('*') {
-            Some(suffix) => n.to_ascii_lowercase().ends_with(&suffix.to_ascii_lowercase()),
-            None => n.eq_ignore_ascii_case(item),
-        },
-        None => false,
+        m.is_match()
     }
 }
 
-impl HostMatcher for SimpleHostMatcher {
-    fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool {
-        for item in items(list) {
-            let (neg, it) = match item.strip_prefix('!') {
-                Some(r) => (true, r.trim()),
-                None => (false, item.as_str()),
-            };
-            if item.is_empty() && address.is_some() {
-                continue;
-            }
-            if item_matches(it, address, name) {
-                return !neg;
-            }
-        }
-        false
+impl HostMatcher for ListsHostMatcher {
+    fn host_in(&self, option: &str, list: Option<&str>, address: Option<&str>, name: Option<&str>, trace: Trace) -> bool {
+        let host = HostSubject {
+            address: address.and_then(|a| lists::host::parse_subject_ip(a)),
+            name: name.map(str::to_string),
+            ip_only: false,
+        };
+        self.run(trace, |ctx| match option {
+            "" => lists::match_host(ctx, &host, list.unwrap_or_default()),
+            _ => lists::match_host_option(ctx, &host, option, list),
+        })
+    }
+
+    fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool {
+        self.run(trace, |ctx| lists::match_domain_option(ctx, domain, option, list))
+    }
+
+    fn host_names(&self, ip: std::net::IpAddr) -> Result<Vec<String>, crate::dns::DnsResult> {
+        self.resolver.host_names(ip)
     }
 }
 
@@ -69,7 +71,7 @@ mod tests {
 
     #[test]
     fn lists() {
-        let m = SimpleHostMatcher;
+        let m = ListsHostMatcher::plain();
         assert!(m.matches("*", Some("10.0.0.1"), None));
         assert!(m.matches("*", None, None));
         assert!(m.matches("10.0.0.0/8", Some("10.1.2.3"), None));
@@ -79,5 +81,27 @@ mod tests {
         assert!(m.matches(": 1.2.3.4", None, None));
         assert!(!m.matches("1.2.3.4", None, None));
         assert!(m.matches("*.example", Some("1.1.1.1"), Some("a.example")));
+    }
+
+    #[test]
+    fn trace_names_the_option() {
+        let m = ListsHostMatcher::plain();
+        let mut lines = Vec::new();
+        let mut sink = |l: &str| lines.push(l.to_string());
+        assert!(!m.host_in("host_lookup", None, Some("10.0.0.1"), None, Some(&mut sink)));
+        assert!(m.host_in("pipelining_advertise_hosts", Some("*"), Some("10.0.0.1"), None, Some(&mut sink)));
+        assert!(!m.host_in("chunking_advertise_hosts", Some(""), Some("10.0.0.1"), None, Some(&mut sink)));
+        assert!(!m.host_in("", Some("! 10.9.0.0/24 : 10.0.0.0/8"), Some("10.9.0.1"), None, Some(&mut sink)));
+        assert!(!m.domain_in("helo_lookup_domains", Some("@ : @[]"), "client", Some(&mut sink)));
+        assert_eq!(
+            lines,
+            [
+                "host in host_lookup? no (option unset)",
+                "host in pipelining_advertise_hosts? yes (matched \"*\")",
+                "host in chunking_advertise_hosts? no (end of list)",
+                "host in \"! 10.9.0.0/24 : 10.0.0.0/8\"? no (matched \"! 10.9.0.0/24\")",
+                "client in helo_lookup_domains? no (end of list)",
+            ]
+        );
     }
 }

@@ -21,8 +21,11 @@ pub mod stdio;
 pub mod texts;
 
 pub use config::SmtpConfig;
+
+/// The `-bh` trace and log lines of a session and its ACLs, in order.
+pub type TraceBuf = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, DsnParams, HostMatcher, LiteralAcls, NoDsn};
-pub use hosts::SimpleHostMatcher;
+pub use hosts::ListsHostMatcher;
 pub use session::{Event, Peer, Services, Session, SessionMode, SessionVars, TlsInfo};
 #[cfg(test)]
 mod tests;

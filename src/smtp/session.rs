@@ -78,6 +78,10 @@ pub struct SessionVars {
     pub body_8bitmime: u8,
     pub smtputf8: bool,
     pub message_id: String,
+    /// The id Exim's log lines start with: set when a message's data
+    /// starts; under -bh kept after it (the QUIT ACL's lines show it)
+    /// until the next MAIL, RSET or HELO.
+    pub log_id: String,
     pub authenticated_id: Option<String>,
     pub authenticated_sender: Option<String>,
     /// The authenticator's instance name when authenticated.
@@ -263,6 +267,21 @@ pub struct Session {
     last_line_crlf: bool,
     connection_count: usize,
     started: std::time::Instant,
+    /// -bh: Exim's `>>>` debug lines of the session's list checks.
+    trace: Option<Box<dyn FnMut(&str) + Send>>,
+    /// Decided at connection time, as Exim does (smtp_start_session).
+    allow_unqualified_sender: bool,
+    allow_unqualified_recipient: bool,
+    helo_verify_required: bool,
+    helo_accept_junk: bool,
+    /// Whether non-mail commands are counted (smtp_accept_max_nonmail_hosts),
+    /// checked at the first non-mail command.
+    count_nonmail: Option<bool>,
+    /// RSET, HELO/EHLO, STARTTLS and AUTH count as mail commands the first
+    /// time only.
+    spent_mail_commands: Vec<Verb>,
+    /// ignore_fromline_hosts was checked for this message.
+    fromline_checked: bool,
 }
 
 /// The long-lived things a session needs.
@@ -377,11 +396,115 @@ impl Session {
             last_line_crlf: false,
             connection_count: peer.connection_count,
             started: std::time::Instant::now(),
+            trace: None,
+            allow_unqualified_sender: false,
+            allow_unqualified_recipient: false,
+            helo_verify_required: false,
+            helo_accept_junk: false,
+            count_nonmail: None,
+            spent_mail_commands: Vec::new(),
+            fromline_checked: false,
         };
+        // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
             && session.is_remote_socket()
-            && session.host_matches(&session.cfg.pipelining_connect_advertise_hosts);
+            && session.host_in("pipelining_connect_advertise_hosts");
         session
+    }
+
+    /// Receive Exim's `-bh` debug lines for the session's own checks
+    /// (`>>> host in helo_verify_hosts? no (option unset)`...) and, in
+    /// HostCheck mode, its log lines (`LOG: ...`) as they happen. Set
+    /// before `start`.
+    pub fn set_trace(&mut self, sink: Box<dyn FnMut(&str) + Send>) {
+        self.trace = Some(sink);
+    }
+
+    fn trace_line(&mut self, line: &str) {
+        if let Some(t) = self.trace.as_mut() {
+            t(&format!(">>> {line}"));
+        }
+    }
+
+    /// Is the client in the host list option `option` (traced as Exim's
+    /// verify_check_host() does)?
+    fn host_in(&mut self, option: &str) -> bool {
+        let (cfg, hosts) = (self.cfg.clone(), self.hosts.clone());
+        let list = cfg.list_option(option);
+        let (addr, name) = (self.vars.sender_host_address.as_deref(), self.vars.sender_host_name.as_deref());
+        match self.trace.as_mut() {
+            Some(t) => hosts.host_in(option, list, addr, name, Some(&mut |l: &str| t(&format!(">>> {l}")))),
+            None => hosts.host_in(option, list, addr, name, None),
+        }
+    }
+
+    /// Is `domain` in the domain list option `option`?
+    fn domain_in(&mut self, option: &str, domain: &str) -> bool {
+        let (cfg, hosts) = (self.cfg.clone(), self.hosts.clone());
+        let list = cfg.list_option(option);
+        match self.trace.as_mut() {
+            Some(t) => hosts.domain_in(option, list, domain, Some(&mut |l: &str| t(&format!(">>> {l}")))),
+            None => hosts.domain_in(option, list, domain, None),
+        }
+    }
+
+    /// Exim's host_name_lookup(), as far as -bh shows it: the PTR lookup
+    /// and its temporary failure. The name is not used yet (no forward
+    /// verification), so only -bh looks it up.
+    fn lookup_host_name(&mut self) {
+        if !matches!(self.mode, SessionMode::HostCheck) {
+            return;
+        }
+        let Some(ip) = self.vars.sender_host_address.as_deref().and_then(|a| a.parse::<std::net::IpAddr>().ok()) else { return };
+        self.trace_line(&format!("looking up host name for {ip}"));
+        if let Err(crate::dns::DnsResult::Again) = self.hosts.host_names(ip) {
+            // Exim's DNS layer shows IPv6 reverse names fully qualified.
+            let name = crate::dns::reverse_name(ip) + if ip.is_ipv6() { "." } else { "" };
+            self.domain_in("dns_again_means_nonexist", &name);
+            self.trace_line("IP address PTR lookup gave temporary error");
+        }
+    }
+
+    /// The host checks Exim makes when a session starts, in its order.
+    fn connection_checks(&mut self) {
+        if self.vars.sender_host_address.is_some() && !self.is_local() {
+            if self.vars.sender_host_name.is_none() && self.host_in("host_lookup") {
+                self.lookup_host_name();
+            }
+            self.host_in("host_reject_connection");
+        }
+        self.allow_unqualified_sender = self.host_in("sender_unqualified_hosts");
+        self.allow_unqualified_recipient = self.host_in("recipient_unqualified_hosts");
+        self.helo_verify_required = self.host_in("helo_verify_hosts");
+        if !self.helo_verify_required {
+            self.host_in("helo_try_verify_hosts");
+        }
+        self.helo_accept_junk = self.host_in("helo_accept_junk_hosts");
+        // A client behind a proxy: Exim looks up the name of the real client.
+        if self.vars.proxy_state.as_ref().map(|p| p.needs_host_lookup()).unwrap_or(false) {
+            self.lookup_host_name();
+        }
+    }
+
+    /// Exim counts non-mail commands from smtp_accept_max_nonmail_hosts;
+    /// the list is checked at the first one.
+    fn note_command(&mut self, verb: Verb) {
+        let mail = match verb {
+            Verb::Auth | Verb::Mail | Verb::Rcpt | Verb::Data | Verb::Bdat | Verb::Quit | Verb::Unknown => true,
+            Verb::Rset | Verb::Helo | Verb::Ehlo | Verb::Starttls => {
+                let key = if verb == Verb::Ehlo { Verb::Helo } else { verb };
+                if self.spent_mail_commands.contains(&key) {
+                    false
+                } else {
+                    self.spent_mail_commands.push(key);
+                    true
+                }
+            }
+            Verb::Noop | Verb::Etrn | Verb::Vrfy | Verb::Expn | Verb::Help => false,
+        };
+        if !mail && self.count_nonmail.is_none() {
+            self.count_nonmail = Some(self.host_in("smtp_accept_max_nonmail_hosts"));
+        }
     }
 
     fn is_local(&self) -> bool {
@@ -390,13 +513,6 @@ impl Session {
 
     fn is_remote_socket(&self) -> bool {
         matches!(self.mode, SessionMode::Remote)
-    }
-
-    fn host_matches(&self, list: &Option<String>) -> bool {
-        match list {
-            Some(l) => self.hosts.matches(l, self.vars.sender_host_address.as_deref(), self.vars.sender_host_name.as_deref()),
-            None => false,
-        }
     }
 
     fn send(&mut self, bytes: Vec<u8>) {
@@ -408,6 +524,12 @@ impl Session {
     }
 
     fn log(&mut self, targets: Targets, text: String) {
+        let text = if self.vars.log_id.is_empty() || text.starts_with(&self.vars.log_id) { text } else { format!("{} {text}", self.vars.log_id) };
+        // -bh writes log lines at once, among the trace lines.
+        if let (SessionMode::HostCheck, Some(t)) = (&self.mode, self.trace.as_mut()) {
+            t(&format!("LOG: {text}"));
+            return;
+        }
         self.events.push(Event::Log(targets, text));
     }
 
@@ -439,16 +561,22 @@ impl Session {
     }
 
     pub fn start(&mut self) -> Vec<Event> {
-        if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() {
+        let nolog = self.vars.sender_host_address.is_some() && self.host_in("hosts_connection_nolog");
+        if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() && !nolog {
             let h = self.vars.fullhost(true);
             let n = self.connection_count;
             self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
         }
+        self.connection_checks();
         let outcome = self.acls.connect(&self.vars);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
             self.close();
             return self.take_events();
+        }
+        if self.trace.is_some() && self.vars.sender_host_address.is_some() && !self.is_remote_socket() {
+            // Only traced: PIPECONNECT is for sockets (see `new`).
+            self.host_in("pipelining_connect_advertise_hosts");
         }
         let banner = {
             let ctx_headers: Vec<String> = Vec::new();
@@ -641,6 +769,7 @@ impl Session {
         }
         let (verb, arg) = command::parse(&text);
         let arg = arg.to_string();
+        self.note_command(verb);
         if matches!(self.state, State::ExpectBdat) && !matches!(verb, Verb::Bdat | Verb::Quit | Verb::Rset | Verb::Noop) {
             self.remember(verb);
             if !self.synprot_error(503, None, t::BDAT_ONLY, false) {
@@ -665,6 +794,7 @@ impl Session {
             Verb::Data => self.data(was_rcpt),
             Verb::Bdat => self.bdat(&arg, was_rcpt),
             Verb::Rset => {
+                self.vars.log_id.clear();
                 self.reset_transaction();
                 self.send_str(t::RESET_OK);
             }
@@ -709,6 +839,11 @@ impl Session {
 
     /// Throw away the current transaction (Exim's smtp_reset()).
     fn reset_transaction(&mut self) {
+        // Exim's -bh keeps the id for the log lines that follow the
+        // message (there is no delivery process to take it over).
+        if self.mode != SessionMode::HostCheck {
+            self.vars.log_id.clear();
+        }
         self.vars.sender_address = None;
         self.vars.recipients.clear();
         self.vars.rcpt_count = 0;
@@ -757,8 +892,9 @@ impl Session {
         }
         self.helo_seen = false;
         self.vars.esmtp = false;
+        self.vars.log_id.clear();
         self.reset_transaction();
-        let junk_ok = self.host_matches(&self.cfg.helo_accept_junk_hosts);
+        let junk_ok = self.helo_accept_junk;
         if arg.is_empty() || (!junk_ok && !is_valid_helo(arg, &self.cfg.helo_allow_chars)) {
             let shown = if arg.is_empty() { "(no argument given)".to_string() } else { arg.to_string() };
             let h = self.vars.host_and_ident(false);
@@ -767,6 +903,13 @@ impl Session {
             return;
         }
         self.vars.sender_helo_name = Some(arg.to_string());
+        if !self.is_local() && self.vars.sender_host_name.is_none() {
+            // Exim lower-cases the name (up to white space) first.
+            let lower = arg.split(' ').next().unwrap_or("").to_ascii_lowercase();
+            if self.domain_in("helo_lookup_domains", &lower) {
+                self.lookup_host_name();
+            }
+        }
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.helo(&self.vars);
@@ -805,7 +948,7 @@ impl Session {
         if self.cfg.accept_8bitmime {
             lines.push("8BITMIME".into());
         }
-        if self.host_matches(&self.cfg.dsn_advertise_hosts) {
+        if self.host_in("dsn_advertise_hosts") {
             adv.dsn = true;
             lines.push("DSN".into());
         }
@@ -818,7 +961,7 @@ impl Session {
         if self.cfg.acl_smtp_expn.is_some() {
             lines.push("EXPN".into());
         }
-        if self.host_matches(&self.cfg.pipelining_advertise_hosts) {
+        if self.host_in("pipelining_advertise_hosts") {
             adv.pipelining = true;
             lines.push("PIPELINING".into());
             if self.pipe_connect_ok {
@@ -830,16 +973,16 @@ impl Session {
             adv.auth = true;
             lines.push(format!("AUTH {}", mechs.join(" ")));
         }
-        if self.host_matches(&self.cfg.chunking_advertise_hosts) {
+        if self.host_in("chunking_advertise_hosts") {
             adv.chunking = true;
             lines.push("CHUNKING".into());
         }
         // Without tls_certificate the daemon uses a self-signed one, as Exim.
-        if self.vars.tls.cipher.is_none() && self.host_matches(&self.cfg.tls_advertise_hosts) {
+        if self.vars.tls.cipher.is_none() && self.host_in("tls_advertise_hosts") {
             adv.tls = true;
             lines.push("STARTTLS".into());
         }
-        if self.host_matches(&self.cfg.smtputf8_advertise_hosts) {
+        if self.host_in("smtputf8_advertise_hosts") {
             adv.smtputf8 = true;
             lines.push("SMTPUTF8".into());
         }
@@ -849,11 +992,11 @@ impl Session {
         self.send(r);
     }
 
-    fn advertised_mechanisms(&self) -> Vec<String> {
+    fn advertised_mechanisms(&mut self) -> Vec<String> {
         if self.auths.is_empty() || self.vars.sender_host_authenticated.is_some() {
             return Vec::new();
         }
-        if !self.host_matches(&self.cfg.auth_advertise_hosts) {
+        if !self.host_in("auth_advertise_hosts") {
             return Vec::new();
         }
         let mut out: Vec<String> = Vec::new();
@@ -890,6 +1033,7 @@ impl Session {
 
     fn mail(&mut self, arg: &str) {
         self.last_was_rej_mail = true;
+        self.vars.log_id.clear();
         if !self.cfg_helo_required_ok() {
             self.send_str("503 HELO or EHLO required\r\n");
             let h = self.vars.host_and_ident(false);
@@ -986,7 +1130,7 @@ impl Session {
             }
         }
         if !parsed.has_domain && !sender.is_empty() {
-            if self.is_local() || self.host_matches(&self.cfg.sender_unqualified_hosts) {
+            if self.is_local() || self.allow_unqualified_sender {
                 sender = format!("{sender}@{}", self.cfg.qualify_domain);
             } else {
                 self.send_str(&format!("501 {arg}: sender address must contain a domain\r\n"));
@@ -1012,8 +1156,8 @@ impl Session {
         }
     }
 
-    fn cfg_helo_required_ok(&self) -> bool {
-        self.helo_seen || !(self.host_matches(&self.cfg.helo_verify_hosts) || self.host_matches(&self.cfg.hosts_require_helo))
+    fn cfg_helo_required_ok(&mut self) -> bool {
+        self.helo_seen || !(self.helo_verify_required || self.host_in("hosts_require_helo"))
     }
 
     fn rcpt(&mut self, arg: &str, last_was_rej_mail: bool) {
@@ -1066,7 +1210,7 @@ impl Session {
         let mut recipient = parsed.address;
         if !parsed.has_domain {
             if self.is_local()
-                || self.host_matches(&self.cfg.recipient_unqualified_hosts)
+                || self.allow_unqualified_recipient
                 || recipient.eq_ignore_ascii_case("postmaster")
             {
                 recipient = format!("{recipient}@{}", self.cfg.qualify_recipient);
@@ -1183,7 +1327,7 @@ impl Session {
             AclWhere::Predata => "DATA".to_string(),
             AclWhere::Data => "after DATA".to_string(),
             AclWhere::Connect => "connection in \"connect\" ACL".to_string(),
-            AclWhere::Helo => format!("HELO {arg}"),
+            AclWhere::Helo => format!("EHLO or HELO {arg}"),
             AclWhere::Mail => format!("MAIL {arg}"),
             AclWhere::Rcpt => format!("RCPT {arg}"),
             AclWhere::Vrfy => format!("VRFY {arg}"),
@@ -1193,9 +1337,12 @@ impl Session {
             AclWhere::Auth => "AUTH".to_string(),
             AclWhere::Quit | AclWhere::Notquit => "QUIT".to_string(),
         };
+        // A log message that is only the user message (the ACL copies it)
+        // shows the code Exim replaced a wrong-class one with.
         let log_msg = outcome
             .log_message
             .as_ref()
+            .filter(|l| wrong_class.is_none() || Some(*l) != outcome.user_message.as_ref())
             .or(wrong_class.as_ref())
             .or(outcome.user_message.as_ref())
             .map(|m| format!(": {}", m.split('\n').next().unwrap_or("")))
@@ -1205,8 +1352,10 @@ impl Session {
         let temp = if defer { "temporarily " } else { "" };
         self.log(Targets::REJECT, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
         if drop {
-            let hh = self.vars.host_and_ident(false);
-            self.log(Targets::MAIN, format!("SMTP connection from {hh} closed by DROP in ACL"));
+            if self.cfg.log_selector.smtp_connection {
+                let hh = self.vars.host_and_ident(false);
+                self.log(Targets::MAIN, format!("SMTP connection from {hh} closed by DROP in ACL"));
+            }
             let _ = self.acls.notquit(&self.vars, "acl-drop");
             self.close();
         }
@@ -1280,8 +1429,10 @@ impl Session {
         self.message = MessageData::default();
         self.message_start = crate::spool::message_id::now();
         self.vars.message_id = self.ids.next(self.message_start);
+        self.vars.log_id = self.vars.message_id.clone();
         self.chunk_total = 0;
         self.chunking_active = false;
+        self.fromline_checked = false;
         true
     }
 
@@ -1300,6 +1451,13 @@ impl Session {
             if line == b"." && (crlf || !after_crlf) {
                 self.end_of_message(false);
                 return true;
+            }
+            if !self.fromline_checked && self.vars.sender_host_address.is_some() {
+                // At the first line Exim's receive_msg() asks whether a
+                // "From " line is allowed; rexim reads it as any header
+                // line, so only -bh shows the check.
+                self.fromline_checked = true;
+                self.host_in("ignore_fromline_hosts");
             }
             let content = if line.first() == Some(&b'.') { &line[1..] } else { &line[..] };
             self.message.add_line(content, limit);
@@ -1414,6 +1572,8 @@ impl Session {
         };
         let _ = chunked;
         if self.mode == SessionMode::HostCheck {
+            let line = format!("{} {}", msg.id, self.arrival_line(&msg));
+            self.log(Targets::MAIN, line);
             self.send_str(&format!("250 OK id={}\r\n\n**** SMTP testing: that is not a real message id!\n\n", msg.id));
             self.reset_transaction();
             return;
@@ -1662,12 +1822,17 @@ impl Session {
             self.synprot_error(501, None, t::ETRN_HASH, true);
             return;
         }
+        // Exim's text for its default command, which -bh does not run.
+        self.trace_line("ETRN command is: exim -R");
+        if matches!(self.mode, SessionMode::HostCheck) {
+            self.trace_line("ETRN command execution skipped");
+        }
         self.send_str("250 OK\r\n");
     }
 
     fn help(&mut self) {
         let mut list = String::from(" AUTH");
-        if self.vars.tls.cipher.is_none() && self.host_matches(&self.cfg.tls_advertise_hosts) {
+        if self.vars.tls.cipher.is_none() && self.host_in("tls_advertise_hosts") {
             list.push_str(" STARTTLS");
         }
         list.push_str(" HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");
@@ -1838,6 +2003,8 @@ impl Session {
         let h = self.vars.host_and_ident(false);
         let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
         let lost = if self.vars.sender_host_address.is_some() { "disconnection" } else { "EOF" };
+        // Between commands Exim runs the not-QUIT ACL before it logs.
+        let mut after_acl = None;
         match self.state {
             State::ExpectData => {
                 let part = if self.message.in_body { "after header" } else { "header" };
@@ -1850,17 +2017,20 @@ impl Session {
             // clients just drop the call instead of sending QUIT.
             _ if self.vars.sender_address.is_some() || !self.vars.recipients.is_empty() => {
                 if self.cfg.log_selector.lost_incoming_connection {
-                    self.log(Targets::MAIN, format!("unexpected {lost} while reading SMTP command from {h} D={d}"));
+                    after_acl = Some(format!("unexpected {lost} while reading SMTP command from {h} D={d}"));
                 }
             }
             _ => {
                 if self.cfg.log_selector.smtp_no_mail {
                     let hist = self.history.join(",");
-                    self.log(Targets::MAIN, format!("no MAIL in SMTP connection from {h} D={d} C={hist}"));
+                    after_acl = Some(format!("no MAIL in SMTP connection from {h} D={d} C={hist}"));
                 }
             }
         }
         let _ = self.acls.notquit(&self.vars, "connection-lost");
+        if let Some(line) = after_acl {
+            self.log(Targets::MAIN, line);
+        }
         // Seen only where the client can still read (-bs, half-closed sockets).
         if self.in_message() {
             self.send_str("421 Lost incoming connection\r\n");

@@ -56,6 +56,7 @@ pub fn run_host_check(
     acls: Box<dyn super::AclHooks + Send>,
     ip: &str,
     proxy: Option<crate::proxy::ProxyState>,
+    trace: super::TraceBuf,
     input: &mut dyn Read,
     output: &mut dyn Write,
     log_out: &mut dyn Write,
@@ -65,12 +66,19 @@ pub fn run_host_check(
     if let Some(state) = proxy {
         session.set_proxy(state);
     }
+    // The ACLs write to the same buffer (smtp::acls), so the lines come
+    // out in the order Exim writes them.
+    let sink = trace.clone();
+    session.set_trace(Box::new(move |line| sink.lock().unwrap_or_else(|e| e.into_inner()).push(line.to_string())));
     let _ = write!(
         output,
         "\n**** SMTP testing session as if from host {ip}\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n\n"
     );
     let mut deliver = |session: &mut Session, events: Vec<Event>, output: &mut dyn Write| -> bool {
         let mut closed = false;
+        for line in std::mem::take(&mut *trace.lock().unwrap_or_else(|e| e.into_inner())) {
+            let _ = writeln!(log_out, "{line}");
+        }
         for e in events {
             match e {
                 Event::Reply(b) => {
@@ -132,11 +140,11 @@ pub fn write_spool(services: &Services, msg: &crate::spool::SpoolMessage, sessio
     crate::spool::write_message(&services.cfg.spool_directory, msg, &msglog).map_err(|e| e.to_string())
 }
 
-/// Services with no authenticators, the simple host matcher and no DSN.
+/// Services with no authenticators, the lists layer without named lists, and no DSN.
 pub fn basic_services(cfg: super::SmtpConfig) -> Services {
     Services {
         cfg: Arc::new(cfg),
-        hosts: Arc::new(super::SimpleHostMatcher),
+        hosts: Arc::new(super::ListsHostMatcher::plain()),
         dsn: Arc::new(super::NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(crate::spool::IdGenerator::default()),

@@ -24,7 +24,7 @@ fn config(extra: &[(&str, &str)]) -> SmtpConfig {
 fn services(cfg: SmtpConfig, auths: Vec<Box<dyn crate::auth::Authenticator>>) -> Services {
     Services {
         cfg: Arc::new(cfg),
-        hosts: Arc::new(super::SimpleHostMatcher),
+        hosts: Arc::new(super::ListsHostMatcher::plain()),
         dsn: Arc::new(super::NoDsn),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
@@ -276,7 +276,7 @@ fn host_check_session() {
     let s = services(config(&[]), Vec::new());
     let input = "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nSubject: a\r\n\r\nb\r\n.\r\nQUIT\r\n";
     let (mut out, mut log) = (Vec::new(), Vec::new());
-    assert!(super::stdio::run_host_check(&s, Box::new(AcceptAll), "10.0.0.1", None, &mut input.as_bytes(), &mut out, &mut log));
+    assert!(super::stdio::run_host_check(&s, Box::new(AcceptAll), "10.0.0.1", None, Default::default(), &mut input.as_bytes(), &mut out, &mut log));
     let out = mask_id(&String::from_utf8(out).unwrap());
     assert_eq!(
         out,
@@ -286,6 +286,8 @@ fn host_check_session() {
          221 myhost.test.ex closing connection\r\n"
     );
     let (mut out, mut log) = (Vec::new(), Vec::new());
-    super::stdio::run_host_check(&s, Box::new(DefaultAcls), "10.0.0.1", None, &mut "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\n".as_bytes(), &mut out, &mut log);
-    assert!(String::from_utf8(log).unwrap().starts_with("LOG: H=(x) [10.0.0.1] F=<a@b.c> rejected RCPT <x@y.z>\n"));
+    super::stdio::run_host_check(&s, Box::new(DefaultAcls), "10.0.0.1", None, Default::default(), &mut "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\n".as_bytes(), &mut out, &mut log);
+    let log = String::from_utf8(log).unwrap();
+    assert!(log.starts_with(">>> host in hosts_connection_nolog? no (option unset)\n"), "{log}");
+    assert!(log.lines().any(|l| l == "LOG: H=(x) [10.0.0.1] F=<a@b.c> rejected RCPT <x@y.z>"), "{log}");
 }

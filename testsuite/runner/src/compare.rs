@@ -2,7 +2,7 @@
 //! stderr, delivered mail and message logs, in runtest's order (which also
 //! fixes the order in which message ids get their fixed values).
 
-use crate::munge::{drop_build_lines, sort_log, Munger};
+use crate::munge::{drop_build_lines, drop_harness_build_lines, sort_log, Munger};
 use crate::script::{decode, encode, Flags};
 use crate::setup::Suite;
 use std::fs;
@@ -65,6 +65,9 @@ pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munger: 
         if !flags.no_munge {
             let munged = if label == "stderr" { m.munge_stderr(&t) } else { m.munge(&t) };
             t = drop_build_lines(&munged, &conf);
+            if suite.name == "exim" {
+                t = drop_harness_build_lines(&t);
+            }
         }
         if sort {
             t = sort_log(&t);
