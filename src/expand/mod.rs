@@ -40,6 +40,12 @@ pub use error::ExpandError;
 pub use eval::Evaluator;
 pub use run::RunResult;
 
+/// The address in an RFC 2822 mailbox (`Name <a@b>` or `a@b`), as
+/// `${address:}` extracts it; `None` when it is malformed.
+pub fn parse_address(s: &str) -> Option<String> {
+    address::extract(s).map(|e| e.address)
+}
+
 /// A compiled expansion string.
 #[derive(Debug, Clone)]
 pub struct Compiled {
