@@ -31,6 +31,8 @@ pub struct Evaluator<'c> {
     /// marks data from outside (the client, the message, the command line)
     /// and refuses it where it could name a file.
     taint: bool,
+    /// Evaluating a string that failed to compile (`error_as_exim_meets_it`).
+    pub(crate) to_error: bool,
 }
 
 /// Deep nesting (from `${expand:}` loops or hostile input) stops here.
@@ -38,7 +40,7 @@ const MAX_DEPTH: usize = 200;
 
 impl<'c> Evaluator<'c> {
     pub fn new(ctx: &'c mut dyn Context) -> Self {
-        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, taint: false }
+        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, taint: false, to_error: false }
     }
 
     /// Evaluate a sequence; its taint joins that of the string being built.
@@ -131,6 +133,15 @@ impl<'c> Evaluator<'c> {
     fn branches(&mut self, ok: bool, b: &Branches, value: Option<String>, what: &str, default_yes: &str) -> Result<String> {
         // The "no" string sees the $value from before the item.
         let saved = if ok { std::mem::replace(&mut self.value, value.clone()) } else { self.value.clone() };
+        // Exim reads a string it skips, and stops at an error in it: the
+        // yes string before the no string is evaluated, the no string
+        // after the yes string was.
+        if !ok {
+            if let Some(e) = self.skipped_error(&b.yes) {
+                self.value = saved;
+                return Err(e);
+            }
+        }
         let r = if ok {
             match &b.yes {
                 Some(yes) => self.seq(yes),
@@ -145,7 +156,21 @@ impl<'c> Evaluator<'c> {
             }
         };
         self.value = saved;
+        if ok && r.is_ok() {
+            if let Some(e) = self.skipped_error(&b.no) {
+                return Err(e);
+            }
+        }
         r
+    }
+
+    /// The syntax error in a string that is skipped, when the string
+    /// failed to compile (`to_error`).
+    fn skipped_error(&self, skipped: &Option<Seq>) -> Option<ExpandError> {
+        if !self.to_error {
+            return None;
+        }
+        skipped.as_ref().and_then(first_broken).cloned()
     }
 
     fn item(&mut self, item: &Item) -> Result<String> {
@@ -219,6 +244,10 @@ impl<'c> Evaluator<'c> {
                 r
             }
             Item::Generic { id, options: _, args, fail } => self.generic(*id, args, *fail),
+            Item::Broken { first, error } => {
+                self.item(first)?;
+                Err(error.clone())
+            }
         }
     }
 
@@ -949,7 +978,7 @@ impl OpEnv for Evaluator<'_> {
     }
 
     fn expand(&mut self, s: &str) -> Result<String> {
-        let compiled = super::compile(s)?;
+        let compiled = super::compile(s).map_err(|e| super::error_as_exim_meets_it(s, e, &mut *self.ctx))?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;

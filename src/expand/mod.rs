@@ -120,6 +120,25 @@ pub fn evaluate(compiled: &Compiled, ctx: &mut dyn Context) -> Result<String, Ex
 
 /// Compile and evaluate.
 pub fn expand_string(source: &str, ctx: &mut dyn Context) -> Result<String, ExpandError> {
-    let c = compile(source)?;
-    evaluate(&c, ctx)
+    match compile(source) {
+        Ok(c) => evaluate(&c, ctx),
+        Err(e) => Err(error_as_exim_meets_it(source, e, ctx)),
+    }
+}
+
+/// Exim evaluates a string while it reads it: what comes before a syntax
+/// error is evaluated, and an error there is the one reported. rexim
+/// compiles first, so for a string that failed to compile the part before
+/// the error is evaluated now (valid strings keep their one compilation).
+pub fn error_as_exim_meets_it(source: &str, error: ExpandError, ctx: &mut dyn Context) -> ExpandError {
+    let Some(seq) = parse::parse_to_error(source) else {
+        return error;
+    };
+    let mut ev = Evaluator::new(ctx);
+    ev.to_error = true;
+    match ev.seq(&seq) {
+        Err(e) => e,
+        // The error was in a part that was skipped after all.
+        Ok(_) => error,
+    }
 }
