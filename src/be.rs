@@ -34,6 +34,9 @@ pub struct BeState {
     /// `$acl_c*` and `$acl_m*` set by those ACLs.
     pub acl_state: crate::acl::AclState,
     no_expand: lookups::NoExpand,
+    /// `${readsocket}` names whose connect failed (see
+    /// `Context::leave_stale_socket`).
+    stale_sockets: std::collections::HashSet<String>,
 }
 
 impl BeState {
@@ -46,6 +49,7 @@ impl BeState {
             acls: std::sync::Arc::new(acls),
             acl_state: crate::acl::AclState::new(),
             no_expand: lookups::NoExpand,
+            stale_sockets: Default::default(),
         }
     }
 }
@@ -270,6 +274,14 @@ impl Context for BaseContext<'_> {
     fn log(&mut self, line: &str) {
         // Without a message, Exim's log lines in -be go to standard error.
         eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    }
+
+    fn leave_stale_socket(&mut self, name: &str) {
+        self.state.stale_sockets.insert(name.to_string());
+    }
+
+    fn take_stale_socket(&mut self, name: &str) -> bool {
+        self.state.stale_sockets.remove(name)
     }
 }
 

@@ -419,7 +419,20 @@ impl<'c> Evaluator<'c> {
             ItemId::Readsocket => {
                 let v = self.args(args)?;
                 let spec = v.get(2).map(String::as_str).unwrap_or("");
-                match super::readsocket::readsocket(&v[0], &v[1], spec) {
+                let result = if self.ctx.take_stale_socket(&v[0]) {
+                    let (e, log) = super::readsocket::stale(&v[1]);
+                    if let Some(line) = log {
+                        self.ctx.log(line);
+                    }
+                    Err(e)
+                } else {
+                    let r = super::readsocket::readsocket(&v[0], &v[1], spec);
+                    if matches!(&r, Err(e) if e.0.starts_with(super::readsocket::UNIX_CONNECT_FAILED)) {
+                        self.ctx.leave_stale_socket(&v[0]);
+                    }
+                    r
+                };
+                match result {
                     Ok(answer) => Ok(match v.get(3) {
                         Some(eol) if args.len() > 3 => answer.replace('\n', eol),
                         _ => answer,
