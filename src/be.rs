@@ -34,6 +34,9 @@ pub struct BeState {
     /// `$acl_c*` and `$acl_m*` set by those ACLs.
     pub acl_state: crate::acl::AclState,
     no_expand: lookups::NoExpand,
+    /// `${readsocket}` names whose connect failed (see
+    /// `Context::leave_stale_socket`).
+    stale_sockets: std::collections::HashSet<String>,
 }
 
 impl BeState {
@@ -46,6 +49,7 @@ impl BeState {
             acls: std::sync::Arc::new(acls),
             acl_state: crate::acl::AclState::new(),
             no_expand: lookups::NoExpand,
+            stale_sockets: Default::default(),
         }
     }
 }
@@ -215,8 +219,15 @@ impl Context for BaseContext<'_> {
     }
 
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
-        let found = lookups::expansion::expansion_lookup(&mut self.state.lookups, &mut lookups::NoExpand, key, search_type, query)
-            .map_err(ExpandError::Failed)?;
+        // wildlsearch keys are expanded in this context, which cannot lend
+        // its lookup state at the same time: the state is moved out for the
+        // lookup (an expansion inside a key sees an empty one).
+        let resolver = self.state.lookups.resolver();
+        let mut l = std::mem::replace(&mut self.state.lookups, Lookups::new(resolver));
+        let found = lookups::expansion::expansion_lookup(&mut l, &mut WildKeys(self), key, search_type, query);
+        let inner = std::mem::replace(&mut self.state.lookups, l);
+        self.state.lookups.log.extend(inner.log);
+        let found = found.map_err(ExpandError::Failed)?;
         Ok(found.value.map(|v| Found {
             value: Some(v),
             numeric: found.numeric.map(|(a, b)| vec![String::new(), a, b]).unwrap_or_default(),
@@ -263,6 +274,14 @@ impl Context for BaseContext<'_> {
     fn log(&mut self, line: &str) {
         // Without a message, Exim's log lines in -be go to standard error.
         eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    }
+
+    fn leave_stale_socket(&mut self, name: &str) {
+        self.state.stale_sockets.insert(name.to_string());
+    }
+
+    fn take_stale_socket(&mut self, name: &str) -> bool {
+        self.state.stale_sockets.remove(name)
     }
 }
 
@@ -317,6 +336,15 @@ impl ListContext for BaseContext<'_> {
     }
 }
 
+/// The expander a lookup uses for wildlsearch keys.
+struct WildKeys<'c, 'a>(&'c mut BaseContext<'a>);
+
+impl LookupEnv for WildKeys<'_, '_> {
+    fn expand(&mut self, s: &str) -> Expanded {
+        ListContext::expand_list(self.0, s, lists::ListKind::Domain, "")
+    }
+}
+
 /// The addresses of this host's interfaces (for `@[]` in lists).
 fn local_interface_addresses() -> Vec<std::net::IpAddr> {
     let mut out = Vec::new();
@@ -351,6 +379,27 @@ fn local_interface_addresses() -> Vec<std::net::IpAddr> {
 }
 
 /// Run `-be`: expand each argument, or else each line of standard input.
+/// `-f`: the sender for `$sender_address` (the caller is trusted in
+/// `-be`). `<>` is the empty sender; an unqualified one gets
+/// `qualify_domain`; the value is tainted, as it came from the command line.
+pub fn set_sender(config: &mut dyn ConfigView, state: &mut BeState, sender: &str) {
+    let sender = sender.trim();
+    let address = if sender.is_empty() || sender == "<>" {
+        String::new()
+    } else {
+        let parsed = expand::parse_address(sender).unwrap_or_default();
+        if parsed.is_empty() || parsed.contains('@') {
+            parsed
+        } else {
+            let ctx = BaseContext { config: &mut *config, state: &mut *state };
+            let domain = Context::variable(&ctx, "qualify_domain").unwrap_or_default();
+            format!("{parsed}@{domain}")
+        }
+    };
+    state.extra.insert("sender_address".into(), address);
+    state.tainted.push("sender_address");
+}
+
 pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) -> i32 {
     let stdout = std::io::stdout();
     // Rust's stdout flushes at every newline; buffer it and flush when

@@ -138,6 +138,19 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
             _ if a.starts_with("-oX") => o.daemon_ports = Some(value_of("-oX")?),
             _ if a.starts_with("-oP") => o.pid_file = Some(value_of("-oP")?),
             _ if a.starts_with("-f") => o.sender = Some(value_of("-f")?),
+            // -pd and -ps are about embedded Perl, which rexim has none of.
+            "-pd" | "-ps" => {}
+            // Sendmail's -p<protocol>[:<host name>] is -oMr with -oMs.
+            _ if a.starts_with("-p") => {
+                let value = value_of("-p")?;
+                match value.split_once(':') {
+                    Some((protocol, host)) => {
+                        o.origin.push(("received_protocol", protocol.to_string()));
+                        o.origin.push(("sender_host_name", host.to_string()));
+                    }
+                    None => o.origin.push(("received_protocol", value)),
+                }
+            }
             _ if a.starts_with("-d") => o.debug = Some(a[2..].to_string()),
             _ if a.starts_with("-q") => o.mode = Some(Mode::QueueRun(a.to_string())),
             _ if a.starts_with("-M") => o.mode = Some(Mode::MessageAction(a.to_string())),
@@ -218,6 +231,9 @@ pub fn main() -> i32 {
                 }
             };
             let mut state = crate::be::BeState::new(&opts.origin, lookups, acls);
+            if let Some(sender) = &opts.sender {
+                crate::be::set_sender(&mut config, &mut state, sender);
+            }
             crate::be::run(&mut config, &mut state, &opts.args)
         }
         Mode::SmtpStdin => crate::daemon::setup::run_bs(&opts),

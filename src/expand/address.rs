@@ -52,6 +52,13 @@ fn strip_comments(s: &str) -> String {
 /// Extract the address from one RFC 2822 mailbox (`Name <a@b>` or `a@b`).
 pub fn extract(s: &str) -> Option<Extracted> {
     let s = strip_comments(s);
+    // An `@` outside quotes cannot be part of the phrase before `<`: Exim
+    // reads what has one as an address, after which the `<` is an error.
+    if let Some(l) = s.find('<') {
+        if s[..l].split('"').step_by(2).any(|unquoted| unquoted.contains('@')) {
+            return None;
+        }
+    }
     let inner = match (s.find('<'), s.rfind('>')) {
         (Some(l), Some(r)) if l < r => s[l + 1..r].to_string(),
         (None, None) => s.clone(),

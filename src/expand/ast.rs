@@ -49,6 +49,50 @@ pub enum Item {
     Filter { list: Seq, cond: Cond },
     Run { options: String, command: Seq, branches: Branches },
     Generic { id: ItemId, options: String, args: Vec<Seq>, fail: bool },
+    /// Only in a string that failed to compile, read again to find what
+    /// Exim evaluates before it meets the error (`parse::parse_to_error`):
+    /// `first` (an item without its yes/no strings) is evaluated, then
+    /// `error` is the result.
+    Broken { first: Box<Item>, error: super::error::ExpandError },
+}
+
+/// The first `Broken` item in a sequence, in the order Exim reads it.
+pub fn first_broken(seq: &Seq) -> Option<&super::error::ExpandError> {
+    seq.iter().find_map(|n| match n {
+        Node::Op { arg, .. } => first_broken(arg),
+        Node::Item(item) => item.first_broken(),
+        Node::Lit(_) | Node::Var(_) | Node::Header(_) => None,
+    })
+}
+
+impl Item {
+    fn first_broken(&self) -> Option<&super::error::ExpandError> {
+        fn in_branches(b: &Branches) -> Option<&super::error::ExpandError> {
+            b.yes.as_ref().and_then(first_broken).or_else(|| b.no.as_ref().and_then(first_broken))
+        }
+        match self {
+            Item::Broken { error, .. } => Some(error),
+            Item::If { cond, branches } => cond.first_broken().or_else(|| in_branches(branches)),
+            Item::Lookup { key, query, branches, .. } => {
+                key.as_ref().and_then(first_broken).or_else(|| first_broken(query)).or_else(|| in_branches(branches))
+            }
+            Item::Run { command, branches, .. } => first_broken(command).or_else(|| in_branches(branches)),
+            Item::Filter { list, cond } => first_broken(list).or_else(|| cond.first_broken()),
+            Item::Extract { args, .. } | Item::Generic { args, .. } => args.iter().find_map(first_broken),
+        }
+    }
+}
+
+impl Cond {
+    fn first_broken(&self) -> Option<&super::error::ExpandError> {
+        match self {
+            Cond::Not(c) => c.first_broken(),
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().find_map(Cond::first_broken),
+            Cond::Loop { list, cond, .. } => first_broken(list).or_else(|| cond.first_broken()),
+            Cond::Def(_) => None,
+            Cond::Acl(args) | Cond::Simple { args, .. } => args.iter().find_map(first_broken),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -83,4 +83,16 @@ pub trait Context {
     /// A line for the main log (in `-be`, standard error).
     fn log(&mut self, _line: &str) {}
 
+    /// Exim keeps one readsocket handle per socket name for the life of
+    /// the process; a failed connect to a Unix socket leaves its closed
+    /// descriptor there. Contexts that live as long as Exim's process
+    /// (`-be`) remember such names here; the default forgets them.
+    fn leave_stale_socket(&mut self, _name: &str) {}
+
+    /// Whether the handle for this socket name holds a closed descriptor,
+    /// which the next request uses (and so clears).
+    fn take_stale_socket(&mut self, _name: &str) -> bool {
+        false
+    }
+
 }

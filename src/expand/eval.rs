@@ -27,14 +27,12 @@ pub struct Evaluator<'c> {
     /// (`$prvscheck_address`...), looked up before the context.
     locals: Vec<(&'static str, String)>,
     depth: usize,
-    /// How many items with yes/no strings are being evaluated: Exim
-    /// restores `$value` when such an item ends, so only a lookup outside
-    /// them leaves its value behind.
-    yes_no_depth: usize,
     /// Whether tainted data went into the string being built: Exim 4.96
     /// marks data from outside (the client, the message, the command line)
     /// and refuses it where it could name a file.
     taint: bool,
+    /// Evaluating a string that failed to compile (`error_as_exim_meets_it`).
+    pub(crate) to_error: bool,
 }
 
 /// Deep nesting (from `${expand:}` loops or hostile input) stops here.
@@ -42,7 +40,7 @@ const MAX_DEPTH: usize = 200;
 
 impl<'c> Evaluator<'c> {
     pub fn new(ctx: &'c mut dyn Context) -> Self {
-        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, yes_no_depth: 0, taint: false }
+        Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, taint: false, to_error: false }
     }
 
     /// Evaluate a sequence; its taint joins that of the string being built.
@@ -105,7 +103,8 @@ impl<'c> Evaluator<'c> {
 
     pub fn var(&self, v: &VarRef) -> String {
         match v {
-            // $value outlives the lookup that set it.
+            // Outside any item, $value is the context's (an ACL
+            // condition's lookup); an item's value ends with the item.
             VarRef::Value => self.value.clone().or_else(|| self.ctx.variable("value")).unwrap_or_default(),
             VarRef::Item => self.item.clone().unwrap_or_default(),
             VarRef::Numeric(n) => self.numeric.get(*n).cloned().unwrap_or_default(),
@@ -114,6 +113,7 @@ impl<'c> Evaluator<'c> {
             }
             VarRef::Named(name) => match self.ctx.variable(name) {
                 Some(v) => v,
+                None if &**name == "reply_address" => self.reply_address(),
                 None => match variables::default_of(name) {
                     variables::Default::Fixed(s) => s.to_string(),
                     _ => String::new(),
@@ -122,8 +122,26 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// `$reply_address`: the raw Reply-To: header, or From: when that is
+    /// missing or blank, on one line without surrounding white space.
+    fn reply_address(&self) -> String {
+        let header = |name| self.ctx.header(HeaderKind::Raw, name).filter(|v| !v.trim().is_empty());
+        let v = header("reply-to").or_else(|| header("from")).unwrap_or_default();
+        v.replace('\n', " ").trim().to_string()
+    }
+
     fn branches(&mut self, ok: bool, b: &Branches, value: Option<String>, what: &str, default_yes: &str) -> Result<String> {
-        let saved = std::mem::replace(&mut self.value, value.clone());
+        // The "no" string sees the $value from before the item.
+        let saved = if ok { std::mem::replace(&mut self.value, value.clone()) } else { self.value.clone() };
+        // Exim reads a string it skips, and stops at an error in it: the
+        // yes string before the no string is evaluated, the no string
+        // after the yes string was.
+        if !ok {
+            if let Some(e) = self.skipped_error(&b.yes) {
+                self.value = saved;
+                return Err(e);
+            }
+        }
         let r = if ok {
             match &b.yes {
                 Some(yes) => self.seq(yes),
@@ -138,27 +156,24 @@ impl<'c> Evaluator<'c> {
             }
         };
         self.value = saved;
+        if ok && r.is_ok() {
+            if let Some(e) = self.skipped_error(&b.no) {
+                return Err(e);
+            }
+        }
         r
+    }
+
+    /// The syntax error in a string that is skipped, when the string
+    /// failed to compile (`to_error`).
+    fn skipped_error(&self, skipped: &Option<Seq>) -> Option<ExpandError> {
+        if !self.to_error {
+            return None;
+        }
+        skipped.as_ref().and_then(first_broken).cloned()
     }
 
     fn item(&mut self, item: &Item) -> Result<String> {
-        let yes_no = match item {
-            Item::If { .. } | Item::Lookup { .. } | Item::Extract { .. } | Item::Run { .. } => true,
-            Item::Generic { id, .. } => {
-                matches!(id, ItemId::Env | ItemId::Listextract | ItemId::Certextract | ItemId::Prvscheck)
-            }
-            Item::Filter { .. } => false,
-        };
-        if !yes_no {
-            return self.item_inner(item);
-        }
-        self.yes_no_depth += 1;
-        let r = self.item_inner(item);
-        self.yes_no_depth -= 1;
-        r
-    }
-
-    fn item_inner(&mut self, item: &Item) -> Result<String> {
         match item {
             Item::If { cond, branches } => {
                 let saved = self.numeric.clone();
@@ -189,11 +204,6 @@ impl<'c> Evaluator<'c> {
                     Some(f) => (Some(f.value.unwrap_or_default()), f.numeric),
                     None => (None, Vec::new()),
                 };
-                // Without yes/no strings the value outlives the item (Exim
-                // restores the previous one only after yes/no processing).
-                if let (Some(v), None, 1) = (&value, &branches.yes, self.yes_no_depth) {
-                    self.ctx.set_variable("value", v.clone());
-                }
                 let ok = value.is_some();
                 let saved = (!numeric.is_empty()).then(|| std::mem::replace(&mut self.numeric, numeric));
                 let r = self.branches(ok, branches, value, "lookup", "");
@@ -227,9 +237,17 @@ impl<'c> Evaluator<'c> {
                 let cmd = self.seq(command)?;
                 let result = self.ctx.run(options, &cmd)?;
                 self.ctx.set_variable("runrc", result.rc.to_string());
-                self.branches(result.rc == 0, branches, Some(result.output), "run", "")
+                // Unlike a lookup's, run's "no" string sees the output too.
+                let outer = std::mem::replace(&mut self.value, Some(result.output.clone()));
+                let r = self.branches(result.rc == 0, branches, Some(result.output), "run", "");
+                self.value = outer;
+                r
             }
             Item::Generic { id, options: _, args, fail } => self.generic(*id, args, *fail),
+            Item::Broken { first, error } => {
+                self.item(first)?;
+                Err(error.clone())
+            }
         }
     }
 
@@ -376,6 +394,9 @@ impl<'c> Evaluator<'c> {
             ItemId::Prvscheck => {
                 let address = self.seq(&args[0])?;
                 let Some(tag) = PrvsTag::parse(&address) else {
+                    // Exim's $prvscheck_result is global: it outlives the
+                    // item, and an address without a tag clears it.
+                    self.ctx.set_variable("prvscheck_result", String::new());
                     return Ok(String::new());
                 };
                 // The secret may depend on the address and key number.
@@ -384,12 +405,13 @@ impl<'c> Evaluator<'c> {
                 self.locals.push(("prvscheck_keynum", tag.keynum.clone()));
                 let r = (|| {
                     let secret = self.seq(&args[1])?;
-                    let valid = tag.is_valid(&secret);
-                    self.locals.push(("prvscheck_result", if valid { "1".into() } else { String::new() }));
-                    match args.get(2) {
-                        Some(s) => self.seq(s),
-                        None => Ok(if valid { tag.address.clone() } else { String::new() }),
-                    }
+                    let result = if tag.is_valid(&secret) { "1" } else { "" };
+                    self.locals.push(("prvscheck_result", result.into()));
+                    self.ctx.set_variable("prvscheck_result", result.into());
+                    // Without a third string (or with an empty one) the
+                    // address is the result, valid or not.
+                    let third = args.get(2).map(|s| self.seq(s)).transpose()?.unwrap_or_default();
+                    Ok(if third.is_empty() { tag.address.clone() } else { third })
                 })();
                 self.locals.truncate(depth);
                 r
@@ -397,7 +419,20 @@ impl<'c> Evaluator<'c> {
             ItemId::Readsocket => {
                 let v = self.args(args)?;
                 let spec = v.get(2).map(String::as_str).unwrap_or("");
-                match super::readsocket::readsocket(&v[0], &v[1], spec) {
+                let result = if self.ctx.take_stale_socket(&v[0]) {
+                    let (e, log) = super::readsocket::stale(&v[1]);
+                    if let Some(line) = log {
+                        self.ctx.log(line);
+                    }
+                    Err(e)
+                } else {
+                    let r = super::readsocket::readsocket(&v[0], &v[1], spec);
+                    if matches!(&r, Err(e) if e.0.starts_with(super::readsocket::UNIX_CONNECT_FAILED)) {
+                        self.ctx.leave_stale_socket(&v[0]);
+                    }
+                    r
+                };
+                match result {
                     Ok(answer) => Ok(match v.get(3) {
                         Some(eol) if args.len() > 3 => answer.replace('\n', eol),
                         _ => answer,
@@ -537,18 +572,23 @@ impl<'c> Evaluator<'c> {
 
     fn extract(&mut self, json: Option<JsonMode>, args: &[Seq], fail: bool) -> Result<String> {
         let first = self.seq(&args[0])?;
-        let numbered = first.trim().parse::<i64>().is_ok() && args.len() >= 3 && json.is_none();
+        // Exim trims the key (or number) before it looks at it.
+        let first = first.trim_matches(|c: char| c.is_ascii_whitespace());
+        if first.is_empty() {
+            return failed("first argument of \"extract\" must not be empty");
+        }
+        let numbered = first.parse::<i64>().is_ok() && args.len() >= 3 && json.is_none();
         let (found, rest) = if numbered {
             let seps = self.seq(&args[1])?;
             let subject = self.seq(&args[2])?;
-            let n: i64 = first.trim().parse().expect("checked");
+            let n: i64 = first.parse().expect("checked");
             (extract_numbered(n, &seps, &subject), &args[3..])
         } else if let Some(mode) = json {
             let subject = self.seq(&args[1])?;
-            (super::json::extract(&first, &subject, mode)?, &args[2..])
+            (super::json::extract(first, &subject, mode)?, &args[2..])
         } else {
             let subject = self.seq(&args[1])?;
-            (extract_named(&first, &subject), &args[2..])
+            (extract_named(first, &subject), &args[2..])
         };
         if rest.len() > 2 {
             return failed("missing '}' after 'extract'");
@@ -890,7 +930,8 @@ fn prvs_day(offset_days: i64) -> String {
 }
 
 fn prvs(address: &str, secret: &str, keynum: Option<&str>) -> Result<String> {
-    let keynum = keynum.filter(|k| !k.is_empty()).unwrap_or("0");
+    // Omitted means key 0; given but empty is not a digit.
+    let keynum = keynum.unwrap_or("0");
     if keynum.len() != 1 || !keynum.as_bytes()[0].is_ascii_digit() {
         return failed("prvs third argument must be a single digit");
     }
@@ -950,7 +991,7 @@ impl OpEnv for Evaluator<'_> {
     }
 
     fn expand(&mut self, s: &str) -> Result<String> {
-        let compiled = super::compile(s)?;
+        let compiled = super::compile(s).map_err(|e| super::error_as_exim_meets_it(s, e, &mut *self.ctx))?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;

@@ -40,6 +40,12 @@ pub use error::ExpandError;
 pub use eval::Evaluator;
 pub use run::RunResult;
 
+/// The address in an RFC 2822 mailbox (`Name <a@b>` or `a@b`), as
+/// `${address:}` extracts it; `None` when it is malformed.
+pub fn parse_address(s: &str) -> Option<String> {
+    address::extract(s).map(|e| e.address)
+}
+
 /// A compiled expansion string.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -114,6 +120,25 @@ pub fn evaluate(compiled: &Compiled, ctx: &mut dyn Context) -> Result<String, Ex
 
 /// Compile and evaluate.
 pub fn expand_string(source: &str, ctx: &mut dyn Context) -> Result<String, ExpandError> {
-    let c = compile(source)?;
-    evaluate(&c, ctx)
+    match compile(source) {
+        Ok(c) => evaluate(&c, ctx),
+        Err(e) => Err(error_as_exim_meets_it(source, e, ctx)),
+    }
+}
+
+/// Exim evaluates a string while it reads it: what comes before a syntax
+/// error is evaluated, and an error there is the one reported. rexim
+/// compiles first, so for a string that failed to compile the part before
+/// the error is evaluated now (valid strings keep their one compilation).
+pub fn error_as_exim_meets_it(source: &str, error: ExpandError, ctx: &mut dyn Context) -> ExpandError {
+    let Some(seq) = parse::parse_to_error(source) else {
+        return error;
+    };
+    let mut ev = Evaluator::new(ctx);
+    ev.to_error = true;
+    match ev.seq(&seq) {
+        Err(e) => e,
+        // The error was in a part that was skipped after all.
+        Ok(_) => error,
+    }
 }

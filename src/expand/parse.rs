@@ -59,6 +59,36 @@ fn nesting_depth(source: &str) -> usize {
     max
 }
 
+thread_local! {
+    /// Set while `parse_to_error` reads a string again.
+    static TO_ERROR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The string being read has a header name without its colon.
+    static MALFORMED_HEADER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Read a string that failed to compile again, turning each item whose
+/// yes/no strings are malformed into `Item::Broken`: Exim evaluates such an
+/// item's condition or lookup (and everything before it) before it reads
+/// that far, so an error there comes first. `None` when the failure is of
+/// another kind.
+pub fn parse_to_error(source: &str) -> Option<Seq> {
+    TO_ERROR.with(|t| t.set(true));
+    let r = parse(source);
+    TO_ERROR.with(|t| t.set(false));
+    r.ok()
+}
+
+/// A yes/no syntax error found after `first` was read: an error, or in
+/// `parse_to_error` a `Broken` item.
+fn broken(first: Item, error: ExpandError) -> Result<Node> {
+    if TO_ERROR.with(|t| t.get()) {
+        let error = if MALFORMED_HEADER.with(|m| m.get()) { header_hint(error) } else { error };
+        Ok(Node::Item(Box::new(Item::Broken { first: Box::new(first), error })))
+    } else {
+        Err(error)
+    }
+}
+
 /// Parse a whole expansion string.
 pub fn parse(source: &str) -> Result<Seq> {
     if nesting_depth(source) > MAX_NESTING {
@@ -67,8 +97,31 @@ pub fn parse(source: &str) -> Result<Seq> {
     let mut pairs = ExpandParser::parse(Rule::expansion, source)
         .map_err(|e| ExpandError::Failed(format!("internal expansion grammar error: {e}")))?;
     let expansion = pairs.next().expect("expansion rule");
+    let malformed_header = expansion
+        .clone()
+        .into_inner()
+        .flatten()
+        .any(|p| p.as_rule() == Rule::header_ref && !p.as_str().ends_with(':'));
+    MALFORMED_HEADER.with(|m| m.set(malformed_header));
     let text = expansion.into_inner().next().expect("top_text");
-    text_seq(text)
+    text_seq(text).map_err(|e| if malformed_header { header_hint(e) } else { e })
+}
+
+/// After a header name that did not end with a colon (it ran on into what
+/// followed), Exim's brace errors suggest that as the cause.
+fn header_hint(e: ExpandError) -> ExpandError {
+    const HINT: &str = "could be header name not terminated by colon";
+    match e {
+        ExpandError::Failed(m) if m == "missing } at end of string" => ExpandError::Failed(format!("{m} - {HINT}")),
+        ExpandError::Failed(m)
+            if ["curly-bracket problem", "missing or misplaced", "missing '{'", "missing '}'"]
+                .iter()
+                .any(|p| m.starts_with(p)) =>
+        {
+            ExpandError::Failed(format!("missing or misplaced {{ or }} - {HINT}"))
+        }
+        other => other,
+    }
 }
 
 fn text_seq(pair: Pair<Rule>) -> Result<Seq> {
@@ -309,6 +362,13 @@ fn check_yes_no(item: &str, input: &str, args: &Args, fixed: usize) -> Result<()
     }
 }
 
+/// The yes/no strings Exim reads (and evaluates or skips) before it finds
+/// that they are malformed; a `fail` is acted on only after that check.
+fn read_before_error(mut rest: Vec<Seq>) -> Branches {
+    rest.truncate(2);
+    branches(rest, false)
+}
+
 fn branches(mut rest: Vec<Seq>, fail: bool) -> Branches {
     let mut it = rest.drain(..);
     let yes = it.next();
@@ -321,7 +381,9 @@ fn if_item(pair: Pair<Rule>) -> Result<Node> {
     let mut inner = pair.into_inner();
     let cond = condition(inner.next().expect("condition"))?;
     let args = collect_args(inner)?;
-    check_yes_no("if", input, &args, 0)?;
+    if let Err(e) = check_yes_no("if", input, &args, 0) {
+        return broken(Item::If { cond, branches: read_before_error(args.args) }, e);
+    }
     let fail = args.fail;
     Ok(Node::Item(Box::new(Item::If { cond, branches: branches(args.args, fail) })))
 }
@@ -347,7 +409,10 @@ fn lookup_item(pair: Pair<Rule>) -> Result<Node> {
     if args.args.is_empty() {
         return failed("missing or misplaced { or }");
     }
-    check_yes_no("lookup", input, &args, 1)?;
+    if let Err(e) = check_yes_no("lookup", input, &args, 1) {
+        let query = args.args.remove(0);
+        return broken(Item::Lookup { key, search_type, query, branches: read_before_error(args.args) }, e);
+    }
     let query = args.args.remove(0);
     let fail = args.fail;
     Ok(Node::Item(Box::new(Item::Lookup { key, search_type, query, branches: branches(args.args, fail) })))
@@ -481,13 +546,21 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
             let mut subs = Vec::new();
             let mut opened = false;
             let mut closed = false;
+            let mut after_sub = false;
             for p in inner {
                 match p.as_rule() {
                     Rule::open_brace => opened = true,
                     Rule::condition => {
-                        subs.push(condition(p).map_err(|e| e.inside_condition(&context))?)
+                        subs.push(condition(p).map_err(|e| e.inside_condition(&context))?);
+                        after_sub = true;
+                        continue;
                     }
+                    Rule::close_arg if after_sub => after_sub = false,
                     Rule::close_arg => closed = true,
+                    // Something other than "}" right after a subcondition.
+                    _ if after_sub => {
+                        return failed(format!("missing }} at end of condition inside \"{name}\" group"));
+                    }
                     _ => {
                         return failed(format!(
                             "each subcondition inside an \"{context}\" condition must be in its own {{}}"
@@ -585,9 +658,15 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
                 }
                 Rule::cond_unknown => {
                     let name = inner.as_str();
-                    if name.is_empty() {
-                        let rest = &input[end..];
-                        failed(format!("condition name expected, but found \"{}\"", truncated(rest)))
+                    // A name starts with a letter; Exim shows 16 bytes of
+                    // what it found instead.
+                    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                        let rest = &input[inner.as_span().start().min(end)..];
+                        let mut cut = rest.len().min(16);
+                        while !rest.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        failed(format!("condition name expected, but found \"{}\"", &rest[..cut]))
                     } else {
                         failed(format!("unknown condition \"{name}\""))
                     }

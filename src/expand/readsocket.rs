@@ -12,6 +12,21 @@ use super::lists::list_items;
 /// What went wrong, in Exim's words.
 pub struct SocketError(pub String);
 
+/// The failure of a connect to a Unix socket: Exim keeps the closed
+/// descriptor in the socket's handle (`Context::leave_stale_socket`).
+pub const UNIX_CONNECT_FAILED: &str = "failed to connect to socket ";
+
+/// A request through a handle left with a closed descriptor: the write
+/// fails, or without a request the read; either way the handle is reset.
+pub fn stale(request: &str) -> (SocketError, Option<&'static str>) {
+    if request.is_empty() {
+        // Exim's text ends with a newline of its own: an empty line follows.
+        (SocketError(String::new()), Some("readsock fdopen: Bad file descriptor\n"))
+    } else {
+        (SocketError("request write to socket failed: Bad file descriptor".into()), None)
+    }
+}
+
 struct Options {
     timeout: Duration,
     shutdown: bool,
@@ -51,7 +66,7 @@ fn connect(name: &str, timeout: Duration) -> Result<Box<dyn Conn>, SocketError> 
     let errno = |e: &std::io::Error| crate::texts::errno_text(e);
     let Some(rest) = name.strip_prefix("inet:") else {
         let s = UnixStream::connect(name)
-            .map_err(|e| SocketError(format!("failed to connect to socket {name}: {}", errno(&e))))?;
+            .map_err(|e| SocketError(format!("{UNIX_CONNECT_FAILED}{name}: {}", errno(&e))))?;
         let _ = s.set_read_timeout(Some(timeout));
         let _ = s.set_write_timeout(Some(timeout));
         return Ok(Box::new(s));

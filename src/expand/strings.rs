@@ -118,11 +118,12 @@ pub fn string_printing(s: &str, allow_tab: bool) -> String {
     out
 }
 
-/// `${escape8bit:...}`: only bytes with the top bit set become octal.
+/// `${escape8bit:...}`: DEL, bytes with the top bit set and the
+/// backslash itself (so that the result can be unescaped) become octal.
 pub fn escape8bit(s: &str) -> String {
     let mut out = String::new();
     for &b in s.as_bytes() {
-        if b >= 0x80 {
+        if b >= 0x7f || b == b'\\' {
             out.push_str(&format!("\\{b:03o}"));
         } else {
             out.push(b as char);
