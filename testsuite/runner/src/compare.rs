@@ -3,6 +3,7 @@
 //! fixes the order in which message ids get their fixed values).
 
 use crate::munge::{drop_build_lines, sort_log, Munger};
+use crate::named_munge::{self, Kind};
 use crate::script::{decode, encode, Flags};
 use crate::setup::Suite;
 use std::fs;
@@ -57,14 +58,14 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Gather and munge the outputs of a finished test.
-pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munger: &mut Munger) -> Vec<Output> {
+pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munges: &[String], munger: &mut Munger) -> Vec<Output> {
     let mut outs = Vec::new();
     let conf = read(&dir.join("test-config")).unwrap_or_default();
     let mut push = |label: String, expected: PathBuf, text: Option<String>, m: &mut Munger, sort: bool| {
         let mut t = text.unwrap_or_default();
         if !flags.no_munge {
             let munged = if label == "stderr" { m.munge_stderr(&t) } else { m.munge(&t) };
-            t = drop_build_lines(&munged, &conf);
+            t = named_munge::apply(munges, Kind::of_label(&label), &drop_build_lines(&munged, &conf));
         }
         if sort {
             t = sort_log(&t);

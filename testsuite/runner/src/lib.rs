@@ -8,6 +8,7 @@ pub mod compare;
 pub mod escapes;
 pub mod exec;
 pub mod munge;
+pub mod named_munge;
 pub mod netns;
 pub mod requires;
 pub mod results;

@@ -4,6 +4,7 @@ use crate::classify::classify;
 use crate::compare;
 use crate::exec::{Context, Failure};
 use crate::munge::Munger;
+use crate::named_munge;
 use crate::requires::Features;
 use crate::results::{Status, TestResult};
 use crate::script::{self, Script};
@@ -89,6 +90,9 @@ pub fn find_tests(suite: &Suite) -> Vec<Found> {
 /// Commands this runner cannot run yet: tests using them are skipped with
 /// the reason, never failed for a harness gap.
 fn unsupported(s: &Script) -> Option<String> {
+    if let Some(name) = s.munges.iter().find(|n| !named_munge::exists(n)) {
+        return Some(format!("harness: unknown munge '{}'", name));
+    }
     for c in &s.commands {
         match script::command_word(&c.text) {
             "dump" => return Some("harness: dump of hints databases is not implemented yet".into()),
@@ -275,7 +279,7 @@ impl Runner {
             failure.get_or_insert(e);
         }
         let mut munger = Munger::new(&p, &self.features.version);
-        let outs = compare::collect(&dir, &self.suite, &t.name, &s.flags, &mut munger);
+        let outs = compare::collect(&dir, &self.suite, &t.name, &s.flags, &s.munges, &mut munger);
         if self.record {
             return match compare::record(&outs) {
                 Ok(_) if failure.is_none() => {
