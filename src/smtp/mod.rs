@@ -4,8 +4,9 @@
 //!
 //! What other layers supply comes in through small traits at this edge:
 //! `SmtpConfig::from_lookup` (main options), `AclHooks` (the ACLs),
-//! `HostMatcher` (host lists), `DsnParams` (DSN MAIL/RCPT parameters),
-//! and `crate::auth::Authenticator` (AUTH mechanisms).
+//! `HostMatcher` (host lists) and `crate::auth::Authenticator` (AUTH
+//! mechanisms); the DSN parameters of MAIL and RCPT are read by
+//! `crate::dsn`'s option loops.
 
 pub mod acls;
 pub mod address;
@@ -21,7 +22,7 @@ pub mod stdio;
 pub mod texts;
 
 pub use config::SmtpConfig;
-pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, DsnParams, HostMatcher, LiteralAcls, NoDsn};
+pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, HostMatcher, LiteralAcls};
 pub use hosts::SimpleHostMatcher;
 pub use session::{Event, Peer, Services, Session, SessionMode, SessionVars, TlsInfo};
 #[cfg(test)]

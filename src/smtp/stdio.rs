@@ -64,6 +64,9 @@ pub fn run_host_check(
     let mut session = Session::new(services, acls, SessionMode::HostCheck, peer);
     if let Some(state) = proxy {
         session.set_proxy(state);
+        if let Some(client) = session.host_to_look_up() {
+            session.set_host_lookup(crate::dns::default_resolver().host_names(client));
+        }
     }
     let _ = write!(
         output,
@@ -88,7 +91,7 @@ pub fn run_host_check(
                     }
                     closed = true;
                 }
-                Event::Spool(_) => {}
+                Event::Spool(_) | Event::Continue => {}
                 Event::Close => closed = true,
             }
         }
@@ -120,6 +123,7 @@ pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, lo
                 queue.extend(session.tls_started(Err("TLS is not available on standard input".into())));
             }
             Event::Close => closed = true,
+            Event::Continue => queue.extend(session.feed(&[])),
         }
     }
     let _ = output.flush();
@@ -137,7 +141,6 @@ pub fn basic_services(cfg: super::SmtpConfig) -> Services {
     Services {
         cfg: Arc::new(cfg),
         hosts: Arc::new(super::SimpleHostMatcher),
-        dsn: Arc::new(super::NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(crate::spool::IdGenerator::default()),
     }
