@@ -47,7 +47,7 @@ fn replies_and_spool_as_exim() {
         let mut rcpts: Vec<(String, RcptDsn)> = Vec::new();
         for e in &exchanges {
             if let Some(data) = e.command.strip_prefix("MAIL FROM:") {
-                match parse_mail_params(data, advertised, |_, _| Ok::<(), ()>(())) {
+                match parse_mail_params(data, advertised, |_, _| Ok::<bool, ()>(true)) {
                     Ok((rest, dsn)) => {
                         if bare_address(rest) {
                             assert_eq!(e.reply, "250 OK", "{name}: {}", e.command);
@@ -95,7 +95,7 @@ fn other_mail_parameters_in_exim_order() {
     let mut seen = Vec::new();
     let r = parse_mail_params("<a@b> BODY=8BITMIME RET=FULL SIZE=10 PRDR", true, |n, v| {
         seen.push(format!("{n}={v}"));
-        Ok::<(), ()>(())
+        Ok::<bool, ()>(true)
     });
     let (rest, dsn) = r.unwrap();
     assert_eq!(rest, "<a@b>");
@@ -104,4 +104,8 @@ fn other_mail_parameters_in_exim_order() {
     // An error from the session's handler stops the loop before RET.
     let r = parse_mail_params("<a@b> RET=BAD SIZE=x", true, |_, _| Err("size"));
     assert_eq!(r, Err(MailParamError::Other("size")));
+    // Ok(false) (Exim's arg_error) ends the loop with the parameter
+    // dropped: RET is never seen.
+    let r = parse_mail_params("<a@b> RET=BAD SIZE=x", true, |_, _| Ok::<bool, ()>(false));
+    assert_eq!(r.map(|(rest, d)| (rest, d.ret)), Ok(("<a@b> RET=BAD", None)));
 }

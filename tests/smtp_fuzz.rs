@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use rexim::smtp::{Event, LiteralAcls, NoDsn, Peer, Services, Session, SessionMode, SimpleHostMatcher, SmtpConfig};
+use rexim::smtp::{Event, LiteralAcls, Peer, Services, Session, SessionMode, SimpleHostMatcher, SmtpConfig};
 
 fn services() -> Services {
     let opts: Vec<(String, String)> = vec![
@@ -18,7 +18,6 @@ fn services() -> Services {
     Services {
         cfg: Arc::new(cfg),
         hosts: Arc::new(SimpleHostMatcher),
-        dsn: Arc::new(NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(rexim::spool::IdGenerator::default()),
     }

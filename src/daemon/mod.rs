@@ -439,6 +439,12 @@ async fn connection(
     let mut session = Session::new(&services, Box::new(loaded.new_acls()), SessionMode::Remote, peer_info);
     if let Some(state) = proxy_state {
         session.set_proxy(state);
+        if let Some(client) = session.host_to_look_up() {
+            let resolver = crate::dns::default_resolver();
+            if let Ok(result) = tokio::task::spawn_blocking(move || resolver.host_names(client)).await {
+                session.set_host_lookup(result);
+            }
+        }
     }
     let log: Arc<Logger> = loaded.log.clone();
     let timeout = Duration::from_secs(services.cfg.smtp_receive_timeout.max(1));
@@ -499,6 +505,7 @@ async fn connection(
                     }
                 }
                 Event::Close => close = true,
+                Event::Continue => queue.extend(session.feed(&[])),
             }
         }
         if !out.is_empty() && stream.write_all(&out).await.is_err() {

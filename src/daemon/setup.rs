@@ -45,7 +45,6 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
     let services = Services {
         cfg: Arc::new(cfg),
         hosts: Arc::new(crate::smtp::ListsHostMatcher::new(&acls.named_lists, &acls.primary_hostname, crate::dns::default_resolver())),
-        dsn: Arc::new(crate::dsn::SessionDsn),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
     };

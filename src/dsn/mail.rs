@@ -68,7 +68,9 @@ impl MailDsn {
 /// Exim's MAIL option loop (ESMTP sessions only): parameters are taken
 /// from the right; RET and ENVID are handled here, the other known ones
 /// (SIZE, BODY, AUTH, PRDR, SMTPUTF8) go to `other` in the same order so
-/// that errors come out in Exim's order. A known parameter that needs a
+/// that errors come out in Exim's order; `other` returns Ok(false) to end
+/// the loop with its parameter dropped (Exim's arg_error, for a SIZE that
+/// is not a number). A known parameter that needs a
 /// value and has an empty one ends the loop, dropped; an unknown one ends
 /// it too but stays in the returned text, where the address parser then
 /// reports it ("malformed address: FOO=BAR may not follow <a@b>").
@@ -76,7 +78,7 @@ impl MailDsn {
 pub fn parse_mail_params<E>(
     data: &str,
     advertised: bool,
-    mut other: impl FnMut(&str, &str) -> Result<(), E>,
+    mut other: impl FnMut(&str, &str) -> Result<bool, E>,
 ) -> Result<(&str, MailDsn), MailParamError<E>> {
     let mut dsn = MailDsn::default();
     let mut rest = data;
@@ -92,7 +94,11 @@ pub fn parse_mail_params<E>(
         }
         match known {
             "RET" | "ENVID" => dsn.option(known, x.value, advertised).map_err(MailParamError::Dsn)?,
-            _ => other(known, x.value).map_err(MailParamError::Other)?,
+            _ => {
+                if !other(known, x.value).map_err(MailParamError::Other)? {
+                    break;
+                }
+            }
         }
     }
     Ok((rest, dsn))

@@ -107,6 +107,7 @@ pub struct LogSelector {
     pub size: bool,
     pub subject: bool,
     pub pipelining: bool,
+    pub host_lookup_failed: bool,
 }
 
 impl LogSelector {
@@ -118,6 +119,7 @@ impl LogSelector {
             tls_certificate_verified: true,
             msg_id: true,
             size: true,
+            host_lookup_failed: true,
             ..Default::default()
         };
         for item in text.split_whitespace() {
@@ -148,6 +150,7 @@ impl LogSelector {
                     size: on,
                     subject: on,
                     pipelining: on,
+                    host_lookup_failed: on,
                 };
                 let _ = keep;
                 continue;
@@ -172,6 +175,7 @@ impl LogSelector {
                 "size" => &mut s.size,
                 "subject" => &mut s.subject,
                 "pipelining" => &mut s.pipelining,
+                "host_lookup_failed" => &mut s.host_lookup_failed,
                 _ => continue,
             };
             *slot = on;
@@ -214,8 +218,10 @@ impl SmtpConfig {
         let s = |name: &str| get(name);
         let set = |name: &str| get(name).filter(|v| !v.is_empty());
         let int = |name: &str, d: u64| get(name).and_then(|v| integer(&v)).unwrap_or(d);
+        // The configuration reader gives times as seconds ("1"); a caller's
+        // own lookup may give Exim's form ("1s").
         let time = |name: &str, d: u64| {
-            get(name).and_then(|v| crate::expand::readconf_readtime(&v).map(|t| t as u64)).unwrap_or(d)
+            get(name).and_then(|v| v.parse::<u64>().ok().or_else(|| crate::expand::readconf_readtime(&v).map(|t| t as u64))).unwrap_or(d)
         };
         let flag = |name: &str, d: bool| get(name).and_then(|v| boolean(&v)).unwrap_or(d);
         let primary_hostname = set("primary_hostname").unwrap_or_else(local_hostname);
@@ -369,5 +375,15 @@ mod tests {
         assert_eq!(c.smtp_receive_timeout, 120);
         assert!(c.log_selector.smtp_connection && !c.log_selector.size);
         assert_eq!(c.tls_advertise_hosts, None);
+        // The configuration reader's form: seconds.
+        let c = SmtpConfig::from_lookup(&|n| match n {
+            "proxy_protocol_timeout" => Some("1".into()),
+            "smtp_receive_timeout" => Some("30".into()),
+            "log_selector" => Some("-host_lookup_failed".into()),
+            _ => None,
+        });
+        assert_eq!(c.proxy_protocol_timeout, std::time::Duration::from_secs(1));
+        assert_eq!(c.smtp_receive_timeout, 30);
+        assert!(!c.log_selector.host_lookup_failed && SmtpConfig::from_lookup(&|_| None).log_selector.host_lookup_failed);
     }
 }

@@ -160,25 +160,6 @@ pub trait HostMatcher: Send + Sync {
     }
 }
 
-/// One ESMTP parameter of MAIL or RCPT that the DSN layer handles
-/// (RET, ENVID on MAIL; NOTIFY, ORCPT on RCPT).
-pub trait DsnParams: Send + Sync {
-    /// `Some(Ok(()))` when `name=value` was taken and stored in `v`,
-    /// `Some(Err(reply))` for a 501 text, `None` when not a DSN parameter.
-    fn mail_param(&self, _name: &str, _value: &str, _v: &mut SessionVars) -> Option<Result<(), String>> {
-        None
-    }
-    fn rcpt_param(&self, _name: &str, _value: &str, _v: &mut SessionVars) -> Option<Result<(), String>> {
-        None
-    }
-}
-
-/// No DSN support: the parameters are unknown (as when DSN is not advertised).
-#[derive(Debug, Default)]
-pub struct NoDsn;
-
-impl DsnParams for NoDsn {}
-
 /// Until the ACL interpreter is plugged in: `acl_smtp_* = accept` and
 /// `= deny` are honoured; an unset or named ACL behaves as unset.
 #[derive(Debug, Default, Clone)]

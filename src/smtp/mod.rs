@@ -4,8 +4,9 @@
 //!
 //! What other layers supply comes in through small traits at this edge:
 //! `SmtpConfig::from_lookup` (main options), `AclHooks` (the ACLs),
-//! `HostMatcher` (host lists), `DsnParams` (DSN MAIL/RCPT parameters),
-//! and `crate::auth::Authenticator` (AUTH mechanisms).
+//! `HostMatcher` (host lists) and `crate::auth::Authenticator` (AUTH
+//! mechanisms); the DSN parameters of MAIL and RCPT are read by
+//! `crate::dsn`'s option loops.
 
 pub mod acls;
 pub mod address;
@@ -24,7 +25,7 @@ pub use config::SmtpConfig;
 
 /// The `-bh` trace and log lines of a session and its ACLs, in order.
 pub type TraceBuf = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
-pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, DsnParams, HostMatcher, LiteralAcls, NoDsn};
+pub use hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DefaultAcls, HostMatcher, LiteralAcls};
 pub use hosts::ListsHostMatcher;
 pub use session::{Event, Peer, Services, Session, SessionMode, SessionVars, TlsInfo};
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::command::{self, Verb};
 use super::config::SmtpConfig;
 use super::context::SessionContext;
 use super::data::{header_flag, MessageData};
-use super::hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, DsnParams, HostMatcher};
+use super::hooks::{AclHooks, AclOutcome, AclVerdict, AclWhere, HostMatcher};
 use super::received::received_header;
 use super::texts as t;
 use crate::auth::{AuthState, AuthStep, Authenticator};
@@ -40,6 +40,10 @@ pub enum Event {
     Spool(Box<SpoolMessage>),
     /// Send the replies so far and close the connection.
     Close,
+    /// Carry out the events before this one (the arrival's log line must
+    /// precede what later commands' ACLs log), then call `feed(&[])` to go
+    /// on with the input that followed the message.
+    Continue,
 }
 
 /// TLS facts about the connection, for variables and logs.
@@ -94,18 +98,25 @@ pub struct SessionVars {
     /// PROXY protocol: the negotiation's outcome, for a host in
     /// hosts_proxy (its variables, and the 503s after a failure).
     pub proxy_state: Option<crate::proxy::ProxyState>,
+    /// `$host_lookup_failed`, `$host_lookup_deferred`: the outcome of a
+    /// lookup of sender_host_address's name.
+    pub host_lookup_failed: bool,
+    pub host_lookup_deferred: bool,
     pub smtp_command: String,
     /// `$acl_c*` and `$acl_m*`.
     pub acl_vars: HashMap<String, String>,
-    /// DSN data stored by the `DsnParams` hook (RET, ENVID, per-RCPT ...).
-    pub dsn: HashMap<String, String>,
+    /// RET and ENVID of the MAIL command (src/dsn).
+    pub mail_dsn: crate::dsn::MailDsn,
+    /// NOTIFY and ORCPT of each accepted recipient, beside `recipients`.
+    pub recipients_dsn: Vec<crate::dsn::RcptDsn>,
     pub log_incoming_port: bool,
 }
 
 impl SessionVars {
     fn address_text(&self) -> String {
         match &self.sender_host_address {
-            Some(a) if self.log_incoming_port => format!("[{a}]:{}", self.sender_host_port),
+            // Exim leaves out a port of 0 (-bh without -oMa's port).
+            Some(a) if self.log_incoming_port && self.sender_host_port > 0 => format!("[{a}]:{}", self.sender_host_port),
             Some(a) => format!("[{a}]"),
             None => String::new(),
         }
@@ -236,7 +247,6 @@ pub struct Session {
     cfg: Arc<SmtpConfig>,
     acls: Box<dyn AclHooks + Send>,
     hosts: Arc<dyn HostMatcher>,
-    dsn: Arc<dyn DsnParams>,
     auths: Arc<Vec<Box<dyn Authenticator>>>,
     ids: Arc<IdGenerator>,
     mode: SessionMode,
@@ -289,7 +299,6 @@ pub struct Session {
 pub struct Services {
     pub cfg: Arc<SmtpConfig>,
     pub hosts: Arc<dyn HostMatcher>,
-    pub dsn: Arc<dyn DsnParams>,
     pub auths: Arc<Vec<Box<dyn Authenticator>>>,
     pub ids: Arc<IdGenerator>,
 }
@@ -366,7 +375,6 @@ impl Session {
             cfg,
             acls,
             hosts: services.hosts.clone(),
-            dsn: services.dsn.clone(),
             auths: services.auths.clone(),
             ids: services.ids.clone(),
             mode,
@@ -560,12 +568,38 @@ impl Session {
         self.vars.proxy_state = Some(state);
     }
 
+    /// The client address whose name the caller must look up before
+    /// `start`: after any good PROXY header, whatever host_lookup says.
+    pub fn host_to_look_up(&self) -> Option<std::net::IpAddr> {
+        let state = self.vars.proxy_state.as_ref()?;
+        if !state.needs_host_lookup() {
+            return None;
+        }
+        self.vars.sender_host_address.as_deref()?.parse().ok()
+    }
+
+    /// The outcome of looking up sender_host_address's name (with the
+    /// forward check), done by the caller after a good PROXY header
+    /// (`ProxyState::needs_host_lookup`), as Exim's host_name_lookup: the
+    /// first name found, or a miss that `start` logs. Call before `start`.
+    pub fn set_host_lookup(&mut self, result: Result<Vec<String>, crate::dns::DnsResult>) {
+        match result {
+            Ok(names) if !names.is_empty() => self.vars.sender_host_name = names.into_iter().next(),
+            Ok(_) => self.vars.host_lookup_failed = true,
+            Err(_) => self.vars.host_lookup_deferred = true,
+        }
+    }
+
     pub fn start(&mut self) -> Vec<Event> {
         let nolog = self.vars.sender_host_address.is_some() && self.host_in("hosts_connection_nolog");
         if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() && !nolog {
             let h = self.vars.fullhost(true);
             let n = self.connection_count;
             self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
+        }
+        if self.vars.host_lookup_failed && self.cfg.log_selector.host_lookup_failed {
+            let ip = self.vars.sender_host_address.clone().unwrap_or_default();
+            self.log(Targets::MAIN, super::texts::no_host_name(&ip));
         }
         self.connection_checks();
         let outcome = self.acls.connect(&self.vars);
@@ -852,7 +886,8 @@ impl Session {
         self.vars.smtputf8 = false;
         self.vars.message_id.clear();
         self.vars.authenticated_sender = None;
-        self.vars.dsn.clear();
+        self.vars.mail_dsn = crate::dsn::MailDsn::default();
+        self.vars.recipients_dsn.clear();
         self.vars.acl_vars.retain(|k, _| !k.starts_with("acl_m"));
         self.rcpt_response = None;
         self.rcpt_response_same = true;
@@ -1017,18 +1052,44 @@ impl Session {
         out
     }
 
-    /// Exim's extract_option(): take the last `NAME=value` (or `NAME`)
-    /// word off the argument. Returns the rest and the parameter.
-    fn split_last_param(arg: &str) -> Option<(&str, &str, &str)> {
-        let trimmed = arg.trim_end();
-        let sp = trimmed.rfind([' ', '\t'])?;
-        let word = &trimmed[sp + 1..];
-        let rest = &trimmed[..sp];
-        let (name, value) = word.split_once('=').unwrap_or((word, ""));
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return None;
+    /// One of MAIL's non-DSN parameters (SIZE, BODY, AUTH, PRDR,
+    /// SMTPUTF8), for src/dsn's option loop: Ok(false) ends the loop with
+    /// the parameter dropped (Exim's arg_error: a SIZE that is not a
+    /// number), Err is a 501 text.
+    fn mail_option(&mut self, name: &str, value: &str) -> Result<bool, &'static str> {
+        match name {
+            "SIZE" => match value.parse::<u64>() {
+                Ok(n) => self.vars.message_size = Some(n.min(i32::MAX as u64)),
+                Err(_) => return Ok(false),
+            },
+            "BODY" => {
+                if value.eq_ignore_ascii_case("8BITMIME") {
+                    self.vars.body_8bitmime = 8;
+                } else if value.eq_ignore_ascii_case("7BIT") {
+                    self.vars.body_8bitmime = 7;
+                } else {
+                    self.vars.body_8bitmime = 0;
+                    return Err(t::INVALID_BODY);
+                }
+            }
+            "SMTPUTF8" => {
+                if !self.adv.smtputf8 {
+                    return Err(t::SMTPUTF8_NOT_ADVERTISED);
+                }
+                self.vars.smtputf8 = true;
+            }
+            "AUTH" => {
+                // Accepted only from an authenticated client (as when
+                // no server_mail_auth_condition is set).
+                if self.vars.sender_host_authenticated.is_some() {
+                    let v = xtext_decode(value);
+                    self.vars.authenticated_sender = if v == "<>" { None } else { Some(v) };
+                }
+            }
+            // PRDR is not offered; Exim takes the parameter all the same.
+            _ => {}
         }
-        Some((rest, name, value))
+        Ok(true)
     }
 
     fn mail(&mut self, arg: &str) {
@@ -1053,67 +1114,30 @@ impl Session {
             return;
         }
         self.reset_transaction();
-        let mut rest = arg.to_string();
+        // Exim's MAIL option loop (src/dsn): RET and ENVID there, the
+        // other known parameters here, in the same right-to-left order.
+        let mut rest = arg;
         if self.vars.esmtp {
-            while let Some((before, name, value)) = Self::split_last_param(&rest) {
-                let upper = name.to_ascii_uppercase();
-                let mut taken = true;
-                match upper.as_str() {
-                    "SIZE" if !value.is_empty() => match value.parse::<u64>() {
-                        Ok(n) => self.vars.message_size = Some(n.min(i32::MAX as u64)),
-                        Err(_) => taken = false,
-                    },
-                    "BODY" if !value.is_empty() => {
-                        if value.eq_ignore_ascii_case("8BITMIME") {
-                            self.vars.body_8bitmime = 8;
-                        } else if value.eq_ignore_ascii_case("7BIT") {
-                            self.vars.body_8bitmime = 7;
-                        } else {
-                            self.vars.body_8bitmime = 0;
-                            self.synprot_error(501, None, t::INVALID_BODY, true);
-                            return;
-                        }
-                    }
-                    "SMTPUTF8" if value.is_empty() => {
-                        if !self.adv.smtputf8 {
-                            self.synprot_error(501, None, "SMTPUTF8 used when not advertised", true);
-                            return;
-                        }
-                        self.vars.smtputf8 = true;
-                    }
-                    "AUTH" if !value.is_empty() => {
-                        // Accepted only from an authenticated client (as when
-                        // no server_mail_auth_condition is set).
-                        if self.vars.sender_host_authenticated.is_some() {
-                            let v = xtext_decode(value);
-                            self.vars.authenticated_sender = if v == "<>" { None } else { Some(v) };
-                        }
-                    }
-                    "RET" | "ENVID" if self.adv.dsn => {
-                        let mut vars = std::mem::take(&mut self.vars);
-                        let r = self.dsn.mail_param(&upper, value, &mut vars);
-                        self.vars = vars;
-                        match r {
-                            Some(Ok(())) => {}
-                            Some(Err(text)) => {
-                                self.synprot_error(501, None, &text, true);
-                                return;
-                            }
-                            None => taken = false,
-                        }
-                    }
-                    _ => taken = false,
+            let advertised = self.adv.dsn;
+            match crate::dsn::parse_mail_params(arg, advertised, |name, value| self.mail_option(name, value)) {
+                Ok((left, dsn)) => {
+                    rest = left;
+                    self.vars.mail_dsn = dsn;
                 }
-                if !taken {
-                    break;
+                Err(crate::dsn::MailParamError::Dsn(e)) => {
+                    self.synprot_error(e.code(), None, e.text(), true);
+                    return;
                 }
-                rest = before.to_string();
+                Err(crate::dsn::MailParamError::Other(text)) => {
+                    self.synprot_error(501, None, text, true);
+                    return;
+                }
             }
         }
-        let parsed = match address::parse(&rest, true) {
+        let parsed = match address::parse(rest, true) {
             Ok(p) => p,
             Err(e) => {
-                self.synprot_error(501, Some(arg), &e, true);
+                self.synprot_error(501, Some(rest), &e, true);
                 return;
             }
         };
@@ -1177,33 +1201,19 @@ impl Session {
             self.synprot_error(501, None, t::RCPT_NO_ADDRESS, true);
             return;
         }
-        let mut rest = arg.to_string();
-        // NOTIFY and ORCPT belong to one recipient.
-        self.vars.dsn.remove("notify");
-        self.vars.dsn.remove("orcpt");
-        if self.vars.esmtp {
-            while let Some((before, name, value)) = Self::split_last_param(&rest) {
-                let upper = name.to_ascii_uppercase();
-                if !(self.adv.dsn && (upper == "NOTIFY" || upper == "ORCPT")) {
-                    break;
-                }
-                let mut vars = std::mem::take(&mut self.vars);
-                let r = self.dsn.rcpt_param(&upper, value, &mut vars);
-                self.vars = vars;
-                match r {
-                    Some(Ok(())) => rest = before.to_string(),
-                    Some(Err(text)) => {
-                        self.synprot_error(501, None, &text, true);
-                        return;
-                    }
-                    None => break,
-                }
+        // Exim looks for NOTIFY and ORCPT only when DSN was advertised
+        // (src/dsn); otherwise they are part of the address.
+        let (rest, rcpt_dsn) = match crate::dsn::parse_rcpt_params(arg, self.vars.esmtp && self.adv.dsn) {
+            Ok(r) => r,
+            Err(e) => {
+                self.synprot_error(e.code(), None, e.text(), true);
+                return;
             }
-        }
-        let parsed = match address::parse(&rest, false) {
+        };
+        let parsed = match address::parse(rest, false) {
             Ok(p) => p,
             Err(e) => {
-                self.synprot_error(501, Some(arg), &e, true);
+                self.synprot_error(501, Some(rest), &e, true);
                 return;
             }
         };
@@ -1242,6 +1252,7 @@ impl Session {
                 let r = user_reply(250, &text);
                 self.send(r);
                 self.vars.recipients.push(recipient);
+                self.vars.recipients_dsn.push(rcpt_dsn);
             }
             AclVerdict::Discard => {
                 let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
@@ -1572,6 +1583,7 @@ impl Session {
         };
         let _ = chunked;
         if self.mode == SessionMode::HostCheck {
+            // Nothing is written, but Exim logs the arrival all the same.
             let line = format!("{} {}", msg.id, self.arrival_line(&msg));
             self.log(Targets::MAIN, line);
             self.send_str(&format!("250 OK id={}\r\n\n**** SMTP testing: that is not a real message id!\n\n", msg.id));
@@ -1645,9 +1657,10 @@ impl Session {
             max_received_linelength: self.message.max_linelength,
             allow_unqualified: local,
             smtputf8: self.vars.smtputf8,
-            dsn_envid: self.vars.dsn.get("envid").cloned(),
-            dsn_ret: self.vars.dsn.get("ret").cloned(),
+            dsn_envid: self.vars.mail_dsn.envid.clone(),
+            dsn_ret: self.vars.mail_dsn.ret.map(|r| (r as u8).to_string()),
             recipients: self.vars.recipients.clone(),
+            recipients_dsn: self.vars.recipients_dsn.clone(),
             headers,
             body: std::mem::take(&mut self.message.body),
         })
@@ -1744,7 +1757,7 @@ impl Session {
             }
         }
         self.reset_transaction();
-        self.process();
+        self.events.push(Event::Continue);
         self.take_events()
     }
 

@@ -65,6 +65,9 @@ pub fn run_host_check(
     let mut session = Session::new(services, acls, SessionMode::HostCheck, peer);
     if let Some(state) = proxy {
         session.set_proxy(state);
+        if let Some(client) = session.host_to_look_up() {
+            session.set_host_lookup(crate::dns::default_resolver().host_names(client));
+        }
     }
     // The ACLs write to the same buffer (smtp::acls), so the lines come
     // out in the order Exim writes them.
@@ -96,7 +99,7 @@ pub fn run_host_check(
                     }
                     closed = true;
                 }
-                Event::Spool(_) => {}
+                Event::Spool(_) | Event::Continue => {}
                 Event::Close => closed = true,
             }
         }
@@ -128,6 +131,7 @@ pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, lo
                 queue.extend(session.tls_started(Err("TLS is not available on standard input".into())));
             }
             Event::Close => closed = true,
+            Event::Continue => queue.extend(session.feed(&[])),
         }
     }
     let _ = output.flush();
@@ -145,7 +149,6 @@ pub fn basic_services(cfg: super::SmtpConfig) -> Services {
     Services {
         cfg: Arc::new(cfg),
         hosts: Arc::new(super::ListsHostMatcher::plain()),
-        dsn: Arc::new(super::NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(crate::spool::IdGenerator::default()),
     }

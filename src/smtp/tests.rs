@@ -25,7 +25,6 @@ fn services(cfg: SmtpConfig, auths: Vec<Box<dyn crate::auth::Authenticator>>) ->
     Services {
         cfg: Arc::new(cfg),
         hosts: Arc::new(super::ListsHostMatcher::plain()),
-        dsn: Arc::new(super::NoDsn),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
     }
@@ -50,6 +49,7 @@ fn run(session: &mut Session, events: Vec<Event>) -> (String, Vec<String>, bool)
             Event::Spool(m) => queue.extend(session.spooled(&m, Ok(()))),
             Event::StartTls => {}
             Event::Close => closed = true,
+            Event::Continue => queue.extend(session.feed(&[])),
         }
     }
     (out, logs, closed)

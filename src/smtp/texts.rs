@@ -33,3 +33,9 @@ pub const AUTH_CANCELLED: &str = "Authentication cancelled";
 pub const AUTH_BAD64: &str = "Invalid base64 data";
 pub const TLS_ALREADY: &str = "STARTTLS command used when not advertised";
 pub const TLS_GO_AHEAD: &str = "220 TLS go ahead\r\n";
+
+/// A failed lookup of the client's name (log selector `host_lookup_failed`).
+pub fn no_host_name(ip: &str) -> String {
+    format!("no host name found for IP address {ip}")
+}
+pub const SMTPUTF8_NOT_ADVERTISED: &str = "SMTPUTF8 used when not advertised";

@@ -47,10 +47,12 @@ pub struct SpoolMessage {
     pub max_received_linelength: usize,
     pub allow_unqualified: bool,
     pub smtputf8: bool,
-    /// DSN: ENVID and RET as received.
+    /// DSN: ENVID as received, RET as Exim's number (1 FULL, 2 HDRS).
     pub dsn_envid: Option<String>,
     pub dsn_ret: Option<String>,
     pub recipients: Vec<String>,
+    /// NOTIFY and ORCPT of each recipient (missing ones: none given).
+    pub recipients_dsn: Vec<crate::dsn::RcptDsn>,
     pub headers: Vec<SpoolHeader>,
     /// The body with LF line ends.
     pub body: Vec<u8>,
@@ -155,8 +157,9 @@ impl SpoolMessage {
         // No non-recipients yet: an empty tree.
         line(&mut h, "XX");
         line(&mut h, &self.recipients.len().to_string());
-        for r in &self.recipients {
-            line(&mut h, r);
+        let none = crate::dsn::RcptDsn::default();
+        for (i, r) in self.recipients.iter().enumerate() {
+            line(&mut h, &crate::dsn::recipient_line(r, self.recipients_dsn.get(i).unwrap_or(&none), None, -1));
         }
         h.push('\n');
         for hd in &self.headers {
@@ -267,5 +270,12 @@ mod tests {
         assert!(h.starts_with("1xUz7r-0005vN-0X-H\nroot 0 0\n<a@b.c>\n1795321467 0\n-received_time_usec .166041\n"));
         assert!(h.ends_with("-tls_resumption A\nXX\n1\nx@y.z\n\n012  Subject: hi\n"));
         assert_eq!(m.size(), 12 + 1 + 5);
+        // A recipient with NOTIFY gets Exim's extended line.
+        let m = SpoolMessage {
+            recipients: vec!["x@y.z".into(), "w@y.z".into()],
+            recipients_dsn: vec![crate::dsn::RcptDsn { dsn_flags: crate::dsn::RF_NOTIFY_SUCCESS, orcpt: Some("rfc822;X@y.z".into()) }],
+            ..Default::default()
+        };
+        assert!(m.header_file().contains("XX\n2\nx@y.z rfc822;X@y.z 12,4  0,-1#3\nw@y.z\n"));
     }
 }

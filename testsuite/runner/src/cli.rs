@@ -20,7 +20,7 @@ const USAGE: &str = "usage: rexim-runtest [--suite ours|exim] [--root DIR] [--bi
   --report       write docs/compat-testsuite.md (or FILE) from this run
   --name TEXT    only tests whose category or title contains TEXT
   --keep         keep the work directory of passing tests too
-  --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.2)
+  --hostipv4 IP  loopback address used as HOSTIPV4 (default 127.0.0.10)
   --ports N      first port of the range to try (default 1223, Exim's own)
   --no-netns     do not isolate the run in a loopback-only network namespace
   --caller USER  run exim as this unprivileged user (CALLER), created if missing
@@ -246,8 +246,10 @@ pub fn main(args: Vec<String>) -> i32 {
     let mut features = Features::from_bv(&capture(&binary, &probe, &["-bV"]), &capture(&binary, &probe, &["-bP", "macros"]));
     let _ = fs::remove_file(&probe);
     // Loopback only: HOSTIPV4 is a second loopback address so that it can
-    // be told apart from 127.0.0.1 in outputs.
-    let ipv4 = o.hostipv4.clone().unwrap_or_else(|| "127.0.0.2".into());
+    // be told apart from 127.0.0.1 in outputs; one the suite's data never
+    // names (it uses 127.0.0.2 and .3 as DNS list answers and PROXY
+    // clients, which must not be munged to ip4.ip4.ip4.ip4).
+    let ipv4 = o.hostipv4.clone().unwrap_or_else(|| "127.0.0.10".into());
     features.ipv4 = std::net::TcpListener::bind((ipv4.as_str(), 0)).is_ok();
     features.ipv6 = false;
     features.running = crate::requires::services(crate::requires::TEST_PATH);

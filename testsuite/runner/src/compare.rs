@@ -3,6 +3,7 @@
 //! fixes the order in which message ids get their fixed values).
 
 use crate::munge::{drop_build_lines, drop_harness_build_lines, sort_log, Munger};
+use crate::named_munge::{self, Kind};
 use crate::script::{decode, encode, Flags};
 use crate::setup::Suite;
 use std::fs;
@@ -57,7 +58,7 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Gather and munge the outputs of a finished test.
-pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munger: &mut Munger) -> Vec<Output> {
+pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munges: &[String], munger: &mut Munger) -> Vec<Output> {
     let mut outs = Vec::new();
     let conf = read(&dir.join("test-config")).unwrap_or_default();
     let mut push = |label: String, expected: PathBuf, text: Option<String>, m: &mut Munger, sort: bool| {
@@ -68,6 +69,7 @@ pub fn collect(dir: &Path, suite: &Suite, testnum: &str, flags: &Flags, munger: 
             if suite.name == "exim" {
                 t = drop_harness_build_lines(&t);
             }
+            t = named_munge::apply(munges, Kind::of_label(&label), &t);
         }
         if sort {
             t = sort_log(&t);

@@ -451,9 +451,13 @@ impl Context {
     /// Run one command; returns its exit status.
     pub fn run(&mut self, cmd: &Command) -> Result<i32, Failure> {
         if cmd.text.starts_with("### ") {
+            // runtest copies the line to the server's outputs as well,
+            // whether or not a server runs (its expected files show them
+            // after the "******** SERVER ********" line).
             let line = format!("{}\n", cmd.text);
-            self.append("test-stdout", line.as_bytes())?;
-            self.append("test-stderr", line.as_bytes())?;
+            for f in ["test-stdout", "test-stderr", "test-stdout-server", "test-stderr-server"] {
+                self.append(f, line.as_bytes())?;
+            }
             return Ok(0);
         }
         let text = substitute(&self.p, &cmd.text);

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod escapes;
 pub mod exec;
 pub mod munge;
+pub mod named_munge;
 pub mod netns;
 pub mod requires;
 pub mod results;

@@ -15,6 +15,9 @@ pub struct Munger {
     version: String,
     ids: HashMap<String, String>,
     next_id: String,
+    /// Ports shown as `[ip]:port`, numbered from 1111 in order of first
+    /// appearance.
+    ports_seen: HashMap<String, u32>,
 }
 
 macro_rules! re {
@@ -79,6 +82,7 @@ fn dumpdb_seconds(t: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     Some((era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + se)
 }
+re!(bracket_port_re, r"(I=|PRX=|-> |on |)\[([0-9A-Za-z.:]+)\]:(\d+)\b");
 
 /// Perl's magic string increment, which runtest uses for message ids:
 /// "aX" -> "aY", "aZ" -> "bA", "zz" -> "aaa".
@@ -160,7 +164,7 @@ pub fn replace_ip(text: &str, ip: &str, by: &str) -> String {
 
 impl Munger {
     pub fn new(p: &Params, version: &str) -> Munger {
-        Munger { p: p.clone(), version: version.to_string(), ids: HashMap::new(), next_id: "aX".into() }
+        Munger { p: p.clone(), version: version.to_string(), ids: HashMap::new(), next_id: "aX".into(), ports_seen: HashMap::new() }
     }
 
     pub fn dir(&self, t: &str) -> String {
@@ -357,6 +361,46 @@ impl Munger {
         complete_re().replace_all(&t, "-received_time_complete tttt.uuuuuu").into_owned()
     }
 
+    /// Ports after a bracketed address (`+incoming_port`, `$sender_host_port`
+    /// and the like vary from run to run): as in Exim's expected files, a
+    /// test's own port after `I=`, `PRX=`, `-> `, `on ` or in a delivery
+    /// line (one with ` T=`) becomes its name (PORT_D...), where other ports
+    /// stay (`H=ten-1.test.ex [V4NET.0.0.1]:25`); everywhere else each
+    /// distinct port becomes 1111, 1112... in order of first appearance
+    /// (the daemon's own port too: `local [127.0.0.1]:1111` in 4030). Spool
+    /// header lines have their own rule.
+    pub fn bracket_ports(&mut self, t: &str) -> String {
+        if !t.contains("]:") {
+            return t.to_string();
+        }
+        const NAMES: [&str; 8] = ["PORT_N", "PORT_S", "PORT_D", "PORT_D2", "PORT_D3", "PORT_D4", "PORT_D5", "PORT_D6"];
+        let mut out = String::with_capacity(t.len());
+        for line in t.split_inclusive('\n') {
+            if line.starts_with("-host_address ") || line.starts_with("-interface_address ") {
+                out.push_str(line);
+                continue;
+            }
+            let mut last = 0;
+            for c in bracket_port_re().captures_iter(line) {
+                let whole = c.get(0).unwrap();
+                out.push_str(&line[last..whole.start()]);
+                last = whole.end();
+                let port = &c[3];
+                let named = !c[1].is_empty() || line[..whole.start()].contains(" T=");
+                let value = if named {
+                    let name = port.parse::<u16>().ok().and_then(|n| n.checked_sub(CANONICAL_PORT_BASE)).and_then(|o| NAMES.get(o as usize));
+                    name.map(|n| n.to_string()).unwrap_or_else(|| port.to_string())
+                } else {
+                    let next = 1111 + self.ports_seen.len() as u32;
+                    self.ports_seen.entry(port.to_string()).or_insert(next).to_string()
+                };
+                out.push_str(&format!("{}[{}]:{}", &c[1], &c[2], value));
+            }
+            out.push_str(&line[last..]);
+        }
+        out
+    }
+
     pub fn pids(&self, t: &str) -> String {
         pid_re().replace_all(t, "pid=pppp").into_owned()
     }
@@ -449,6 +493,7 @@ impl Munger {
         let t = self.ports(&t);
         let t = self.version(&t);
         let t = self.daemon_ports(&t);
+        let t = self.bracket_ports(&t);
         let t = self.tls_ciphers(&t);
         let t = self.tls_functions(&t);
         let t = self.dumpdb(&t);
@@ -695,6 +740,19 @@ mod tests {
     #[test]
     fn never_users_keeps_root() {
         assert_eq!(m().users("never_users = root:root\nU=root\n"), "never_users = root:root\nU=CALLER\n");
+    }
+
+    #[test]
+    fn bracket_port_rule() {
+        let mut m = m();
+        assert_eq!(
+            m.bracket_ports("local [127.0.0.1]:1225\nremote [127.0.0.2]:64000\n<= a H=(c) [127.0.0.2]:64000 I=[127.0.0.1]:1225 P=smtp PRX=[127.0.0.1]:1225\ninternal []:0 [ip4.ip4.ip4.ip4]:0\n"),
+            "local [127.0.0.1]:1111\nremote [127.0.0.2]:1112\n<= a H=(c) [127.0.0.2]:1112 I=[127.0.0.1]:PORT_D P=smtp PRX=[127.0.0.1]:PORT_D\ninternal []:0 [ip4.ip4.ip4.ip4]:1113\n"
+        );
+        assert_eq!(
+            m.bracket_ports("id => x R=r T=t H=h [224.0.0.1]:25 C=x\nid == x R=r T=t defer (-38) H=127.0.0.1 [127.0.0.1]:1224: e\nid H=127.0.0.1 [127.0.0.1]:1224: e\n-interface_address [127.0.0.1]:1225\n[:1:::1:1224:1mPRx2-000ABC-Zz]:1224\n"),
+            "id => x R=r T=t H=h [224.0.0.1]:25 C=x\nid == x R=r T=t defer (-38) H=127.0.0.1 [127.0.0.1]:PORT_S: e\nid H=127.0.0.1 [127.0.0.1]:1114: e\n-interface_address [127.0.0.1]:1225\n[:1:::1:1224:1mPRx2-000ABC-Zz]:1224\n"
+        );
     }
 
     #[test]

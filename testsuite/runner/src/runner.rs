@@ -4,6 +4,7 @@ use crate::classify::classify;
 use crate::compare;
 use crate::exec::{Context, Failure};
 use crate::munge::Munger;
+use crate::named_munge;
 use crate::requires::Features;
 use crate::results::{Status, TestResult};
 use crate::script::{self, Script};
@@ -94,6 +95,9 @@ pub fn find_tests(suite: &Suite) -> Vec<Found> {
 /// by the runner itself).
 fn unsupported(s: &Script, binary: &Path) -> Option<String> {
     let rexim = crate::skiplist::binary_kind(binary) == "rexim";
+    if let Some(name) = s.munges.iter().find(|n| !named_munge::exists(n)) {
+        return Some(format!("harness: unknown munge '{}'", name));
+    }
     for c in &s.commands {
         let word = script::command_word(&c.text);
         let needs_tool = match word {
@@ -284,7 +288,7 @@ impl Runner {
             failure.get_or_insert(e);
         }
         let mut munger = Munger::new(&p, &self.features.version);
-        let outs = compare::collect(&dir, &self.suite, &t.name, &s.flags, &mut munger);
+        let outs = compare::collect(&dir, &self.suite, &t.name, &s.flags, &s.munges, &mut munger);
         if self.record {
             return match compare::record(&outs) {
                 Ok(_) if failure.is_none() => {
