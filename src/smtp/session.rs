@@ -2094,7 +2094,14 @@ impl Session {
     }
 }
 
+/// The process's login, uid and gid, looked up once: the daemon's do
+/// not change, and getpwuid reads /etc/passwd on every call.
 fn process_identity() -> (String, u32, u32) {
+    static IDENTITY: std::sync::OnceLock<(String, u32, u32)> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(look_up_identity).clone()
+}
+
+fn look_up_identity() -> (String, u32, u32) {
     // SAFETY: these libc calls have no preconditions.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     // SAFETY: getpwuid returns NULL or a pointer to a static record.

@@ -5,6 +5,8 @@
 pub mod message_id;
 pub mod queue;
 pub mod write;
+pub mod writer;
 
 pub use message_id::{IdGenerator, MESSAGE_ID_LENGTH};
 pub use write::{write_message, SpoolError, SpoolMessage};
+pub use writer::SpoolWriter;
