@@ -1,5 +1,7 @@
 //! Evaluating a compiled expansion against a context.
 
+use std::borrow::Cow;
+
 use super::ast::*;
 use super::conditions::CondId;
 use super::context::{Context, ListKind};
@@ -71,6 +73,8 @@ impl<'c> Evaluator<'c> {
             }
         }
         match node {
+            // A copy of the right size, not a buffer grown to fit.
+            Node::Lit(s) if out.is_empty() => out.clone_from(s),
             Node::Lit(s) => out.push_str(s),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
@@ -123,16 +127,31 @@ impl<'c> Evaluator<'c> {
     }
 
     fn branches(&mut self, ok: bool, b: &Branches, value: Option<String>, what: &str, default_yes: &str) -> Result<String> {
-        let saved = std::mem::replace(&mut self.value, value.clone());
+        self.choose(ok, b.yes.as_ref(), b.no.as_ref(), b.fail, value, what, default_yes)
+    }
+
+    /// Expand the yes or the no string with `$value` set.
+    #[allow(clippy::too_many_arguments)]
+    fn choose(
+        &mut self,
+        ok: bool,
+        yes: Option<&Seq>,
+        no: Option<&Seq>,
+        fail: bool,
+        value: Option<String>,
+        what: &str,
+        default_yes: &str,
+    ) -> Result<String> {
+        let saved = std::mem::replace(&mut self.value, value);
         let r = if ok {
-            match &b.yes {
+            match yes {
                 Some(yes) => self.seq(yes),
-                None => Ok(value.unwrap_or_else(|| default_yes.to_string())),
+                None => Ok(self.value.take().unwrap_or_else(|| default_yes.to_string())),
             }
-        } else if b.fail {
+        } else if fail {
             Err(ExpandError::ForcedFail(format!("\"{what}\" failed and \"fail\" requested")))
         } else {
-            match &b.no {
+            match no {
                 Some(no) => self.seq(no),
                 None => Ok(String::new()),
             }
@@ -238,8 +257,7 @@ impl<'c> Evaluator<'c> {
     }
 
     fn yes_no(&mut self, ok: bool, args: &[Seq], value: Option<String>, fail: bool, what: &str) -> Result<String> {
-        let b = Branches { yes: args.first().cloned(), no: args.get(1).cloned(), fail };
-        self.branches(ok, &b, value, what, "")
+        self.choose(ok, args.first(), args.get(1), fail, value, what, "")
     }
 
     fn generic(&mut self, id: ItemId, args: &[Seq], fail: bool) -> Result<String> {
@@ -631,9 +649,23 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// A condition's argument; a literal is borrowed from the compiled
+    /// string rather than copied.
+    fn arg<'a>(&mut self, seq: &'a Seq) -> Result<Cow<'a, str>> {
+        match seq.as_slice() {
+            [] => Ok(Cow::Borrowed("")),
+            [Node::Lit(s)] => Ok(Cow::Borrowed(s)),
+            _ => self.seq(seq).map(Cow::Owned),
+        }
+    }
+
     fn simple(&mut self, id: CondId, args: &[Seq]) -> Result<bool> {
         self.taint = false;
-        let v = self.args(args)?;
+        // No condition takes more than two strings (conditions::CONDITIONS).
+        let mut v = [Cow::Borrowed(""), Cow::Borrowed("")];
+        for (slot, a) in v.iter_mut().zip(args) {
+            *slot = self.arg(a)?;
+        }
         match id {
             CondId::Eq | CondId::Eqi | CondId::Lt | CondId::Lti | CondId::Le | CondId::Lei | CondId::Gt
             | CondId::Gti | CondId::Ge | CondId::Gei | CondId::NumLt | CondId::NumLe | CondId::NumEq
@@ -655,7 +687,7 @@ impl<'c> Evaluator<'c> {
                 Ok(!matches!(t.as_str(), "" | "false" | "no" | "0"))
             }
             // A tainted file name is never looked at.
-            CondId::Exists => Ok(!self.taint && std::fs::metadata(&v[0]).is_ok()),
+            CondId::Exists => Ok(!self.taint && std::fs::metadata(&*v[0]).is_ok()),
             CondId::Isip => Ok(ipaddr::ip_version(&v[0]).is_some()),
             CondId::Isip4 => Ok(ipaddr::ip_version(&v[0]) == Some(4)),
             CondId::Isip6 => Ok(ipaddr::ip_version(&v[0]) == Some(6)),
