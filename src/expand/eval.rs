@@ -74,7 +74,7 @@ impl<'c> Evaluator<'c> {
         }
         match node {
             // A copy of the right size, not a buffer grown to fit.
-            Node::Lit(s) if out.is_empty() => out.clone_from(s),
+            Node::Lit(s) if out.is_empty() => *out = s.clone(),
             Node::Lit(s) => out.push_str(s),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
