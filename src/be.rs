@@ -480,7 +480,7 @@ fn fgets(input: &mut impl BufRead, raw: &mut Vec<u8>) -> bool {
         }
         let room = FGETS_MAX - raw.len();
         let window = &buf[..buf.len().min(room)];
-        let take = window.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(window.len());
+        let take = memchr::memchr(b'\n', window).map(|i| i + 1).unwrap_or(window.len());
         raw.extend_from_slice(&buf[..take]);
         input.consume(take);
         if raw.last() == Some(&b'\n') {
