@@ -430,12 +430,15 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
     }
     // A pipe is read in large pieces, and needs no flush per line.
     let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
+    // One line buffer for the whole run: no allocation per line.
+    let mut raw = Vec::new();
+    let mut line = String::new();
     loop {
-        let _ = write!(out, "> ");
-        let Some(line) = read_logical_line(&mut input) else {
-            let _ = writeln!(out);
+        let _ = out.write_all(b"> ");
+        if !read_logical_line(&mut input, &mut raw, &mut line) {
+            let _ = out.write_all(b"\n");
             break;
-        };
+        }
         if let Some(name) = macro_name(&line) {
             match config.define_macro(&line) {
                 Ok(()) => {
@@ -448,8 +451,8 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
             }
             continue;
         }
-        let line = config.expand_macros(&line);
-        let result = expand_line(config, state, &line);
+        let expanded = config.expand_macros(&line);
+        let result = expand_line(config, state, &expanded);
         let _ = out.write_all(result.as_bytes());
         let _ = out.write_all(b"\n");
     }
@@ -513,8 +516,9 @@ fn expand_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str) -> 
 /// longer line arrives in pieces that are taken as separate lines.
 const FGETS_MAX: usize = 1023;
 
-fn fgets(input: &mut dyn BufRead) -> Option<Vec<u8>> {
-    let mut raw = Vec::new();
+/// Read one fgets() piece into `raw`; false at the end of the input.
+fn fgets(input: &mut impl BufRead, raw: &mut Vec<u8>) -> bool {
+    raw.clear();
     while raw.len() < FGETS_MAX {
         let buf = match input.fill_buf() {
             Ok(b) => b,
@@ -525,47 +529,40 @@ fn fgets(input: &mut dyn BufRead) -> Option<Vec<u8>> {
         }
         let room = FGETS_MAX - raw.len();
         let window = &buf[..buf.len().min(room)];
-        let take = window.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(window.len());
+        let take = memchr::memchr(b'\n', window).map(|i| i + 1).unwrap_or(window.len());
         raw.extend_from_slice(&buf[..take]);
         input.consume(take);
         if raw.last() == Some(&b'\n') {
             break;
         }
     }
-    (!raw.is_empty()).then_some(raw)
+    !raw.is_empty()
 }
 
-/// One input line with trailing white space removed; a line ending in `\`
-/// is joined to the next, whose leading white space is dropped.
-fn read_logical_line(input: &mut dyn BufRead) -> Option<String> {
-    let mut result = String::new();
+/// Read one input line into `line`, with trailing white space removed; a
+/// line ending in `\` is joined to the next, whose leading white space is
+/// dropped. False at the end of the input.
+fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut String) -> bool {
+    line.clear();
     let mut first = true;
     loop {
-        let raw = match fgets(input) {
-            Some(r) => r,
-            None if first => return None,
-            None => return Some(result),
-        };
-        let text = match String::from_utf8(raw) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        if !fgets(input, raw) {
+            return !first;
+        }
+        // Each piece on its own, as Exim's fgets() pieces are.
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(raw),
         };
         let mut piece = text.trim_end();
         if !first {
             piece = piece.trim_start();
         }
         match piece.strip_suffix('\\') {
-            Some(p) => result.push_str(p),
-            None if first => {
-                // The common case, one piece: no copy.
-                let mut text = text;
-                let len = text.trim_end().len();
-                text.truncate(len);
-                return Some(text);
-            }
+            Some(p) => line.push_str(p),
             None => {
-                result.push_str(piece);
-                return Some(result);
+                line.push_str(piece);
+                return true;
             }
         }
         first = false;

@@ -1,5 +1,7 @@
 //! Evaluating a compiled expansion against a context.
 
+use std::borrow::Cow;
+
 use super::ast::*;
 use super::conditions::CondId;
 use super::context::{Context, ListKind};
@@ -69,6 +71,8 @@ impl<'c> Evaluator<'c> {
             }
         }
         match node {
+            // A copy of the right size, not a buffer grown to fit.
+            Node::Lit(s) if out.is_empty() => *out = s.clone(),
             Node::Lit(s) => out.push_str(s),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
@@ -131,33 +135,48 @@ impl<'c> Evaluator<'c> {
     }
 
     fn branches(&mut self, ok: bool, b: &Branches, value: Option<String>, what: &str, default_yes: &str) -> Result<String> {
+        self.choose(ok, b.yes.as_ref(), b.no.as_ref(), b.fail, value, what, default_yes)
+    }
+
+    /// Expand the yes or the no string with `$value` set.
+    #[allow(clippy::too_many_arguments)]
+    fn choose(
+        &mut self,
+        ok: bool,
+        yes: Option<&Seq>,
+        no: Option<&Seq>,
+        fail: bool,
+        value: Option<String>,
+        what: &str,
+        default_yes: &str,
+    ) -> Result<String> {
         // The "no" string sees the $value from before the item.
-        let saved = if ok { std::mem::replace(&mut self.value, value.clone()) } else { self.value.clone() };
+        let saved = if ok { std::mem::replace(&mut self.value, value) } else { self.value.clone() };
         // Exim reads a string it skips, and stops at an error in it: the
         // yes string before the no string is evaluated, the no string
         // after the yes string was.
         if !ok {
-            if let Some(e) = self.skipped_error(&b.yes) {
+            if let Some(e) = self.skipped_error(yes) {
                 self.value = saved;
                 return Err(e);
             }
         }
         let r = if ok {
-            match &b.yes {
+            match yes {
                 Some(yes) => self.seq(yes),
-                None => Ok(value.unwrap_or_else(|| default_yes.to_string())),
+                None => Ok(self.value.take().unwrap_or_else(|| default_yes.to_string())),
             }
-        } else if b.fail {
+        } else if fail {
             Err(ExpandError::ForcedFail(format!("\"{what}\" failed and \"fail\" requested")))
         } else {
-            match &b.no {
+            match no {
                 Some(no) => self.seq(no),
                 None => Ok(String::new()),
             }
         };
         self.value = saved;
         if ok && r.is_ok() {
-            if let Some(e) = self.skipped_error(&b.no) {
+            if let Some(e) = self.skipped_error(no) {
                 return Err(e);
             }
         }
@@ -166,11 +185,11 @@ impl<'c> Evaluator<'c> {
 
     /// The syntax error in a string that is skipped, when the string
     /// failed to compile (`to_error`).
-    fn skipped_error(&self, skipped: &Option<Seq>) -> Option<ExpandError> {
+    fn skipped_error(&self, skipped: Option<&Seq>) -> Option<ExpandError> {
         if !self.to_error {
             return None;
         }
-        skipped.as_ref().and_then(first_broken).cloned()
+        skipped.and_then(first_broken).cloned()
     }
 
     fn item(&mut self, item: &Item) -> Result<String> {
@@ -256,8 +275,7 @@ impl<'c> Evaluator<'c> {
     }
 
     fn yes_no(&mut self, ok: bool, args: &[Seq], value: Option<String>, fail: bool, what: &str) -> Result<String> {
-        let b = Branches { yes: args.first().cloned(), no: args.get(1).cloned(), fail };
-        self.branches(ok, &b, value, what, "")
+        self.choose(ok, args.first(), args.get(1), fail, value, what, "")
     }
 
     fn generic(&mut self, id: ItemId, args: &[Seq], fail: bool) -> Result<String> {
@@ -671,9 +689,23 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// A condition's argument; a literal is borrowed from the compiled
+    /// string rather than copied.
+    fn arg<'a>(&mut self, seq: &'a Seq) -> Result<Cow<'a, str>> {
+        match seq.as_slice() {
+            [] => Ok(Cow::Borrowed("")),
+            [Node::Lit(s)] => Ok(Cow::Borrowed(s)),
+            _ => self.seq(seq).map(Cow::Owned),
+        }
+    }
+
     fn simple(&mut self, id: CondId, args: &[Seq]) -> Result<bool> {
         self.taint = false;
-        let v = self.args(args)?;
+        // No condition takes more than two strings (conditions::CONDITIONS).
+        let mut v = [Cow::Borrowed(""), Cow::Borrowed("")];
+        for (slot, a) in v.iter_mut().zip(args) {
+            *slot = self.arg(a)?;
+        }
         match id {
             CondId::Eq | CondId::Eqi | CondId::Lt | CondId::Lti | CondId::Le | CondId::Lei | CondId::Gt
             | CondId::Gti | CondId::Ge | CondId::Gei | CondId::NumLt | CondId::NumLe | CondId::NumEq
@@ -695,7 +727,7 @@ impl<'c> Evaluator<'c> {
                 Ok(!matches!(t.as_str(), "" | "false" | "no" | "0"))
             }
             // A tainted file name is never looked at.
-            CondId::Exists => Ok(!self.taint && std::fs::metadata(&v[0]).is_ok()),
+            CondId::Exists => Ok(!self.taint && std::fs::metadata(&*v[0]).is_ok()),
             CondId::Isip => Ok(ipaddr::ip_version(&v[0]).is_some()),
             CondId::Isip4 => Ok(ipaddr::ip_version(&v[0]) == Some(4)),
             CondId::Isip6 => Ok(ipaddr::ip_version(&v[0]) == Some(6)),

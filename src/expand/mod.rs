@@ -63,29 +63,47 @@ impl Compiled {
     }
 }
 
-/// FNV-1a: the cache is keyed by whole expansion strings, for which
-/// SipHash's protection against chosen keys buys nothing (the strings come
-/// from the configuration) and costs a noticeable share of a lookup.
+/// The cache is keyed by whole expansion strings, for which SipHash's
+/// protection against chosen keys buys nothing (the strings come from the
+/// configuration) and costs a noticeable share of a lookup. This one takes
+/// eight bytes at a step (the multiply-rotate of rustc's FxHasher).
 #[derive(Default, Clone, Copy)]
-struct Fnv(u64);
+struct WordHash(u64);
 
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf29ce484222325 } else { self.0 };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
-        }
-        self.0 = h;
+impl WordHash {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
     }
 }
 
-type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+impl std::hash::Hasher for WordHash {
+    fn finish(&self) -> u64 {
+        // The multiply mixes upwards; the table indexes by the low bits.
+        self.0.rotate_left(26)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
+            let mut last = [0u8; 8];
+            last[..tail.len()].copy_from_slice(tail);
+            self.add(u64::from_le_bytes(last) ^ ((tail.len() as u64) << 56));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+}
+
+type WordHashBuild = std::hash::BuildHasherDefault<WordHash>;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Arc<Compiled>, FnvBuild>> = RefCell::new(HashMap::default());
+    static CACHE: RefCell<HashMap<String, Arc<Compiled>, WordHashBuild>> = RefCell::new(HashMap::default());
 }
 
 /// Strings compiled at run time (`${expand:}`, `sg` replacements) are

@@ -132,6 +132,9 @@ pub struct Op {
     /// `lsearch` in `quote_lsearch`), if any.
     pub param: Option<Box<str>>,
     pub name: Box<str>,
+    /// The numeric parameters (`_N_M`), read once here rather than at
+    /// every evaluation.
+    numbers: (Option<i64>, Option<i64>),
 }
 
 /// Operators whose result is computed rather than copied from their
@@ -163,7 +166,7 @@ impl Op {
         let shown = &name[..name.len().min(255)];
         let unknown = || ExpandError::Failed(format!("unknown expansion operator \"{shown}\""));
         if let Some(kind) = find(OPS_UNDERSCORE, name).or_else(|| find(OPS_MAIN, name)) {
-            return Ok(Op { kind, param: None, name: name.into() });
+            return Ok(Op { kind, param: None, name: name.into(), numbers: (None, None) });
         }
         let (base, param) = name.split_once('_').ok_or_else(unknown)?;
         let kind = match base {
@@ -188,20 +191,14 @@ impl Op {
         } else if !matches!(kind, OpKind::Sha1 | OpKind::Sha2 | OpKind::Sha3 | OpKind::QuoteLookup | OpKind::Listnamed) {
             return Err(unknown());
         }
-        Ok(Op { kind, param: Some(param.into()), name: name.into() })
+        Ok(Op { kind, param: Some(param.into()), name: name.into(), numbers: numbers(param) })
     }
+}
 
-    /// The numeric parameters (`_N_M`), `None` where absent.
-    fn numbers(&self) -> (Option<i64>, Option<i64>) {
-        let mut it = self
-            .param
-            .as_deref()
-            .unwrap_or("")
-            .split('_')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<i64>().unwrap_or(i64::MAX));
-        (it.next(), it.next())
-    }
+/// The numeric parameters (`_N_M`), `None` where absent.
+fn numbers(param: &str) -> (Option<i64>, Option<i64>) {
+    let mut it = param.split('_').filter(|s| !s.is_empty()).map(|s| s.parse::<i64>().unwrap_or(i64::MAX));
+    (it.next(), it.next())
 }
 
 /// What an operator needs from its surroundings.
@@ -216,11 +213,17 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
     Err(ExpandError::Failed(msg.into()))
 }
 
-pub fn apply(op: &Op, sub: String, env: &mut dyn OpEnv) -> Result<String, ExpandError> {
-    let (n, m) = op.numbers();
+pub fn apply(op: &Op, mut sub: String, env: &mut dyn OpEnv) -> Result<String, ExpandError> {
+    let (n, m) = op.numbers;
     Ok(match op.kind {
-        OpKind::Lc => sub.to_ascii_lowercase(),
-        OpKind::Uc => sub.to_ascii_uppercase(),
+        OpKind::Lc => {
+            sub.make_ascii_lowercase();
+            sub
+        }
+        OpKind::Uc => {
+            sub.make_ascii_uppercase();
+            sub
+        }
         OpKind::Length => match n {
             Some(n) if n >= 0 => strings::extract_substr(&sub, 0, n),
             _ => return fail(format!("missing values after {}", op.name)),

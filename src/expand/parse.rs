@@ -91,6 +91,16 @@ fn broken(first: Item, error: ExpandError) -> Result<Node> {
 
 /// Parse a whole expansion string.
 pub fn parse(source: &str) -> Result<Seq> {
+    // Most option values have nothing to interpret: the grammar would make
+    // them one literal, at the price of a full parse.
+    if memchr::memchr2(b'$', b'\\', source.as_bytes()).is_none() {
+        return Ok(if source.is_empty() { Vec::new() } else { vec![Node::Lit(source.to_string())] });
+    }
+    parse_tree(source)
+}
+
+/// Parse with the grammar.
+fn parse_tree(source: &str) -> Result<Seq> {
     if nesting_depth(source) > MAX_NESTING {
         return failed("expansion nested too deeply");
     }
@@ -675,5 +685,17 @@ fn cond_body(pair: Pair<Rule>) -> Result<Cond> {
             }
         }
         r => unreachable!("condition body {r:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_shortcut_agrees_with_the_grammar() {
+        for s in ["", "plain", " a { b } c ", "}}{{", "caf\u{e9} \u{2603}", "fail", "a\nb\tc"] {
+            assert_eq!(format!("{:?}", parse(s)), format!("{:?}", parse_tree(s)), "{s:?}");
+        }
     }
 }

@@ -96,27 +96,29 @@ impl Iterator for ListIter<'_> {
             self.rest = s;
             return None;
         }
+        // Copied a run at a time between separators: lists are split on
+        // every expansion of ${map}, ${filter}, inlist...
         let mut out: Vec<u8> = Vec::new();
-        let mut i = 0;
-        while i < s.len() {
-            if s[i] == sep {
-                i += 1;
-                // A doubled (non-control) separator is one literal separator.
-                if !special && i < s.len() && s[i] == sep {
-                    out.push(sep);
-                    i += 1;
-                    continue;
-                }
-                break;
+        let mut start = 0;
+        let end = loop {
+            let Some(at) = s[start..].iter().position(|&c| c == sep).map(|p| start + p) else {
+                out.extend_from_slice(&s[start..]);
+                break s.len();
+            };
+            // A doubled (non-control) separator is one literal separator.
+            if !special && s.get(at + 1) == Some(&sep) {
+                out.extend_from_slice(&s[start..=at]);
+                start = at + 2;
+                continue;
             }
-            out.push(s[i]);
-            i += 1;
-        }
-        self.rest = &s[i..];
+            out.extend_from_slice(&s[start..at]);
+            break at + 1;
+        };
+        self.rest = &s[end..];
         while out.last().is_some_and(|&c| is_space(c)) {
             out.pop();
         }
-        Some(String::from_utf8_lossy(&out).into_owned())
+        Some(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 }
 
