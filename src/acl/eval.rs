@@ -638,11 +638,8 @@ impl Interp<'_> {
         if let Some(v) = self.env.variable(name) {
             return v;
         }
-        let r = self.recipient.clone().unwrap_or_default();
-        match r.rsplit_once('@') {
-            Some((l, d)) => if local { l.to_string() } else { d.to_string() },
-            None => if local { r } else { String::new() },
-        }
+        let (l, d) = split_address(self.recipient.as_deref().unwrap_or_default());
+        if local { l } else { d }
     }
 
     /// `logwrite = [:targets:] text`.
@@ -771,6 +768,26 @@ fn split_acl_args(s: &str) -> Vec<String> {
     out
 }
 
+/// Exim's deliver_split_address(): the local part without its quoting
+/// (unquoted doublequotes dropped, backslash pairs reduced) and the
+/// domain in lower case. The last `@` separates them.
+pub fn split_address(address: &str) -> (String, String) {
+    let (local, domain) = match address.rsplit_once('@') {
+        Some((l, d)) => (l, d.to_ascii_lowercase()),
+        None => (address, String::new()),
+    };
+    let mut out = String::with_capacity(local.len());
+    let mut chars = local.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {}
+            '\\' => out.extend(chars.next()),
+            _ => out.push(c),
+        }
+    }
+    (out, domain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -784,5 +801,15 @@ mod tests {
     fn header_lines() {
         assert_eq!(split_header_lines("X-A: 1\n  cont\nno colon"), vec!["X-A: 1\n  cont\n", "X-ACL-Warn: no colon\n"]);
         assert_eq!(header_position(":at_start:X: y"), (HeaderPos::AtStart, "X: y"));
+    }
+
+    /// `$local_part` and `$domain` as Exim's RCPT ACL sees them.
+    #[test]
+    fn split_dequotes() {
+        assert_eq!(split_address("\"a b\"@test.ex"), ("a b".into(), "test.ex".into()));
+        assert_eq!(split_address("\"a\\\"b\".c@D.E"), ("a\"b.c".into(), "d.e".into()));
+        assert_eq!(split_address("ab\\@c@d"), ("ab@c".into(), "d".into()));
+        assert_eq!(split_address("a\\\\b@d"), ("a\\b".into(), "d".into()));
+        assert_eq!(split_address("\"\"@d"), ("".into(), "d".into()));
     }
 }

@@ -137,7 +137,10 @@ impl ConfiguredAcls {
             Rc::Defer | Rc::Error => AclVerdict::Defer,
         };
         let add_headers = std::mem::take(&mut self.state.headers_add).into_iter().map(|(_, h)| h).collect();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, controls: Vec::new() }
+        let fake_response = self.state.controls.fake_response.as_ref().map(|(id, text)| {
+            (if *id == acl::controls::ControlId::Fakedefer { 450 } else { 550 }, text.clone())
+        });
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response }
     }
 }
 
@@ -147,7 +150,11 @@ impl AclHooks for ConfiguredAcls {
     }
     fn helo(&mut self, v: &SessionVars) -> AclOutcome {
         let out = self.run(AclWhere::Helo, v, None, &[]);
-        self.state.new_message();
+        // A refused HELO keeps the transaction (Exim's smtp_reset() is
+        // only for an accepted one).
+        if out.verdict == AclVerdict::Accept {
+            self.state.new_message();
+        }
         out
     }
     fn mail(&mut self, v: &SessionVars) -> AclOutcome {
@@ -222,6 +229,9 @@ impl acl::SessionVars for Env<'_> {
     }
     fn recipients(&self) -> Vec<String> {
         self.vars.recipients.clone()
+    }
+    fn is_tainted(&self, name: &str) -> bool {
+        super::context::is_tainted(name)
     }
 }
 
