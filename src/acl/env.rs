@@ -67,6 +67,12 @@ pub trait ListMatcher {
     /// Err is a deferral (a lookup that could not complete), with its text.
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String>;
 
+    /// A list the interpreter holds compiled (a literal argument, or one
+    /// found by its expanded text); used when nothing is being traced.
+    fn match_compiled(&mut self, kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+        self.match_list(kind, subject, list.text())
+    }
+
     fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
         Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
     }

@@ -491,7 +491,7 @@ impl Interp<'_> {
             }
             CondId::Authenticated => match self.env.variable("authenticated_id").filter(|s| !s.is_empty()) {
                 None => Rc::Fail,
-                Some(id) => self.list(ListKind::Address, &id, arg, log),
+                Some(id) => self.list(ListKind::Address, &id, arg, item, log),
             },
             CondId::Condition => match condition_value(arg) {
                 Some(b) => bool_rc(b),
@@ -521,19 +521,19 @@ impl Interp<'_> {
             CondId::Dnslists => dnslists::check(self, arg, log),
             CondId::Domains => {
                 let d = self.recipient_part(false);
-                self.list(ListKind::Domain, &d, arg, log)
+                self.list(ListKind::Domain, &d, arg, item, log)
             }
             CondId::Encrypted => match self.env.variable("tls_in_cipher").filter(|s| !s.is_empty()) {
                 None => Rc::Fail,
-                Some(c) => self.list(ListKind::LocalPart, &c, arg, log),
+                Some(c) => self.list(ListKind::LocalPart, &c, arg, item, log),
             },
             CondId::Hosts => {
                 let h = self.env.variable("sender_host_address").unwrap_or_default();
-                self.list(ListKind::Host, &h, arg, log)
+                self.list(ListKind::Host, &h, arg, item, log)
             }
             CondId::LocalParts => {
                 let l = self.recipient_part(true);
-                self.list(ListKind::LocalPart, &l, arg, log)
+                self.list(ListKind::LocalPart, &l, arg, item, log)
             }
             CondId::LogRejectTarget => {
                 let mut targets = Vec::new();
@@ -557,7 +557,7 @@ impl Interp<'_> {
             }
             CondId::Ratelimit => ratelimit::acl_condition(self, arg, log),
             CondId::Recipients => match self.recipient.clone() {
-                Some(r) => self.list(ListKind::Address, &r, arg, log),
+                Some(r) => self.list(ListKind::Address, &r, arg, item, log),
                 None => Rc::Fail,
             },
             CondId::RemoveHeader => {
@@ -570,11 +570,11 @@ impl Interp<'_> {
             CondId::SenderDomains => {
                 let s = self.env.variable("sender_address").unwrap_or_default();
                 let d = s.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
-                self.list(ListKind::Domain, &d, arg, log)
+                self.list(ListKind::Domain, &d, arg, item, log)
             }
             CondId::Senders => {
                 let s = self.env.variable("sender_address").unwrap_or_default();
-                self.list(ListKind::Address, &s, arg, log)
+                self.list(ListKind::Address, &s, arg, item, log)
             }
             CondId::Set => {
                 let name = item.varname.clone().unwrap_or_default();
@@ -611,8 +611,16 @@ impl Interp<'_> {
         }
     }
 
-    fn list(&mut self, kind: ListKind, subject: &str, list: &str, log: &mut Option<String>) -> Rc {
-        match self.env.match_list(kind, subject, list) {
+    fn list(&mut self, kind: ListKind, subject: &str, list: &str, item: &Item, log: &mut Option<String>) -> Rc {
+        // A literal list is compiled once and kept with the statement; the
+        // trace needs the list engine's walk.
+        let r = if item.literal && !self.tracing {
+            let c = item.list.get_or_init(|| std::sync::Arc::new(super::lists_env::compile(kind, list))).clone();
+            self.env.match_compiled(kind, subject, &c)
+        } else {
+            self.env.match_list(kind, subject, list)
+        };
+        match r {
             Ok(b) => bool_rc(b),
             Err(m) => {
                 *log = Some(m);

@@ -3,6 +3,7 @@
 //! lists are fetched and expanded through the `ListContext`.
 
 use crate::expand::ListKind;
+use crate::lists::compiled::{self, CompiledList};
 use crate::lists::{self, HostSubject, ListContext, ListMatch};
 use std::collections::HashMap;
 
@@ -21,6 +22,42 @@ pub fn match_list(ctx: &mut dyn ListContext, kind: ListKind, subject: &str, list
         ListKind::LocalPart => lists::match_local_part(ctx, subject, list, true),
         ListKind::Address => lists::match_address(ctx, subject, list, true),
     };
+    result(m)
+}
+
+fn lists_kind(kind: ListKind) -> lists::ListKind {
+    match kind {
+        ListKind::Host => lists::ListKind::Host,
+        ListKind::Domain => lists::ListKind::Domain,
+        ListKind::LocalPart => lists::ListKind::LocalPart,
+        ListKind::Address => lists::ListKind::Address,
+    }
+}
+
+/// The compiled form of an (expanded) list argument: `compiled::cached`.
+pub fn compiled(kind: ListKind, list: &str) -> std::sync::Arc<CompiledList> {
+    compiled::cached(lists_kind(kind), list)
+}
+
+/// Compile a list the caller keeps.
+pub fn compile(kind: ListKind, list: &str) -> CompiledList {
+    CompiledList::new(lists_kind(kind), list)
+}
+
+/// `match_list` for a compiled list: the same answers, without walking
+/// the lists that compile to a fast form.
+pub fn match_compiled(ctx: &mut dyn ListContext, subject: &str, list: &CompiledList) -> Result<bool, String> {
+    let m = match list.kind() {
+        lists::ListKind::Host => {
+            let host = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
+            list.match_host(ctx, &host)
+        }
+        _ => list.match_caseless(ctx, subject),
+    };
+    result(m)
+}
+
+fn result(m: ListMatch) -> Result<bool, String> {
     match m {
         ListMatch::Match(_) => Ok(true),
         ListMatch::NoMatch => Ok(false),

@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod check;
+pub mod compiled;
 pub mod host;
 pub mod hostitem;
 pub mod ipindex;
@@ -156,10 +157,11 @@ pub fn match_address(ctx: &mut dyn ListContext, address: &str, list: &str, casel
 
 /// Check a host against a host list (verify_check_this_host()).
 pub fn match_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> ListMatch {
-    if let Some(ip) = host.address {
-        if let Some(idx) = ipindex::lookup(list) {
-            let ip = host::parse_subject_ip(&ip.to_string()).unwrap_or(ip);
-            return if idx.check(ip) { ListMatch::Match(MatchData::default()) } else { ListMatch::NoMatch };
+    // Long lists of addresses and networks only: compiled once per text.
+    if host.address.is_some() && list.len() >= 64 {
+        let c = compiled::cached(ListKind::Host, list);
+        if c.is_ip_index() {
+            return c.match_host(ctx, host);
         }
     }
     check::check_list(ctx, list, ListSep::Default, ListKind::Host, &mut check::Subject::Host(host), false)

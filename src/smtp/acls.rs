@@ -237,7 +237,15 @@ impl acl::SessionVars for Env<'_> {
 
 impl acl::ListMatcher for Env<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        acl::lists_env::match_list(self.lists, kind, subject, list)
+        // The -bh trace shows the list engine's walk; otherwise the list
+        // is compiled once per expanded text.
+        if self.trace {
+            return acl::lists_env::match_list(self.lists, kind, subject, list);
+        }
+        acl::lists_env::match_compiled(self.lists, subject, &acl::lists_env::compiled(kind, list))
+    }
+    fn match_compiled(&mut self, _kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+        acl::lists_env::match_compiled(self.lists, subject, list)
     }
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         let (lookups, env) = crate::lists::ListContext::lookups(self.lists);
