@@ -81,6 +81,11 @@ pub trait ListContext {
     fn primary_hostname(&self) -> String;
     /// The local interface addresses (for `@[]` and `@mx_*`).
     fn local_interfaces(&self) -> Vec<IpAddr>;
+    /// The `hosts_treat_as_local` option, unexpanded: a domain list of MX
+    /// host names that count as the local host for `@mx_*`.
+    fn hosts_treat_as_local(&self) -> Option<String> {
+        None
+    }
     /// The lookup state and an expander for wildlsearch keys.
     fn lookups(&mut self) -> (&mut Lookups, &mut dyn LookupEnv);
     /// The sender host's name and aliases, looked up (reverse, then

@@ -57,6 +57,12 @@ pub struct AclSetup {
     pub named_lists: Vec<(char, String, String)>,
     pub primary_hostname: String,
     pub hints_dir: String,
+    pub hosts_treat_as_local: Option<String>,
+    /// The host's interface addresses: what `@[]` and `@mx_*` take as the
+    /// local host.
+    pub local_interfaces: Vec<std::net::IpAddr>,
+    /// One resolver for the process (the fake one under the testsuite).
+    pub resolver: Arc<dyn crate::dns::Resolver>,
 }
 
 impl AclSetup {
@@ -87,6 +93,9 @@ impl AclSetup {
             named_lists,
             primary_hostname: ConfigView::option(config, "primary_hostname").unwrap_or_default(),
             hints_dir: format!("{spool}/db"),
+            hosts_treat_as_local: ConfigView::option(config, "hosts_treat_as_local").filter(|v| !v.is_empty()),
+            local_interfaces: crate::be::local_interface_addresses(),
+            resolver: crate::dns::default_resolver(),
         })
     }
 }
@@ -109,6 +118,9 @@ impl ConfiguredAcls {
         let mut lists =
             acl::lists_env::StaticListContext::new(setup.named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())));
         lists.primary_hostname = setup.primary_hostname.clone();
+        lists.hosts_treat_as_local = setup.hosts_treat_as_local.clone();
+        lists.local_interfaces = setup.local_interfaces.clone();
+        lists.set_resolver(setup.resolver.clone());
         let hints = FileDb::new(&setup.hints_dir);
         ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: false }
     }
