@@ -1215,7 +1215,7 @@ impl Session {
             AclWhere::Predata => "DATA".to_string(),
             AclWhere::Data => "after DATA".to_string(),
             AclWhere::Connect => "connection in \"connect\" ACL".to_string(),
-            AclWhere::Helo => format!("HELO {arg}"),
+            AclWhere::Helo => format!("EHLO or HELO {arg}"),
             AclWhere::Mail => format!("MAIL {arg}"),
             AclWhere::Rcpt => format!("RCPT {arg}"),
             AclWhere::Vrfy => format!("VRFY {arg}"),
