@@ -316,6 +316,10 @@ impl ListContext for BaseContext<'_> {
         local_interface_addresses()
     }
 
+    fn hosts_treat_as_local(&self) -> Option<String> {
+        self.config.option("hosts_treat_as_local").filter(|v| !v.is_empty())
+    }
+
     fn lookups(&mut self) -> (&mut Lookups, &mut dyn LookupEnv) {
         // Wildlsearch keys are used unexpanded here: the lookup state and
         // an expander cannot both borrow this context.
@@ -346,7 +350,7 @@ impl LookupEnv for WildKeys<'_, '_> {
 }
 
 /// The addresses of this host's interfaces (for `@[]` in lists).
-fn local_interface_addresses() -> Vec<std::net::IpAddr> {
+pub(crate) fn local_interface_addresses() -> Vec<std::net::IpAddr> {
     let mut out = Vec::new();
     let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs allocates a list we walk and then free; every

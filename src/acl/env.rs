@@ -71,6 +71,12 @@ pub trait ListMatcher {
     /// layer's trace lines are indented as the ACL's own.
     fn set_trace_indent(&mut self, _indent: usize) {}
 
+    /// A list the interpreter holds compiled (a literal argument, or one
+    /// found by its expanded text); used when nothing is being traced.
+    fn match_compiled(&mut self, kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+        self.match_list(kind, subject, list.text())
+    }
+
     fn lookup(&mut self, _key: Option<&str>, search_type: &str, _query: &str) -> Result<Option<Found>, ExpandError> {
         Err(ExpandError::Failed(format!("unknown lookup type \"{search_type}\"")))
     }

@@ -493,7 +493,7 @@ impl Interp<'_> {
             // The authenticator's name is matched (a plain string list).
             CondId::Authenticated => match self.env.variable("sender_host_authenticated").filter(|s| !s.is_empty()) {
                 None => Rc::Fail,
-                Some(name) => self.list(ListKind::LocalPart, &name, arg, log),
+                Some(name) => self.list(ListKind::LocalPart, &name, arg, item, log),
             },
             CondId::Condition => match condition_value(arg) {
                 Some(b) => bool_rc(b),
@@ -524,19 +524,19 @@ impl Interp<'_> {
             CondId::Dnslists => dnslists::check(self, arg, log),
             CondId::Domains => {
                 let d = self.recipient_part(false);
-                self.list(ListKind::Domain, &d, arg, log)
+                self.list(ListKind::Domain, &d, arg, item, log)
             }
             CondId::Encrypted => match self.env.variable("tls_in_cipher").filter(|s| !s.is_empty()) {
                 None => Rc::Fail,
-                Some(c) => self.list(ListKind::LocalPart, &c, arg, log),
+                Some(c) => self.list(ListKind::LocalPart, &c, arg, item, log),
             },
             CondId::Hosts => {
                 let h = self.env.variable("sender_host_address").unwrap_or_default();
-                self.list(ListKind::Host, &h, arg, log)
+                self.list(ListKind::Host, &h, arg, item, log)
             }
             CondId::LocalParts => {
                 let l = self.recipient_part(true);
-                self.list(ListKind::LocalPart, &l, arg, log)
+                self.list(ListKind::LocalPart, &l, arg, item, log)
             }
             CondId::LogRejectTarget => {
                 let mut targets = Vec::new();
@@ -560,7 +560,7 @@ impl Interp<'_> {
             }
             CondId::Ratelimit => ratelimit::acl_condition(self, arg, log),
             CondId::Recipients => match self.recipient.clone() {
-                Some(r) => self.list(ListKind::Address, &r, arg, log),
+                Some(r) => self.list(ListKind::Address, &r, arg, item, log),
                 None => Rc::Fail,
             },
             CondId::RemoveHeader => {
@@ -573,11 +573,11 @@ impl Interp<'_> {
             CondId::SenderDomains => {
                 let s = self.env.variable("sender_address").unwrap_or_default();
                 let d = s.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
-                self.list(ListKind::Domain, &d, arg, log)
+                self.list(ListKind::Domain, &d, arg, item, log)
             }
             CondId::Senders => {
                 let s = self.env.variable("sender_address").unwrap_or_default();
-                self.list(ListKind::Address, &s, arg, log)
+                self.list(ListKind::Address, &s, arg, item, log)
             }
             CondId::Set => {
                 let name = item.varname.clone().unwrap_or_default();
@@ -614,11 +614,19 @@ impl Interp<'_> {
         }
     }
 
-    fn list(&mut self, kind: ListKind, subject: &str, list: &str, log: &mut Option<String>) -> Rc {
+    fn list(&mut self, kind: ListKind, subject: &str, list: &str, item: &Item, log: &mut Option<String>) -> Rc {
         if self.tracing {
             self.env.set_trace_indent(self.depth.saturating_sub(1));
         }
-        match self.env.match_list(kind, subject, list) {
+        // A literal list is compiled once and kept with the statement; the
+        // trace needs the list engine's walk.
+        let r = if item.literal && !self.tracing {
+            let c = item.list.get_or_init(|| std::sync::Arc::new(super::lists_env::compile(kind, list))).clone();
+            self.env.match_compiled(kind, subject, &c)
+        } else {
+            self.env.match_list(kind, subject, list)
+        };
+        match r {
             Ok(b) => bool_rc(b),
             Err(m) => {
                 *log = Some(m);
@@ -644,11 +652,8 @@ impl Interp<'_> {
         if let Some(v) = self.env.variable(name) {
             return v;
         }
-        let r = self.recipient.clone().unwrap_or_default();
-        match r.rsplit_once('@') {
-            Some((l, d)) => if local { l.to_string() } else { d.to_string() },
-            None => if local { r } else { String::new() },
-        }
+        let (l, d) = split_address(self.recipient.as_deref().unwrap_or_default());
+        if local { l } else { d }
     }
 
     /// `logwrite = [:targets:] text`.
@@ -777,6 +782,26 @@ fn split_acl_args(s: &str) -> Vec<String> {
     out
 }
 
+/// Exim's deliver_split_address(): the local part without its quoting
+/// (unquoted doublequotes dropped, backslash pairs reduced) and the
+/// domain in lower case. The last `@` separates them.
+pub fn split_address(address: &str) -> (String, String) {
+    let (local, domain) = match address.rsplit_once('@') {
+        Some((l, d)) => (l, d.to_ascii_lowercase()),
+        None => (address, String::new()),
+    };
+    let mut out = String::with_capacity(local.len());
+    let mut chars = local.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {}
+            '\\' => out.extend(chars.next()),
+            _ => out.push(c),
+        }
+    }
+    (out, domain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -790,5 +815,15 @@ mod tests {
     fn header_lines() {
         assert_eq!(split_header_lines("X-A: 1\n  cont\nno colon"), vec!["X-A: 1\n  cont\n", "X-ACL-Warn: no colon\n"]);
         assert_eq!(header_position(":at_start:X: y"), (HeaderPos::AtStart, "X: y"));
+    }
+
+    /// `$local_part` and `$domain` as Exim's RCPT ACL sees them.
+    #[test]
+    fn split_dequotes() {
+        assert_eq!(split_address("\"a b\"@test.ex"), ("a b".into(), "test.ex".into()));
+        assert_eq!(split_address("\"a\\\"b\".c@D.E"), ("a\"b.c".into(), "d.e".into()));
+        assert_eq!(split_address("ab\\@c@d"), ("ab@c".into(), "d".into()));
+        assert_eq!(split_address("a\\\\b@d"), ("a\\b".into(), "d".into()));
+        assert_eq!(split_address("\"\"@d"), ("".into(), "d".into()));
     }
 }

@@ -27,8 +27,15 @@ impl AclContext<'_, '_> {
             "sender_rate" => return it.state.sender_rate.map(|r| format!("{r:.1}")),
             "sender_rate_limit" => return it.state.sender_rate_limit.clone(),
             "sender_rate_period" => return it.state.sender_rate_period.clone(),
-            "local_part" | "domain" if it.recipient.is_some() && it.env.variable(name).is_none() => {
-                return Some(it.recipient_part(name == "local_part"));
+            "domain" if it.recipient.is_some() && it.env.variable(name).is_none() => {
+                return Some(it.recipient_part(false));
+            }
+            // Conditions see the local part as written; the variable is
+            // lower-cased unless `control = caseful_local_part` was used.
+            "local_part" if it.recipient.is_some() && it.env.variable(name).is_none() => {
+                let l = it.recipient_part(true);
+                let caseful = it.state.controls.has(super::controls::ControlId::CasefulLocalPart);
+                return Some(if caseful { l } else { l.to_lowercase() });
             }
             _ => {}
         }

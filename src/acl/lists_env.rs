@@ -3,6 +3,7 @@
 //! lists are fetched and expanded through the `ListContext`.
 
 use crate::expand::ListKind;
+use crate::lists::compiled::{self, CompiledList};
 use crate::lists::{self, HostSubject, ListContext, ListMatch};
 use std::collections::HashMap;
 
@@ -21,6 +22,42 @@ pub fn match_list(ctx: &mut dyn ListContext, kind: ListKind, subject: &str, list
         ListKind::LocalPart => lists::match_local_part(ctx, subject, list, true),
         ListKind::Address => lists::match_address(ctx, subject, list, true),
     };
+    result(m)
+}
+
+fn lists_kind(kind: ListKind) -> lists::ListKind {
+    match kind {
+        ListKind::Host => lists::ListKind::Host,
+        ListKind::Domain => lists::ListKind::Domain,
+        ListKind::LocalPart => lists::ListKind::LocalPart,
+        ListKind::Address => lists::ListKind::Address,
+    }
+}
+
+/// The compiled form of an (expanded) list argument: `compiled::cached`.
+pub fn compiled(kind: ListKind, list: &str) -> std::sync::Arc<CompiledList> {
+    compiled::cached(lists_kind(kind), list)
+}
+
+/// Compile a list the caller keeps.
+pub fn compile(kind: ListKind, list: &str) -> CompiledList {
+    CompiledList::new(lists_kind(kind), list)
+}
+
+/// `match_list` for a compiled list: the same answers, without walking
+/// the lists that compile to a fast form.
+pub fn match_compiled(ctx: &mut dyn ListContext, subject: &str, list: &CompiledList) -> Result<bool, String> {
+    let m = match list.kind() {
+        lists::ListKind::Host => {
+            let host = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
+            list.match_host(ctx, &host)
+        }
+        _ => list.match_caseless(ctx, subject),
+    };
+    result(m)
+}
+
+fn result(m: ListMatch) -> Result<bool, String> {
     match m {
         ListMatch::Match(_) => Ok(true),
         ListMatch::NoMatch => Ok(false),
@@ -34,6 +71,9 @@ pub fn match_list(ctx: &mut dyn ListContext, kind: ListKind, subject: &str, list
 pub struct StaticListContext {
     pub named: HashMap<(lists::ListKind, String), lists::NamedList>,
     pub primary_hostname: String,
+    /// For `@[]` and `@mx_*` (127.0.0.1 unless set).
+    pub local_interfaces: Vec<std::net::IpAddr>,
+    pub hosts_treat_as_local: Option<String>,
     lookups: crate::lookups::Lookups,
     env: crate::lookups::NoExpand,
     cache: lists::NamedListCache,
@@ -65,12 +105,21 @@ impl StaticListContext {
         StaticListContext {
             named,
             primary_hostname: "localhost".into(),
+            local_interfaces: vec!["127.0.0.1".parse().expect("literal")],
+            hosts_treat_as_local: None,
             lookups: crate::lookups::Lookups::new(resolver),
             env: crate::lookups::NoExpand,
             cache: Default::default(),
             tracing: false,
             traced: Vec::new(),
         }
+    }
+}
+
+impl StaticListContext {
+    /// Use this resolver for host names, `@mx_*` and dnsdb.
+    pub fn set_resolver(&mut self, resolver: std::sync::Arc<dyn crate::dns::Resolver>) {
+        self.lookups = crate::lookups::Lookups::new(resolver);
     }
 }
 
@@ -85,7 +134,10 @@ impl ListContext for StaticListContext {
         self.primary_hostname.clone()
     }
     fn local_interfaces(&self) -> Vec<std::net::IpAddr> {
-        vec!["127.0.0.1".parse().expect("literal")]
+        self.local_interfaces.clone()
+    }
+    fn hosts_treat_as_local(&self) -> Option<String> {
+        self.hosts_treat_as_local.clone()
     }
     fn lookups(&mut self) -> (&mut crate::lookups::Lookups, &mut dyn crate::lookups::LookupEnv) {
         (&mut self.lookups, &mut self.env)
@@ -102,5 +154,57 @@ impl ListContext for StaticListContext {
     }
     fn trace(&mut self, line: &str) {
         self.traced.push(line.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::fake::FakeResolver;
+
+    /// `@mx_*` as the session's ACLs see them, with the shapes of Exim's
+    /// test 0281 (its zone data, HOSTIPV4 = 127.0.0.2 a local interface,
+    /// `hosts_treat_as_local = other1.test.ex`); the expected results are
+    /// Exim's, recorded in its stdout/0281.
+    #[test]
+    fn mx_items_with_hosts_treat_as_local() {
+        let mut f = FakeResolver::default();
+        f.add_zone(
+            "test.ex",
+            "eximtesthost A 127.0.0.2\nten-1 A 10.0.0.1\nten-2 A 10.0.0.2\nten-3 A 10.0.0.3\nother1 A 10.12.4.5\n\
+             mxt1 MX 5 eximtesthost.test.ex.\n\
+             mxt3 MX 5 not-exist.test.ex.\n     MX 6 eximtesthost.test.ex.\n\
+             mxt5 MX 5 eximtesthost.test.ex.\n     MX 5 ten-1.test.ex.\n\
+             mxt6 MX 5 ten-1.test.ex.\n     MX 6 eximtesthost.test.ex.\n     MX 6 ten-2.test.ex.\n\
+             mxt9 MX 5 ten-1.test.ex.\n     MX 6 ten-2.test.ex.\n     MX 7 ten-3.test.ex.\n     MX 8 ten-1.test.ex.\n\
+             mxt13 MX 4 other1.test.ex.\n",
+        );
+        let mut ctx = StaticListContext::new([]);
+        ctx.set_resolver(std::sync::Arc::new(f));
+        ctx.local_interfaces = vec!["127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap()];
+        ctx.hosts_treat_as_local = Some("other1.test.ex".into());
+        let cases = [
+            ("mxt13", "@mx_any", true),
+            ("mxt1", "@mx_any", true),
+            ("mxt6", "@mx_any", true),
+            ("mxt9", "@mx_any", false),
+            ("mxnone", "@mx_any", false),
+            ("mxt5", "@mx_primary", true),
+            ("mxt6", "@mx_primary", false),
+            ("mxt9", "@mx_primary", false),
+            ("mxt5", "@mx_secondary", false),
+            ("mxt6", "@mx_secondary", true),
+            ("mxt9", "@mx_secondary", false),
+            ("mxt3", "@mx_any", true),
+            ("mxt3", "@mx_primary", false),
+            ("mxt3", "@mx_secondary", true),
+        ];
+        for (name, list, want) in cases {
+            let domain = format!("{name}.test.ex");
+            assert_eq!(match_list(&mut ctx, ListKind::Domain, &domain, list), Ok(want), "{domain} in {list}");
+        }
+        // Without the option, other1 is not the local host.
+        ctx.hosts_treat_as_local = None;
+        assert_eq!(match_list(&mut ctx, ListKind::Domain, "mxt13.test.ex", "@mx_any"), Ok(false));
     }
 }

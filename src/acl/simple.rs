@@ -48,6 +48,9 @@ pub struct SimpleEnv {
     /// A list matcher to use instead of the built-in one (the lists
     /// layer, in tests that check the two together).
     pub list_matcher: Option<Box<ListFn>>,
+    /// The lists layer with its compiled lists, as the session uses it
+    /// (benchmarks); takes precedence over `list_matcher`.
+    pub lists_layer: Option<super::lists_env::StaticListContext>,
     /// Variables whose values count as tainted.
     pub tainted: std::collections::HashSet<String>,
     /// What `text_acl_origin` reports.
@@ -149,6 +152,7 @@ impl SimpleEnv {
             text_origin: None,
             tainted: Default::default(),
             list_matcher: None,
+            lists_layer: None,
             parsed: FnvMap::default(),
             parsed_short: Default::default(),
         }
@@ -191,7 +195,17 @@ impl SessionVars for SimpleEnv {
 }
 
 impl ListMatcher for SimpleEnv {
+    fn match_compiled(&mut self, kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+        match self.lists_layer.as_mut() {
+            Some(ctx) => super::lists_env::match_compiled(ctx, subject, list),
+            None => self.match_list(kind, subject, list.text()),
+        }
+    }
+
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
+        if let Some(ctx) = self.lists_layer.as_mut() {
+            return super::lists_env::match_compiled(ctx, subject, &super::lists_env::compiled(kind, list));
+        }
         if let Some(f) = self.list_matcher.as_mut() {
             return f(kind, subject, list);
         }

@@ -73,6 +73,8 @@ pub struct Item {
     pub compiled: Option<std::sync::Arc<crate::expand::Compiled>>,
     /// True when the value has no `$` or `\\`: it is used as it is.
     pub literal: bool,
+    /// A literal list argument, compiled on first use.
+    pub list: std::sync::OnceLock<std::sync::Arc<crate::lists::compiled::CompiledList>>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,7 +133,7 @@ fn compile_item(verb: Verb, it: &RawItem) -> Result<Item, AclError> {
     // Errors are left for evaluation time, where Exim reports them.
     let literal = !value.contains(['$', '\\']);
     let compiled = if literal { None } else { crate::expand::compile_uncached(&value).ok().map(std::sync::Arc::new) };
-    Ok(Item { id, negated, varname, value, compiled, literal })
+    Ok(Item { id, negated, varname, value, compiled, literal, list: Default::default() })
 }
 
 /// `acl_m_x = value` → ("acl_m_x", "value"); the name must be `acl_c` or

@@ -15,7 +15,7 @@ pub fn parse_subject_ip(s: &str) -> Option<IpAddr> {
     Some(unmap(ip))
 }
 
-fn unmap(ip: IpAddr) -> IpAddr {
+pub(crate) fn unmap(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -56,7 +56,7 @@ pub fn net_key(ip: IpAddr, mask: Option<u32>, sep: char) -> String {
     s
 }
 
-fn in_net(ip: IpAddr, net: &ipnet::IpNet) -> bool {
+pub(crate) fn in_net(ip: IpAddr, net: &ipnet::IpNet) -> bool {
     match (ip, net) {
         (IpAddr::V4(_), ipnet::IpNet::V4(_)) | (IpAddr::V6(_), ipnet::IpNet::V6(_)) => net.contains(&ip),
         _ => false,

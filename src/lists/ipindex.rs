@@ -8,7 +8,6 @@ use super::iter::{ListIter, ListSep};
 use crate::lookups::lsearch::parse_ip_net;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
 
 pub struct IpIndex {
     /// (is_v6, prefix) -> masked address -> (item index, negated).
@@ -16,7 +15,7 @@ pub struct IpIndex {
     last_negated: bool,
 }
 
-/// Lists shorter than this are walked: compiling would not pay.
+/// Lists shorter than this are walked by `compile()`'s callers.
 const MIN_ITEMS: usize = 32;
 
 fn bits(ip: IpAddr) -> (bool, u128) {
@@ -38,6 +37,15 @@ fn mask(b: u128, v6: bool, len: u8) -> u128 {
 /// Compile a list; callers that keep a list (config options, named lists)
 /// can hold the result and check in well under a microsecond.
 pub fn compile(list: &str) -> Option<IpIndex> {
+    compile_min(list, MIN_ITEMS)
+}
+
+/// Compile a list of any length, for a caller that holds the result.
+pub fn compile_any(list: &str) -> Option<IpIndex> {
+    compile_min(list, 1)
+}
+
+fn compile_min(list: &str, min_items: usize) -> Option<IpIndex> {
     let mut groups: HashMap<(bool, u8), HashMap<u128, (usize, bool)>> = HashMap::new();
     let mut last_negated = false;
     let mut n = 0;
@@ -53,66 +61,12 @@ pub fn compile(list: &str) -> Option<IpIndex> {
         last_negated = neg;
         n += 1;
     }
-    if n < MIN_ITEMS {
+    if n < min_items {
         return None;
     }
     let mut nets: Vec<_> = groups.into_iter().collect();
     nets.sort_by_key(|(k, _)| *k);
     Some(IpIndex { nets, last_negated })
-}
-
-/// A cheap fingerprint of a list text (length and a sample of bytes), so
-/// that a long list is not hashed in full on every check; a hit is then
-/// confirmed by comparing the texts.
-fn fingerprint(list: &str) -> u64 {
-    let b = list.as_bytes();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
-    let mut eat = |c: u8| {
-        h ^= c as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
-    let step = (b.len() / 256).max(1);
-    for &c in b.iter().step_by(step) {
-        eat(c);
-    }
-    for &c in &b[b.len().saturating_sub(64)..] {
-        eat(c);
-    }
-    h
-}
-
-type Entry = (Arc<str>, Option<Arc<IpIndex>>);
-type Cache = Mutex<HashMap<u64, Vec<Entry>>>;
-
-/// The compiled form of `list`, or None if it is not a pure IP list.
-pub fn lookup(list: &str) -> Option<Arc<IpIndex>> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    if list.len() < MIN_ITEMS * 2 {
-        return None;
-    }
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let fp = fingerprint(list);
-    {
-        let c = cache.lock().ok()?;
-        if let Some(v) = c.get(&fp) {
-            if let Some((_, e)) = v.iter().find(|(t, _)| &**t == list) {
-                return e.clone();
-            }
-        }
-    }
-    // Names, lookups, files, specials and named lists all contain a
-    // character that no IP item has: reject them before compiling.
-    let e = if list.bytes().any(|c| !(c.is_ascii_hexdigit() || b".:/! \t\n;<".contains(&c))) {
-        None
-    } else {
-        compile(list).map(Arc::new)
-    };
-    let mut c = cache.lock().ok()?;
-    if c.len() > 256 {
-        c.clear();
-    }
-    c.entry(fp).or_default().push((Arc::from(list), e.clone()));
-    e
 }
 
 impl IpIndex {

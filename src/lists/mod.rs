@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod check;
+pub mod compiled;
 pub mod host;
 pub mod hostitem;
 pub mod ipindex;
@@ -80,6 +81,11 @@ pub trait ListContext {
     fn primary_hostname(&self) -> String;
     /// The local interface addresses (for `@[]` and `@mx_*`).
     fn local_interfaces(&self) -> Vec<IpAddr>;
+    /// The `hosts_treat_as_local` option, unexpanded: a domain list of MX
+    /// host names that count as the local host for `@mx_*`.
+    fn hosts_treat_as_local(&self) -> Option<String> {
+        None
+    }
     /// The lookup state and an expander for wildlsearch keys.
     fn lookups(&mut self) -> (&mut Lookups, &mut dyn LookupEnv);
     /// The sender host's name and aliases, looked up (reverse, then
@@ -164,11 +170,12 @@ pub fn match_address(ctx: &mut dyn ListContext, address: &str, list: &str, casel
 
 /// Check a host against a host list (verify_check_this_host()).
 pub fn match_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> ListMatch {
+    // Long lists of addresses and networks only: compiled once per text.
     // The compiled index cannot say which item matched, which the trace shows.
-    if let Some(ip) = host.address.filter(|_| !ctx.tracing()) {
-        if let Some(idx) = ipindex::lookup(list) {
-            let ip = host::parse_subject_ip(&ip.to_string()).unwrap_or(ip);
-            return if idx.check(ip) { ListMatch::Match(MatchData::default()) } else { ListMatch::NoMatch };
+    if host.address.is_some() && list.len() >= 64 && !ctx.tracing() {
+        let c = compiled::cached(ListKind::Host, list);
+        if c.is_ip_index() {
+            return c.match_host(ctx, host);
         }
     }
     check::check_list(ctx, list, ListSep::Default, ListKind::Host, &mut check::Subject::Host(host), false)

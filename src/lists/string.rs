@@ -140,6 +140,14 @@ pub fn match_check_string(ctx: &mut dyn ListContext, subject: &str, pattern: &st
     }
 }
 
+/// Whether an MX host name is in `hosts_treat_as_local`.
+fn match_named_local(ctx: &mut dyn ListContext, name: &str, list: &str) -> bool {
+    match ctx.expand_list(list, ListKind::Domain, name) {
+        super::Expanded::Ok(text) => super::match_domain(ctx, name, &text).is_match(),
+        _ => false,
+    }
+}
+
 /// `@mx_any`, `@mx_primary`, `@mx_secondary`, with optional
 /// `/ignore=<host list>`. None: not one of these (matched literally).
 fn mx_special(ctx: &mut dyn ListContext, domain: &str, rest: &str, _pattern: &str) -> Option<ItemRc> {
@@ -167,6 +175,7 @@ fn mx_special(ctx: &mut dyn ListContext, domain: &str, rest: &str, _pattern: &st
         _ => return Some(ItemRc::Fail),
     };
     let locals = ctx.local_interfaces();
+    let as_local = ctx.hosts_treat_as_local();
     let mut hosts: Vec<(u16, bool)> = Vec::new();
     for r in mxs {
         let RecordData::Mx { preference, exchange } = r.data else { continue };
@@ -174,6 +183,19 @@ fn mx_special(ctx: &mut dyn ListContext, domain: &str, rest: &str, _pattern: &st
             Ok(a) => a,
             Err(_) => return Some(ItemRc::Defer(Some(format!("DNS lookup of \"{domain}\" deferred")))),
         };
+        // Exim's host_scan_for_local_hosts(): a host is the local host if
+        // its name is in hosts_treat_as_local (expanded with $domain set
+        // to it) or an address is a local interface (or 0.0.0.0). A host
+        // without addresses keeps its place in the preference order.
+        let name = exchange.to_ascii_lowercase();
+        let named_local = match &as_local {
+            Some(list) => match_named_local(ctx, &name, list),
+            None => false,
+        };
+        if addrs.is_empty() {
+            hosts.push((preference, named_local));
+            continue;
+        }
         let mut kept = Vec::new();
         for a in addrs {
             if let Some(list) = ignore {
@@ -187,7 +209,8 @@ fn mx_special(ctx: &mut dyn ListContext, domain: &str, rest: &str, _pattern: &st
         if kept.is_empty() {
             continue;
         }
-        hosts.push((preference, kept.iter().any(|a| locals.contains(a))));
+        let local = named_local || kept.iter().any(|a| locals.contains(a) || a.is_unspecified());
+        hosts.push((preference, local));
     }
     let Some(min) = hosts.iter().map(|h| h.0).min() else { return Some(ItemRc::Fail) };
     let primary_local = hosts.iter().any(|h| h.1 && h.0 == min);

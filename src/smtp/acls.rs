@@ -61,6 +61,12 @@ pub struct AclSetup {
     /// Where Exim's trace says inline and file ACL statements come from:
     /// the configuration file and its last line.
     pub text_origin: Option<(String, u32)>,
+    pub hosts_treat_as_local: Option<String>,
+    /// The host's interface addresses: what `@[]` and `@mx_*` take as the
+    /// local host.
+    pub local_interfaces: Vec<std::net::IpAddr>,
+    /// One resolver for the process (the fake one under the testsuite).
+    pub resolver: Arc<dyn crate::dns::Resolver>,
 }
 
 impl AclSetup {
@@ -96,6 +102,9 @@ impl AclSetup {
             primary_hostname: ConfigView::option(config, "primary_hostname").unwrap_or_default(),
             hints_dir: format!("{spool}/db"),
             text_origin,
+            hosts_treat_as_local: ConfigView::option(config, "hosts_treat_as_local").filter(|v| !v.is_empty()),
+            local_interfaces: crate::be::local_interface_addresses(),
+            resolver: crate::dns::default_resolver(),
         })
     }
 }
@@ -122,6 +131,9 @@ impl ConfiguredAcls {
         let mut lists =
             acl::lists_env::StaticListContext::new(setup.named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())));
         lists.primary_hostname = setup.primary_hostname.clone();
+        lists.hosts_treat_as_local = setup.hosts_treat_as_local.clone();
+        lists.local_interfaces = setup.local_interfaces.clone();
+        lists.set_resolver(setup.resolver.clone());
         let hints = FileDb::new(&setup.hints_dir);
         ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: None, notquit_reason: None }
     }
@@ -157,7 +169,10 @@ impl ConfiguredAcls {
             Rc::Defer | Rc::Error => AclVerdict::Defer,
         };
         let add_headers = std::mem::take(&mut self.state.headers_add).into_iter().map(|(_, h)| h).collect();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, controls: Vec::new() }
+        let fake_response = self.state.controls.fake_response.as_ref().map(|(id, text)| {
+            (if *id == acl::controls::ControlId::Fakedefer { 450 } else { 550 }, text.clone())
+        });
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response }
     }
 }
 
@@ -167,7 +182,11 @@ impl AclHooks for ConfiguredAcls {
     }
     fn helo(&mut self, v: &SessionVars) -> AclOutcome {
         let out = self.run(AclWhere::Helo, v, None, &[]);
-        self.state.new_message();
+        // A refused HELO keeps the transaction (Exim's smtp_reset() is
+        // only for an accepted one).
+        if out.verdict == AclVerdict::Accept {
+            self.state.new_message();
+        }
         out
     }
     fn mail(&mut self, v: &SessionVars) -> AclOutcome {
@@ -266,11 +285,19 @@ impl acl::SessionVars for Env<'_> {
     fn recipients(&self) -> Vec<String> {
         self.vars.recipients.clone()
     }
+    fn is_tainted(&self, name: &str) -> bool {
+        super::context::is_tainted(name)
+    }
 }
 
 impl acl::ListMatcher for Env<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
         self.lists.tracing = self.trace.is_some();
+        // The -bh trace shows the list engine's walk; otherwise the list
+        // is compiled once per expanded text.
+        if self.trace.is_none() {
+            return acl::lists_env::match_compiled(self.lists, subject, &acl::lists_env::compiled(kind, list));
+        }
         let r = acl::lists_env::match_list(self.lists, kind, subject, list);
         for line in std::mem::take(&mut self.lists.traced) {
             self.emit(format!(">>> {}{line}", " ".repeat(self.indent)));
@@ -279,6 +306,9 @@ impl acl::ListMatcher for Env<'_> {
     }
     fn set_trace_indent(&mut self, indent: usize) {
         self.indent = indent;
+    }
+    fn match_compiled(&mut self, _kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+        acl::lists_env::match_compiled(self.lists, subject, list)
     }
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         let (lookups, env) = crate::lists::ListContext::lookups(self.lists);

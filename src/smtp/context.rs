@@ -40,6 +40,34 @@ impl ConfigView for OptionsView<'_> {
     }
 }
 
+/// The session's variables whose values came from the client (Exim's
+/// tainted data). Sorted.
+const TAINTED: &[&str] = &[
+    "authenticated_fail_id",
+    "authenticated_id",
+    "authenticated_sender",
+    "domain",
+    "local_part",
+    "recipients",
+    "sender_address",
+    "sender_address_domain",
+    "sender_address_local_part",
+    "sender_helo_name",
+    "sender_host_name",
+    "sender_ident",
+    "smtp_command",
+    "smtp_command_argument",
+    "tls_in_peerdn",
+    "tls_in_sni",
+    "tls_peerdn",
+    "tls_sni",
+];
+
+/// Whether a session variable holds tainted data.
+pub fn is_tainted(name: &str) -> bool {
+    TAINTED.binary_search(&name).is_ok()
+}
+
 /// Expansion context for a session, optionally with a message's headers.
 pub struct SessionContext<'a> {
     pub vars: &'a SessionVars,
@@ -121,6 +149,10 @@ impl SessionContext<'_> {
 }
 
 impl Context for SessionContext<'_> {
+    fn is_tainted(&self, name: &str) -> bool {
+        is_tainted(name)
+    }
+
     fn variable(&self, name: &str) -> Option<String> {
         if let Some(v) = self.extra.get(name) {
             return Some(v.clone());
@@ -169,4 +201,10 @@ impl Context for SessionContext<'_> {
         };
         Ok(hit.then(Found::default))
     }
+}
+
+#[cfg(test)]
+#[test]
+fn tainted_table_sorted() {
+    assert!(TAINTED.windows(2).all(|w| w[0] < w[1]));
 }

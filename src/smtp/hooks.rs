@@ -42,13 +42,14 @@ pub struct AclOutcome {
     pub log_message: Option<String>,
     /// `add_header =` lines (without the trailing newline).
     pub add_headers: Vec<String>,
-    /// `control =` settings that apply to the session, as written.
-    pub controls: Vec<String>,
+    /// `control = fakereject` / `fakedefer` in force for the message: the
+    /// code (550 / 450) and text that replace the 250 after the data.
+    pub fake_response: Option<(u16, String)>,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), controls: Vec::new() }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None }
     }
 
     pub fn deny() -> AclOutcome {

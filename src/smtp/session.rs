@@ -262,6 +262,13 @@ pub struct Session {
     history: Vec<&'static str>,
     rcpt_response: Option<String>,
     rcpt_response_same: bool,
+    /// `control = fakereject|fakedefer` for the message being received.
+    fake_response: Option<(u16, String)>,
+    /// MAIL's ACL said `discard`: its log message for each recipient.
+    mail_discard: Option<Option<String>>,
+    /// Which ACL discarded recipients ("MAIL", "RCPT", "DATA"): a DATA
+    /// with no recipient left is still taken.
+    discarded: Option<&'static str>,
     last_was_rcpt: bool,
     last_was_rej_mail: bool,
     too_many: bool,
@@ -390,6 +397,9 @@ impl Session {
             history: Vec::new(),
             rcpt_response: None,
             rcpt_response_same: true,
+            fake_response: None,
+            mail_discard: None,
+            discarded: None,
             last_was_rcpt: false,
             last_was_rej_mail: false,
             too_many: false,
@@ -891,6 +901,9 @@ impl Session {
         self.vars.acl_vars.retain(|k, _| !k.starts_with("acl_m"));
         self.rcpt_response = None;
         self.rcpt_response_same = true;
+        self.fake_response = None;
+        self.mail_discard = None;
+        self.discarded = None;
         self.too_many = false;
         self.message = MessageData::default();
         if matches!(self.state, State::ExpectBdat | State::ExpectRset) {
@@ -925,12 +938,12 @@ impl Session {
             self.sync_failure();
             return;
         }
-        self.helo_seen = false;
-        self.vars.esmtp = false;
         self.vars.log_id.clear();
-        self.reset_transaction();
+        // A refused HELO/EHLO leaves the earlier greeting and the
+        // transaction as they were; only the name is forgotten.
         let junk_ok = self.helo_accept_junk;
         if arg.is_empty() || (!junk_ok && !is_valid_helo(arg, &self.cfg.helo_allow_chars)) {
+            self.vars.sender_helo_name = None;
             let shown = if arg.is_empty() { "(no argument given)".to_string() } else { arg.to_string() };
             let h = self.vars.host_and_ident(false);
             self.log(Targets::REJECT, format!("rejected {name} from {h}: syntactically invalid argument(s): {shown}"));
@@ -945,14 +958,18 @@ impl Session {
                 self.lookup_host_name();
             }
         }
+        let (esmtp, protocol) = (self.vars.esmtp, std::mem::take(&mut self.vars.received_protocol));
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.helo(&self.vars);
         if outcome.verdict != AclVerdict::Accept {
-            self.vars.esmtp = false;
+            self.vars.esmtp = esmtp;
+            self.vars.received_protocol = protocol;
             self.acl_fail(AclWhere::Helo, &outcome, arg);
+            self.vars.sender_helo_name = None;
             return;
         }
+        self.reset_transaction();
         self.helo_seen = true;
         let who = match (&self.vars.sender_ident, &self.vars.sender_host_name) {
             (Some(i), _) => format!("{i} at {}", self.vars.sender_host_name.as_deref().unwrap_or(arg)),
@@ -1134,7 +1151,7 @@ impl Session {
                 }
             }
         }
-        let parsed = match address::parse(rest, true) {
+        let parsed = match address::parse(rest, true, self.cfg.allow_domain_literals) {
             Ok(p) => p,
             Err(e) => {
                 self.synprot_error(501, Some(rest), &e, true);
@@ -1168,6 +1185,9 @@ impl Session {
         let outcome = self.acls.mail(&self.vars);
         match outcome.verdict {
             AclVerdict::Accept | AclVerdict::Discard => {
+                if outcome.verdict == AclVerdict::Discard {
+                    self.mail_discard = Some(outcome.log_message.clone());
+                }
                 let text = outcome.user_message.clone().unwrap_or_else(|| "OK".into());
                 let r = user_reply(250, &text);
                 self.send(r);
@@ -1210,7 +1230,7 @@ impl Session {
                 return;
             }
         };
-        let parsed = match address::parse(rest, false) {
+        let parsed = match address::parse(rest, false, self.cfg.allow_domain_literals) {
             Ok(p) => p,
             Err(e) => {
                 self.synprot_error(501, Some(rest), &e, true);
@@ -1241,6 +1261,13 @@ impl Session {
             self.too_many = true;
             return;
         }
+        // After a discard in MAIL, Exim takes every recipient without
+        // running the RCPT ACL.
+        if let Some(lm) = self.mail_discard.clone() {
+            self.send_str("250 Accepted\r\n");
+            self.discard_recipient("MAIL", arg, lm.as_deref());
+            return;
+        }
         let outcome = self.acls.rcpt(&self.vars, &recipient);
         if outcome.verdict == AclVerdict::Accept && !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
             self.sync_failure();
@@ -1258,13 +1285,18 @@ impl Session {
                 let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
                 let r = user_reply(250, &text);
                 self.send(r);
-                let h = self.vars.host_and_ident(true);
-                let s = self.vars.sender_address.clone().unwrap_or_default();
-                let lm = outcome.log_message.as_ref().map(|m| format!(": {m}")).unwrap_or_default();
-                self.log(Targets::REJECT, format!("{h} F=<{s}> RCPT {arg}: discarded by RCPT ACL{lm}"));
+                self.discard_recipient("RCPT", arg, outcome.log_message.as_deref());
             }
             _ => self.acl_fail(AclWhere::Rcpt, &outcome, arg),
         }
+    }
+
+    fn discard_recipient(&mut self, by: &'static str, arg: &str, log_message: Option<&str>) {
+        self.discarded = Some(by);
+        let h = self.vars.host_and_ident(true);
+        let s = self.vars.sender_address.clone().unwrap_or_default();
+        let lm = log_message.map(|m| format!(": {m}")).unwrap_or_default();
+        self.log(Targets::REJECT, format!("{h} F=<{s}> RCPT {arg}: discarded by {by} ACL{lm}"));
     }
 
     /// Exim's smtp_handle_acl_fail(): reply and log for a refusal.
@@ -1413,7 +1445,7 @@ impl Session {
 
     /// The checks common to DATA and the first BDAT; true to go on.
     fn start_message(&mut self, which: &str, was_rcpt: bool) -> bool {
-        if self.vars.recipients.is_empty() {
+        if self.vars.recipients.is_empty() && self.discarded.is_none() {
             if self.rcpt_response_same {
                 if let Some(resp) = self.rcpt_response.clone() {
                     let mut lines = vec!["All RCPT commands were rejected with this error:".to_string()];
@@ -1566,11 +1598,18 @@ impl Session {
             self.reset_transaction();
             return;
         }
-        let outcome = self.acls.data(&self.vars, &self.message.headers);
+        // With every recipient discarded Exim does not run the DATA ACL.
+        let outcome =
+            if self.vars.recipients.is_empty() { AclOutcome::accept() } else { self.acls.data(&self.vars, &self.message.headers) };
         if outcome.verdict != AclVerdict::Accept && outcome.verdict != AclVerdict::Discard {
             self.acl_fail(AclWhere::Data, &outcome, "");
             self.reset_transaction();
             return;
+        }
+        self.fake_response = outcome.fake_response.clone();
+        if outcome.verdict == AclVerdict::Discard {
+            self.vars.recipients.clear();
+            self.discarded = Some("DATA");
         }
         let msg = match self.build_spool_message(&outcome) {
             Ok(m) => m,
@@ -1582,11 +1621,29 @@ impl Session {
             }
         };
         let _ = chunked;
+        if msg.recipients.is_empty() {
+            // Nothing to keep: Exim logs the arrival and a delivery to the
+            // blackhole, and completes the message at once.
+            let by = self.discarded.unwrap_or("DATA");
+            let line = format!("{} {}", msg.id, self.arrival_line(&msg));
+            self.log(Targets::MAIN, line);
+            self.log(Targets::MAIN, format!("{} => blackhole ({by} ACL discarded recipients)", msg.id));
+            self.log(Targets::MAIN, format!("{} Completed", msg.id));
+            let r = self.data_reply(&msg.id);
+            self.send(r);
+            if self.mode == SessionMode::HostCheck {
+                self.send_str("\n**** SMTP testing: that is not a real message id!\n\n");
+            }
+            self.reset_transaction();
+            return;
+        }
         if self.mode == SessionMode::HostCheck {
             // Nothing is written, but Exim logs the arrival all the same.
             let line = format!("{} {}", msg.id, self.arrival_line(&msg));
             self.log(Targets::MAIN, line);
-            self.send_str(&format!("250 OK id={}\r\n\n**** SMTP testing: that is not a real message id!\n\n", msg.id));
+            let r = self.data_reply(&msg.id);
+            self.send(r);
+            self.send_str("\n**** SMTP testing: that is not a real message id!\n\n");
             self.reset_transaction();
             return;
         }
@@ -1673,6 +1730,15 @@ impl Session {
         s
     }
 
+    /// The reply to the end of the data: `250 OK id=...`, or the fake
+    /// rejection an ACL asked for (the message is kept all the same).
+    fn data_reply(&self, id: &str) -> Vec<u8> {
+        match &self.fake_response {
+            Some((code, text)) => reply(&code.to_string(), text),
+            None => format!("250 OK id={id}\r\n").into_bytes(),
+        }
+    }
+
     /// The arrival log line (`<= ...`) for a spooled message.
     pub fn arrival_line(&self, msg: &SpoolMessage) -> String {
         self.arrival_fields(msg, self.cfg.log_selector.received_recipients)
@@ -1680,7 +1746,9 @@ impl Session {
 
     fn arrival_fields(&self, msg: &SpoolMessage, with_recipients: bool) -> String {
         let sel = &self.cfg.log_selector;
-        let mut s = format!("<= {}", if msg.sender.is_empty() { "<>" } else { &msg.sender });
+        // Exim marks a message accepted under a fake rejection with "(=".
+        let arrow = if self.fake_response.is_some() { "(=" } else { "<=" };
+        let mut s = format!("{arrow} {}", if msg.sender.is_empty() { "<>" } else { &msg.sender });
         if self.vars.sender_host_address.is_some() {
             s.push_str(&format!(" H={}", self.vars.fullhost(true)));
             if sel.incoming_interface {
@@ -1748,7 +1816,8 @@ impl Session {
                     let total = self.message.size + 1 + self.message.lines.max(1);
                     self.send_str(&format!("250- {} byte chunk, total {total}\r\n250 OK id={}\r\n", self.chunk_size, msg.id));
                 } else {
-                    self.send_str(&format!("250 OK id={}\r\n", msg.id));
+                    let r = self.data_reply(&msg.id);
+                    self.send(r);
                 }
             }
             Err(e) => {
@@ -1785,7 +1854,7 @@ impl Session {
             return;
         }
         // No router verification yet: the ACL's acceptance is the answer.
-        let text = match address::parse(arg, false) {
+        let text = match address::parse(arg, false, self.cfg.allow_domain_literals) {
             Ok(p) => {
                 let a = if p.has_domain { p.address } else { format!("{}@{}", p.address, self.cfg.qualify_recipient) };
                 outcome.user_message.unwrap_or(format!("<{a}> is deliverable"))

@@ -195,7 +195,8 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     // Before anything runs: no packet of the run may leave loopback.
     if !o.no_netns {
-        if let Err(e) = crate::netns::isolate() {
+        let host_ipv4 = o.hostipv4.as_deref().unwrap_or("127.0.0.2").parse().ok();
+        if let Err(e) = crate::netns::isolate(host_ipv4) {
             eprintln!("rexim-runtest: cannot create a loopback-only network namespace ({}); run as root, or pass --no-netns to run without isolation", e);
             return 2;
         }

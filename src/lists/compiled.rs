@@ -1,0 +1,416 @@
+//! Lists compiled once and matched many times. A caller that keeps a list
+//! text (a literal ACL argument, an option) holds the `CompiledList`;
+//! `cached()` finds one by the text after expansion, in a bounded cache.
+//!
+//! Only lists whose result cannot depend on anything but the subject are
+//! compiled to a fast form: pure IP/CIDR host lists (an index), and
+//! domain, local part and address lists of plain literal items (a set).
+//! Everything else (negation, `+` items, wildcards, regexes, lookups,
+//! files, `@` specials, named lists) is walked by the list engine as
+//! before, so lookups and named lists keep Exim's own caching rules.
+
+use super::address::{check_address, AddressSubject};
+use super::check::ItemRc;
+use super::ipindex::{self, IpIndex};
+use super::host::{check_host, in_net, unmap};
+use super::string::{check_string, StringSubject};
+use crate::lookups::lsearch::parse_ip_net;
+use super::iter::{ListIter, ListSep};
+use super::{HostSubject, ListContext, ListKind, ListMatch, MatchData};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub struct CompiledList {
+    kind: ListKind,
+    text: Arc<str>,
+    fast: Fast,
+}
+
+enum Fast {
+    Ip(IpIndex),
+    /// Plain items, lower-cased: the subject matches when it is one of
+    /// `exact`, or (address lists) `*@domain` has its domain in `domains`,
+    /// or the list has the item `*` (domain and local part lists).
+    Set { any: bool, exact: FastSet, domains: FastSet },
+    /// Items that can only match or not (literals, `*suffix`, `^regex`,
+    /// address patterns without lookups), split once and tried in order.
+    Items(Vec<Box<str>>),
+    /// A host list without negation or `+` items: addresses and networks
+    /// parsed once, other items checked in their place.
+    Hosts(Vec<HostItem>),
+    Walk,
+}
+
+/// FNV-1a over the bytes: the sets' keys are short names from the
+/// configuration, and hashing them must cost less than the walk saved.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastSet = HashSet<Box<str>, std::hash::BuildHasherDefault<Fnv>>;
+
+impl std::fmt::Debug for CompiledList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = match self.fast {
+            Fast::Ip(_) => "ip index",
+            Fast::Set { .. } => "set",
+            Fast::Items(_) => "items",
+            Fast::Hosts(_) => "hosts",
+            Fast::Walk => "walk",
+        };
+        write!(f, "CompiledList({:?}, {how}, {} bytes)", self.kind, self.text.len())
+    }
+}
+
+/// Letters, digits and the punctuation of ordinary names and addresses:
+/// nothing that makes an item a pattern, a lookup, a file or a special.
+fn plain(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+' | b'='))
+        && !s.starts_with('+')
+}
+
+fn compile_set(kind: ListKind, text: &str) -> Option<Fast> {
+    let mut any = false;
+    let mut exact = FastSet::default();
+    let mut domains = FastSet::default();
+    for item in ListIter::new(text, ListSep::Default) {
+        match kind {
+            ListKind::Domain | ListKind::LocalPart if item == "*" => any = true,
+            ListKind::Domain | ListKind::LocalPart if plain(&item) => {
+                exact.insert(item.to_ascii_lowercase().into_boxed_str());
+            }
+            ListKind::Address => {
+                let (local, domain) = item.rsplit_once('@')?;
+                if !plain(domain) {
+                    return None;
+                }
+                if local == "*" {
+                    domains.insert(domain.to_ascii_lowercase().into_boxed_str());
+                } else if plain(local) {
+                    exact.insert(item.to_ascii_lowercase().into_boxed_str());
+                } else {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(Fast::Set { any, exact, domains })
+}
+
+enum HostItem {
+    Net(ipnet::IpNet),
+    Other(Box<str>),
+}
+
+fn compile_hosts(text: &str) -> Option<Fast> {
+    let mut items = Vec::new();
+    for item in ListIter::new(text, ListSep::Default) {
+        if item.starts_with(['!', '+', '/']) {
+            return None;
+        }
+        items.push(match parse_ip_net(&item) {
+            Some(net) => HostItem::Net(net),
+            None => HostItem::Other(item.into_boxed_str()),
+        });
+    }
+    Some(Fast::Hosts(items))
+}
+
+/// Lists whose items cannot defer or change how the rest is read: no
+/// negation, `+` items, files, lookups or `@` specials.
+fn compile_items(kind: ListKind, text: &str) -> Option<Fast> {
+    let mut items = Vec::new();
+    for item in ListIter::new(text, ListSep::Default) {
+        let special = item.starts_with(['!', '+', '/']) || item.contains(';');
+        if special || (kind != ListKind::Address && item.starts_with('@')) {
+            return None;
+        }
+        items.push(item.into_boxed_str());
+    }
+    Some(Fast::Items(items))
+}
+
+impl CompiledList {
+    /// Compile `text` (already expanded) as a list of `kind`.
+    pub fn new(kind: ListKind, text: &str) -> CompiledList {
+        let fast = match kind {
+            ListKind::Host => {
+                let pure_ip = text.bytes().all(|c| c.is_ascii_hexdigit() || b".:/! \t\n;<".contains(&c));
+                let index = pure_ip.then(|| ipindex::compile_any(text)).flatten().map(Fast::Ip);
+                index.or_else(|| compile_hosts(text)).unwrap_or(Fast::Walk)
+            }
+            _ => compile_set(kind, text).or_else(|| compile_items(kind, text)).unwrap_or(Fast::Walk),
+        };
+        CompiledList { kind, text: Arc::from(text), fast }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn kind(&self) -> ListKind {
+        self.kind
+    }
+
+    /// Whether it is a pure address list held as an index.
+    pub fn is_ip_index(&self) -> bool {
+        matches!(self.fast, Fast::Ip(_))
+    }
+
+    /// Whether matching skips the item-by-item walk.
+    pub fn is_fast(&self) -> bool {
+        !matches!(self.fast, Fast::Walk)
+    }
+
+    /// A host list: as `lists::match_host`.
+    pub fn match_host(&self, ctx: &mut dyn ListContext, host: &HostSubject) -> ListMatch {
+        match (&self.fast, host.address) {
+            (Fast::Ip(idx), Some(ip)) => return found(idx.check(unmap(ip))),
+            (Fast::Hosts(items), Some(ip)) => {
+                if let Some(m) = try_hosts(ctx, host, unmap(ip), items) {
+                    return m;
+                }
+            }
+            _ => {}
+        }
+        super::match_host(ctx, host, &self.text)
+    }
+
+    /// A domain, local part or address list, caseless (as ACL conditions
+    /// and `match_domain` use them).
+    pub fn match_caseless(&self, ctx: &mut dyn ListContext, subject: &str) -> ListMatch {
+        if let Fast::Set { any, exact, domains } = &self.fast {
+            // An address without '@' has its own rules (a log line, the
+            // domain patterns): the engine deals with it.
+            let at = subject.rfind('@');
+            if self.kind != ListKind::Address || at.is_some() {
+                let lower: std::borrow::Cow<str> = if subject.bytes().any(|c| c.is_ascii_uppercase()) {
+                    subject.to_ascii_lowercase().into()
+                } else {
+                    subject.into()
+                };
+                let hit = *any
+                    || exact.contains(&*lower)
+                    || at.is_some_and(|i| domains.contains(&lower[i + 1..]));
+                return found(hit);
+            }
+        }
+        if let Fast::Items(items) = &self.fast {
+            if let Some(m) = self.try_items(ctx, subject, items) {
+                return m;
+            }
+        }
+        match self.kind {
+            ListKind::Domain => super::match_domain(ctx, subject, &self.text),
+            ListKind::LocalPart => super::match_local_part(ctx, subject, &self.text, true),
+            ListKind::Address => super::match_address(ctx, subject, &self.text, true),
+            ListKind::Host => {
+                let host = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
+                self.match_host(ctx, &host)
+            }
+        }
+    }
+}
+
+impl CompiledList {
+    /// The items in order; None (walk the list instead) for an answer
+    /// other than a match or not, so errors come out as the walk has them.
+    fn try_items(&self, ctx: &mut dyn ListContext, subject: &str, items: &[Box<str>]) -> Option<ListMatch> {
+        let rc = |r: ItemRc| match r {
+            ItemRc::Ok(d) => Some(Some(ListMatch::Match(d))),
+            ItemRc::Fail => None,
+            _ => Some(None),
+        };
+        let decided = match self.kind {
+            ListKind::Address => {
+                let a = AddressSubject::new(subject, true);
+                items.iter().find_map(|i| rc(check_address(ctx, &a, i)))
+            }
+            _ => {
+                let s = StringSubject::new(subject, true, self.kind);
+                items.iter().find_map(|i| rc(check_string(ctx, &s, i)))
+            }
+        };
+        decided.unwrap_or(Some(ListMatch::NoMatch))
+    }
+}
+
+/// The host items in order. An item that cannot be checked (a name that
+/// does not resolve) ends the list with no match, as the walk has it
+/// without `+include_unknown`; a deferral is left to the walk (None).
+fn try_hosts(ctx: &mut dyn ListContext, host: &HostSubject, ip: std::net::IpAddr, items: &[HostItem]) -> Option<ListMatch> {
+    for item in items {
+        match item {
+            HostItem::Net(net) => {
+                if in_net(ip, net) {
+                    return Some(found(true));
+                }
+            }
+            HostItem::Other(text) => match check_host(ctx, host, text) {
+                ItemRc::Ok(d) => return Some(ListMatch::Match(d)),
+                ItemRc::Fail => {}
+                ItemRc::Error(_) => return Some(ListMatch::NoMatch),
+                ItemRc::Defer(_) | ItemRc::Panic(_) => return None,
+            },
+        }
+    }
+    Some(ListMatch::NoMatch)
+}
+
+fn found(hit: bool) -> ListMatch {
+    if hit {
+        ListMatch::Match(MatchData::default())
+    } else {
+        ListMatch::NoMatch
+    }
+}
+
+/// The cache's size: past it, it starts again (lists that keep changing
+/// are expanded with per-message data and would only fill it).
+const CACHE_MAX: usize = 512;
+
+/// Compiled lists by kind, then by a fingerprint of the text (its length
+/// and a sample of its bytes, so a long list is not hashed in full); the
+/// text itself confirms a hit.
+type Cache = Mutex<[std::collections::HashMap<u64, Vec<Arc<CompiledList>>>; 4]>;
+
+fn fingerprint(text: &str) -> u64 {
+    let b = text.as_bytes();
+    let step = (b.len() / 64).max(1);
+    let mut h = std::hash::Hasher::finish(&Fnv(0xcbf2_9ce4_8422_2325 ^ b.len() as u64));
+    for &c in b.iter().step_by(step).chain(&b[b.len().saturating_sub(16)..]) {
+        h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The compiled form of a list text, compiled on first use.
+pub fn cached(kind: ListKind, text: &str) -> Arc<CompiledList> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let (k, fp) = (kind as usize, fingerprint(text));
+    let hit = cache.lock().ok().and_then(|c| c[k].get(&fp).and_then(|v| v.iter().find(|l| *l.text == *text).cloned()));
+    if let Some(c) = hit {
+        return c;
+    }
+    let c = Arc::new(CompiledList::new(kind, text));
+    if let Ok(mut m) = cache.lock() {
+        if m[k].len() >= CACHE_MAX {
+            m[k].clear();
+        }
+        m[k].entry(fp).or_default().push(c.clone());
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::lists_env::StaticListContext;
+
+    fn both(kind: ListKind, subject: &str, text: &str) -> (bool, bool) {
+        let mut ctx = StaticListContext::new([]);
+        let c = CompiledList::new(kind, text);
+        let walked = match kind {
+            ListKind::Domain => super::super::match_domain(&mut ctx, subject, text),
+            ListKind::LocalPart => super::super::match_local_part(&mut ctx, subject, text, true),
+            ListKind::Address => super::super::match_address(&mut ctx, subject, text, true),
+            ListKind::Host => {
+                let h = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
+                super::super::match_host(&mut ctx, &h, text)
+            }
+        };
+        let fast = if kind == ListKind::Host {
+            c.match_host(&mut ctx, &HostSubject { address: subject.parse().ok(), name: None, ip_only: false })
+        } else {
+            c.match_caseless(&mut ctx, subject)
+        };
+        (fast.is_match(), walked.is_match())
+    }
+
+    /// The fast forms give the walk's answers.
+    #[test]
+    fn same_as_the_walk() {
+        let cases: &[(ListKind, &str, &str, bool)] = &[
+            (ListKind::Domain, "Test.EX", "a.b : test.ex", true),
+            (ListKind::Domain, "x.test.ex", "a.b : test.ex", false),
+            (ListKind::Domain, "anything", "a.b : *", true),
+            (ListKind::LocalPart, "Root", "root : daemon", true),
+            (ListKind::LocalPart, "rootx", "root : daemon", false),
+            (ListKind::Address, "X@Spam1.Example", "*@spam1.example : a@b.c", true),
+            (ListKind::Address, "A@B.C", "*@spam1.example : a@b.c", true),
+            (ListKind::Address, "a@x.b.c", "*@spam1.example : a@b.c", false),
+            (ListKind::Address, "", "*@spam1.example : a@b.c", false),
+            (ListKind::Host, "10.0.0.1", "10.0.0.0/8 : 192.168.1.1", true),
+            (ListKind::Host, "::ffff:192.168.1.1", "10.0.0.0/8 : 192.168.1.1", true),
+            (ListKind::Host, "11.0.0.1", "10.0.0.0/8 : 192.168.1.1", false),
+        ];
+        for (kind, subject, text, want) in cases {
+            assert!(CompiledList::new(*kind, text).is_fast(), "{text}");
+            assert_eq!(both(*kind, subject, text), (*want, *want), "{subject} in {text}");
+        }
+        // Items tried in order, as the walk would.
+        let items: &[(ListKind, &str, &str, bool)] = &[
+            (ListKind::Domain, "X.Test.Ex", "a.b : *.test.ex", true),
+            (ListKind::Domain, "test.ex", "a.b : *.test.ex", false),
+            (ListKind::LocalPart, "Root", "^r.*t$ : x", true),
+            (ListKind::LocalPart, "a/b", "^.*[@%!/|] : ^\\.", true),
+            (ListKind::LocalPart, ".dot", "^.*[@%!/|] : ^\\.", true),
+            (ListKind::LocalPart, "dot", "^.*[@%!/|] : ^\\.", false),
+            (ListKind::Address, "u@Spam.Example", "spam.example", true),
+            (ListKind::Address, "u@x.spam.example", "*@*.spam.example", true),
+            (ListKind::Address, "nodomain", "spam.example : a@b", false),
+        ];
+        for (kind, subject, text, want) in items {
+            assert!(matches!(CompiledList::new(*kind, text).fast, Fast::Items(_)), "{text}");
+            assert_eq!(both(*kind, subject, text), (*want, *want), "{subject} in {text}");
+        }
+        // Host items in order: addresses parsed once, the rest checked.
+        let hosts: &[(&str, &str, bool)] = &[
+            ("10.0.0.1", "127.0.0.1 : ::1", false),
+            ("127.0.0.1", "127.0.0.1 : ::1", true),
+            ("10.0.0.1", "@[] : 10.0.0.0/8", true),
+            ("127.0.0.1", "@[] : 10.0.0.0/8", true),
+            ("10.0.0.1", "*", true),
+            ("10.0.0.1", "unresolvable.example : 10.0.0.1", false),
+        ];
+        for (subject, text, want) in hosts {
+            assert!(matches!(CompiledList::new(ListKind::Host, text).fast, Fast::Hosts(_)), "{text}");
+            assert_eq!(both(ListKind::Host, subject, text), (*want, *want), "{subject} in {text}");
+        }
+        // Walked: negation, `+` items, specials, lookups, named lists.
+        for (kind, text) in [
+            (ListKind::Domain, "!a.b : *"),
+            (ListKind::Domain, "@"),
+            (ListKind::Domain, "@mx_any"),
+            (ListKind::Address, "+caseful : A@b"),
+            (ListKind::Domain, "lsearch;/etc/x"),
+            (ListKind::Domain, "+local_domains"),
+            (ListKind::Host, "10.0.0.0/8 : !10.1.0.0/16 : *"),
+            (ListKind::Host, "+ignore_unknown : host.example"),
+        ] {
+            assert!(matches!(CompiledList::new(kind, text).fast, Fast::Walk), "{text}");
+        }
+    }
+
+    #[test]
+    fn cache_returns_the_same_compiled_list() {
+        let a = cached(ListKind::Domain, "cache.test : other.test");
+        let b = cached(ListKind::Domain, "cache.test : other.test");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &cached(ListKind::LocalPart, "cache.test : other.test")));
+    }
+}
