@@ -501,6 +501,10 @@ impl Session {
         // A client behind a proxy: Exim looks up the name of the real client.
         if self.vars.proxy_state.as_ref().map(|p| p.needs_host_lookup()).unwrap_or(false) {
             self.lookup_host_name();
+            if self.vars.host_lookup_failed && self.cfg.log_selector.host_lookup_failed {
+                let ip = self.vars.sender_host_address.clone().unwrap_or_default();
+                self.log(Targets::MAIN, super::texts::no_host_name(&ip));
+            }
         }
     }
 
@@ -606,10 +610,6 @@ impl Session {
             let h = self.vars.fullhost(true);
             let n = self.connection_count;
             self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
-        }
-        if self.vars.host_lookup_failed && self.cfg.log_selector.host_lookup_failed {
-            let ip = self.vars.sender_host_address.clone().unwrap_or_default();
-            self.log(Targets::MAIN, super::texts::no_host_name(&ip));
         }
         self.connection_checks();
         let outcome = self.acls.connect(&self.vars);
