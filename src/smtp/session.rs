@@ -1235,7 +1235,18 @@ impl Session {
         let h = self.vars.host_and_ident(true);
         let tls = self.tls_log();
         let temp = if defer { "temporarily " } else { "" };
-        self.log(Targets::REJECT, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
+        let targets = match &outcome.log_reject_target {
+            None => Targets::REJECT,
+            Some(t) => Targets {
+                main: t.iter().any(|n| n == "main"),
+                reject: t.iter().any(|n| n == "reject"),
+                panic: t.iter().any(|n| n == "panic"),
+            },
+        };
+        // An empty log_reject_target: the refusal is not logged at all.
+        if targets.main || targets.reject || targets.panic {
+            self.log(targets, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
+        }
         if drop {
             let hh = self.vars.host_and_ident(false);
             self.log(Targets::MAIN, format!("SMTP connection from {hh} closed by DROP in ACL"));
@@ -1469,6 +1480,9 @@ impl Session {
             return;
         }
         if self.mode == SessionMode::HostCheck {
+            // -bh logs the arrival it would have had.
+            let line = format!("{} {}", msg.id, self.arrival_line(&msg));
+            self.log(Targets::MAIN, line);
             let r = self.data_reply(&msg.id);
             self.send(r);
             self.send_str("\n**** SMTP testing: that is not a real message id!\n\n");
