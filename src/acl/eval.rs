@@ -369,6 +369,8 @@ impl Interp<'_> {
             let expanded = match &item.compiled {
                 None if item.literal => Ok(std::borrow::Cow::Borrowed(item.value.as_str())),
                 None => self.expand(&item.value).map(std::borrow::Cow::Owned),
+                // Escapes only (`\\.` in a regex): the same text every time.
+                Some(c) if c.literal().is_some() => Ok(std::borrow::Cow::Borrowed(c.literal().unwrap_or_default())),
                 Some(c) => {
                     let c = c.clone();
                     let mut ctx = AclContext { it: self };
@@ -618,9 +620,10 @@ impl Interp<'_> {
         if self.tracing {
             self.env.set_trace_indent(self.depth.saturating_sub(1));
         }
-        // A literal list is compiled once and kept with the statement; the
-        // trace needs the list engine's walk.
-        let r = if item.literal && !self.tracing {
+        // A list that expands to the same text each time is compiled once
+        // and kept with the statement; the trace needs the engine's walk.
+        let constant = item.literal || item.compiled.as_ref().is_some_and(|c| c.literal().is_some());
+        let r = if constant && !self.tracing {
             let c = item.list.get_or_init(|| std::sync::Arc::new(super::lists_env::compile(kind, list))).clone();
             self.env.match_compiled(kind, subject, &c)
         } else {

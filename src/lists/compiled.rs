@@ -34,7 +34,7 @@ enum Fast {
     Set { any: bool, exact: FastSet, domains: FastSet },
     /// Items that can only match or not (literals, `*suffix`, `^regex`,
     /// address patterns without lookups), split once and tried in order.
-    Items(Vec<Box<str>>),
+    Items(Vec<Item>),
     /// A host list without negation or `+` items: addresses and networks
     /// parsed once, other items checked in their place.
     Hosts(Vec<HostItem>),
@@ -110,6 +110,13 @@ fn compile_set(kind: ListKind, text: &str) -> Option<Fast> {
     Some(Fast::Set { any, exact, domains })
 }
 
+/// An item of a domain, local part or address list.
+enum Item {
+    /// `^regex` in a domain or local part list, compiled (caseless).
+    Regex(Arc<pcre2::bytes::Regex>),
+    Text(Box<str>),
+}
+
 enum HostItem {
     Net(ipnet::IpNet),
     Other(Box<str>),
@@ -138,7 +145,12 @@ fn compile_items(kind: ListKind, text: &str) -> Option<Fast> {
         if special || (kind != ListKind::Address && item.starts_with('@')) {
             return None;
         }
-        items.push(item.into_boxed_str());
+        // A regex that does not compile stays text: the walk reports it.
+        let re = (kind != ListKind::Address && item.starts_with('^')).then(|| super::regex::compile(&item, true).ok()).flatten();
+        items.push(match re {
+            Some(re) => Item::Regex(re),
+            None => Item::Text(item.into_boxed_str()),
+        });
     }
     Some(Fast::Items(items))
 }
@@ -228,7 +240,7 @@ impl CompiledList {
 impl CompiledList {
     /// The items in order; None (walk the list instead) for an answer
     /// other than a match or not, so errors come out as the walk has them.
-    fn try_items(&self, ctx: &mut dyn ListContext, subject: &str, items: &[Box<str>]) -> Option<ListMatch> {
+    fn try_items(&self, ctx: &mut dyn ListContext, subject: &str, items: &[Item]) -> Option<ListMatch> {
         let rc = |r: ItemRc| match r {
             ItemRc::Ok(d) => Some(Some(ListMatch::Match(d))),
             ItemRc::Fail => None,
@@ -237,11 +249,21 @@ impl CompiledList {
         let decided = match self.kind {
             ListKind::Address => {
                 let a = AddressSubject::new(subject, true);
-                items.iter().find_map(|i| rc(check_address(ctx, &a, i)))
+                items.iter().find_map(|i| match i {
+                    Item::Text(t) => rc(check_address(ctx, &a, t)),
+                    Item::Regex(_) => Some(None),
+                })
             }
             _ => {
                 let s = StringSubject::new(subject, true, self.kind);
-                items.iter().find_map(|i| rc(check_string(ctx, &s, i)))
+                items.iter().find_map(|i| match i {
+                    Item::Text(t) => rc(check_string(ctx, &s, t)),
+                    Item::Regex(re) => match re.is_match(s.subject.as_bytes()) {
+                        Ok(true) => Some(Some(ListMatch::Match(MatchData::default()))),
+                        Ok(false) => None,
+                        Err(_) => Some(None),
+                    },
+                })
             }
         };
         decided.unwrap_or(Some(ListMatch::NoMatch))

@@ -172,7 +172,8 @@ impl ConfiguredAcls {
         let fake_response = self.state.controls.fake_response.as_ref().map(|(id, text)| {
             (if *id == acl::controls::ControlId::Fakedefer { 450 } else { 550 }, text.clone())
         });
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response }
+        let log_reject_target = self.state.log_reject_target.clone();
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target }
     }
 }
 

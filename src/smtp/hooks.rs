@@ -45,11 +45,14 @@ pub struct AclOutcome {
     /// `control = fakereject` / `fakedefer` in force for the message: the
     /// code (550 / 450) and text that replace the 250 after the data.
     pub fake_response: Option<(u16, String)>,
+    /// `log_reject_target =` from the ACL: the logs a refusal goes to
+    /// (None: main and reject; empty: not logged).
+    pub log_reject_target: Option<Vec<String>>,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None }
     }
 
     pub fn deny() -> AclOutcome {

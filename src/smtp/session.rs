@@ -1393,7 +1393,18 @@ impl Session {
         let h = self.vars.host_and_ident(true);
         let tls = self.tls_log();
         let temp = if defer { "temporarily " } else { "" };
-        self.log(Targets::REJECT, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
+        let targets = match &outcome.log_reject_target {
+            None => Targets::REJECT,
+            Some(t) => Targets {
+                main: t.iter().any(|n| n == "main"),
+                reject: t.iter().any(|n| n == "reject"),
+                panic: t.iter().any(|n| n == "panic"),
+            },
+        };
+        // An empty log_reject_target: the refusal is not logged at all.
+        if targets.main || targets.reject || targets.panic {
+            self.log(targets, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
+        }
         if drop {
             if self.cfg.log_selector.smtp_connection {
                 let hh = self.vars.host_and_ident(false);
