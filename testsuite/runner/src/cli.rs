@@ -182,6 +182,10 @@ fn now_utc() -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// HOSTIPV4 unless --hostipv4 says otherwise: a loopback address the suites
+/// do not use literally (they use 127.0.0.2 and .3 as other hosts).
+const DEFAULT_HOSTIPV4: &str = "127.0.0.10";
+
 pub fn main(args: Vec<String>) -> i32 {
     let o = match parse_args(&args) {
         Ok(o) => o,
@@ -195,7 +199,7 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     // Before anything runs: no packet of the run may leave loopback.
     if !o.no_netns {
-        let host_ipv4 = o.hostipv4.as_deref().unwrap_or("127.0.0.2").parse().ok();
+        let host_ipv4 = o.hostipv4.as_deref().unwrap_or(DEFAULT_HOSTIPV4).parse().ok();
         if let Err(e) = crate::netns::isolate(host_ipv4) {
             eprintln!("rexim-runtest: cannot create a loopback-only network namespace ({}); run as root, or pass --no-netns to run without isolation", e);
             return 2;
@@ -250,7 +254,7 @@ pub fn main(args: Vec<String>) -> i32 {
     // be told apart from 127.0.0.1 in outputs; one the suite's data never
     // names (it uses 127.0.0.2 and .3 as DNS list answers and PROXY
     // clients, which must not be munged to ip4.ip4.ip4.ip4).
-    let ipv4 = o.hostipv4.clone().unwrap_or_else(|| "127.0.0.10".into());
+    let ipv4 = o.hostipv4.clone().unwrap_or_else(|| DEFAULT_HOSTIPV4.into());
     features.ipv4 = std::net::TcpListener::bind((ipv4.as_str(), 0)).is_ok();
     features.ipv6 = false;
     features.running = crate::requires::services(crate::requires::TEST_PATH);
