@@ -23,6 +23,7 @@ pub mod lists;
 pub mod operators;
 mod parse;
 mod punycode;
+mod quickparse;
 mod readsocket;
 mod regex_cache;
 mod run;

@@ -96,11 +96,16 @@ pub fn parse(source: &str) -> Result<Seq> {
     if memchr::memchr2(b'$', b'\\', source.as_bytes()).is_none() {
         return Ok(if source.is_empty() { Vec::new() } else { vec![Node::Lit(source.to_string())] });
     }
+    if nesting_depth(source) <= MAX_NESTING {
+        if let Some(seq) = super::quickparse::parse(source) {
+            return Ok(seq);
+        }
+    }
     parse_tree(source)
 }
 
 /// Parse with the grammar.
-fn parse_tree(source: &str) -> Result<Seq> {
+pub(super) fn parse_tree(source: &str) -> Result<Seq> {
     if nesting_depth(source) > MAX_NESTING {
         return failed("expansion nested too deeply");
     }
