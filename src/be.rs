@@ -219,15 +219,9 @@ impl Context for BaseContext<'_> {
     }
 
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
-        // wildlsearch keys are expanded in this context, which cannot lend
-        // its lookup state at the same time: the state is moved out for the
-        // lookup (an expansion inside a key sees an empty one).
-        let resolver = self.state.lookups.resolver();
-        let mut l = std::mem::replace(&mut self.state.lookups, Lookups::new(resolver));
-        let found = lookups::expansion::expansion_lookup(&mut l, &mut WildKeys(self), key, search_type, query);
-        let inner = std::mem::replace(&mut self.state.lookups, l);
-        self.state.lookups.log.extend(inner.log);
-        let found = found.map_err(ExpandError::Failed)?;
+        let found = self
+            .with_wild_keys(|l, env| lookups::expansion::expansion_lookup(l, env, key, search_type, query))
+            .map_err(ExpandError::Failed)?;
         Ok(found.value.map(|v| Found {
             value: Some(v),
             numeric: found.numeric.map(|(a, b)| vec![String::new(), a, b]).unwrap_or_default(),
@@ -321,10 +315,18 @@ impl ListContext for BaseContext<'_> {
     }
 
     fn lookups(&mut self) -> (&mut Lookups, &mut dyn LookupEnv) {
-        // Wildlsearch keys are used unexpanded here: the lookup state and
-        // an expander cannot both borrow this context.
+        // Only for callers that do no lookups through it (list_lookup
+        // below does them): the lookup state and an expander cannot both
+        // borrow this context.
         let state = &mut *self.state;
         (&mut state.lookups, &mut state.no_expand)
+    }
+
+    fn list_lookup(&mut self, spec: &lookups::LookupSpec, arg: &str, key: Option<&str>) -> Result<lookups::Found, lookups::LookupError> {
+        self.with_wild_keys(|l, env| match key {
+            None => Ok(l.query(spec, arg, env)),
+            Some(k) => l.find(spec, arg, k, env),
+        })
     }
 
     fn sender_host_names(&mut self) -> Option<Vec<String>> {
@@ -337,6 +339,21 @@ impl ListContext for BaseContext<'_> {
 
     fn log(&mut self, line: &str, _panic: bool) {
         Context::log(self, line);
+    }
+}
+
+impl BaseContext<'_> {
+    /// Run a lookup whose wildlsearch keys are expanded in this context,
+    /// which cannot lend its lookup state at the same time: the state is
+    /// moved out for the lookup (an expansion inside a key sees an empty
+    /// one).
+    fn with_wild_keys<R>(&mut self, f: impl FnOnce(&mut Lookups, &mut dyn LookupEnv) -> R) -> R {
+        let resolver = self.state.lookups.resolver();
+        let mut l = std::mem::replace(&mut self.state.lookups, Lookups::new(resolver));
+        let r = f(&mut l, &mut WildKeys(self));
+        let inner = std::mem::replace(&mut self.state.lookups, l);
+        self.state.lookups.log.extend(inner.log);
+        r
     }
 }
 

@@ -151,13 +151,12 @@ impl<'c> Evaluator<'c> {
         default_yes: &str,
     ) -> Result<String> {
         // The "no" string sees the $value from before the item.
-        let saved = if ok { std::mem::replace(&mut self.value, value) } else { self.value.clone() };
+        let saved = ok.then(|| std::mem::replace(&mut self.value, value));
         // Exim reads a string it skips, and stops at an error in it: the
         // yes string before the no string is evaluated, the no string
         // after the yes string was.
         if !ok {
             if let Some(e) = self.skipped_error(yes) {
-                self.value = saved;
                 return Err(e);
             }
         }
@@ -174,7 +173,9 @@ impl<'c> Evaluator<'c> {
                 None => Ok(String::new()),
             }
         };
-        self.value = saved;
+        if let Some(outer) = saved {
+            self.value = outer;
+        }
         if ok && r.is_ok() {
             if let Some(e) = self.skipped_error(no) {
                 return Err(e);

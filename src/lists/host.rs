@@ -69,9 +69,8 @@ fn lookup_by_address(ctx: &mut dyn ListContext, ip: IpAddr, mask: Option<u32>, l
         Ok(s) => s,
         Err(e) => return ItemRc::Panic(e.to_string()),
     };
-    let (lookups, env) = ctx.lookups();
     let found = if spec.is_query_style() {
-        lookups.query(&spec, arg, env)
+        ctx.list_lookup(&spec, arg, None)
     } else {
         let sep = if spec.lookup.name() == "iplsearch" { ':' } else { '.' };
         let key = net_key(ip, mask, sep);
@@ -80,10 +79,11 @@ fn lookup_by_address(ctx: &mut dyn ListContext, ip: IpAddr, mask: Option<u32>, l
         plain.partial = None;
         plain.star = false;
         plain.star_at = false;
-        match lookups.find(&plain, arg, &key, env) {
-            Ok(f) => f,
-            Err(LookupError::Open(m)) | Err(LookupError::Syntax(m)) => return ItemRc::Panic(m),
-        }
+        ctx.list_lookup(&plain, arg, Some(&key))
+    };
+    let found = match found {
+        Ok(f) => f,
+        Err(LookupError::Open(m)) | Err(LookupError::Syntax(m)) => return ItemRc::Panic(m),
     };
     match found.outcome {
         LookupOutcome::Found(v) => ItemRc::Ok(MatchData { value: Some(v), numeric: vec![] }),

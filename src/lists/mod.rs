@@ -20,7 +20,7 @@ pub mod string;
 pub use iter::{list_append, list_count, list_items, ListIter, ListSep};
 pub use named::NamedListCache;
 
-use crate::lookups::{LookupEnv, Lookups};
+use crate::lookups::{Found, LookupEnv, LookupError, LookupSpec, Lookups};
 use std::net::IpAddr;
 
 /// The four kinds of list (Exim's MCL_*).
@@ -88,6 +88,16 @@ pub trait ListContext {
     }
     /// The lookup state and an expander for wildlsearch keys.
     fn lookups(&mut self) -> (&mut Lookups, &mut dyn LookupEnv);
+    /// A lookup from a list item: a query (`key` None) or a single-key
+    /// lookup. Contexts whose expander needs the lookup state too
+    /// override this.
+    fn list_lookup(&mut self, spec: &LookupSpec, arg: &str, key: Option<&str>) -> Result<Found, LookupError> {
+        let (lookups, env) = self.lookups();
+        match key {
+            None => Ok(lookups.query(spec, arg, env)),
+            Some(k) => lookups.find(spec, arg, k, env),
+        }
+    }
     /// The sender host's name and aliases, looked up (reverse, then
     /// forward-verified) if not yet known; None if it cannot be found.
     /// Only called for host lists matched against the sender host.

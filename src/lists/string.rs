@@ -117,14 +117,10 @@ pub fn match_check_string(ctx: &mut dyn ListContext, subject: &str, pattern: &st
         spec.partial = None;
     }
     let arg = &pattern[semi + 1..];
-    let (lookups, env) = ctx.lookups();
-    let found = if spec.is_query_style() {
-        lookups.query(&spec, arg, env)
-    } else {
-        match lookups.find(&spec, arg, subject, env) {
-            Ok(f) => f,
-            Err(LookupError::Open(m)) | Err(LookupError::Syntax(m)) => return ItemRc::Panic(m),
-        }
+    let key = (!spec.is_query_style()).then_some(subject);
+    let found = match ctx.list_lookup(&spec, arg, key) {
+        Ok(f) => f,
+        Err(LookupError::Open(m)) | Err(LookupError::Syntax(m)) => return ItemRc::Panic(m),
     };
     match found.outcome {
         LookupOutcome::Found(v) => {
