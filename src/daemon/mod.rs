@@ -216,7 +216,14 @@ pub fn run(opts: &Options, foreground: bool) -> i32 {
         // After the fork: threads do not survive it.
         spool: SpoolWriter::start(SPOOL_WRITERS).ok(),
     });
-    rt.block_on(serve(shared, ports, interfaces))
+    let code = rt.block_on(serve(shared.clone(), ports, interfaces));
+    // The sessions' tasks go with the runtime; then the spool writer can
+    // finish, so no message log of an acknowledged message is lost.
+    drop(rt);
+    if let Some(writer) = Arc::into_inner(shared).and_then(|s| s.spool) {
+        writer.finish();
+    }
+    code
 }
 
 fn load_tls(cfg: &crate::smtp::SmtpConfig) -> Result<Option<crate::tls::TlsServer>, String> {

@@ -27,10 +27,11 @@ pub struct Job {
 type MsglogLine = (String, String, String);
 
 /// The handle through which sessions submit messages; the threads end
-/// when the last handle is dropped.
-#[derive(Clone)]
+/// when it is dropped or finished.
 pub struct SpoolWriter {
     tx: mpsc::Sender<Job>,
+    /// Ends after the writers, once it has written every message log.
+    msglog: std::thread::JoinHandle<()>,
 }
 
 impl SpoolWriter {
@@ -40,7 +41,7 @@ impl SpoolWriter {
     pub fn start(writers: usize) -> std::io::Result<SpoolWriter> {
         let (tx, rx) = mpsc::channel::<Job>();
         let (log_tx, log_rx) = mpsc::channel::<Vec<MsglogLine>>();
-        std::thread::Builder::new().name("spool-msglog".into()).spawn(move || {
+        let msglog = std::thread::Builder::new().name("spool-msglog".into()).spawn(move || {
             for (spool, id, line) in log_rx.into_iter().flatten() {
                 write_msglog(&spool, &id, &line);
             }
@@ -51,7 +52,14 @@ impl SpoolWriter {
             let log_tx = log_tx.clone();
             std::thread::Builder::new().name("spool-writer".into()).spawn(move || run(&rx, &log_tx))?;
         }
-        Ok(SpoolWriter { tx })
+        Ok(SpoolWriter { tx, msglog })
+    }
+
+    /// Let the writers finish what was submitted and wait until the last
+    /// message log is written (the daemon's exit).
+    pub fn finish(self) {
+        drop(self.tx);
+        let _ = self.msglog.join();
     }
 
     /// Queue a message; `Err` gives the job back when the writers are gone.
@@ -148,14 +156,12 @@ mod tests {
         assert!(r.unwrap_err().starts_with("failed to create "));
         assert!(there);
         assert!(dir.join("input").join(format!("{}-D", ids[0])).exists());
-        // The message logs come after the answers.
-        let msglog = dir.join("msglog").join(&ids[19]);
-        let mut waited = 0;
-        while !msglog.exists() && waited < 300 {
-            std::thread::sleep(Duration::from_millis(10));
-            waited += 1;
+        // The message logs come after the answers, all of them by the end.
+        writer.finish();
+        for id in &ids {
+            let msglog = std::fs::read_to_string(dir.join("msglog").join(id)).unwrap();
+            assert!(msglog.ends_with(" Received from a@b.c\n"), "{id}: {msglog}");
         }
-        assert!(std::fs::read_to_string(&msglog).unwrap().ends_with(" Received from a@b.c\n"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
