@@ -1640,11 +1640,8 @@ impl Session {
             self.log(Targets::MAIN, line);
             self.log(Targets::MAIN, format!("{} => blackhole ({by} ACL discarded recipients)", msg.id));
             self.log(Targets::MAIN, format!("{} Completed", msg.id));
-            let r = self.data_reply(&msg.id);
+            let r = self.host_check_reply(self.data_reply(&msg.id));
             self.send(r);
-            if self.mode == SessionMode::HostCheck {
-                self.send_str("\n**** SMTP testing: that is not a real message id!\n\n");
-            }
             self.reset_transaction();
             return;
         }
@@ -1652,9 +1649,8 @@ impl Session {
             // Nothing is written, but Exim logs the arrival all the same.
             let line = format!("{} {}", msg.id, self.arrival_line(&msg));
             self.log(Targets::MAIN, line);
-            let r = self.data_reply(&msg.id);
+            let r = self.host_check_reply(self.data_reply(&msg.id));
             self.send(r);
-            self.send_str("\n**** SMTP testing: that is not a real message id!\n\n");
             self.reset_transaction();
             return;
         }
@@ -1743,6 +1739,14 @@ impl Session {
 
     /// The reply to the end of the data: `250 OK id=...`, or the fake
     /// rejection an ACL asked for (the message is kept all the same).
+    /// -bh follows the reply to the final dot with a note, in the same write.
+    fn host_check_reply(&self, mut r: Vec<u8>) -> Vec<u8> {
+        if self.mode == SessionMode::HostCheck {
+            r.extend_from_slice(b"\n**** SMTP testing: that is not a real message id!\n\n");
+        }
+        r
+    }
+
     fn data_reply(&self, id: &str) -> Vec<u8> {
         match &self.fake_response {
             Some((code, text)) => reply(&code.to_string(), text),
