@@ -56,6 +56,16 @@ pub enum Item {
     Broken { first: Box<Item>, error: super::error::ExpandError },
 }
 
+/// Whether a sequence has a `${run}` anywhere: Exim sets `$runrc` to 0
+/// for each one it skips.
+pub fn has_run(seq: &Seq) -> bool {
+    seq.iter().any(|n| match n {
+        Node::Op { arg, .. } => has_run(arg),
+        Node::Item(item) => item.has_run(),
+        Node::Lit(_) | Node::Var(_) | Node::Header(_) => false,
+    })
+}
+
 /// The first `Broken` item in a sequence, in the order Exim reads it.
 pub fn first_broken(seq: &Seq) -> Option<&super::error::ExpandError> {
     seq.iter().find_map(|n| match n {
@@ -66,6 +76,20 @@ pub fn first_broken(seq: &Seq) -> Option<&super::error::ExpandError> {
 }
 
 impl Item {
+    fn has_run(&self) -> bool {
+        let in_branches = |b: &Branches| b.yes.as_ref().is_some_and(has_run) || b.no.as_ref().is_some_and(has_run);
+        match self {
+            Item::Run { .. } => true,
+            Item::Broken { first, .. } => first.has_run(),
+            Item::If { cond, branches } => cond.has_run() || in_branches(branches),
+            Item::Lookup { key, query, branches, .. } => {
+                key.as_ref().is_some_and(has_run) || has_run(query) || in_branches(branches)
+            }
+            Item::Filter { list, cond } => has_run(list) || cond.has_run(),
+            Item::Extract { args, .. } | Item::Generic { args, .. } => args.iter().any(has_run),
+        }
+    }
+
     fn first_broken(&self) -> Option<&super::error::ExpandError> {
         fn in_branches(b: &Branches) -> Option<&super::error::ExpandError> {
             b.yes.as_ref().and_then(first_broken).or_else(|| b.no.as_ref().and_then(first_broken))
@@ -84,6 +108,16 @@ impl Item {
 }
 
 impl Cond {
+    pub fn has_run(&self) -> bool {
+        match self {
+            Cond::Not(c) => c.has_run(),
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().any(Cond::has_run),
+            Cond::Loop { list, cond, .. } => has_run(list) || cond.has_run(),
+            Cond::Def(_) => false,
+            Cond::Acl(args) | Cond::Simple { args, .. } => args.iter().any(has_run),
+        }
+    }
+
     fn first_broken(&self) -> Option<&super::error::ExpandError> {
         match self {
             Cond::Not(c) => c.first_broken(),

@@ -159,6 +159,7 @@ impl<'c> Evaluator<'c> {
             if let Some(e) = self.skipped_error(yes) {
                 return Err(e);
             }
+            self.skip(&b.yes);
         }
         let r = if ok {
             match yes {
@@ -180,8 +181,17 @@ impl<'c> Evaluator<'c> {
             if let Some(e) = self.skipped_error(no) {
                 return Err(e);
             }
+            self.skip(&b.no);
         }
         r
+    }
+
+    /// A string that is not evaluated: Exim reads it in its skipping mode,
+    /// where each `${run}` "pretends it worked" and sets `$runrc` to 0.
+    fn skip(&mut self, skipped: &Option<Seq>) {
+        if skipped.as_ref().is_some_and(has_run) {
+            self.ctx.set_variable("runrc", "0".into());
+        }
     }
 
     /// The syntax error in a string that is skipped, when the string
@@ -635,21 +645,19 @@ impl<'c> Evaluator<'c> {
     fn cond_inner(&mut self, c: &Cond) -> Result<bool> {
         match c {
             Cond::Not(inner) => Ok(!self.cond(inner)?),
-            Cond::And(subs) => {
-                for s in subs {
-                    if !self.cond(s)? {
-                        return Ok(false);
+            Cond::And(subs) | Cond::Or(subs) => {
+                // and stops at the first false, or at the first true; the
+                // rest is skipped (see skip()).
+                let stop_at = matches!(c, Cond::Or(_));
+                for (i, s) in subs.iter().enumerate() {
+                    if self.cond(s)? == stop_at {
+                        if subs[i + 1..].iter().any(Cond::has_run) {
+                            self.ctx.set_variable("runrc", "0".into());
+                        }
+                        return Ok(stop_at);
                     }
                 }
-                Ok(true)
-            }
-            Cond::Or(subs) => {
-                for s in subs {
-                    if self.cond(s)? {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
+                Ok(!stop_at)
             }
             Cond::Def(DefTarget::Var(v)) => Ok(!self.var(v).is_empty()),
             Cond::Def(DefTarget::Header(h)) => Ok(self.ctx.header(h.kind, &h.name).is_some()),
