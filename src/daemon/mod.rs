@@ -432,6 +432,7 @@ async fn connection(
         interface_address: local.map(|l| l.ip().to_canonical().to_string()),
         interface_port: local.map(|l| l.port()).unwrap_or(0),
         host_name: None,
+        ident: None,
         tls: tls_info,
         connection_count: shared.counts.lock().map(|c| c.total).unwrap_or(1),
     };

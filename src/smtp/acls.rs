@@ -217,6 +217,9 @@ impl acl::SessionVars for Env<'_> {
     fn variable(&self, name: &str) -> Option<String> {
         self.context().variable(name)
     }
+    fn host_and_ident(&self) -> String {
+        self.vars.host_and_ident(true)
+    }
     fn headers(&self) -> Vec<String> {
         self.headers.to_vec()
     }

@@ -189,6 +189,8 @@ pub struct Peer {
     pub interface_address: Option<String>,
     pub interface_port: u16,
     pub host_name: Option<String>,
+    /// `-oMt`: the ident of a -bs session instead of the caller's login.
+    pub ident: Option<String>,
     /// True when the connection arrived on a `tls_on_connect_ports` port
     /// and TLS is already up.
     pub tls: Option<TlsInfo>,
@@ -337,8 +339,8 @@ impl Session {
             ..Default::default()
         };
         if let SessionMode::Local { login } = &mode {
-            vars.sender_host_address = None;
-            vars.sender_ident = Some(login.clone());
+            // -bs is remote input only when -oMa names a host.
+            vars.sender_ident = Some(peer.ident.clone().unwrap_or_else(|| login.clone()));
         }
         if let Some(tls) = peer.tls {
             vars.tls = tls;
@@ -384,8 +386,9 @@ impl Session {
         session
     }
 
+    /// Local input in Exim's sense: no sending host (-bs without -oMa).
     fn is_local(&self) -> bool {
-        matches!(self.mode, SessionMode::Local { .. })
+        matches!(self.mode, SessionMode::Local { .. }) && self.vars.sender_host_address.is_none()
     }
 
     fn is_remote_socket(&self) -> bool {
@@ -589,20 +592,35 @@ impl Session {
         };
         if self.synprot_errors > self.cfg.smtp_max_synprot_errors {
             self.send_str(&format!("{code}-{text}\r\n{code} {}\r\n", t::TOO_MANY_SYNPROT));
-            let cmd = self.vars.smtp_command.clone();
-            let h = self.vars.host_and_ident(false);
-            let hist = self.history.join(",");
-            self.log(
-                Targets::REJECT,
-                format!("SMTP call from {h} dropped: too many syntax or protocol errors (last command was \"{cmd}\",  C={hist})"),
-            );
-            let _ = self.acls.notquit(&self.vars, "bad-commands");
-            self.close();
+            self.drop_for_synprot_errors();
             true
         } else {
             self.send_str(&format!("{code} {text}\r\n"));
             false
         }
+    }
+
+    /// An error Exim counts without synprot_error()'s reply and log line
+    /// (a HELO with a bad argument): count it, maybe drop. True if dropped.
+    fn count_synprot_error(&mut self) -> bool {
+        self.synprot_errors += 1;
+        if self.synprot_errors <= self.cfg.smtp_max_synprot_errors {
+            return false;
+        }
+        self.drop_for_synprot_errors();
+        true
+    }
+
+    fn drop_for_synprot_errors(&mut self) {
+        let cmd = self.vars.smtp_command.clone();
+        let h = self.vars.host_and_ident(false);
+        let hist = self.history.join(",");
+        self.log(
+            Targets::REJECT,
+            format!("SMTP call from {h} dropped: too many syntax or protocol errors (last command was \"{cmd}\",  C={hist})"),
+        );
+        let _ = self.acls.notquit(&self.vars, "bad-commands");
+        self.close();
     }
 
     fn next_command(&mut self) -> bool {
@@ -687,12 +705,13 @@ impl Session {
                 if self.unknown_commands > self.cfg.smtp_max_unknown_commands {
                     self.send_str("500 Too many unrecognized commands\r\n");
                     let h = self.vars.host_and_ident(false);
-                    let hist = self.history.join(",");
                     self.log(
                         Targets::REJECT,
-                        format!("SMTP call from {h} dropped: too many unrecognized commands (last was \"{text}\",  C={hist})"),
+                        format!("SMTP call from {h} dropped: too many unrecognized commands (last was \"{text}\")"),
                     );
                     let _ = self.acls.notquit(&self.vars, "bad-commands");
+                    // -bs ends with status 0 after this drop, as after QUIT.
+                    self.quit_seen = true;
                     self.close();
                 } else {
                     self.synprot_error(500, None, t::UNRECOGNIZED, true);
@@ -762,8 +781,9 @@ impl Session {
         if arg.is_empty() || (!junk_ok && !is_valid_helo(arg, &self.cfg.helo_allow_chars)) {
             let shown = if arg.is_empty() { "(no argument given)".to_string() } else { arg.to_string() };
             let h = self.vars.host_and_ident(false);
+            self.send_str(&format!("501 {} {name} argument(s)\r\n", t::INVALID_HELO));
             self.log(Targets::REJECT, format!("rejected {name} from {h}: syntactically invalid argument(s): {shown}"));
-            self.synprot_error(501, None, &format!("{} {name} argument(s)", t::INVALID_HELO), true);
+            self.count_synprot_error();
             return;
         }
         self.vars.sender_helo_name = Some(arg.to_string());
@@ -773,6 +793,8 @@ impl Session {
         if outcome.verdict != AclVerdict::Accept {
             self.vars.esmtp = false;
             self.acl_fail(AclWhere::Helo, &outcome, arg);
+            // Exim forgets the name a rejected HELO gave.
+            self.vars.sender_helo_name = None;
             return;
         }
         self.helo_seen = true;
@@ -1183,7 +1205,7 @@ impl Session {
             AclWhere::Predata => "DATA".to_string(),
             AclWhere::Data => "after DATA".to_string(),
             AclWhere::Connect => "connection in \"connect\" ACL".to_string(),
-            AclWhere::Helo => format!("HELO {arg}"),
+            AclWhere::Helo => format!("EHLO or HELO {arg}"),
             AclWhere::Mail => format!("MAIL {arg}"),
             AclWhere::Rcpt => format!("RCPT {arg}"),
             AclWhere::Vrfy => format!("VRFY {arg}"),

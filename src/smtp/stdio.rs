@@ -8,10 +8,23 @@ use super::session::{Event, Peer, Services, Session, SessionMode};
 use crate::log::Logger;
 
 /// Run a session on the given streams until QUIT or end of input; true
-/// when it ended with QUIT (Exim's -bs exits 0 then, 1 otherwise).
-pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &str, log: &Logger, input: &mut dyn Read, output: &mut dyn Write) -> bool {
-    let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, Peer::default());
-    drive(&mut session, input, false, &mut |session, events| handle(session, events, services, log, output))
+/// when it ended as Exim's -bs exits 0 (QUIT, or a drop for too many
+/// unrecognized commands), false for 1. `peer` holds what -oMa, -oMs,
+/// -oMt... said; it is left default for plain local input.
+pub fn run(
+    services: &Services,
+    acls: Box<dyn super::AclHooks + Send>,
+    login: &str,
+    peer: Peer,
+    log: &Logger,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+) -> bool {
+    let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, peer);
+    // One line at a time: the ACLs write their log lines at once, so the
+    // session's own lines for a command must be written before the next
+    // command's ACL runs.
+    drive(&mut session, input, true, &mut |session, events| handle(session, events, services, log, output))
 }
 
 /// Run a session over an input stream: `carry` carries out the events of

@@ -201,7 +201,7 @@ fn local_bs_spools_like_exim() {
     let log = crate::log::Logger::none();
     let input = "EHLO foo.bar\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n..dot\r\n.\r\nQUIT\r\n";
     let mut out = Vec::new();
-    let quit = super::stdio::run(&s, Box::new(AcceptAll), "root", &log, &mut input.as_bytes(), &mut out);
+    let quit = super::stdio::run(&s, Box::new(AcceptAll), "root", Default::default(), &log, &mut input.as_bytes(), &mut out);
     assert!(quit);
     let out = mask_id(&String::from_utf8(out).unwrap());
     assert!(out.starts_with("220 myhost.test.ex ESMTP Exim 4.96 DATE\r\n250-myhost.test.ex Hello root at foo.bar\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250 HELP\r\n"), "{out}");
