@@ -59,19 +59,29 @@ impl Logger {
         template.replace("%s", name).replace("%D", &date)
     }
 
+    /// Write a line. Text after a first newline is detail for the reject
+    /// log only (Exim's envelope and header lines after a rejection
+    /// during DATA); log lines themselves never contain a newline.
     pub fn write(&self, targets: Targets, text: &str) {
         let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
-        let line = format!("{stamp} {text}\n");
+        let (head, detail) = text.split_once('\n').unwrap_or((text, ""));
+        let line = format!("{stamp} {head}\n");
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         for (wanted, name) in [(targets.main, "main"), (targets.reject, "reject"), (targets.panic, "panic")] {
             if !wanted {
                 continue;
             }
+            let entry = if name == "reject" && !detail.is_empty() {
+                let nl = if detail.ends_with('\n') { "" } else { "\n" };
+                format!("{line}{detail}{nl}")
+            } else {
+                line.clone()
+            };
             for t in &self.files {
-                append(&Self::path_of(t, name), &line);
+                append(&Self::path_of(t, name), &entry);
             }
             if self.syslog {
-                to_syslog(name, text);
+                to_syslog(name, if name == "reject" { text } else { head });
             }
         }
     }

@@ -23,6 +23,8 @@ pub struct SmtpConfig {
     pub local_interfaces: String,
     pub pid_file_path: String,
     pub message_size_limit: u64,
+    /// How much of the body `$message_body` and `$message_body_end` show.
+    pub message_body_visible: usize,
     pub recipients_max: usize,
     pub received_headers_max: usize,
     pub smtp_max_synprot_errors: u32,
@@ -103,6 +105,7 @@ pub struct LogSelector {
     pub size: bool,
     pub subject: bool,
     pub pipelining: bool,
+    pub rejected_header: bool,
 }
 
 impl LogSelector {
@@ -114,6 +117,7 @@ impl LogSelector {
             tls_certificate_verified: true,
             msg_id: true,
             size: true,
+            rejected_header: true,
             ..Default::default()
         };
         for item in text.split_whitespace() {
@@ -144,6 +148,7 @@ impl LogSelector {
                     size: on,
                     subject: on,
                     pipelining: on,
+                    rejected_header: on,
                 };
                 let _ = keep;
                 continue;
@@ -168,6 +173,7 @@ impl LogSelector {
                 "size" => &mut s.size,
                 "subject" => &mut s.subject,
                 "pipelining" => &mut s.pipelining,
+                "rejected_header" => &mut s.rejected_header,
                 _ => continue,
             };
             *slot = on;
@@ -237,6 +243,7 @@ impl SmtpConfig {
             local_interfaces: set("local_interfaces").unwrap_or_else(|| "<; ::0 ; 0.0.0.0".into()),
             pid_file_path: set("pid_file_path").unwrap_or_else(|| DEFAULT_PID_FILE.into()),
             message_size_limit: int("message_size_limit", 50 * 1024 * 1024),
+            message_body_visible: int("message_body_visible", 500) as usize,
             recipients_max: int("recipients_max", 50000) as usize,
             received_headers_max: int("received_headers_max", 30) as usize,
             smtp_max_synprot_errors: int("smtp_max_synprot_errors", 3) as u32,

@@ -73,8 +73,14 @@ pub struct SessionVars {
     pub sender_address: Option<String>,
     pub recipients: Vec<String>,
     pub rcpt_count: usize,
-    /// SIZE= on MAIL.
+    /// SIZE= on MAIL; after the data, the message's size on the spool.
     pub message_size: Option<u64>,
+    /// After the data: `$message_body`, `$message_body_end` (newlines
+    /// as spaces), `$body_linecount`, `$message_linecount`.
+    pub message_body: Option<String>,
+    pub message_body_end: Option<String>,
+    pub body_linecount: Option<u64>,
+    pub message_linecount: Option<u64>,
     pub body_8bitmime: u8,
     pub smtputf8: bool,
     pub message_id: String,
@@ -301,6 +307,52 @@ fn user_reply(default_code: u16, text: &str) -> Vec<u8> {
         }
         None => reply(&code, msg),
     }
+}
+
+/// Exim's string_split_message(): a message longer than 75 characters is
+/// broken into lines of about 75 at spaces, preferring a space after a
+/// colon, looking ahead when there is no space in the line's last 40.
+fn split_message(msg: &str) -> String {
+    const WIDTH: usize = 75;
+    if msg.len() <= WIDTH {
+        return msg.to_string();
+    }
+    let mut b = msg.as_bytes().to_vec();
+    let mut s = 0;
+    loop {
+        let mut ss = s;
+        let mut i = 0;
+        while i < WIDTH && ss < b.len() && b[ss] != b'\n' {
+            ss += 1;
+            i += 1;
+        }
+        if ss >= b.len() {
+            break;
+        }
+        if b[ss] == b'\n' {
+            s = ss + 1;
+            continue;
+        }
+        let mut split = None;
+        let mut t = ss + 1;
+        while t > s + 36 {
+            t -= 1;
+            if t < b.len() && b[t] == b' ' {
+                if b[t - 1] == b':' {
+                    split = Some(t);
+                    break;
+                }
+                split.get_or_insert(t);
+            }
+        }
+        if split.is_none() {
+            split = (ss + 1..b.len()).find(|&t| b[t] == b' ' || b[t] == b'\n');
+        }
+        let Some(at) = split else { break };
+        b[at] = b'\n';
+        s = at + 1;
+    }
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// Exim's string_printing(): control characters as escapes.
@@ -732,6 +784,10 @@ impl Session {
         self.vars.recipients.clear();
         self.vars.rcpt_count = 0;
         self.vars.message_size = None;
+        self.vars.message_body = None;
+        self.vars.message_body_end = None;
+        self.vars.body_linecount = None;
+        self.vars.message_linecount = None;
         self.vars.body_8bitmime = 0;
         self.vars.smtputf8 = false;
         self.vars.message_id.clear();
@@ -1185,7 +1241,14 @@ impl Session {
                 _ => {}
             }
         }
-        let r = reply(&code, &text);
+        // Exim splits the message as configured, a code given in it included.
+        let r = match (&user, &outcome.user_message) {
+            (Some(_), Some(m)) => {
+                let given = m.len() - user.as_deref().map_or(0, str::len);
+                reply(&code, &split_message(&format!("{}{text}", &m[..given]))[given..])
+            }
+            _ => reply(&code, &text),
+        };
         self.send(r);
         let sender_info = match where_ {
             AclWhere::Rcpt | AclWhere::Data => {
@@ -1419,18 +1482,24 @@ impl Session {
             self.reset_transaction();
             return;
         }
+        let headers = match self.message_headers(&[]) {
+            Ok(h) => h,
+            Err(e) => {
+                self.received_header_failed(&e);
+                return;
+            }
+        };
+        self.set_body_variables(&headers);
         let outcome = self.acls.data(&self.vars, &self.message.headers);
         if outcome.verdict != AclVerdict::Accept && outcome.verdict != AclVerdict::Discard {
-            self.acl_fail(AclWhere::Data, &outcome, "");
+            self.acl_fail_data(&outcome, &headers);
             self.reset_transaction();
             return;
         }
         let msg = match self.build_spool_message(&outcome) {
             Ok(m) => m,
             Err(e) => {
-                self.log(Targets::PANIC, format!("Expansion of \"{}\" (received_header_text) failed: {e}", self.cfg.received_header_text));
-                self.send_str("451 Temporary local problem - please try later\r\n");
-                self.reset_transaction();
+                self.received_header_failed(&e);
                 return;
             }
         };
@@ -1444,7 +1513,60 @@ impl Session {
         self.state = State::AwaitSpool;
     }
 
-    fn build_spool_message(&mut self, outcome: &AclOutcome) -> Result<SpoolMessage, String> {
+    fn received_header_failed(&mut self, e: &str) {
+        self.log(Targets::PANIC, format!("Expansion of \"{}\" (received_header_text) failed: {e}", self.cfg.received_header_text));
+        self.send_str("451 Temporary local problem - please try later\r\n");
+        self.reset_transaction();
+    }
+
+    /// What the DATA ACL sees of the body, as Exim sets it up after
+    /// reading the data: sizes, line counts, the visible start and end.
+    fn set_body_variables(&mut self, headers: &[SpoolHeader]) {
+        let body = &self.message.body;
+        let n = self.cfg.message_body_visible.min(body.len());
+        let visible = |b: &[u8]| String::from_utf8_lossy(b).replace(['\n', '\0'], " ");
+        self.vars.message_body = Some(visible(&body[..n]));
+        self.vars.message_body_end = Some(visible(&body[body.len() - n..]));
+        let header_size: usize = headers.iter().filter(|h| h.flag != '*').map(|h| h.text.len()).sum();
+        self.vars.message_size = Some((header_size + 1 + body.len()) as u64);
+        let header_lines: usize = headers.iter().filter(|h| h.flag != '*').map(|h| h.text.matches('\n').count()).sum();
+        self.vars.body_linecount = Some(self.message.body_linecount);
+        self.vars.message_linecount = Some(header_lines as u64 + 1 + self.message.body_linecount);
+    }
+
+    /// A rejection after DATA: the log lines carry the message id, and the
+    /// reject log the envelope and the header lines (`rejected_header`).
+    fn acl_fail_data(&mut self, outcome: &AclOutcome, headers: &[SpoolHeader]) {
+        let start = self.events.len();
+        self.acl_fail(AclWhere::Data, outcome, "");
+        let mut detail = String::new();
+        if self.cfg.log_selector.rejected_header {
+            if let Some((first, rest)) = self.vars.recipients.split_first() {
+                let sender = self.vars.sender_address.clone().unwrap_or_default();
+                detail.push_str(&format!("Envelope-from: <{sender}>\nEnvelope-to: <{first}>\n"));
+                for r in rest {
+                    detail.push_str(&format!("    <{r}>\n"));
+                }
+            }
+            for h in headers {
+                detail.push_str(&format!("{} {}", h.flag, h.text));
+            }
+        }
+        let id = self.vars.message_id.clone();
+        for e in &mut self.events[start..] {
+            if let Event::Log(targets, text) = e {
+                *text = format!("{id} {text}");
+                if targets.reject && !detail.is_empty() {
+                    text.push('\n');
+                    text.push_str(&detail);
+                }
+            }
+        }
+    }
+
+    /// The header lines as they go to the spool: Received:, the message's
+    /// own, those ACLs added, and for local input the ones Exim supplies.
+    fn message_headers(&mut self, added: &[String]) -> Result<Vec<SpoolHeader>, String> {
         let id = self.vars.message_id.clone();
         let sender = self.vars.sender_address.clone().unwrap_or_default();
         let received_for = (self.vars.recipients.len() == 1).then(|| self.vars.recipients[0].clone());
@@ -1457,12 +1579,11 @@ impl Session {
         for h in &self.message.headers {
             headers.push(SpoolHeader { flag: header_flag(h), text: h.clone() });
         }
-        for h in &outcome.add_headers {
+        for h in added {
             let text = format!("{h}\n");
             headers.push(SpoolHeader { flag: header_flag(&text), text });
         }
-        let local = self.is_local();
-        if local {
+        if self.is_local() {
             if self.message.header("message-id").is_none() && self.message.header("resent-message-id").is_none() {
                 let text = format!("Message-Id: <E{id}@{}>\n", self.cfg.primary_hostname);
                 headers.push(SpoolHeader { flag: 'I', text });
@@ -1475,6 +1596,14 @@ impl Session {
                 headers.push(SpoolHeader { flag: ' ', text: format!("Date: {stamp}\n") });
             }
         }
+        Ok(headers)
+    }
+
+    fn build_spool_message(&mut self, outcome: &AclOutcome) -> Result<SpoolMessage, String> {
+        let id = self.vars.message_id.clone();
+        let sender = self.vars.sender_address.clone().unwrap_or_default();
+        let headers = self.message_headers(&outcome.add_headers)?;
+        let local = self.is_local();
         let (login, uid, gid) = process_identity();
         let tls = &self.vars.tls;
         Ok(SpoolMessage {
@@ -1970,4 +2099,21 @@ fn xtext_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_message;
+
+    /// Replies recorded from Exim 4.96 for `deny message = ...` in RCPT.
+    #[test]
+    fn long_messages_split_as_exim_does() {
+        let w = "123456789 ".repeat(7);
+        assert_eq!(split_message(&format!("{w}123456 8 9")), format!("{}\n123456 8 9", w.trim_end()));
+        assert_eq!(split_message(&format!("{w}1234 67 9")), format!("{w}1234\n67 9"));
+        let long = "1234567890".repeat(8) + "12345";
+        assert_eq!(split_message(&format!("{w}12345 7 9 {long} x")), format!("{w}12345\n7 9 {long}\nx"));
+        assert_eq!(split_message(&format!("550 5.7.1 {w}12345 7 9")), format!("550 5.7.1 {}\n123456789 12345 7 9", "123456789 ".repeat(6).trim_end()));
+        assert_eq!(split_message("short: text"), "short: text");
+    }
 }

@@ -90,7 +90,9 @@ pub fn run_host_check(
                     let _ = output.write_all(&b);
                 }
                 Event::Log(_, text) => {
-                    let _ = writeln!(log_out, "LOG: {text}");
+                    // The reject log's detail lines are not shown.
+                    let head = text.split('\n').next().unwrap_or("");
+                    let _ = writeln!(log_out, "LOG: {head}");
                 }
                 Event::StartTls => {
                     let more = session.tls_started(Err("TLS is not available in -bh".into()));
