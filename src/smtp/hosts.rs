@@ -47,6 +47,9 @@ fn item_matches(item: &str, address: Option<&str>, name: Option<&str>) -> bool {
 
 impl HostMatcher for SimpleHostMatcher {
     fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool {
+        // As in Exim, a list that ends with a negative item matches what
+        // no item matched.
+        let mut last_negative = false;
         for item in items(list) {
             let (neg, it) = match item.strip_prefix('!') {
                 Some(r) => (true, r.trim()),
@@ -55,11 +58,12 @@ impl HostMatcher for SimpleHostMatcher {
             if item.is_empty() && address.is_some() {
                 continue;
             }
+            last_negative = neg;
             if item_matches(it, address, name) {
                 return !neg;
             }
         }
-        false
+        last_negative
     }
 }
 
@@ -79,5 +83,8 @@ mod tests {
         assert!(m.matches(": 1.2.3.4", None, None));
         assert!(!m.matches("1.2.3.4", None, None));
         assert!(m.matches("*.example", Some("1.1.1.1"), Some("a.example")));
+        assert!(m.matches("!10.0.0.1", Some("10.0.0.2"), None));
+        assert!(m.matches("!10.0.0.1", None, None));
+        assert!(!m.matches("!10.0.0.1", Some("10.0.0.1"), None));
     }
 }

@@ -271,6 +271,7 @@ pub struct Session {
     last_line_crlf: bool,
     connection_count: usize,
     started: std::time::Instant,
+    nonmail: super::nonmail::NonMail,
 }
 
 /// The long-lived things a session needs.
@@ -431,6 +432,7 @@ impl Session {
             last_line_crlf: false,
             connection_count: peer.connection_count,
             started: std::time::Instant::now(),
+            nonmail: super::nonmail::NonMail::new(),
         };
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
             && session.is_remote_socket()
@@ -711,6 +713,24 @@ impl Session {
         }
         let (verb, arg) = command::parse(&text);
         let arg = arg.to_string();
+        if self.nonmail.counts(verb) {
+            let applies = match self.nonmail.applies {
+                Some(a) => a,
+                None => {
+                    let a = self.host_matches(&self.cfg.smtp_accept_max_nonmail_hosts);
+                    self.nonmail.applies = Some(a);
+                    a
+                }
+            };
+            if applies && self.nonmail.too_many(self.cfg.smtp_accept_max_nonmail) {
+                self.send_str(t::TOO_MANY_NONMAIL);
+                let word = text.split(' ').next().unwrap_or("");
+                self.log_drop(&format!("too many nonmail commands (last was \"{word}\")"));
+                let _ = self.acls.notquit(&self.vars, "too-many-nonmail");
+                self.close();
+                return true;
+            }
+        }
         if matches!(self.state, State::ExpectBdat) && !matches!(verb, Verb::Bdat | Verb::Quit | Verb::Rset | Verb::Noop) {
             self.remember(verb);
             if !self.synprot_error(503, None, t::BDAT_ONLY, false) {
@@ -1468,6 +1488,7 @@ impl Session {
     /// The whole message has arrived: check it, build the spool record.
     fn end_of_message(&mut self, chunked: bool) {
         self.state = State::ExpectCommand;
+        self.nonmail.new_message();
         let sender = self.vars.sender_address.clone().unwrap_or_default();
         if self.message.too_big {
             self.send_str(t::SIZE_EXCEEDED);
@@ -1865,6 +1886,7 @@ impl Session {
                 self.vars.esmtp = false;
                 self.vars.sender_helo_name = None;
                 self.adv = Advertised::default();
+                self.nonmail.tls_started();
                 self.reset_transaction();
                 self.state = State::ExpectCommand;
                 self.process();
