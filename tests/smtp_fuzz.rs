@@ -21,6 +21,7 @@ fn services() -> Services {
         dsn: Arc::new(NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(rexim::spool::IdGenerator::default()),
+        resolver: Arc::new(rexim::dns::fake::FakeResolver::default()),
     }
 }
 

@@ -34,6 +34,8 @@ pub fn match_list(ctx: &mut dyn ListContext, kind: ListKind, subject: &str, list
 pub struct StaticListContext {
     pub named: HashMap<(lists::ListKind, String), lists::NamedList>,
     pub primary_hostname: String,
+    /// The client's verified names (host_lookup), for name items in host lists.
+    pub host_names: Option<Vec<String>>,
     lookups: crate::lookups::Lookups,
     env: crate::lookups::NoExpand,
     cache: lists::NamedListCache,
@@ -55,7 +57,7 @@ impl StaticListContext {
             })
             .collect();
         let resolver = std::sync::Arc::new(crate::dns::fake::FakeResolver::default());
-        StaticListContext { named, primary_hostname: "localhost".into(), lookups: crate::lookups::Lookups::new(resolver), env: crate::lookups::NoExpand, cache: Default::default() }
+        StaticListContext { named, primary_hostname: "localhost".into(), host_names: None, lookups: crate::lookups::Lookups::new(resolver), env: crate::lookups::NoExpand, cache: Default::default() }
     }
 }
 
@@ -76,7 +78,7 @@ impl ListContext for StaticListContext {
         (&mut self.lookups, &mut self.env)
     }
     fn sender_host_names(&mut self) -> Option<Vec<String>> {
-        None
+        self.host_names.clone()
     }
     fn named_cache(&mut self) -> &mut lists::NamedListCache {
         &mut self.cache

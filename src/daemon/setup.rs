@@ -48,6 +48,7 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
         dsn: Arc::new(crate::dsn::SessionDsn),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
+        resolver: crate::dns::default_resolver(),
     };
     Loaded { services, acls, log }
 }

@@ -115,6 +115,8 @@ impl ConfiguredAcls {
 
     fn run(&mut self, w: AclWhere, vars: &SessionVars, arg: Option<&str>, headers: &[String]) -> AclOutcome {
         self.state.new_command();
+        self.lists.host_names =
+            vars.sender_host_name.as_ref().map(|n| std::iter::once(n.clone()).chain(vars.sender_host_aliases.iter().cloned()).collect());
         let option = self.setup.options.get(&w).cloned();
         let env = &mut Env {
             store: &self.setup.store,

@@ -31,6 +31,8 @@ pub struct SmtpConfig {
     pub smtp_max_unknown_commands: u32,
     pub smtp_accept_max_nonmail: u32,
     pub smtp_accept_max_nonmail_hosts: Option<String>,
+    /// Clients whose name is looked up at the start of a session.
+    pub host_lookup: Option<String>,
     pub smtp_enforce_sync: bool,
     pub helo_verify_hosts: Option<String>,
     pub hosts_require_helo: Option<String>,
@@ -108,6 +110,7 @@ pub struct LogSelector {
     pub subject: bool,
     pub pipelining: bool,
     pub rejected_header: bool,
+    pub host_lookup_failed: bool,
 }
 
 impl LogSelector {
@@ -120,6 +123,7 @@ impl LogSelector {
             msg_id: true,
             size: true,
             rejected_header: true,
+            host_lookup_failed: true,
             ..Default::default()
         };
         for item in text.split_whitespace() {
@@ -151,6 +155,7 @@ impl LogSelector {
                     subject: on,
                     pipelining: on,
                     rejected_header: on,
+                    host_lookup_failed: on,
                 };
                 let _ = keep;
                 continue;
@@ -176,6 +181,7 @@ impl LogSelector {
                 "subject" => &mut s.subject,
                 "pipelining" => &mut s.pipelining,
                 "rejected_header" => &mut s.rejected_header,
+                "host_lookup_failed" => &mut s.host_lookup_failed,
                 _ => continue,
             };
             *slot = on;
@@ -251,6 +257,7 @@ impl SmtpConfig {
             smtp_max_synprot_errors: int("smtp_max_synprot_errors", 3) as u32,
             smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,
             smtp_accept_max_nonmail: int("smtp_accept_max_nonmail", 10) as u32,
+            host_lookup: set("host_lookup"),
             smtp_accept_max_nonmail_hosts: s("smtp_accept_max_nonmail_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
             smtp_enforce_sync: flag("smtp_enforce_sync", true),
             helo_verify_hosts: set("helo_verify_hosts"),

@@ -58,6 +58,8 @@ impl SessionContext<'_> {
             "sender_host_address" => opt(&v.sender_host_address),
             "sender_host_port" => v.sender_host_address.as_ref().map(|_| v.sender_host_port.to_string()),
             "sender_host_name" => opt(&v.sender_host_name),
+            "host_lookup_failed" => Some(if v.host_lookup_failed { "1" } else { "0" }.into()),
+            "host_lookup_deferred" => Some(if v.host_lookup_deferred { "1" } else { "0" }.into()),
             "sender_helo_name" => opt(&v.sender_helo_name),
             "sender_ident" => opt(&v.sender_ident),
             "sender_fullhost" => v.sender_host_address.as_ref().map(|_| v.fullhost(false)),

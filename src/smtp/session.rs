@@ -63,6 +63,11 @@ pub struct SessionVars {
     pub sender_host_address: Option<String>,
     pub sender_host_port: u16,
     pub sender_host_name: Option<String>,
+    /// The other names that host_lookup verified.
+    pub sender_host_aliases: Vec<String>,
+    /// `$host_lookup_failed`, `$host_lookup_deferred`.
+    pub host_lookup_failed: bool,
+    pub host_lookup_deferred: bool,
     pub interface_address: Option<String>,
     pub interface_port: u16,
     pub sender_ident: Option<String>,
@@ -243,6 +248,7 @@ pub struct Session {
     dsn: Arc<dyn DsnParams>,
     auths: Arc<Vec<Box<dyn Authenticator>>>,
     ids: Arc<IdGenerator>,
+    resolver: Arc<dyn crate::dns::Resolver>,
     mode: SessionMode,
     pub vars: SessionVars,
     input: Vec<u8>,
@@ -282,6 +288,8 @@ pub struct Services {
     pub dsn: Arc<dyn DsnParams>,
     pub auths: Arc<Vec<Box<dyn Authenticator>>>,
     pub ids: Arc<IdGenerator>,
+    /// For `host_lookup`: the client's name from its address.
+    pub resolver: Arc<dyn crate::dns::Resolver>,
 }
 
 fn reply(code: &str, text: &str) -> Vec<u8> {
@@ -405,6 +413,7 @@ impl Session {
             dsn: services.dsn.clone(),
             auths: services.auths.clone(),
             ids: services.ids.clone(),
+            resolver: services.resolver.clone(),
             mode,
             vars,
             input: Vec::new(),
@@ -477,6 +486,30 @@ impl Session {
     }
 
     /// The greeting: run the connect ACL and send the banner.
+    /// Exim's host_name_lookup() at the start of a session from a host in
+    /// `host_lookup`: `$sender_host_name` when a name maps back to the
+    /// address; a log line when there is no name at all.
+    fn look_up_host_name(&mut self) {
+        let Some(ip) = self.vars.sender_host_address.as_deref().and_then(|a| a.parse::<std::net::IpAddr>().ok()) else {
+            return;
+        };
+        use crate::dns::host_lookup::{host_name_lookup, HostLookup};
+        match host_name_lookup(self.resolver.as_ref(), ip) {
+            HostLookup::Found(mut names) => {
+                self.vars.sender_host_name = Some(names.remove(0));
+                self.vars.sender_host_aliases = names;
+            }
+            HostLookup::Failed { no_ptr } => {
+                self.vars.host_lookup_failed = true;
+                if no_ptr && self.cfg.log_selector.host_lookup_failed {
+                    let a = self.vars.sender_host_address.clone().unwrap_or_default();
+                    self.log(Targets::MAIN, format!("no host name found for IP address {a}"));
+                }
+            }
+            HostLookup::Deferred => self.vars.host_lookup_deferred = true,
+        }
+    }
+
     /// A connection from a host in hosts_proxy: take the client's address
     /// from the negotiated header (call before `start`).
     pub fn set_proxy(&mut self, state: crate::proxy::ProxyState) {
@@ -500,6 +533,10 @@ impl Session {
             let h = self.vars.fullhost(true);
             let n = self.connection_count;
             self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
+        }
+        let proxied = self.vars.proxy_state.as_ref().is_some_and(|p| p.needs_host_lookup());
+        if self.vars.sender_host_name.is_none() && (proxied || self.host_matches(&self.cfg.host_lookup)) {
+            self.look_up_host_name();
         }
         let outcome = self.acls.connect(&self.vars);
         if outcome.verdict != AclVerdict::Accept {

@@ -155,5 +155,6 @@ pub fn basic_services(cfg: super::SmtpConfig) -> Services {
         dsn: Arc::new(super::NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(crate::spool::IdGenerator::default()),
+        resolver: Arc::new(crate::dns::fake::FakeResolver::default()),
     }
 }

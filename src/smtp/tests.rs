@@ -28,6 +28,7 @@ fn services(cfg: SmtpConfig, auths: Vec<Box<dyn crate::auth::Authenticator>>) ->
         dsn: Arc::new(super::NoDsn),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
+        resolver: Arc::new(crate::dns::fake::FakeResolver::default()),
     }
 }
 
