@@ -270,7 +270,21 @@ impl acl::AclLog for Env<'_> {
 }
 
 impl acl::Resolver for Env<'_> {}
-impl acl::Verifier for Env<'_> {}
+impl acl::Verifier for Env<'_> {
+    /// Exim's HELO verification where it needs no DNS: local input always
+    /// passes; an address literal must be the client's address; a name the
+    /// client's verified name (host_lookup) or one of its aliases.
+    fn helo_verified(&mut self) -> Option<bool> {
+        let Some(ip) = self.vars.sender_host_address.as_deref() else { return Some(true) };
+        let helo = self.vars.sender_helo_name.as_deref()?;
+        if let Some(lit) = helo.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            let lit = lit.strip_prefix("IPv6:").unwrap_or(lit);
+            return Some(lit.parse::<std::net::IpAddr>().ok() == ip.parse().ok());
+        }
+        let known = self.vars.sender_host_name.iter().chain(self.vars.sender_host_aliases.iter());
+        known.into_iter().any(|n| n.eq_ignore_ascii_case(helo)).then_some(true)
+    }
+}
 
 impl acl::AclEnv for Env<'_> {
     fn hints(&mut self) -> Option<&mut dyn HintsDb> {

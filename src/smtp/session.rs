@@ -1815,22 +1815,35 @@ impl Session {
             self.sync_failure();
             return;
         }
-        let outcome = self.acls.vrfy(&self.vars, arg);
+        // As Exim: the address is checked and qualified before the ACL.
+        let address = match address::parse(arg, false) {
+            _ if arg.trim().is_empty() => {
+                self.send_str("501 empty address\r\n");
+                return;
+            }
+            Ok(p) if p.has_domain => p.address,
+            Ok(p) if self.is_local()
+                || p.address.eq_ignore_ascii_case("postmaster")
+                || self.host_matches(&self.cfg.recipient_unqualified_hosts) =>
+            {
+                format!("{}@{}", p.address, self.cfg.qualify_recipient)
+            }
+            Ok(_) => {
+                self.send_str(&format!("501 {arg}: recipient address must contain a domain\r\n"));
+                return;
+            }
+            Err(e) => {
+                self.send_str(&format!("501 {e}\r\n"));
+                return;
+            }
+        };
+        let outcome = self.acls.vrfy(&self.vars, &address);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Vrfy, &outcome, arg);
             return;
         }
         // No router verification yet: the ACL's acceptance is the answer.
-        let text = match address::parse(arg, false) {
-            Ok(p) => {
-                let a = if p.has_domain { p.address } else { format!("{}@{}", p.address, self.cfg.qualify_recipient) };
-                outcome.user_message.unwrap_or(format!("<{a}> is deliverable"))
-            }
-            Err(e) => {
-                self.send_str(&format!("501 <{arg}>: {e}\r\n"));
-                return;
-            }
-        };
+        let text = outcome.user_message.unwrap_or(format!("<{address}> is deliverable"));
         let r = reply("250", &text);
         self.send(r);
     }

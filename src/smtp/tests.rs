@@ -132,7 +132,10 @@ fn default_acls_refuse_recipients() {
         out,
         "503-All RCPT commands were rejected with this error:\r\n503-Administrative prohibition\r\n503 Valid RCPT command must precede DATA\r\n"
     );
-    assert_eq!(feed(&mut sess, "VRFY x\r\n").0, "252 Administrative prohibition\r\n");
+    assert_eq!(feed(&mut sess, "VRFY x@y.z\r\n").0, "252 Administrative prohibition\r\n");
+    // Exim checks and qualifies the address before the ACL (recorded).
+    assert_eq!(feed(&mut sess, "VRFY x\r\n").0, "501 x: recipient address must contain a domain\r\n");
+    assert_eq!(feed(&mut sess, "VRFY\r\n").0, "501 empty address\r\n");
     assert_eq!(feed(&mut sess, "QUIT\r\n").0, "221 myhost.test.ex closing connection\r\n");
 }
 
