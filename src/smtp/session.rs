@@ -278,6 +278,8 @@ pub struct Session {
     connection_count: usize,
     started: std::time::Instant,
     nonmail: super::nonmail::NonMail,
+    /// `open` has run.
+    opened: bool,
 }
 
 /// The long-lived things a session needs.
@@ -442,6 +444,7 @@ impl Session {
             connection_count: peer.connection_count,
             started: std::time::Instant::now(),
             nonmail: super::nonmail::NonMail::new(),
+            opened: false,
         };
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
             && session.is_remote_socket()
@@ -528,16 +531,28 @@ impl Session {
         self.vars.proxy_state = Some(state);
     }
 
+    /// What comes before the connect ACL: the `smtp_connection` line and
+    /// `host_lookup`. A driver may call this first and write its log lines
+    /// before `start` runs the ACL, whose own lines are written at once;
+    /// otherwise `start` does it.
+    pub fn open(&mut self) -> Vec<Event> {
+        if !self.opened {
+            self.opened = true;
+            if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() {
+                let h = self.vars.fullhost(true);
+                let n = self.connection_count;
+                self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
+            }
+            if self.vars.sender_host_name.is_none() && self.host_matches(&self.cfg.host_lookup) {
+                self.look_up_host_name();
+            }
+        }
+        self.take_events()
+    }
+
     pub fn start(&mut self) -> Vec<Event> {
-        if self.cfg.log_selector.smtp_connection && self.vars.sender_host_address.is_some() {
-            let h = self.vars.fullhost(true);
-            let n = self.connection_count;
-            self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
-        }
-        let proxied = self.vars.proxy_state.as_ref().is_some_and(|p| p.needs_host_lookup());
-        if self.vars.sender_host_name.is_none() && (proxied || self.host_matches(&self.cfg.host_lookup)) {
-            self.look_up_host_name();
-        }
+        let opening = self.open();
+        self.events = opening;
         let outcome = self.acls.connect(&self.vars);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");

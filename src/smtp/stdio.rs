@@ -36,6 +36,10 @@ fn drive(
     by_line: bool,
     carry: &mut dyn FnMut(&mut Session, Vec<Event>) -> bool,
 ) -> bool {
+    let events = session.open();
+    if carry(session, events) {
+        return session.quit_seen();
+    }
     let events = session.start();
     if carry(session, events) {
         return session.quit_seen();
