@@ -23,6 +23,13 @@ pub struct SmtpConfig {
     pub local_interfaces: String,
     pub pid_file_path: String,
     pub message_size_limit: u64,
+    /// `message_size_limit` when it needs expanding (per session).
+    pub message_size_limit_expand: Option<String>,
+    /// `check_spool_space` (in K) and `check_spool_inodes`, checked at
+    /// MAIL when `smtp_check_spool_space` is set.
+    pub check_spool_space_k: u64,
+    pub check_spool_inodes: u64,
+    pub smtp_check_spool_space: bool,
     /// How much of the body `$message_body` and `$message_body_end` show.
     pub message_body_visible: usize,
     pub recipients_max: usize,
@@ -216,6 +223,20 @@ pub fn integer(v: &str) -> Option<u64> {
     Some(n * mult)
 }
 
+/// Exim's "K integer" options (`check_spool_space`), in K as Exim keeps
+/// them: a plain number is K already; M, G and T scale.
+pub fn kinteger(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, mult) = match v.as_bytes().last()? {
+        b'K' | b'k' => (&v[..v.len() - 1], 1),
+        b'M' | b'm' => (&v[..v.len() - 1], 1024),
+        b'G' | b'g' => (&v[..v.len() - 1], 1024 * 1024),
+        b'T' | b't' => (&v[..v.len() - 1], 1024 * 1024 * 1024),
+        _ => (v, 1),
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
 impl SmtpConfig {
     /// Build from a lookup of main options by name (`None` = unset).
     /// Boolean options given as `name` / `no_name` should be looked up as
@@ -251,6 +272,10 @@ impl SmtpConfig {
             local_interfaces: set("local_interfaces").unwrap_or_else(|| "<; ::0 ; 0.0.0.0".into()),
             pid_file_path: set("pid_file_path").unwrap_or_else(|| DEFAULT_PID_FILE.into()),
             message_size_limit: int("message_size_limit", 50 * 1024 * 1024),
+            message_size_limit_expand: set("message_size_limit").filter(|v| v.contains('$')),
+            check_spool_space_k: get("check_spool_space").and_then(|v| kinteger(&v)).unwrap_or(10 * 1024),
+            check_spool_inodes: int("check_spool_inodes", 100),
+            smtp_check_spool_space: flag("smtp_check_spool_space", true),
             message_body_visible: int("message_body_visible", 500) as usize,
             recipients_max: int("recipients_max", 50000) as usize,
             received_headers_max: int("received_headers_max", 30) as usize,

@@ -280,6 +280,8 @@ pub struct Session {
     nonmail: super::nonmail::NonMail,
     /// `open` has run.
     opened: bool,
+    /// `message_size_limit`, expanded for this session.
+    size_limit: u64,
 }
 
 /// The long-lived things a session needs.
@@ -445,6 +447,7 @@ impl Session {
             started: std::time::Instant::now(),
             nonmail: super::nonmail::NonMail::new(),
             opened: false,
+            size_limit: services.cfg.message_size_limit,
         };
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
             && session.is_remote_socket()
@@ -489,6 +492,21 @@ impl Session {
     }
 
     /// The greeting: run the connect ACL and send the banner.
+    /// Exim's receive_check_fs(): room on the spool's file system for a
+    /// message of `size` bytes beyond `check_spool_space` and
+    /// `check_spool_inodes`; a shortage is logged.
+    fn spool_space_ok(&mut self, size: u64) -> bool {
+        if self.cfg.check_spool_space_k == 0 && self.cfg.check_spool_inodes == 0 && size == 0 {
+            return true;
+        }
+        let Some((space_k, inodes)) = crate::spool::free_space(&self.cfg.spool_directory) else { return true };
+        if space_k >= self.cfg.check_spool_space_k.saturating_add(size / 1024) && inodes >= self.cfg.check_spool_inodes {
+            return true;
+        }
+        self.log(Targets::MAIN, format!("spool directory space check failed: space={space_k} inodes={inodes}"));
+        false
+    }
+
     /// Exim's host_name_lookup() at the start of a session from a host in
     /// `host_lookup`: `$sender_host_name` when a name maps back to the
     /// address; a log line when there is no name at all.
@@ -545,6 +563,18 @@ impl Session {
             }
             if self.vars.sender_host_name.is_none() && self.host_matches(&self.cfg.host_lookup) {
                 self.look_up_host_name();
+            }
+            if let Some(text) = self.cfg.message_size_limit_expand.clone() {
+                let headers: Vec<String> = Vec::new();
+                let value = crate::expand::expand_string(&text, &mut self.context(&headers));
+                match value.as_deref().map(super::config::integer) {
+                    Ok(Some(n)) => self.size_limit = n,
+                    Ok(None) => {}
+                    Err(e) => {
+                        let e = e.message().to_string();
+                        self.log(Targets::PANIC, format!("failed to expand message_size_limit \"{text}\": {e}"));
+                    }
+                }
             }
         }
         self.take_events()
@@ -947,8 +977,8 @@ impl Session {
         }
         let mut lines = vec![first];
         let mut adv = Advertised::default();
-        if self.cfg.message_size_limit > 0 {
-            lines.push(format!("SIZE {}", self.cfg.message_size_limit));
+        if self.size_limit > 0 {
+            lines.push(format!("SIZE {}", self.size_limit));
         } else {
             lines.push("SIZE".into());
         }
@@ -1067,6 +1097,8 @@ impl Session {
                 match upper.as_str() {
                     "SIZE" if !value.is_empty() => match value.parse::<u64>() {
                         Ok(n) => self.vars.message_size = Some(n.min(i32::MAX as u64)),
+                        // Too big for any integer: Exim's largest int.
+                        Err(_) if value.bytes().all(|b| b.is_ascii_digit()) => self.vars.message_size = Some(i32::MAX as u64),
                         Err(_) => taken = false,
                     },
                     "BODY" if !value.is_empty() => {
@@ -1125,15 +1157,21 @@ impl Session {
         };
         let mut sender = parsed.address;
         if let Some(size) = self.vars.message_size {
-            if self.cfg.message_size_limit > 0 && size > self.cfg.message_size_limit {
+            if self.size_limit > 0 && size > self.size_limit {
                 self.send_str(t::SIZE_EXCEEDED);
                 let h = self.vars.host_and_ident(true);
+                // A SIZE beyond Exim's int is shown as its largest value.
+                let shown = if size >= i32::MAX as u64 { format!(">={}", i32::MAX) } else { format!("={size}") };
                 self.log(
                     Targets::REJECT,
-                    format!("rejected MAIL FROM:<{sender}> {h}: message too big: size={size} max={}", self.cfg.message_size_limit),
+                    format!("rejected MAIL FROM:<{sender}> {h}: message too big: size{shown} max={}", self.size_limit),
                 );
                 return;
             }
+        }
+        if self.cfg.smtp_check_spool_space && !self.spool_space_ok(self.vars.message_size.unwrap_or(0)) {
+            self.send_str(t::SPACE_SHORTAGE);
+            return;
         }
         if !parsed.has_domain && !sender.is_empty() {
             if self.is_local() || self.host_matches(&self.cfg.sender_unqualified_hosts) {
@@ -1443,7 +1481,7 @@ impl Session {
     }
 
     fn data_lines(&mut self) -> bool {
-        let limit = self.cfg.message_size_limit;
+        let limit = self.size_limit;
         loop {
             // Whether this line ends in CR LF, seen before take_line strips it.
             let crlf = match self.input.iter().position(|b| *b == b'\n') {
@@ -1507,7 +1545,7 @@ impl Session {
             return true;
         }
         self.chunk_total += n;
-        let limit = self.cfg.message_size_limit;
+        let limit = self.size_limit;
         for b in bytes {
             if b == b'\n' {
                 let mut line = std::mem::take(&mut self.chunk_line);
@@ -1549,7 +1587,7 @@ impl Session {
                 Targets::REJECT,
                 format!(
                     "{} rejected from <{sender}> {h}: message too big: read={} max={}",
-                    self.vars.message_id, self.message.size, self.cfg.message_size_limit
+                    self.vars.message_id, self.message.size, self.size_limit
                 ),
             );
             self.reset_transaction();

@@ -34,3 +34,4 @@ pub const AUTH_BAD64: &str = "Invalid base64 data";
 pub const TLS_ALREADY: &str = "STARTTLS command used when not advertised";
 pub const TLS_GO_AHEAD: &str = "220 TLS go ahead\r\n";
 pub const TOO_MANY_NONMAIL: &str = "554 Too many nonmail commands\r\n";
+pub const SPACE_SHORTAGE: &str = "452 Space shortage, please try later\r\n";
