@@ -40,6 +40,9 @@ pub struct SmtpConfig {
     pub smtp_accept_max_nonmail_hosts: Option<String>,
     /// Clients whose name is looked up at the start of a session.
     pub host_lookup: Option<String>,
+    /// The daemon's messages are Exim's own: the -H file's originator.
+    pub exim_user: String,
+    pub exim_group: String,
     pub smtp_enforce_sync: bool,
     pub helo_verify_hosts: Option<String>,
     pub hosts_require_helo: Option<String>,
@@ -283,6 +286,8 @@ impl SmtpConfig {
             smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,
             smtp_accept_max_nonmail: int("smtp_accept_max_nonmail", 10) as u32,
             host_lookup: set("host_lookup"),
+            exim_user: set("exim_user").unwrap_or_else(|| "Debian-exim".into()),
+            exim_group: set("exim_group").unwrap_or_else(|| "Debian-exim".into()),
             smtp_accept_max_nonmail_hosts: s("smtp_accept_max_nonmail_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
             smtp_enforce_sync: flag("smtp_enforce_sync", true),
             helo_verify_hosts: set("helo_verify_hosts"),

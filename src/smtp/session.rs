@@ -1715,7 +1715,8 @@ impl Session {
         let sender = self.vars.sender_address.clone().unwrap_or_default();
         let headers = self.message_headers(&outcome.add_headers)?;
         let local = self.is_local();
-        let (login, uid, gid) = process_identity();
+        // Exim's daemon runs as the Exim user, who is then the originator.
+        let (login, uid, gid) = if self.is_remote_socket() { exim_identity(&self.cfg) } else { process_identity() };
         let tls = &self.vars.tls;
         Ok(SpoolMessage {
             id,
@@ -2184,6 +2185,56 @@ impl Session {
     /// True when the session ended with QUIT (for `-bs`'s exit code).
     pub fn quit_seen(&self) -> bool {
         self.quit_seen
+    }
+}
+
+/// The Exim user and group (`exim_user`, `exim_group`; names or numbers).
+fn exim_identity(cfg: &SmtpConfig) -> (String, u32, u32) {
+    let user = std::ffi::CString::new(cfg.exim_user.as_str()).unwrap_or_default();
+    let group = std::ffi::CString::new(cfg.exim_group.as_str()).unwrap_or_default();
+    // SAFETY: getpwnam/getgrnam take NUL-terminated names and return NULL
+    // or pointers to static records, read at once.
+    let (uid, user_gid) = match cfg.exim_user.parse::<u32>() {
+        // SAFETY: as above.
+        Ok(n) => (Some(n), unsafe {
+            let pw = libc::getpwuid(n);
+            (!pw.is_null()).then(|| (*pw).pw_gid)
+        }),
+        Err(_) => unsafe {
+            let pw = libc::getpwnam(user.as_ptr());
+            if pw.is_null() {
+                (None, None)
+            } else {
+                (Some((*pw).pw_uid), Some((*pw).pw_gid))
+            }
+        },
+    };
+    let gid = match cfg.exim_group.parse::<u32>() {
+        Ok(n) => Some(n),
+        Err(_) => unsafe {
+            let gr = libc::getgrnam(group.as_ptr());
+            if gr.is_null() {
+                user_gid
+            } else {
+                Some((*gr).gr_gid)
+            }
+        },
+    };
+    match (uid, gid) {
+        (Some(u), Some(g)) => {
+            // SAFETY: getpwuid returns NULL or a pointer to a static record.
+            let name = unsafe {
+                let pw = libc::getpwuid(u);
+                if pw.is_null() {
+                    cfg.exim_user.clone()
+                } else {
+                    std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+                }
+            };
+            (name, u, g)
+        }
+        // No such user here: the process's own identity.
+        _ => process_identity(),
     }
 }
 
