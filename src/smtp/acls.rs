@@ -139,7 +139,8 @@ impl ConfiguredAcls {
             Rc::Defer | Rc::Error => AclVerdict::Defer,
         };
         let add_headers = std::mem::take(&mut self.state.headers_add).into_iter().map(|(_, h)| h).collect();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, controls: Vec::new() }
+        let controls = self.state.controls.names().into_iter().map(String::from).collect();
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, controls }
     }
 }
 

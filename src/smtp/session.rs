@@ -282,6 +282,8 @@ pub struct Session {
     opened: bool,
     /// `message_size_limit`, expanded for this session.
     size_limit: u64,
+    /// `control = no_pipelining` in the connect or HELO ACL.
+    no_pipelining: bool,
 }
 
 /// The long-lived things a session needs.
@@ -448,6 +450,7 @@ impl Session {
             nonmail: super::nonmail::NonMail::new(),
             opened: false,
             size_limit: services.cfg.message_size_limit,
+            no_pipelining: false,
         };
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
             && session.is_remote_socket()
@@ -584,6 +587,7 @@ impl Session {
         let opening = self.open();
         self.events = opening;
         let outcome = self.acls.connect(&self.vars);
+        self.no_pipelining |= outcome.controls.iter().any(|c| c == "no_pipelining");
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
             self.close();
@@ -948,6 +952,7 @@ impl Session {
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.helo(&self.vars);
+        self.no_pipelining |= outcome.controls.iter().any(|c| c == "no_pipelining");
         if outcome.verdict != AclVerdict::Accept {
             self.vars.esmtp = false;
             self.acl_fail(AclWhere::Helo, &outcome, arg);
@@ -998,7 +1003,7 @@ impl Session {
         if self.cfg.acl_smtp_expn.is_some() {
             lines.push("EXPN".into());
         }
-        if self.host_matches(&self.cfg.pipelining_advertise_hosts) {
+        if !self.no_pipelining && self.host_matches(&self.cfg.pipelining_advertise_hosts) {
             adv.pipelining = true;
             lines.push("PIPELINING".into());
             if self.pipe_connect_ok {
