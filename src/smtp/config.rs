@@ -40,6 +40,8 @@ pub struct SmtpConfig {
     pub smtp_accept_max_nonmail_hosts: Option<String>,
     /// Clients whose name is looked up at the start of a session.
     pub host_lookup: Option<String>,
+    /// Clients refused at once with 554.
+    pub host_reject_connection: Option<String>,
     /// The daemon's messages are Exim's own: the -H file's originator.
     pub exim_user: String,
     pub exim_group: String,
@@ -121,6 +123,7 @@ pub struct LogSelector {
     pub pipelining: bool,
     pub rejected_header: bool,
     pub host_lookup_failed: bool,
+    pub connection_reject: bool,
 }
 
 impl LogSelector {
@@ -134,6 +137,7 @@ impl LogSelector {
             size: true,
             rejected_header: true,
             host_lookup_failed: true,
+            connection_reject: true,
             ..Default::default()
         };
         for item in text.split_whitespace() {
@@ -166,6 +170,7 @@ impl LogSelector {
                     pipelining: on,
                     rejected_header: on,
                     host_lookup_failed: on,
+                    connection_reject: on,
                 };
                 let _ = keep;
                 continue;
@@ -192,6 +197,7 @@ impl LogSelector {
                 "pipelining" => &mut s.pipelining,
                 "rejected_header" => &mut s.rejected_header,
                 "host_lookup_failed" => &mut s.host_lookup_failed,
+                "connection_reject" => &mut s.connection_reject,
                 _ => continue,
             };
             *slot = on;
@@ -286,6 +292,7 @@ impl SmtpConfig {
             smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,
             smtp_accept_max_nonmail: int("smtp_accept_max_nonmail", 10) as u32,
             host_lookup: set("host_lookup"),
+            host_reject_connection: set("host_reject_connection"),
             exim_user: set("exim_user").unwrap_or_else(|| "Debian-exim".into()),
             exim_group: set("exim_group").unwrap_or_else(|| "Debian-exim".into()),
             smtp_accept_max_nonmail_hosts: s("smtp_accept_max_nonmail_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),

@@ -586,6 +586,15 @@ impl Session {
     pub fn start(&mut self) -> Vec<Event> {
         let opening = self.open();
         self.events = opening;
+        if self.vars.sender_host_address.is_some() && self.host_matches(&self.cfg.host_reject_connection) {
+            let h = self.vars.host_and_ident(false);
+            // Without the connection_reject selector only the reject log has it.
+            let targets = Targets { main: self.cfg.log_selector.connection_reject, reject: true, panic: false };
+            self.log(targets, format!("refused connection from {h} (host_reject_connection)"));
+            self.send_str(t::SERVICE_NOT_AVAILABLE);
+            self.close();
+            return self.take_events();
+        }
         let outcome = self.acls.connect(&self.vars);
         self.no_pipelining |= outcome.controls.iter().any(|c| c == "no_pipelining");
         if outcome.verdict != AclVerdict::Accept {

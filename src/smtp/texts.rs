@@ -35,3 +35,4 @@ pub const TLS_ALREADY: &str = "STARTTLS command used when not advertised";
 pub const TLS_GO_AHEAD: &str = "220 TLS go ahead\r\n";
 pub const TOO_MANY_NONMAIL: &str = "554 Too many nonmail commands\r\n";
 pub const SPACE_SHORTAGE: &str = "452 Space shortage, please try later\r\n";
+pub const SERVICE_NOT_AVAILABLE: &str = "554 SMTP service not available\r\n";
