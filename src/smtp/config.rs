@@ -254,8 +254,12 @@ impl SmtpConfig {
         let s = |name: &str| get(name);
         let set = |name: &str| get(name).filter(|v| !v.is_empty());
         let int = |name: &str, d: u64| get(name).and_then(|v| integer(&v)).unwrap_or(d);
+        // The configuration reader hands times over in seconds already;
+        // a value as written ("2m") is read as Exim reads it.
         let time = |name: &str, d: u64| {
-            get(name).and_then(|v| crate::expand::readconf_readtime(&v).map(|t| t as u64)).unwrap_or(d)
+            get(name)
+                .and_then(|v| v.trim().parse::<u64>().ok().or_else(|| crate::expand::readconf_readtime(&v).map(|t| t as u64)))
+                .unwrap_or(d)
         };
         let flag = |name: &str, d: bool| get(name).and_then(|v| boolean(&v)).unwrap_or(d);
         let primary_hostname = set("primary_hostname").unwrap_or_else(local_hostname);
@@ -385,5 +389,15 @@ mod tests {
         assert_eq!(c.smtp_receive_timeout, 120);
         assert!(c.log_selector.smtp_connection && !c.log_selector.size);
         assert_eq!(c.tls_advertise_hosts, None);
+        // As the configuration reader gives it (seconds), and K integers.
+        let c = SmtpConfig::from_lookup(&|n| match n {
+            "smtp_receive_timeout" => Some("2".into()),
+            "check_spool_space" => Some("1024T".into()),
+            _ => None,
+        });
+        assert_eq!(c.smtp_receive_timeout, 2);
+        assert_eq!(c.check_spool_space_k, 1 << 40);
+        assert_eq!(kinteger("100"), Some(100));
+        assert_eq!(kinteger("10M"), Some(10240));
     }
 }

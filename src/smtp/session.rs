@@ -1807,6 +1807,10 @@ impl Session {
                 s.push_str(&format!(":{id}"));
             }
         }
+        if self.chunking_active {
+            // Received with BDAT.
+            s.push_str(" K");
+        }
         if sel.size {
             s.push_str(&format!(" S={}", msg.size()));
         }
@@ -2171,7 +2175,9 @@ impl Session {
         let host = self.cfg.active_hostname().to_string();
         if self.in_message() {
             let s = self.vars.sender_address.clone().unwrap_or_default();
-            self.log(Targets::MAIN, format!("SMTP data timeout (message abandoned) on connection from {h} F=<{s}>"));
+            // Once the header lines are in, the message has its id in the log.
+            let id = if self.message.in_body { format!("{} ", self.vars.message_id) } else { String::new() };
+            self.log(Targets::MAIN, format!("{id}SMTP data timeout (message abandoned) on connection from {h} F=<{s}>"));
             self.send_str(&format!("421 {host} SMTP incoming data timeout - closing connection.\r\n"));
         } else {
             self.log(Targets::MAIN, format!("SMTP command timeout on connection from {h}"));
