@@ -1682,7 +1682,7 @@ impl Session {
             if let Event::Log(targets, text) = e {
                 *text = format!("{id} {text}");
                 if targets.reject && !detail.is_empty() {
-                    text.push('\n');
+                    text.push(crate::log::REJECT_DETAIL);
                     text.push_str(&detail);
                 }
             }

@@ -95,7 +95,7 @@ pub fn run_host_check(
                 }
                 Event::Log(_, text) => {
                     // The reject log's detail lines are not shown.
-                    let head = text.split('\n').next().unwrap_or("");
+                    let head = text.split(crate::log::REJECT_DETAIL).next().unwrap_or("");
                     let _ = writeln!(log_out, "LOG: {head}");
                 }
                 Event::StartTls => {
