@@ -20,6 +20,7 @@ fn services() -> Services {
         hosts: Arc::new(ListsHostMatcher::plain()),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(rexim::spool::IdGenerator::default()),
+        resolver: Arc::new(rexim::dns::fake::FakeResolver::default()),
     }
 }
 

@@ -74,6 +74,8 @@ pub struct StaticListContext {
     /// For `@[]` and `@mx_*` (127.0.0.1 unless set).
     pub local_interfaces: Vec<std::net::IpAddr>,
     pub hosts_treat_as_local: Option<String>,
+    /// The client's verified names (host_lookup), for name items in host lists.
+    pub host_names: Option<Vec<String>>,
     lookups: crate::lookups::Lookups,
     env: crate::lookups::NoExpand,
     cache: lists::NamedListCache,
@@ -110,6 +112,7 @@ impl StaticListContext {
             lookups: crate::lookups::Lookups::new(resolver),
             env: crate::lookups::NoExpand,
             cache: Default::default(),
+            host_names: None,
             tracing: false,
             traced: Vec::new(),
         }
@@ -143,7 +146,7 @@ impl ListContext for StaticListContext {
         (&mut self.lookups, &mut self.env)
     }
     fn sender_host_names(&mut self) -> Option<Vec<String>> {
-        None
+        self.host_names.clone()
     }
     fn named_cache(&mut self) -> &mut lists::NamedListCache {
         &mut self.cache

@@ -19,7 +19,7 @@ const TRANSPORTS: &str = "appendfile/maildir/mailstore/mbx autoreply lmtp pipe s
 /// drivers, _OPT_* for every option name (Exim's classes; value "y").
 pub fn builtin_macros() -> Vec<(String, String)> {
     let mut out: Vec<String> = Vec::new();
-    for f in ["DSN", "IPV6", "PROXY", "TLS", "AUTH_PLAINTEXT"] {
+    for f in ["DSN", "IPV6", "PIPE_CONNECT", "PROXY", "TLS", "AUTH_PLAINTEXT"] {
         out.push(format!("_HAVE_{f}"));
     }
     for l in ["LSEARCH", "DNSDB", "DSEARCH", "REDIS"] {

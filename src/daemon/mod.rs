@@ -349,7 +349,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         let refusal = {
             let mut c = shared.counts.lock().unwrap_or_else(|e| e.into_inner());
             let per_host = c.per_host.get(&ip).copied().unwrap_or(0);
-            let max_per_host = cfg.smtp_accept_max_per_host.as_deref().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+            let max_per_host = max_per_host(&loaded, ip, &stream);
             let reserved_ok = cfg.smtp_reserve_hosts.as_ref().is_some_and(|l| {
                 loaded.services.hosts.matches(l, Some(&ip.to_string()), None)
             });
@@ -394,6 +394,46 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                 }
             }
         });
+    }
+}
+
+/// `smtp_accept_max_per_host`, expanded for this connection as Exim's
+/// daemon does before it accepts it; 0 (no limit) when unset, empty,
+/// forced to fail, failing or not a number (the last two logged).
+fn max_per_host(loaded: &Loaded, ip: IpAddr, stream: &TcpStream) -> usize {
+    let Some(option) = loaded.services.cfg.smtp_accept_max_per_host.as_deref() else { return 0 };
+    let local = stream.local_addr().ok();
+    let vars = crate::smtp::SessionVars {
+        sender_host_address: Some(ip.to_string()),
+        interface_address: local.map(|l| l.ip().to_canonical().to_string()),
+        interface_port: local.map_or(0, |l| l.port()),
+        ..Default::default()
+    };
+    let cfg = &loaded.services.cfg;
+    let mut ctx = crate::smtp::context::SessionContext {
+        vars: &vars,
+        cfg,
+        hosts: loaded.services.hosts.as_ref(),
+        headers: &[],
+        extra: HashMap::new(),
+    };
+    let value = match crate::expand::expand_string(option, &mut ctx) {
+        Ok(v) => v,
+        Err(e) if e.is_forced() => return 0,
+        Err(e) => {
+            let text = format!("expansion of smtp_accept_max_per_host failed for [{ip}]: {}", e.message());
+            loaded.log.write(Targets::PANIC, &text);
+            return 0;
+        }
+    };
+    let value = value.trim();
+    match value.parse::<usize>() {
+        Ok(n) => n,
+        Err(_) if value.is_empty() => 0,
+        Err(_) => {
+            loaded.log.write(Targets::PANIC, &format!("expansion of smtp_accept_max_per_host for [{ip}] contains non-digit: {value}"));
+            0
+        }
     }
 }
 
@@ -483,6 +523,7 @@ async fn connection(
         interface_address: local.map(|l| l.ip().to_canonical().to_string()),
         interface_port: local.map(|l| l.port()).unwrap_or(0),
         host_name: None,
+        ident: None,
         tls: tls_info,
         connection_count: shared.counts.lock().map(|c| c.total).unwrap_or(1),
     };
@@ -490,12 +531,6 @@ async fn connection(
     let mut session = Session::new(&services, Box::new(loaded.new_acls()), SessionMode::Remote, peer_info);
     if let Some(state) = proxy_state {
         session.set_proxy(state);
-        if let Some(client) = session.host_to_look_up() {
-            let resolver = crate::dns::default_resolver();
-            if let Ok(result) = tokio::task::spawn_blocking(move || resolver.host_names(client)).await {
-                session.set_host_lookup(result);
-            }
-        }
     }
     let log: Arc<Logger> = loaded.log.clone();
     let timeout = Duration::from_secs(services.cfg.smtp_receive_timeout.max(1));
@@ -504,17 +539,24 @@ async fn connection(
         Stream::Plain(tcp) => early_input(tcp),
         _ => None,
     };
-    let mut events = match early {
-        Some(bytes) => match session.early_input(&bytes) {
-            Some(refused) => refused,
-            None => {
-                let mut e = session.start();
-                e.extend(session.feed(&bytes));
-                e
-            }
-        },
-        None => session.start(),
-    };
+    // The start (host_lookup, the connect ACL) may wait for DNS: not on
+    // the runtime's one thread.
+    let started = tokio::task::spawn_blocking(move || {
+        let events = match early {
+            Some(bytes) => match session.early_input(&bytes) {
+                Some(refused) => refused,
+                None => {
+                    let mut e = session.start();
+                    e.extend(session.feed(&bytes));
+                    e
+                }
+            },
+            None => session.start(),
+        };
+        (session, events)
+    })
+    .await;
+    let Ok((mut session, mut events)) = started else { return };
     let mut stopping = *stop.borrow();
     loop {
         let mut out: Vec<u8> = Vec::new();

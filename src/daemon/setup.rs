@@ -47,6 +47,7 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
         hosts: Arc::new(crate::smtp::ListsHostMatcher::new(&acls.named_lists, &acls.primary_hostname, crate::dns::default_resolver())),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
+        resolver: crate::dns::default_resolver(),
     };
     Loaded { services, acls, log }
 }
@@ -109,6 +110,7 @@ pub fn run_bs(opts: &Options) -> i32 {
         &loaded.services,
         Box::new(loaded.new_acls()),
         &login_name(),
+        origin_peer(&opts.origin),
         &loaded.log,
         &mut stdin.lock(),
         &mut stdout.lock(),
@@ -118,6 +120,23 @@ pub fn run_bs(opts: &Options) -> i32 {
     } else {
         1
     }
+}
+
+/// What `-oMa`, `-oMs`, `-oMi`, `-oMt` say about where -bs input comes from.
+fn origin_peer(origin: &[(&'static str, String)]) -> crate::smtp::session::Peer {
+    let mut peer = crate::smtp::session::Peer::default();
+    for (var, value) in origin {
+        match *var {
+            "sender_host_address" => peer.address = Some(value.clone()),
+            "sender_host_port" => peer.port = value.parse().unwrap_or(0),
+            "sender_host_name" => peer.host_name = Some(value.clone()),
+            "interface_address" => peer.interface_address = Some(value.clone()),
+            "interface_port" => peer.interface_port = value.parse().unwrap_or(0),
+            "sender_ident" => peer.ident = Some(value.clone()),
+            _ => {}
+        }
+    }
+    peer
 }
 
 /// `-bh IP`: a fake SMTP session from IP on standard input, with the ACL

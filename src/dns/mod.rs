@@ -4,6 +4,7 @@
 //! system resolver (`system.rs`, libresolv's res_query()).
 
 pub mod fake;
+pub mod host_lookup;
 pub mod message;
 pub mod system;
 

@@ -19,6 +19,11 @@ impl Targets {
     pub const PANIC: Targets = Targets { main: true, reject: false, panic: true };
 }
 
+/// Separates a line from detail meant for the reject log only (Exim's
+/// envelope and header lines after a rejection during DATA). A control
+/// character that log text never contains: Exim prints those escaped.
+pub const REJECT_DETAIL: char = '\u{1e}';
+
 /// Debian's build-time default for `log_file_path`.
 pub const DEFAULT_LOG_FILE_PATH: &str = "/var/log/exim4/%slog";
 
@@ -59,19 +64,28 @@ impl Logger {
         template.replace("%s", name).replace("%D", &date)
     }
 
+    /// Write a line; text after `REJECT_DETAIL` goes to the reject log only.
     pub fn write(&self, targets: Targets, text: &str) {
         let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
-        let line = format!("{stamp} {text}\n");
+        let (head, detail) = text.split_once(REJECT_DETAIL).unwrap_or((text, ""));
+        let line = format!("{stamp} {head}\n");
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         for (wanted, name) in [(targets.main, "main"), (targets.reject, "reject"), (targets.panic, "panic")] {
             if !wanted {
                 continue;
             }
+            let entry = if name == "reject" && !detail.is_empty() {
+                let nl = if detail.ends_with('\n') { "" } else { "\n" };
+                format!("{line}{detail}{nl}")
+            } else {
+                line.clone()
+            };
             for t in &self.files {
-                append(&Self::path_of(t, name), &line);
+                append(&Self::path_of(t, name), &entry);
             }
             if self.syslog {
-                to_syslog(name, text);
+                let full = format!("{head}\n{detail}");
+                to_syslog(name, if name == "reject" && !detail.is_empty() { &full } else { head });
             }
         }
     }
@@ -121,6 +135,21 @@ mod tests {
         assert!(main.ends_with(" rejected x\n") == false && main.contains(" rejected x\n") && main.ends_with(" hello\n"));
         assert_eq!(rej.lines().count(), 1);
         assert_eq!(&main[4..5], "-");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reject_detail_goes_to_the_reject_log_only() {
+        let dir = std::env::temp_dir().join(format!("rexim-log-detail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let l = Logger::new(&format!("{}/%slog", dir.display()));
+        l.write(Targets::REJECT, &format!("id rejected after DATA{REJECT_DETAIL}Envelope-from: <a@b>\nP Received: x\n"));
+        l.write(Targets::MAIN, "Warning: two\n lines");
+        let main = std::fs::read_to_string(dir.join("mainlog")).unwrap();
+        let rej = std::fs::read_to_string(dir.join("rejectlog")).unwrap();
+        assert_eq!(main.lines().count(), 3, "{main}");
+        assert!(main.contains(" id rejected after DATA\n") && main.ends_with(" lines\n"));
+        assert!(rej.ends_with(" id rejected after DATA\nEnvelope-from: <a@b>\nP Received: x\n"), "{rej}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -144,6 +144,8 @@ impl ConfiguredAcls {
 
     fn run(&mut self, w: AclWhere, vars: &SessionVars, arg: Option<&str>, headers: &[String]) -> AclOutcome {
         self.state.new_command();
+        self.lists.host_names =
+            vars.sender_host_name.as_ref().map(|n| std::iter::once(n.clone()).chain(vars.sender_host_aliases.iter().cloned()).collect());
         let option = self.setup.options.get(&w).cloned();
         let env = &mut Env {
             store: &self.setup.store,
@@ -173,7 +175,8 @@ impl ConfiguredAcls {
             (if *id == acl::controls::ControlId::Fakedefer { 450 } else { 550 }, text.clone())
         });
         let log_reject_target = self.state.log_reject_target.clone();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target }
+        let controls = self.state.controls.names().into_iter().map(String::from).collect();
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, controls }
     }
 }
 
@@ -280,6 +283,9 @@ impl acl::SessionVars for Env<'_> {
         }
         self.context().variable(name)
     }
+    fn host_and_ident(&self) -> String {
+        self.vars.host_and_ident(true)
+    }
     fn headers(&self) -> Vec<String> {
         self.headers.to_vec()
     }
@@ -353,7 +359,21 @@ impl acl::AclLog for Env<'_> {
 }
 
 impl acl::Resolver for Env<'_> {}
-impl acl::Verifier for Env<'_> {}
+impl acl::Verifier for Env<'_> {
+    /// Exim's HELO verification where it needs no DNS: local input always
+    /// passes; an address literal must be the client's address; a name the
+    /// client's verified name (host_lookup) or one of its aliases.
+    fn helo_verified(&mut self) -> Option<bool> {
+        let Some(ip) = self.vars.sender_host_address.as_deref() else { return Some(true) };
+        let helo = self.vars.sender_helo_name.as_deref()?;
+        if let Some(lit) = helo.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            let lit = lit.strip_prefix("IPv6:").unwrap_or(lit);
+            return Some(lit.parse::<std::net::IpAddr>().ok() == ip.parse().ok());
+        }
+        let known = self.vars.sender_host_name.iter().chain(self.vars.sender_host_aliases.iter());
+        known.into_iter().any(|n| n.eq_ignore_ascii_case(helo)).then_some(true)
+    }
+}
 
 impl acl::AclEnv for Env<'_> {
     fn hints(&mut self) -> Option<&mut dyn HintsDb> {

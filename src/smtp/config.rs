@@ -27,10 +27,28 @@ pub struct SmtpConfig {
     pub local_interfaces: String,
     pub pid_file_path: String,
     pub message_size_limit: u64,
+    /// `message_size_limit` when it needs expanding (per session).
+    pub message_size_limit_expand: Option<String>,
+    /// `check_spool_space` (in K) and `check_spool_inodes`, checked at
+    /// MAIL when `smtp_check_spool_space` is set.
+    pub check_spool_space_k: u64,
+    pub check_spool_inodes: u64,
+    pub smtp_check_spool_space: bool,
+    /// How much of the body `$message_body` and `$message_body_end` show.
+    pub message_body_visible: usize,
     pub recipients_max: usize,
     pub received_headers_max: usize,
     pub smtp_max_synprot_errors: u32,
     pub smtp_max_unknown_commands: u32,
+    pub smtp_accept_max_nonmail: u32,
+    pub smtp_accept_max_nonmail_hosts: Option<String>,
+    /// Clients whose name is looked up at the start of a session.
+    pub host_lookup: Option<String>,
+    /// Clients refused at once with 554.
+    pub host_reject_connection: Option<String>,
+    /// The daemon's messages are Exim's own: the -H file's originator.
+    pub exim_user: String,
+    pub exim_group: String,
     pub smtp_enforce_sync: bool,
     pub helo_verify_hosts: Option<String>,
     pub hosts_require_helo: Option<String>,
@@ -108,7 +126,9 @@ pub struct LogSelector {
     pub size: bool,
     pub subject: bool,
     pub pipelining: bool,
+    pub rejected_header: bool,
     pub host_lookup_failed: bool,
+    pub connection_reject: bool,
 }
 
 impl LogSelector {
@@ -120,7 +140,9 @@ impl LogSelector {
             tls_certificate_verified: true,
             msg_id: true,
             size: true,
+            rejected_header: true,
             host_lookup_failed: true,
+            connection_reject: true,
             ..Default::default()
         };
         for item in text.split_whitespace() {
@@ -151,7 +173,9 @@ impl LogSelector {
                     size: on,
                     subject: on,
                     pipelining: on,
+                    rejected_header: on,
                     host_lookup_failed: on,
+                    connection_reject: on,
                 };
                 let _ = keep;
                 continue;
@@ -176,7 +200,9 @@ impl LogSelector {
                 "size" => &mut s.size,
                 "subject" => &mut s.subject,
                 "pipelining" => &mut s.pipelining,
+                "rejected_header" => &mut s.rejected_header,
                 "host_lookup_failed" => &mut s.host_lookup_failed,
+                "connection_reject" => &mut s.connection_reject,
                 _ => continue,
             };
             *slot = on;
@@ -211,6 +237,20 @@ pub fn integer(v: &str) -> Option<u64> {
     Some(n * mult)
 }
 
+/// Exim's "K integer" options (`check_spool_space`), in K as Exim keeps
+/// them: a plain number is K already; M, G and T scale.
+pub fn kinteger(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, mult) = match v.as_bytes().last()? {
+        b'K' | b'k' => (&v[..v.len() - 1], 1),
+        b'M' | b'm' => (&v[..v.len() - 1], 1024),
+        b'G' | b'g' => (&v[..v.len() - 1], 1024 * 1024),
+        b'T' | b't' => (&v[..v.len() - 1], 1024 * 1024 * 1024),
+        _ => (v, 1),
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
 impl SmtpConfig {
     /// Build from a lookup of main options by name (`None` = unset).
     /// Boolean options given as `name` / `no_name` should be looked up as
@@ -219,10 +259,12 @@ impl SmtpConfig {
         let s = |name: &str| get(name);
         let set = |name: &str| get(name).filter(|v| !v.is_empty());
         let int = |name: &str, d: u64| get(name).and_then(|v| integer(&v)).unwrap_or(d);
-        // The configuration reader gives times as seconds ("1"); a caller's
-        // own lookup may give Exim's form ("1s").
+        // The configuration reader hands times over in seconds already;
+        // a value as written ("2m") is read as Exim reads it.
         let time = |name: &str, d: u64| {
-            get(name).and_then(|v| v.parse::<u64>().ok().or_else(|| crate::expand::readconf_readtime(&v).map(|t| t as u64))).unwrap_or(d)
+            get(name)
+                .and_then(|v| v.trim().parse::<u64>().ok().or_else(|| crate::expand::readconf_readtime(&v).map(|t| t as u64)))
+                .unwrap_or(d)
         };
         let flag = |name: &str, d: bool| get(name).and_then(|v| boolean(&v)).unwrap_or(d);
         let primary_hostname = set("primary_hostname").unwrap_or_else(local_hostname);
@@ -253,10 +295,21 @@ impl SmtpConfig {
             local_interfaces: set("local_interfaces").unwrap_or_else(|| "<; ::0 ; 0.0.0.0".into()),
             pid_file_path: set("pid_file_path").unwrap_or_else(|| DEFAULT_PID_FILE.into()),
             message_size_limit: int("message_size_limit", 50 * 1024 * 1024),
+            message_size_limit_expand: set("message_size_limit").filter(|v| v.contains('$')),
+            check_spool_space_k: get("check_spool_space").and_then(|v| kinteger(&v)).unwrap_or(10 * 1024),
+            check_spool_inodes: int("check_spool_inodes", 100),
+            smtp_check_spool_space: flag("smtp_check_spool_space", true),
+            message_body_visible: int("message_body_visible", 500) as usize,
             recipients_max: int("recipients_max", 50000) as usize,
             received_headers_max: int("received_headers_max", 30) as usize,
             smtp_max_synprot_errors: int("smtp_max_synprot_errors", 3) as u32,
             smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,
+            smtp_accept_max_nonmail: int("smtp_accept_max_nonmail", 10) as u32,
+            host_lookup: set("host_lookup"),
+            host_reject_connection: set("host_reject_connection"),
+            exim_user: set("exim_user").unwrap_or_else(|| "Debian-exim".into()),
+            exim_group: set("exim_group").unwrap_or_else(|| "Debian-exim".into()),
+            smtp_accept_max_nonmail_hosts: s("smtp_accept_max_nonmail_hosts").or(Some("*".into())).filter(|v| !v.is_empty()),
             smtp_enforce_sync: flag("smtp_enforce_sync", true),
             helo_verify_hosts: set("helo_verify_hosts"),
             hosts_require_helo: s("hosts_require_helo").or(Some("*".into())).filter(|v| !v.is_empty()),
@@ -387,5 +440,15 @@ mod tests {
         assert_eq!(c.proxy_protocol_timeout, std::time::Duration::from_secs(1));
         assert_eq!(c.smtp_receive_timeout, 30);
         assert!(!c.log_selector.host_lookup_failed && SmtpConfig::from_lookup(&|_| None).log_selector.host_lookup_failed);
+        // As the configuration reader gives it (seconds), and K integers.
+        let c = SmtpConfig::from_lookup(&|n| match n {
+            "smtp_receive_timeout" => Some("2".into()),
+            "check_spool_space" => Some("1024T".into()),
+            _ => None,
+        });
+        assert_eq!(c.smtp_receive_timeout, 2);
+        assert_eq!(c.check_spool_space_k, 1 << 40);
+        assert_eq!(kinteger("100"), Some(100));
+        assert_eq!(kinteger("10M"), Some(10240));
     }
 }

@@ -48,11 +48,13 @@ pub struct AclOutcome {
     /// `log_reject_target =` from the ACL: the logs a refusal goes to
     /// (None: main and reject; empty: not logged).
     pub log_reject_target: Option<Vec<String>>,
+    /// `control =` settings that apply to the session, as written.
+    pub controls: Vec<String>,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, controls: Vec::new() }
     }
 
     pub fn deny() -> AclOutcome {

@@ -81,6 +81,9 @@ mod tests {
         assert!(m.matches(": 1.2.3.4", None, None));
         assert!(!m.matches("1.2.3.4", None, None));
         assert!(m.matches("*.example", Some("1.1.1.1"), Some("a.example")));
+        assert!(m.matches("!10.0.0.1", Some("10.0.0.2"), None));
+        assert!(m.matches("!10.0.0.1", None, None));
+        assert!(!m.matches("!10.0.0.1", Some("10.0.0.1"), None));
     }
 
     #[test]

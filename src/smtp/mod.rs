@@ -16,6 +16,7 @@ pub mod context;
 pub mod data;
 pub mod hooks;
 pub mod hosts;
+pub mod nonmail;
 pub mod received;
 pub mod session;
 pub mod stdio;

@@ -8,10 +8,23 @@ use super::session::{Event, Peer, Services, Session, SessionMode};
 use crate::log::Logger;
 
 /// Run a session on the given streams until QUIT or end of input; true
-/// when it ended with QUIT (Exim's -bs exits 0 then, 1 otherwise).
-pub fn run(services: &Services, acls: Box<dyn super::AclHooks + Send>, login: &str, log: &Logger, input: &mut dyn Read, output: &mut dyn Write) -> bool {
-    let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, Peer::default());
-    drive(&mut session, input, false, &mut |session, events| handle(session, events, services, log, output))
+/// when it ended as Exim's -bs exits 0 (QUIT, or a drop for too many
+/// unrecognized commands), false for 1. `peer` holds what -oMa, -oMs,
+/// -oMt... said; it is left default for plain local input.
+pub fn run(
+    services: &Services,
+    acls: Box<dyn super::AclHooks + Send>,
+    login: &str,
+    peer: Peer,
+    log: &Logger,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+) -> bool {
+    let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, peer);
+    // One line at a time: the ACLs write their log lines at once, so the
+    // session's own lines for a command must be written before the next
+    // command's ACL runs.
+    drive(&mut session, input, true, &mut |session, events| handle(session, events, services, log, output))
 }
 
 /// Run a session over an input stream: `carry` carries out the events of
@@ -23,6 +36,10 @@ fn drive(
     by_line: bool,
     carry: &mut dyn FnMut(&mut Session, Vec<Event>) -> bool,
 ) -> bool {
+    let events = session.open();
+    if carry(session, events) {
+        return session.quit_seen();
+    }
     let events = session.start();
     if carry(session, events) {
         return session.quit_seen();
@@ -65,9 +82,6 @@ pub fn run_host_check(
     let mut session = Session::new(services, acls, SessionMode::HostCheck, peer);
     if let Some(state) = proxy {
         session.set_proxy(state);
-        if let Some(client) = session.host_to_look_up() {
-            session.set_host_lookup(crate::dns::default_resolver().host_names(client));
-        }
     }
     // The ACLs write to the same buffer (smtp::acls), so the lines come
     // out in the order Exim writes them.
@@ -88,7 +102,9 @@ pub fn run_host_check(
                     let _ = output.write_all(&b);
                 }
                 Event::Log(_, text) => {
-                    let _ = writeln!(log_out, "LOG: {text}");
+                    // The reject log's detail lines are not shown.
+                    let head = text.split(crate::log::REJECT_DETAIL).next().unwrap_or("");
+                    let _ = writeln!(log_out, "LOG: {head}");
                 }
                 Event::StartTls => {
                     let more = session.tls_started(Err("TLS is not available in -bh".into()));
@@ -151,5 +167,6 @@ pub fn basic_services(cfg: super::SmtpConfig) -> Services {
         hosts: Arc::new(super::ListsHostMatcher::plain()),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(crate::spool::IdGenerator::default()),
+        resolver: Arc::new(crate::dns::fake::FakeResolver::default()),
     }
 }

@@ -27,6 +27,7 @@ fn services(cfg: SmtpConfig, auths: Vec<Box<dyn crate::auth::Authenticator>>) ->
         hosts: Arc::new(super::ListsHostMatcher::plain()),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
+        resolver: Arc::new(crate::dns::fake::FakeResolver::default()),
     }
 }
 
@@ -131,7 +132,10 @@ fn default_acls_refuse_recipients() {
         out,
         "503-All RCPT commands were rejected with this error:\r\n503-Administrative prohibition\r\n503 Valid RCPT command must precede DATA\r\n"
     );
-    assert_eq!(feed(&mut sess, "VRFY x\r\n").0, "252 Administrative prohibition\r\n");
+    assert_eq!(feed(&mut sess, "VRFY x@y.z\r\n").0, "252 Administrative prohibition\r\n");
+    // Exim checks and qualifies the address before the ACL (recorded).
+    assert_eq!(feed(&mut sess, "VRFY x\r\n").0, "501 x: recipient address must contain a domain\r\n");
+    assert_eq!(feed(&mut sess, "VRFY\r\n").0, "501 empty address\r\n");
     assert_eq!(feed(&mut sess, "QUIT\r\n").0, "221 myhost.test.ex closing connection\r\n");
 }
 
@@ -201,7 +205,7 @@ fn local_bs_spools_like_exim() {
     let log = crate::log::Logger::none();
     let input = "EHLO foo.bar\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n..dot\r\n.\r\nQUIT\r\n";
     let mut out = Vec::new();
-    let quit = super::stdio::run(&s, Box::new(AcceptAll), "root", &log, &mut input.as_bytes(), &mut out);
+    let quit = super::stdio::run(&s, Box::new(AcceptAll), "root", Default::default(), &log, &mut input.as_bytes(), &mut out);
     assert!(quit);
     let out = mask_id(&String::from_utf8(out).unwrap());
     assert!(out.starts_with("220 myhost.test.ex ESMTP Exim 4.96 DATE\r\n250-myhost.test.ex Hello root at foo.bar\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250 HELP\r\n"), "{out}");

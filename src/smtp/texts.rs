@@ -39,3 +39,6 @@ pub fn no_host_name(ip: &str) -> String {
     format!("no host name found for IP address {ip}")
 }
 pub const SMTPUTF8_NOT_ADVERTISED: &str = "SMTPUTF8 used when not advertised";
+pub const TOO_MANY_NONMAIL: &str = "554 Too many nonmail commands\r\n";
+pub const SPACE_SHORTAGE: &str = "452 Space shortage, please try later\r\n";
+pub const SERVICE_NOT_AVAILABLE: &str = "554 SMTP service not available\r\n";

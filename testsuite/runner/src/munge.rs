@@ -35,6 +35,7 @@ re!(mbox_from_re, r"(?m)^From (\S+) (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|M
 re!(msgid_re, r"\b(E?)([0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})\b");
 re!(pid_re, r"\bpid=\d+");
 re!(size_re, r" S=\d+\b");
+re!(spool_space_re, r"\bspace=\d+ inodes=[+-]?\d+");
 re!(exim_version_line_re, r"Exim version \S+ (?:#\d+ )?built \S+ \S+");
 re!(v4net_re, r"(^|[^\d.])224\.(\d)");
 re!(v6net_re, r"(?i)(^|[^0-9a-f:])ff00:");
@@ -405,8 +406,11 @@ impl Munger {
         pid_re().replace_all(t, "pid=pppp").into_owned()
     }
 
+    /// Message sizes, and the free space in "spool directory space check
+    /// failed" lines (runtest's rule).
     pub fn sizes(&self, t: &str) -> String {
-        size_re().replace_all(t, " S=sss").into_owned()
+        let t = size_re().replace_all(t, " S=sss");
+        spool_space_re().replace_all(&t, "space=xxxxx inodes=xxxxx").into_owned()
     }
 
     pub fn hosts(&self, t: &str) -> String {
@@ -650,6 +654,7 @@ mod tests {
         let m = m();
         assert_eq!(m.pids("Start queue run: pid=12345"), "Start queue run: pid=pppp");
         assert_eq!(m.sizes("P=local S=345 id=x"), "P=local S=sss id=x");
+        assert_eq!(m.sizes("check failed: space=42382896 inodes=-1"), "check failed: space=xxxxx inodes=xxxxx");
     }
 
     #[test]

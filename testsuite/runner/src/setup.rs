@@ -175,10 +175,10 @@ fn zone_name(p: &Params, name: &str) -> String {
 /// Create DIR afresh for one test.
 /// Main options whose default differs in Exim's test-harness mode, set to
 /// the harness value at the top of DIR/test-config when the test's conf
-/// leaves them alone and the binary has the option (feature name).
+/// leaves them alone and the binary has the option (its _OPT_MAIN_ macro).
 const HARNESS_DEFAULTS: &[(&str, &str)] = &[
     // Exim's harness mode advertises SMTPUTF8 only where a test asks for it.
-    ("smtputf8_advertise_hosts", "support I18N"),
+    ("smtputf8_advertise_hosts", "feature _opt_main_smtputf8_advertise_hosts"),
 ];
 
 pub fn prepare(p: &Params, suite: &Suite, testnum: &str, binary: &Path, features: &crate::requires::Features) -> io::Result<()> {
