@@ -159,7 +159,7 @@ impl<'c> Evaluator<'c> {
             if let Some(e) = self.skipped_error(yes) {
                 return Err(e);
             }
-            self.skip(&b.yes);
+            self.skip(yes);
         }
         let r = if ok {
             match yes {
@@ -181,15 +181,15 @@ impl<'c> Evaluator<'c> {
             if let Some(e) = self.skipped_error(no) {
                 return Err(e);
             }
-            self.skip(&b.no);
+            self.skip(no);
         }
         r
     }
 
     /// A string that is not evaluated: Exim reads it in its skipping mode,
     /// where each `${run}` "pretends it worked" and sets `$runrc` to 0.
-    fn skip(&mut self, skipped: &Option<Seq>) {
-        if skipped.as_ref().is_some_and(has_run) {
+    fn skip(&mut self, skipped: Option<&Seq>) {
+        if skipped.is_some_and(has_run) {
             self.ctx.set_variable("runrc", "0".into());
         }
     }

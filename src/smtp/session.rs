@@ -109,10 +109,6 @@ pub struct SessionVars {
     /// PROXY protocol: the negotiation's outcome, for a host in
     /// hosts_proxy (its variables, and the 503s after a failure).
     pub proxy_state: Option<crate::proxy::ProxyState>,
-    /// `$host_lookup_failed`, `$host_lookup_deferred`: the outcome of a
-    /// lookup of sender_host_address's name.
-    pub host_lookup_failed: bool,
-    pub host_lookup_deferred: bool,
     pub smtp_command: String,
     /// `$acl_c*` and `$acl_m*`.
     pub acl_vars: HashMap<String, String>,
@@ -629,30 +625,6 @@ impl Session {
         }
         self.log(Targets::MAIN, format!("spool directory space check failed: space={space_k} inodes={inodes}"));
         false
-    }
-
-    /// Exim's host_name_lookup() at the start of a session from a host in
-    /// `host_lookup`: `$sender_host_name` when a name maps back to the
-    /// address; a log line when there is no name at all.
-    fn look_up_host_name(&mut self) {
-        let Some(ip) = self.vars.sender_host_address.as_deref().and_then(|a| a.parse::<std::net::IpAddr>().ok()) else {
-            return;
-        };
-        use crate::dns::host_lookup::{host_name_lookup, HostLookup};
-        match host_name_lookup(self.resolver.as_ref(), ip) {
-            HostLookup::Found(mut names) => {
-                self.vars.sender_host_name = Some(names.remove(0));
-                self.vars.sender_host_aliases = names;
-            }
-            HostLookup::Failed { no_ptr } => {
-                self.vars.host_lookup_failed = true;
-                if no_ptr && self.cfg.log_selector.host_lookup_failed {
-                    let a = self.vars.sender_host_address.clone().unwrap_or_default();
-                    self.log(Targets::MAIN, format!("no host name found for IP address {a}"));
-                }
-            }
-            HostLookup::Deferred => self.vars.host_lookup_deferred = true,
-        }
     }
 
     /// A connection from a host in hosts_proxy: take the client's address
