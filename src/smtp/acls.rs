@@ -88,7 +88,7 @@ impl AclSetup {
         let file = config.config_file();
         let text_origin = std::fs::read_to_string(&file)
             .ok()
-            .map(|t| (file.clone(), t.trim_end_matches('\n').split('\n').count() as u32));
+            .map(|t| (file.clone(), (t.matches('\n').count() + usize::from(!t.is_empty() && !t.ends_with('\n'))) as u32));
         Ok(AclSetup {
             store: Arc::new(store),
             options,
@@ -271,9 +271,13 @@ impl acl::SessionVars for Env<'_> {
 impl acl::ListMatcher for Env<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
         self.lists.tracing = self.trace.is_some();
+        self.lists.sender_host = self.vars.sender_host_address.as_deref().and_then(|a| a.parse().ok());
         let r = acl::lists_env::match_list(self.lists, kind, subject, list);
         for line in std::mem::take(&mut self.lists.traced) {
-            self.emit(format!(">>> {}{line}", " ".repeat(self.indent)));
+            match line.strip_prefix("LOG: ") {
+                Some(l) => acl::AclLog::log(self, &[], l),
+                None => self.emit(format!(">>> {}{line}", " ".repeat(self.indent))),
+            }
         }
         r
     }

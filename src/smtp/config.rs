@@ -107,6 +107,8 @@ pub struct LogSelector {
     pub size: bool,
     pub subject: bool,
     pub pipelining: bool,
+    /// ETRN commands (on by default).
+    pub etrn: bool,
 }
 
 impl LogSelector {
@@ -118,6 +120,7 @@ impl LogSelector {
             tls_certificate_verified: true,
             msg_id: true,
             size: true,
+            etrn: true,
             ..Default::default()
         };
         for item in text.split_whitespace() {
@@ -148,6 +151,7 @@ impl LogSelector {
                     size: on,
                     subject: on,
                     pipelining: on,
+                    etrn: on,
                 };
                 let _ = keep;
                 continue;
@@ -172,6 +176,7 @@ impl LogSelector {
                 "size" => &mut s.size,
                 "subject" => &mut s.subject,
                 "pipelining" => &mut s.pipelining,
+                "etrn" => &mut s.etrn,
                 _ => continue,
             };
             *slot = on;
