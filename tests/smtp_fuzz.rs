@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use rexim::smtp::{Event, LiteralAcls, NoDsn, Peer, Services, Session, SessionMode, SimpleHostMatcher, SmtpConfig};
+use rexim::smtp::{Event, LiteralAcls, NoDsn, Peer, Services, Session, SessionMode, ListsHostMatcher, SmtpConfig};
 
 fn services() -> Services {
     let opts: Vec<(String, String)> = vec![
@@ -17,7 +17,7 @@ fn services() -> Services {
     let cfg = SmtpConfig::from_lookup(&move |n| opts.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
     Services {
         cfg: Arc::new(cfg),
-        hosts: Arc::new(SimpleHostMatcher),
+        hosts: Arc::new(ListsHostMatcher::plain()),
         dsn: Arc::new(NoDsn),
         auths: Arc::new(Vec::new()),
         ids: Arc::new(rexim::spool::IdGenerator::default()),
