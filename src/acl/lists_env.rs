@@ -74,14 +74,19 @@ pub struct StaticListContext {
     /// For `@[]` and `@mx_*` (127.0.0.1 unless set).
     pub local_interfaces: Vec<std::net::IpAddr>,
     pub hosts_treat_as_local: Option<String>,
-    /// The client's verified names (host_lookup), for name items in host lists.
-    pub host_names: Option<Vec<String>>,
     lookups: crate::lookups::Lookups,
     env: crate::lookups::NoExpand,
     cache: lists::NamedListCache,
-    /// -bh: the list layer's trace lines are collected in `traced`.
+    /// -bh: the list layer's trace lines are collected in `traced`, with
+    /// the lines it logs among them as `LOG: ...`.
     pub tracing: bool,
     pub traced: Vec<String>,
+    /// The client, whose name host name patterns need (looked up once).
+    pub sender_host: Option<std::net::IpAddr>,
+    /// The client's names: None until known; Some(None) when it has none.
+    /// Set from the session's host_lookup, else looked up when a host
+    /// list first needs them.
+    pub host_names: Option<Option<Vec<String>>>,
 }
 
 impl StaticListContext {
@@ -112,9 +117,10 @@ impl StaticListContext {
             lookups: crate::lookups::Lookups::new(resolver),
             env: crate::lookups::NoExpand,
             cache: Default::default(),
-            host_names: None,
             tracing: false,
             traced: Vec::new(),
+            sender_host: None,
+            host_names: None,
         }
     }
 }
@@ -145,8 +151,28 @@ impl ListContext for StaticListContext {
     fn lookups(&mut self) -> (&mut crate::lookups::Lookups, &mut dyn crate::lookups::LookupEnv) {
         (&mut self.lookups, &mut self.env)
     }
+    /// The PTR names of the client (Exim's host_name_lookup(), without
+    /// its forward check), looked up once.
     fn sender_host_names(&mut self) -> Option<Vec<String>> {
-        self.host_names.clone()
+        if let Some(known) = &self.host_names {
+            return known.clone();
+        }
+        let ip = self.sender_host?;
+        if self.tracing {
+            self.traced.push(format!("looking up host name for {ip}"));
+        }
+        let names = match self.lookups.resolver().host_names(ip) {
+            Ok(n) if !n.is_empty() => Some(n),
+            Ok(_) => {
+                if self.tracing {
+                    self.traced.push(format!("LOG: no host name found for IP address {ip}"));
+                }
+                None
+            }
+            Err(_) => None,
+        };
+        self.host_names = Some(names.clone());
+        names
     }
     fn named_cache(&mut self) -> &mut lists::NamedListCache {
         &mut self.cache

@@ -280,7 +280,9 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
             ItemRc::Error(e) => {
                 if let Some(r) = trouble.unknown(ctx, &e) {
                     *how = How::Trouble(trouble_reason(&e));
-                    return done(r, false);
+                    // What cannot be found stays so for the session: Exim
+                    // caches the named list's result.
+                    return done(r, cacheable);
                 }
             }
         }

@@ -183,6 +183,9 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
             Ok(_) => {}
         }
     }
+    if ctx.tracing() {
+        ctx.trace(&format!("sender host name required, to match against {pattern}"));
+    }
     let Some(names) = ctx.sender_host_names().filter(|n| !n.is_empty()) else {
         return ItemRc::Error(format!("failed to find host name for {ip}"));
     };

@@ -94,7 +94,7 @@ impl AclSetup {
         let file = config.config_file();
         let text_origin = std::fs::read_to_string(&file)
             .ok()
-            .map(|t| (file.clone(), t.trim_end_matches('\n').split('\n').count() as u32));
+            .map(|t| (file.clone(), (t.matches('\n').count() + usize::from(!t.is_empty() && !t.ends_with('\n'))) as u32));
         Ok(AclSetup {
             store: Arc::new(store),
             options,
@@ -144,8 +144,13 @@ impl ConfiguredAcls {
 
     fn run(&mut self, w: AclWhere, vars: &SessionVars, arg: Option<&str>, headers: &[String]) -> AclOutcome {
         self.state.new_command();
-        self.lists.host_names =
-            vars.sender_host_name.as_ref().map(|n| std::iter::once(n.clone()).chain(vars.sender_host_aliases.iter().cloned()).collect());
+        // What the session's host_lookup found; otherwise a host list
+        // looks the name up when it needs it.
+        if let Some(n) = &vars.sender_host_name {
+            self.lists.host_names = Some(Some(std::iter::once(n.clone()).chain(vars.sender_host_aliases.iter().cloned()).collect()));
+        } else if vars.host_lookup_failed {
+            self.lists.host_names = Some(None);
+        }
         let option = self.setup.options.get(&w).cloned();
         let env = &mut Env {
             store: &self.setup.store,
@@ -300,6 +305,7 @@ impl acl::SessionVars for Env<'_> {
 impl acl::ListMatcher for Env<'_> {
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
         self.lists.tracing = self.trace.is_some();
+        self.lists.sender_host = self.vars.sender_host_address.as_deref().and_then(|a| a.parse().ok());
         // The -bh trace shows the list engine's walk; otherwise the list
         // is compiled once per expanded text.
         if self.trace.is_none() {
@@ -307,7 +313,10 @@ impl acl::ListMatcher for Env<'_> {
         }
         let r = acl::lists_env::match_list(self.lists, kind, subject, list);
         for line in std::mem::take(&mut self.lists.traced) {
-            self.emit(format!(">>> {}{line}", " ".repeat(self.indent)));
+            match line.strip_prefix("LOG: ") {
+                Some(l) => acl::AclLog::log(self, &[], l),
+                None => self.emit(format!(">>> {}{line}", " ".repeat(self.indent))),
+            }
         }
         r
     }

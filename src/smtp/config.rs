@@ -129,6 +129,8 @@ pub struct LogSelector {
     pub rejected_header: bool,
     pub host_lookup_failed: bool,
     pub connection_reject: bool,
+    /// ETRN commands (on by default).
+    pub etrn: bool,
 }
 
 impl LogSelector {
@@ -143,6 +145,7 @@ impl LogSelector {
             rejected_header: true,
             host_lookup_failed: true,
             connection_reject: true,
+            etrn: true,
             ..Default::default()
         };
         for item in text.split_whitespace() {
@@ -176,6 +179,7 @@ impl LogSelector {
                     rejected_header: on,
                     host_lookup_failed: on,
                     connection_reject: on,
+                    etrn: on,
                 };
                 let _ = keep;
                 continue;
@@ -203,6 +207,7 @@ impl LogSelector {
                 "rejected_header" => &mut s.rejected_header,
                 "host_lookup_failed" => &mut s.host_lookup_failed,
                 "connection_reject" => &mut s.connection_reject,
+                "etrn" => &mut s.etrn,
                 _ => continue,
             };
             *slot = on;

@@ -513,7 +513,7 @@ impl Session {
         let list = cfg.list_option(option);
         let (addr, name) = (self.vars.sender_host_address.as_deref(), self.vars.sender_host_name.as_deref());
         match self.trace.as_mut() {
-            Some(t) => hosts.host_in(option, list, addr, name, Some(&mut |l: &str| t(&format!(">>> {l}")))),
+            Some(t) => hosts.host_in(option, list, addr, name, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
             None => hosts.host_in(option, list, addr, name, None),
         }
     }
@@ -523,7 +523,7 @@ impl Session {
         let (cfg, hosts) = (self.cfg.clone(), self.hosts.clone());
         let list = cfg.list_option(option);
         match self.trace.as_mut() {
-            Some(t) => hosts.domain_in(option, list, domain, Some(&mut |l: &str| t(&format!(">>> {l}")))),
+            Some(t) => hosts.domain_in(option, list, domain, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
             None => hosts.domain_in(option, list, domain, None),
         }
     }
@@ -2129,8 +2129,10 @@ impl Session {
             self.synprot_error(503, None, "ETRN is not permitted inside a transaction", false);
             return;
         }
-        let h = self.vars.host_and_ident(false);
-        self.log(Targets::MAIN, format!("ETRN {arg} received from {h}"));
+        if self.cfg.log_selector.etrn {
+            let h = self.vars.host_and_ident(false);
+            self.log(Targets::MAIN, format!("ETRN {arg} received from {h}"));
+        }
         let outcome = self.acls.etrn(&self.vars, arg);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Etrn, &outcome, arg);
