@@ -18,9 +18,14 @@ pub fn known_name(name: &str) -> bool {
 /// exim_dumpdb's print_time(): "%d-%b-%Y %H:%M:%S" (the suite runs in UTC).
 pub fn print_time(secs: i64) -> String {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let days = secs.div_euclid(86400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
     let rem = secs.rem_euclid(86400);
-    // Civil from days (Howard Hinnant's algorithm).
+    format!("{:02}-{}-{:04} {:02}:{:02}:{:02}", d, MONTHS[(m - 1) as usize], y, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Year, month (1-12) and day of a count of days since 1970-01-01
+/// (Howard Hinnant's civil_from_days).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
@@ -29,8 +34,7 @@ pub fn print_time(secs: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{:02}-{}-{:04} {:02}:{:02}:{:02}", d, MONTHS[(m - 1) as usize], y, rem / 3600, rem % 3600 / 60, rem % 60)
+    (yoe + era * 400 + if m <= 2 { 1 } else { 0 }, m, d)
 }
 
 /// Print rexim's database `name` from `spool` as exim_dumpdb would.
