@@ -89,11 +89,6 @@ impl Controls {
         self.set.iter().any(|(c, _)| *c == id)
     }
 
-    /// The names of the controls in effect, as written in ACLs.
-    pub fn names(&self) -> Vec<&'static str> {
-        self.set.iter().filter_map(|(id, _)| CONTROLS.iter().find(|c| c.1 == *id).map(|c| c.0)).collect()
-    }
-
     pub fn options(&self, id: ControlId) -> Option<&str> {
         self.set.iter().rev().find(|(c, _)| *c == id).map(|(_, o)| o.as_str())
     }

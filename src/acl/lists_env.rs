@@ -151,8 +151,8 @@ impl ListContext for StaticListContext {
     fn lookups(&mut self) -> (&mut crate::lookups::Lookups, &mut dyn crate::lookups::LookupEnv) {
         (&mut self.lookups, &mut self.env)
     }
-    /// The PTR names of the client (Exim's host_name_lookup(), without
-    /// its forward check), looked up once.
+    /// The client's names (Exim's host_name_lookup(), with its forward
+    /// check), looked up once.
     fn sender_host_names(&mut self) -> Option<Vec<String>> {
         if let Some(known) = &self.host_names {
             return known.clone();
@@ -161,15 +161,16 @@ impl ListContext for StaticListContext {
         if self.tracing {
             self.traced.push(format!("looking up host name for {ip}"));
         }
-        let names = match self.lookups.resolver().host_names(ip) {
-            Ok(n) if !n.is_empty() => Some(n),
-            Ok(_) => {
-                if self.tracing {
+        use crate::dns::host_lookup::{host_name_lookup, HostLookup};
+        let names = match host_name_lookup(self.lookups.resolver().as_ref(), ip) {
+            HostLookup::Found(n) => Some(n),
+            HostLookup::Failed { no_ptr } => {
+                if self.tracing && no_ptr {
                     self.traced.push(format!("LOG: no host name found for IP address {ip}"));
                 }
                 None
             }
-            Err(_) => None,
+            HostLookup::Deferred => None,
         };
         self.host_names = Some(names.clone());
         names

@@ -147,7 +147,10 @@ impl ConfiguredAcls {
         // What the session's host_lookup found; otherwise a host list
         // looks the name up when it needs it.
         if let Some(n) = &vars.sender_host_name {
-            self.lists.host_names = Some(Some(std::iter::once(n.clone()).chain(vars.sender_host_aliases.iter().cloned()).collect()));
+            let known = matches!(&self.lists.host_names, Some(Some(v)) if v.first() == Some(n));
+            if !known {
+                self.lists.host_names = Some(Some(std::iter::once(n.clone()).chain(vars.sender_host_aliases.iter().cloned()).collect()));
+            }
         } else if vars.host_lookup_failed {
             self.lists.host_names = Some(None);
         }
@@ -180,8 +183,8 @@ impl ConfiguredAcls {
             (if *id == acl::controls::ControlId::Fakedefer { 450 } else { 550 }, text.clone())
         });
         let log_reject_target = self.state.log_reject_target.clone();
-        let controls = self.state.controls.names().into_iter().map(String::from).collect();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, controls }
+        let no_pipelining = self.state.controls.options(acl::controls::ControlId::NoPipelining).is_some();
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, no_pipelining }
     }
 }
 

@@ -48,13 +48,13 @@ pub struct AclOutcome {
     /// `log_reject_target =` from the ACL: the logs a refusal goes to
     /// (None: main and reject; empty: not logged).
     pub log_reject_target: Option<Vec<String>>,
-    /// `control =` settings that apply to the session, as written.
-    pub controls: Vec<String>,
+    /// `control = no_pipelining` is in force (connect and HELO ACLs).
+    pub no_pipelining: bool,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, controls: Vec::new() }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false }
     }
 
     pub fn deny() -> AclOutcome {
@@ -155,11 +155,6 @@ pub trait HostMatcher: Send + Sync {
 
     /// Is `domain` in the option's domain list?
     fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool;
-
-    /// The host names of an address (PTR lookup), for `host_lookup`.
-    fn host_names(&self, _ip: std::net::IpAddr) -> Result<Vec<String>, crate::dns::DnsResult> {
-        Ok(Vec::new())
-    }
 
     fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool {
         self.host_in("", Some(list), address, name, None)

@@ -11,15 +11,14 @@ use crate::lists::{self, HostSubject, ListMatch};
 /// in lists are looked up through the resolver.
 pub struct ListsHostMatcher {
     ctx: Mutex<StaticListContext>,
-    resolver: Arc<dyn crate::dns::Resolver>,
 }
 
 impl ListsHostMatcher {
     /// Named lists as (kind letter d/h/a/l, name, text).
     pub fn new(named: &[(char, String, String)], primary_hostname: &str, resolver: Arc<dyn crate::dns::Resolver>) -> Self {
-        let mut ctx = StaticListContext::with_resolver(named.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())), resolver.clone());
+        let mut ctx = StaticListContext::with_resolver(named.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())), resolver);
         ctx.primary_hostname = primary_hostname.to_string();
-        ListsHostMatcher { ctx: Mutex::new(ctx), resolver }
+        ListsHostMatcher { ctx: Mutex::new(ctx) }
     }
 
     /// No named lists and no DNS: for tests and tools.
@@ -58,10 +57,6 @@ impl HostMatcher for ListsHostMatcher {
 
     fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool {
         self.run(trace, |ctx| lists::match_domain_option(ctx, domain, option, list))
-    }
-
-    fn host_names(&self, ip: std::net::IpAddr) -> Result<Vec<String>, crate::dns::DnsResult> {
-        self.resolver.host_names(ip)
     }
 }
 

@@ -692,7 +692,7 @@ impl Session {
         }
         self.connection_checks();
         let outcome = self.acls.connect(&self.vars);
-        self.no_pipelining |= outcome.controls.iter().any(|c| c == "no_pipelining");
+        self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
             self.close();
@@ -1080,7 +1080,7 @@ impl Session {
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.helo(&self.vars);
-        self.no_pipelining |= outcome.controls.iter().any(|c| c == "no_pipelining");
+        self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.vars.esmtp = esmtp;
             self.vars.received_protocol = protocol;
