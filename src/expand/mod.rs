@@ -103,27 +103,69 @@ impl std::hash::Hasher for WordHash {
 
 type WordHashBuild = std::hash::BuildHasherDefault<WordHash>;
 
-thread_local! {
-    static CACHE: RefCell<HashMap<String, Arc<Compiled>, WordHashBuild>> = RefCell::new(HashMap::default());
+/// The compiled strings, and the hashes of strings compiled once.
+#[derive(Default)]
+struct Cache {
+    compiled: HashMap<String, Arc<Compiled>, WordHashBuild>,
+    seen_once: std::collections::HashSet<u64, std::hash::BuildHasherDefault<SeenHash>>,
 }
 
-/// Strings compiled at run time (`${expand:}`, `sg` replacements) are
-/// cached, up to this many.
+/// The seen-once set holds hashes already: they are used as they are.
+#[derive(Default)]
+struct SeenHash(u64);
+
+impl std::hash::Hasher for SeenHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys")
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+thread_local! {
+    // Never dropped: freeing thousands of compiled strings at exit is
+    // work for nothing.
+    static CACHE: std::mem::ManuallyDrop<RefCell<Cache>> = std::mem::ManuallyDrop::new(RefCell::new(Cache::default()));
+}
+
+/// Strings compiled at run time (`${expand:}`, `sg` replacements, `-be`
+/// lines) are cached, up to this many.
 const CACHE_LIMIT: usize = 4096;
 
-/// Compile an expansion string.
+/// Compile an expansion string. A string is kept compiled from the second
+/// time it is compiled on: most strings are either compiled once (a `-be`
+/// line, a message's header) or many times (an option, a list item), and
+/// keeping the first kind only fills the cache and the heap.
 pub fn compile(source: &str) -> Result<Arc<Compiled>, ExpandError> {
-    if let Some(c) = CACHE.with(|c| c.borrow().get(source).cloned()) {
-        return Ok(c);
-    }
-    let compiled = Arc::new(Compiled { nodes: parse::parse(source)? });
-    CACHE.with(|c| {
+    use std::hash::BuildHasher;
+    let first_time = CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        if c.len() >= CACHE_LIMIT {
-            c.clear();
+        if let Some(compiled) = c.compiled.get(source) {
+            return Err(compiled.clone());
         }
-        c.insert(source.to_string(), compiled.clone());
+        if c.seen_once.len() >= CACHE_LIMIT {
+            c.seen_once.clear();
+        }
+        Ok(c.seen_once.insert(WordHashBuild::default().hash_one(source)))
     });
+    let first_time = match first_time {
+        Err(compiled) => return Ok(compiled),
+        Ok(first) => first,
+    };
+    let compiled = Arc::new(Compiled { nodes: parse::parse(source)? });
+    if !first_time {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.compiled.len() >= CACHE_LIMIT {
+                c.compiled.clear();
+            }
+            c.compiled.insert(source.to_string(), compiled.clone());
+        });
+    }
     Ok(compiled)
 }
 
