@@ -333,6 +333,9 @@ impl<'c> Evaluator<'c> {
                 for it in lists::list_items(&list) {
                     self.item = Some(it);
                     match self.seq(&args[1]) {
+                        // Exim writes an empty result after the first as a
+                        // space, so that the separators are not doubled.
+                        Ok(v) if v.is_empty() && !out.is_empty() => out.push(" ".to_string()),
                         Ok(v) => out.push(v),
                         Err(e) => {
                             self.item = saved;
