@@ -54,6 +54,11 @@ pub enum Item {
     /// `first` (an item without its yes/no strings) is evaluated, then
     /// `error` is the result.
     Broken { first: Box<Item>, error: super::error::ExpandError },
+    /// An item that Exim accepts when it reads it skipping (the body of a
+    /// `${map}`, `${filter}`, `${reduce}` or `${sort}`, read once before
+    /// the first list item) but rejects when it evaluates it: the error
+    /// comes only if the item is evaluated.
+    Invalid(super::error::ExpandError),
 }
 
 /// Whether a sequence has a `${run}` anywhere: Exim sets `$runrc` to 0
@@ -81,6 +86,7 @@ impl Item {
         match self {
             Item::Run { .. } => true,
             Item::Broken { first, .. } => first.has_run(),
+            Item::Invalid(_) => false,
             Item::If { cond, branches } => cond.has_run() || in_branches(branches),
             Item::Lookup { key, query, branches, .. } => {
                 key.as_ref().is_some_and(has_run) || has_run(query) || in_branches(branches)
@@ -96,6 +102,8 @@ impl Item {
         }
         match self {
             Item::Broken { error, .. } => Some(error),
+            // Read skipping, it is not an error.
+            Item::Invalid(_) => None,
             Item::If { cond, branches } => cond.first_broken().or_else(|| in_branches(branches)),
             Item::Lookup { key, query, branches, .. } => {
                 key.as_ref().and_then(first_broken).or_else(|| first_broken(query)).or_else(|| in_branches(branches))

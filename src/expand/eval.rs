@@ -245,6 +245,11 @@ impl<'c> Evaluator<'c> {
             Item::Extract { json, args, fail } => self.extract(*json, args, *fail),
             Item::Filter { list, cond } => {
                 let list = self.seq(list)?;
+                // Exim reads the condition once skipping before the first
+                // list item, even when there is none.
+                if cond.has_run() {
+                    self.ctx.set_variable("runrc", "0".into());
+                }
                 let (sep, _) = lists::separator(&list, ':');
                 let mut kept = Vec::new();
                 let saved = self.item.take();
@@ -256,7 +261,7 @@ impl<'c> Evaluator<'c> {
                         Ok(false) => {}
                         Err(e) => {
                             self.item = saved;
-                            return Err(e.inside("filter"));
+                            return Err(e.inside_condition("filter"));
                         }
                     }
                 }
@@ -278,6 +283,7 @@ impl<'c> Evaluator<'c> {
                 self.item(first)?;
                 Err(error.clone())
             }
+            Item::Invalid(error) => Err(error.clone()),
         }
     }
 
@@ -327,6 +333,9 @@ impl<'c> Evaluator<'c> {
             }
             ItemId::Map => {
                 let list = self.seq(&args[0])?;
+                // Exim reads the body once skipping before the first list
+                // item, even when there is none (and so for reduce and sort).
+                self.skip(Some(&args[1]));
                 let (sep, _) = lists::separator(&list, ':');
                 let saved = self.item.take();
                 let mut out = Vec::new();
@@ -349,6 +358,7 @@ impl<'c> Evaluator<'c> {
             ItemId::Reduce => {
                 let list = self.seq(&args[0])?;
                 let init = self.seq(&args[1])?;
+                self.skip(Some(&args[2]));
                 let saved = (self.item.take(), self.value.take());
                 let mut acc = init;
                 for it in lists::list_items(&list) {
@@ -562,6 +572,7 @@ impl<'c> Evaluator<'c> {
     fn sort(&mut self, args: &[Seq]) -> Result<String> {
         let list = self.seq(&args[0])?;
         let cmp = self.seq(&args[1])?;
+        self.skip(Some(&args[2]));
         let (sep, _) = lists::separator(&list, ':');
         let items = lists::list_items(&list);
         let id = match super::conditions::find(cmp.trim()) {

@@ -64,6 +64,17 @@ thread_local! {
     static TO_ERROR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The string being read has a header name without its colon.
     static MALFORMED_HEADER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// How many list-item bodies the part being read is in: Exim reads
+    /// those once skipping before the first list item.
+    static SKIP_READ: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Build the AST of a part that Exim reads skipping first.
+fn skip_reading<T>(f: impl FnOnce() -> T) -> T {
+    SKIP_READ.with(|d| d.set(d.get() + 1));
+    let r = f();
+    SKIP_READ.with(|d| d.set(d.get() - 1));
+    r
 }
 
 /// Read a string that failed to compile again, turning each item whose
@@ -258,6 +269,16 @@ enum TailEnd {
 }
 
 fn collect_args<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Args> {
+    collect_args_skipping(pairs, usize::MAX, None)
+}
+
+/// `collect_args`, with the arguments from `skip_from` on read as Exim
+/// reads a list item's body.
+fn collect_args_skipping<'a>(
+    pairs: impl Iterator<Item = Pair<'a, Rule>>,
+    skip_from: usize,
+    inside: Option<&str>,
+) -> Result<Args> {
     let mut out = Args {
         args: Vec::new(),
         starts: Vec::new(),
@@ -271,7 +292,13 @@ fn collect_args<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Args>
             Rule::args => {
                 for a in p.into_inner() {
                     out.starts.push(a.as_span().start());
-                    out.args.push(arg_seq(a, &mut out.unclosed_arg)?);
+                    let arg = if out.args.len() >= skip_from {
+                        skip_reading(|| arg_seq(a, &mut out.unclosed_arg))
+                            .map_err(|e| inside.map_or(e.clone(), |item| e.inside(item)))?
+                    } else {
+                        arg_seq(a, &mut out.unclosed_arg)?
+                    };
+                    out.args.push(arg);
                 }
             }
             Rule::arg => {
@@ -330,6 +357,12 @@ fn check_end(item: &str, args: &Args) -> Result<()> {
 fn check_list_item_args(item: &str, args: &Args) -> Result<()> {
     let want = if item == "map" { 2 } else { 3 };
     let n = args.args.len();
+    // The string ended inside the last argument read: the body's error
+    // is inside the item (not for sort, which names no item).
+    if args.unclosed_arg {
+        let e = ExpandError::Failed("missing } at end of string".into());
+        return Err(if n == want && item != "sort" { e.inside(item) } else { e });
+    }
     if n < want {
         return match (item, n) {
             ("sort", 2) => failed("missing '{' for extractor arg of sort"),
@@ -446,25 +479,44 @@ fn extract_item(pair: Pair<Rule>) -> Result<Node> {
         }
     }
     let args = collect_args(rest.into_iter())?;
+    match check_extract(input, &args, json.is_some()) {
+        Ok(()) => Ok(Node::Item(Box::new(Item::Extract { json, args: args.args, fail: args.fail }))),
+        Err(e) if SKIP_READ.with(|d| d.get()) == 0 => Err(e),
+        // Skipping, Exim cannot tell the numbered form from the named one
+        // (the first string is not evaluated): it reads up to five
+        // strings, an optional "fail" and the "}".
+        Err(e) => {
+            if args.unclosed_arg {
+                failed("missing } at end of string")
+            } else if args.args.len() > 5 || args.end != TailEnd::Closed {
+                failed("missing '}' closing extract")
+            } else {
+                Ok(Node::Item(Box::new(Item::Invalid(e))))
+            }
+        }
+    }
+}
+
+/// What Exim checks when it reads an extract item to evaluate it.
+fn check_extract(input: &str, args: &Args, json: bool) -> Result<()> {
     if args.args.len() < 2 {
         return failed(format!("missing '{{' for arg {} of extract", args.args.len() + 1));
     }
     // Exim decides between the numbered and the named form by whether the
     // first argument is a number; a literal one is known now.
     let numbered = match args.args[0].as_slice() {
-        [Node::Lit(s)] => json.is_none() && s.trim().parse::<i64>().is_ok(),
+        [Node::Lit(s)] => !json && s.trim().parse::<i64>().is_ok(),
         [] => return failed("first argument of \"extract\" must not be empty"),
-        _ => json.is_none() && args.args.len() >= 3 && args.args.len() != 4,
+        _ => !json && args.args.len() >= 3 && args.args.len() != 4,
     };
-    check_yes_no("extract", input, &args, if numbered { 3 } else { 2 })?;
-    Ok(Node::Item(Box::new(Item::Extract { json, args: args.args, fail: args.fail })))
+    check_yes_no("extract", input, args, if numbered { 3 } else { 2 })
 }
 
 fn filter_item(pair: Pair<Rule>) -> Result<Node> {
     let mut inner = pair.into_inner().peekable();
     let mut unclosed = false;
     let list = arg_seq(inner.next().expect("list"), &mut unclosed).map_err(|e| e.inside("filter"))?;
-    let cond = condition(inner.next().expect("condition")).map_err(|e| e.inside("filter"))?;
+    let cond = skip_reading(|| condition(inner.next().expect("condition"))).map_err(|e| e.inside("filter"))?;
     if inner.peek().map(|p| p.as_rule()) == Some(Rule::junk) {
         return failed("missing } at end of condition inside \"filter\" item");
     }
@@ -505,10 +557,17 @@ fn generic_item(pair: Pair<Rule>) -> Result<Node> {
             inner.next();
         }
     }
-    // The list-processing items report errors from their arguments as
-    // being inside them.
+    // Exim reads the bodies of the list-processing items once skipping,
+    // and reports errors from them as being inside the item (sort does
+    // not).
     let list_item = matches!(def.id, ItemId::Map | ItemId::Reduce | ItemId::Sort);
-    let args = collect_args(inner).map_err(|e| if list_item { e.inside(def.name) } else { e })?;
+    let body = match def.id {
+        ItemId::Map => 1,
+        ItemId::Reduce | ItemId::Sort => 2,
+        _ => usize::MAX,
+    };
+    let inside = matches!(def.id, ItemId::Map | ItemId::Reduce).then_some(def.name);
+    let args = collect_args_skipping(inner, body, inside)?;
     if list_item {
         check_list_item_args(def.name, &args)?;
     }
