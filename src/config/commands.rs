@@ -18,36 +18,46 @@ const TRANSPORTS: &str = "appendfile/maildir/mailstore/mbx autoreply lmtp pipe s
 /// The built-in macros: _HAVE_* for supported features, _DRIVER_* for the
 /// drivers, _OPT_* for every option name (Exim's classes; value "y").
 pub fn builtin_macros() -> Vec<(String, String)> {
-    let mut out: Vec<String> = Vec::new();
+    // Built at every start-up (about 700 names): one allocation per name,
+    // no formatting machinery.
+    fn name(parts: &[&str]) -> (String, String) {
+        let mut n = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            n.push_str(p);
+        }
+        n.make_ascii_uppercase();
+        (n, "y".to_string())
+    }
+    let mut out = Vec::with_capacity(768);
     for f in ["DSN", "IPV6", "PIPE_CONNECT", "PROXY", "TLS", "AUTH_PLAINTEXT"] {
-        out.push(format!("_HAVE_{f}"));
+        out.push(name(&["_HAVE_", f]));
     }
     for l in ["LSEARCH", "DNSDB", "DSEARCH", "REDIS"] {
-        out.push(format!("_HAVE_LOOKUP_{l}"));
+        out.push(name(&["_HAVE_LOOKUP_", l]));
     }
-    out.push("_DRIVER_AUTHENTICATOR_PLAINTEXT".to_string());
+    out.push(name(&["_DRIVER_AUTHENTICATOR_PLAINTEXT"]));
     for class in [DriverClass::Router, DriverClass::Transport] {
         for (d, _) in class.drivers() {
-            out.push(format!("_DRIVER_{}_{}", class.word().to_uppercase(), d.to_uppercase()));
+            out.push(name(&["_DRIVER_", class.word(), "_", d]));
         }
     }
     for o in MAIN_OPTIONS {
-        out.push(format!("_OPT_MAIN_{}", o.name.to_uppercase()));
+        out.push(name(&["_OPT_MAIN_", o.name]));
     }
     for class in [DriverClass::Router, DriverClass::Transport, DriverClass::Authenticator] {
-        let cw = class.word().to_uppercase();
+        let cw = class.word();
         for o in class.generic() {
             if !o.name.starts_with('*') {
-                out.push(format!("_OPT_{cw}S_{}", o.name.to_uppercase()));
+                out.push(name(&["_OPT_", cw, "S_", o.name]));
             }
         }
         for (d, table) in class.drivers() {
             for o in table.iter().filter(|o| !o.name.starts_with('*')) {
-                out.push(format!("_OPT_{cw}_{}_{}", d.to_uppercase(), o.name.to_uppercase()));
+                out.push(name(&["_OPT_", cw, "_", d, "_", o.name]));
             }
         }
     }
-    out.into_iter().map(|n| (n, "y".to_string())).collect()
+    out
 }
 
 fn admin() -> bool {
