@@ -98,10 +98,11 @@ impl Iterator for ListIter<'_> {
         }
         // Copied a run at a time between separators: lists are split on
         // every expansion of ${map}, ${filter}, inlist...
-        let mut out: Vec<u8> = Vec::new();
+        let first = memchr::memchr(sep, s).unwrap_or(s.len());
+        let mut out: Vec<u8> = Vec::with_capacity(first);
         let mut start = 0;
         let end = loop {
-            let Some(at) = s[start..].iter().position(|&c| c == sep).map(|p| start + p) else {
+            let Some(at) = memchr::memchr(sep, &s[start..]).map(|p| start + p) else {
                 out.extend_from_slice(&s[start..]);
                 break s.len();
             };
