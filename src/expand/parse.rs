@@ -107,7 +107,9 @@ pub fn parse(source: &str) -> Result<Seq> {
     if memchr::memchr2(b'$', b'\\', source.as_bytes()).is_none() {
         return Ok(if source.is_empty() { Vec::new() } else { vec![Node::Lit(source.to_string())] });
     }
-    if nesting_depth(source) <= MAX_NESTING {
+    // Each level of nesting takes a "{": a string that has no more than
+    // the limit in all needs no count.
+    if source.len() <= MAX_NESTING || nesting_depth(source) <= MAX_NESTING {
         if let Some(seq) = super::quickparse::parse(source) {
             return Ok(seq);
         }
@@ -117,7 +119,7 @@ pub fn parse(source: &str) -> Result<Seq> {
 
 /// Parse with the grammar.
 pub(super) fn parse_tree(source: &str) -> Result<Seq> {
-    if nesting_depth(source) > MAX_NESTING {
+    if source.len() > MAX_NESTING && nesting_depth(source) > MAX_NESTING {
         return failed("expansion nested too deeply");
     }
     let mut pairs = ExpandParser::parse(Rule::expansion, source)
