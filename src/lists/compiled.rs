@@ -458,6 +458,69 @@ mod tests {
         }
     }
 
+    /// Name patterns (classified once) against the client's names.
+    #[test]
+    fn host_name_patterns() {
+        for (names, text, want) in [
+            (vec!["mail.example"], "10.0.0.1 : *.example", true),
+            (vec!["mail.example"], "10.0.0.1 : ^mail\\.", true),
+            (vec!["mail.example"], "127.0.0.1 : ::1", false),
+            (vec![":1"], "127.0.0.1 : ::1", true),
+            (vec![], "*.example : 192.0.2.1", false),
+        ] {
+            let c = CompiledList::new(ListKind::Host, text);
+            assert!(matches!(c.fast, Fast::Hosts(_)), "{text}");
+            let host = HostSubject { address: "192.0.2.1".parse().ok(), name: None, ip_only: false };
+            let ctx = || {
+                let mut ctx = StaticListContext::new([]);
+                ctx.host_names = Some((!names.is_empty()).then(|| names.iter().map(|n| n.to_string()).collect()));
+                ctx
+            };
+            let walked = super::super::check::check_list(&mut ctx(), text, ListSep::Default, ListKind::Host, &mut super::super::check::Subject::Host(&host), false);
+            assert_eq!(c.match_host(&mut ctx(), &host).is_match(), want, "{text}");
+            assert_eq!(walked.is_match(), want, "{text}");
+        }
+    }
+
+    /// A named host list is compiled once with its definition and gives
+    /// the walk's answers, with the trace on (the walk) or off.
+    #[test]
+    fn named_host_list_compiled_once() {
+        let mut ctx = StaticListContext::new([('h', "relay", "10.0.0.0/8 : 192.168.1.1"), ('h', "names", "*.example : 10.0.0.0/8"), ('h', "late", "10.0.0.0/8 : *.example")]);
+        for (subject, list, want) in [
+            ("10.1.2.3", "+relay", true),
+            ("11.1.2.3", "+relay", false),
+            ("11.1.2.3", "!+relay : *", true),
+            ("192.168.1.1", "!+relay : *", false),
+            // The client has no name: the list ends there, with no match.
+            ("10.1.2.3", "+names", false),
+            ("10.1.2.3", "+late", true),
+            ("11.1.2.3", "+late", false),
+        ] {
+            for tracing in [false, true, false] {
+                ctx.tracing = tracing;
+                let host = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
+                assert_eq!(super::super::match_host(&mut ctx, &host, list).is_match(), want, "{subject} in {list} (trace {tracing})");
+            }
+            ctx.named_cache().clear();
+        }
+        let held = ctx.held_named_list(ListKind::Host, "relay").unwrap();
+        assert!(held.compiled_host(ListKind::Host).is_some_and(CompiledList::is_ip_index));
+        assert!(std::ptr::eq(held.compiled_host(ListKind::Host).unwrap(), ctx.held_named_list(ListKind::Host, "relay").unwrap().compiled_host(ListKind::Host).unwrap()));
+        // The second check with the trace on finds the result the fast
+        // path cached, as Exim's trace says.
+        ctx.tracing = false;
+        let host = HostSubject { address: "10.9.9.9".parse().ok(), name: None, ip_only: false };
+        assert!(super::super::match_host(&mut ctx, &host, "+relay").is_match());
+        ctx.tracing = true;
+        ctx.traced.clear();
+        assert!(super::super::match_host(&mut ctx, &host, "+relay").is_match());
+        assert_eq!(ctx.traced, vec!["host in \"+relay\"? yes (matched \"+relay\" - cached)".to_string()]);
+        // A list that expands differently each time is not held compiled.
+        let held = crate::lists::HeldList::new(crate::lists::NamedList { value: "$x : 10.0.0.0/8".into(), caching: crate::lists::NamedCaching::Default });
+        assert!(held.compiled_host(ListKind::Host).is_none());
+    }
+
     #[test]
     fn cache_returns_the_same_compiled_list() {
         let a = cached(ListKind::Domain, "cache.test : other.test");
