@@ -64,8 +64,9 @@ pub(crate) struct Interp<'a> {
     pub tracing: bool,
     /// `$local_part` and `$domain`, looked up once per check (they do
     /// not change while an ACL runs).
-    pub local_part: std::cell::OnceCell<Shared>,
-    pub domain: std::cell::OnceCell<Shared>,
+    /// With whether the session gave them (else they are the recipient's).
+    pub local_part: std::cell::OnceCell<(Shared, bool)>,
+    pub domain: std::cell::OnceCell<(Shared, bool)>,
     /// `$sender_host_address` and `$sender_address`, the subjects of
     /// `hosts`, `senders` and `sender_domains`: the same for the whole
     /// check, so asked of the session once.
@@ -664,8 +665,13 @@ impl Interp<'_> {
 
     /// The local part or domain of the recipient being checked.
     pub(crate) fn recipient_part(&self, local: bool) -> Shared {
+        self.recipient_part_from(local).0
+    }
+
+    /// The same, and whether it is the session's `$local_part` / `$domain`.
+    pub(crate) fn recipient_part_from(&self, local: bool) -> (Shared, bool) {
         let cached = if local { &self.local_part } else { &self.domain };
-        cached.get_or_init(|| self.recipient_part_uncached(local).into()).clone()
+        cached.get_or_init(|| self.recipient_part_uncached(local)).clone()
     }
 
     /// A session variable that stays the same while the ACL runs.
@@ -674,13 +680,13 @@ impl Interp<'_> {
     }
 
     /// The session's `$local_part` / `$domain`, else the recipient's parts.
-    fn recipient_part_uncached(&self, local: bool) -> String {
+    fn recipient_part_uncached(&self, local: bool) -> (Shared, bool) {
         let name = if local { "local_part" } else { "domain" };
         if let Some(v) = self.env.variable(name) {
-            return v;
+            return (v.into(), true);
         }
         let (l, d) = split_address(self.recipient.as_deref().unwrap_or_default());
-        if local { l } else { d }
+        (if local { l } else { d }.into(), false)
     }
 
     /// `logwrite = [:targets:] text`.

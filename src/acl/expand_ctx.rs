@@ -40,10 +40,10 @@ impl AclContext<'_, '_> {
             // Conditions see the local part as written; the variable is
             // lower-cased unless `control = caseful_local_part` was used.
             "local_part" if it.recipient.is_some() => {
-                if let Some(v) = it.env.variable(name) {
-                    return Some(v);
+                let (l, session) = it.recipient_part_from(true);
+                if session {
+                    return Some(l.to_string());
                 }
-                let l = it.recipient_part(true);
                 let caseful = it.state.controls.has(super::controls::ControlId::CasefulLocalPart);
                 return Some(if caseful { l.to_string() } else { l.to_lowercase() });
             }
@@ -108,7 +108,7 @@ impl Context for AclContext<'_, '_> {
         // went into them is not tracked. The recipient's parts are the
         // session's (with its taint) when it has them.
         if matches!(name, "domain" | "local_part") && self.it.recipient.is_some() {
-            return self.it.env.is_tainted(name) && self.it.env.variable(name).is_some();
+            return self.it.env.is_tainted(name) && self.it.recipient_part_from(name == "local_part").1;
         }
         !self.is_acl_variable(name) && self.it.env.is_tainted(name)
     }
