@@ -219,7 +219,9 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
                 cacheable = false;
             }
             if let Some(d) = result {
-                *how = How::Matched(if was_cached { format!("{written}\" - cached") } else { format!("{written}\"") });
+                if ctx.tracing() {
+                    *how = How::Matched(if was_cached { format!("{written}\" - cached") } else { format!("{written}\"") });
+                }
                 return done(yielded(yield_ok, d), cacheable);
             }
             continue;
@@ -278,7 +280,10 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
 
         match check_item(ctx, subject, ss) {
             ItemRc::Ok(d) => {
-                *how = How::Matched(format!("{written}\""));
+                // Only the trace says which item matched.
+                if ctx.tracing() {
+                    *how = How::Matched(format!("{written}\""));
+                }
                 return done(yielded(yield_ok, d), cacheable);
             }
             ItemRc::Fail => {}
