@@ -46,6 +46,9 @@ macro_rules! trace {
 }
 pub(crate) use trace;
 
+/// A session value shared by the conditions of one check.
+type Shared = std::rc::Rc<str>;
+
 /// Nesting limit (Exim's).
 const MAX_DEPTH: usize = 20;
 
@@ -61,15 +64,21 @@ pub(crate) struct Interp<'a> {
     pub tracing: bool,
     /// `$local_part` and `$domain`, looked up once per check (they do
     /// not change while an ACL runs).
-    pub local_part: std::cell::OnceCell<String>,
-    pub domain: std::cell::OnceCell<String>,
+    /// With whether the session gave them (else they are the recipient's).
+    pub local_part: std::cell::OnceCell<(Shared, bool)>,
+    pub domain: std::cell::OnceCell<(Shared, bool)>,
+    /// `$sender_host_address` and `$sender_address`, the subjects of
+    /// `hosts`, `senders` and `sender_domains`: the same for the whole
+    /// check, so asked of the session once.
+    pub host_address: std::cell::OnceCell<Shared>,
+    pub sender: std::cell::OnceCell<Shared>,
 }
 
 /// Run the ACL for hook `place`. `option` is the hook option's value
 /// (None when unset, which means the hook's default); `recipient` is the
 /// RCPT address (for `$local_part`, `$domain`).
 pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: Option<&str>, recipient: Option<&str>) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default() };
+    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default() };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -102,7 +111,7 @@ pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: O
 
 /// Run a named ACL with arguments (the `acl` condition and `${acl}`).
 pub fn check_named(env: &mut dyn AclEnv, state: &mut AclState, place: Where, name: &str, args: &[String]) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default() };
+    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default() };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -140,6 +149,21 @@ impl Interp<'_> {
         }
         let mut ctx = AclContext { it: self };
         expand::evaluate(&compiled, &mut ctx)
+    }
+
+    /// Expand an item's value with the form compiled when the ACL was read.
+    fn expand_item(&mut self, item: &Item) -> Result<String, ExpandError> {
+        match &item.compiled {
+            None if item.literal => Ok(item.value.clone()),
+            None => self.expand(&item.value),
+            Some(c) => match c.literal() {
+                Some(lit) => Ok(lit.to_string()),
+                None => {
+                    let c = c.clone();
+                    expand::evaluate(&c, &mut AclContext { it: self })
+                }
+            },
+        }
     }
 
     /// Expand, saying whether data from outside went into the result.
@@ -315,8 +339,9 @@ impl Interp<'_> {
     fn warn(&mut self, user: Option<String>, log: Option<String>) {
         if let Some(l) = log.filter(|l| Some(l) != user.as_ref()) {
             let text = texts::warn_logged(&self.env.host_and_ident(), &l);
-            if self.state.warn_logged.insert(text.clone()) {
+            if !self.state.warn_logged.contains(&text) {
                 self.env.log(&["main"], &text);
+                self.state.warn_logged.insert(text);
             }
         }
         let Some(u) = user else { return };
@@ -330,8 +355,8 @@ impl Interp<'_> {
     /// `acl_check_condition`: run the conditions and modifiers of one
     /// statement in order, stopping at the first that is not OK.
     fn condition(&mut self, verb: Verb, items: &[Item], endpass: &mut bool, user: &mut Option<String>, log: &mut Option<String>) -> Rc {
-        let mut user_message: Option<String> = None;
-        let mut log_message: Option<String> = None;
+        let mut user_message: Option<&Item> = None;
+        let mut log_message: Option<&Item> = None;
         let mut rc = Rc::Ok;
         for item in items {
             let def = conditions::def(item.id);
@@ -342,12 +367,12 @@ impl Interp<'_> {
                 }
                 CondId::Message => {
                     trace!(self, "  message: {}", item.value);
-                    user_message = Some(item.value.clone());
+                    user_message = Some(item);
                     continue;
                 }
                 CondId::LogMessage => {
                     trace!(self, "l_message: {}", item.value);
-                    log_message = Some(item.value.clone());
+                    log_message = Some(item);
                     continue;
                 }
                 _ => {}
@@ -431,7 +456,7 @@ impl Interp<'_> {
 
     /// The `message`/`log_message` rules at the end of a statement.
     #[allow(clippy::too_many_arguments)]
-    fn messages(&mut self, verb: Verb, rc: Rc, endpass: bool, mut user_message: Option<String>, log_message: Option<String>, user: &mut Option<String>, log: &mut Option<String>) {
+    fn messages(&mut self, verb: Verb, rc: Rc, endpass: bool, mut user_message: Option<&Item>, log_message: Option<&Item>, user: &mut Option<String>, log: &mut Option<String>) {
         if endpass && rc == Rc::Ok {
             user_message = None;
         }
@@ -449,16 +474,16 @@ impl Interp<'_> {
             }
             if let Some(um) = user_message {
                 self.state.verify_message = old_user.clone();
-                match self.expand(&um) {
+                match self.expand_item(um) {
                     Ok(m) if !m.is_empty() => *user = Some(m),
                     Ok(_) => {}
                     Err(e) if e.is_forced() => {}
-                    Err(e) => self.env.log(&["main", "panic"], &texts::message_expand_failed("", &um, e.message())),
+                    Err(e) => self.env.log(&["main", "panic"], &texts::message_expand_failed("", &um.value, e.message())),
                 }
             }
             if let Some(lm) = log_message {
                 self.state.verify_message = old_log.clone();
-                match self.expand(&lm) {
+                match self.expand_item(lm) {
                     Ok(m) if !m.is_empty() => {
                         *log = Some(match log.take() {
                             Some(prev) => format!("{m}: {prev}"),
@@ -467,7 +492,7 @@ impl Interp<'_> {
                     }
                     Ok(_) => {}
                     Err(e) if e.is_forced() => {}
-                    Err(e) => self.env.log(&["main", "panic"], &texts::message_expand_failed("log ", &lm, e.message())),
+                    Err(e) => self.env.log(&["main", "panic"], &texts::message_expand_failed("log ", &lm.value, e.message())),
                 }
             }
             if log.is_none() {
@@ -533,7 +558,7 @@ impl Interp<'_> {
                 Some(c) => self.list(ListKind::LocalPart, &c, arg, item, log),
             },
             CondId::Hosts => {
-                let h = self.env.variable("sender_host_address").unwrap_or_default();
+                let h = self.session_constant(&self.host_address, "sender_host_address");
                 self.list(ListKind::Host, &h, arg, item, log)
             }
             CondId::LocalParts => {
@@ -573,12 +598,12 @@ impl Interp<'_> {
             }
             CondId::Seen => ratelimit::seen_condition(self, arg, log),
             CondId::SenderDomains => {
-                let s = self.env.variable("sender_address").unwrap_or_default();
-                let d = s.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
-                self.list(ListKind::Domain, &d, arg, item, log)
+                let s = self.session_constant(&self.sender, "sender_address");
+                let d = s.rsplit_once('@').map_or("", |(_, d)| d);
+                self.list(ListKind::Domain, d, arg, item, log)
             }
             CondId::Senders => {
-                let s = self.env.variable("sender_address").unwrap_or_default();
+                let s = self.session_constant(&self.sender, "sender_address");
                 self.list(ListKind::Address, &s, arg, item, log)
             }
             CondId::Set => {
@@ -639,24 +664,29 @@ impl Interp<'_> {
     }
 
     /// The local part or domain of the recipient being checked.
-    pub(crate) fn recipient_part(&self, local: bool) -> String {
+    pub(crate) fn recipient_part(&self, local: bool) -> Shared {
+        self.recipient_part_from(local).0
+    }
+
+    /// The same, and whether it is the session's `$local_part` / `$domain`.
+    pub(crate) fn recipient_part_from(&self, local: bool) -> (Shared, bool) {
         let cached = if local { &self.local_part } else { &self.domain };
-        if let Some(v) = cached.get() {
-            return v.clone();
-        }
-        let v = self.recipient_part_uncached(local);
-        let _ = cached.set(v.clone());
-        v
+        cached.get_or_init(|| self.recipient_part_uncached(local)).clone()
+    }
+
+    /// A session variable that stays the same while the ACL runs.
+    fn session_constant(&self, which: &std::cell::OnceCell<Shared>, name: &str) -> Shared {
+        which.get_or_init(|| self.env.variable(name).unwrap_or_default().into()).clone()
     }
 
     /// The session's `$local_part` / `$domain`, else the recipient's parts.
-    fn recipient_part_uncached(&self, local: bool) -> String {
+    fn recipient_part_uncached(&self, local: bool) -> (Shared, bool) {
         let name = if local { "local_part" } else { "domain" };
         if let Some(v) = self.env.variable(name) {
-            return v;
+            return (v.into(), true);
         }
         let (l, d) = split_address(self.recipient.as_deref().unwrap_or_default());
-        if local { l } else { d }
+        (if local { l } else { d }.into(), false)
     }
 
     /// `logwrite = [:targets:] text`.

@@ -11,8 +11,15 @@ pub(crate) struct AclContext<'a, 'b> {
 }
 
 impl AclContext<'_, '_> {
+    /// The variables the ACL interpreter answers itself; None for the
+    /// session's (most names: they are told apart on their first letters
+    /// before anything is looked up).
     fn acl_variable(&self, name: &str) -> Option<String> {
         let it = &*self.it;
+        match name.as_bytes().first() {
+            Some(b'a' | b'd' | b'l' | b's') => {}
+            _ => return None,
+        }
         if name.starts_with("acl_c") || name.starts_with("acl_m") {
             return Some(it.state.get_var(name).cloned().unwrap_or_default());
         }
@@ -27,15 +34,18 @@ impl AclContext<'_, '_> {
             "sender_rate" => return it.state.sender_rate.map(|r| format!("{r:.1}")),
             "sender_rate_limit" => return it.state.sender_rate_limit.clone(),
             "sender_rate_period" => return it.state.sender_rate_period.clone(),
-            "domain" if it.recipient.is_some() && it.env.variable(name).is_none() => {
-                return Some(it.recipient_part(false));
-            }
+            // The session's value when it has one (recipient_part asks it
+            // first), else the recipient's domain.
+            "domain" if it.recipient.is_some() => return Some(it.recipient_part(false).to_string()),
             // Conditions see the local part as written; the variable is
             // lower-cased unless `control = caseful_local_part` was used.
-            "local_part" if it.recipient.is_some() && it.env.variable(name).is_none() => {
-                let l = it.recipient_part(true);
+            "local_part" if it.recipient.is_some() => {
+                let (l, session) = it.recipient_part_from(true);
+                if session {
+                    return Some(l.to_string());
+                }
                 let caseful = it.state.controls.has(super::controls::ControlId::CasefulLocalPart);
-                return Some(if caseful { l } else { l.to_lowercase() });
+                return Some(if caseful { l.to_string() } else { l.to_lowercase() });
             }
             _ => {}
         }
@@ -47,6 +57,21 @@ impl AclContext<'_, '_> {
             }
         }
         None
+    }
+
+    /// Whether `acl_variable` answers for `name`, without making its value.
+    fn is_acl_variable(&self, name: &str) -> bool {
+        let it = &*self.it;
+        match name {
+            "acl_narg" | "acl_verify_message" => true,
+            "sender_rate" => it.state.sender_rate.is_some(),
+            "sender_rate_limit" => it.state.sender_rate_limit.is_some(),
+            "sender_rate_period" => it.state.sender_rate_period.is_some(),
+            "domain" | "local_part" => it.recipient.is_some(),
+            _ if name.starts_with("acl_c") || name.starts_with("acl_m") => true,
+            _ if name.strip_prefix("acl_arg").is_some_and(|n| n.parse::<usize>().is_ok()) => true,
+            _ => name.strip_prefix("dnslist_").is_some_and(|rest| it.state.dnslist.keys().any(|k| *k == rest)),
+        }
     }
 }
 
@@ -80,8 +105,12 @@ impl Context for AclContext<'_, '_> {
 
     fn is_tainted(&self, name: &str) -> bool {
         // ACL variables and arguments are set by the configuration; what
-        // went into them is not tracked.
-        self.acl_variable(name).is_none() && self.it.env.is_tainted(name)
+        // went into them is not tracked. The recipient's parts are the
+        // session's (with its taint) when it has them.
+        if matches!(name, "domain" | "local_part") && self.it.recipient.is_some() {
+            return self.it.env.is_tainted(name) && self.it.recipient_part_from(name == "local_part").1;
+        }
+        !self.is_acl_variable(name) && self.it.env.is_tainted(name)
     }
 
     fn log(&mut self, line: &str) {

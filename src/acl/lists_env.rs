@@ -5,7 +5,6 @@
 use crate::expand::ListKind;
 use crate::lists::compiled::{self, CompiledList};
 use crate::lists::{self, HostSubject, ListContext, ListMatch};
-use std::collections::HashMap;
 
 /// Match `subject` against `list` as the ACL conditions do: `hosts`
 /// against the client's address (and name, through the context), the
@@ -69,7 +68,9 @@ fn result(m: ListMatch) -> Result<bool, String> {
 /// A `ListContext` with fixed named lists, no DNS and no expansion of
 /// named lists: for tests, benchmarks and tools.
 pub struct StaticListContext {
-    pub named: HashMap<(lists::ListKind, String), lists::NamedList>,
+    /// Shared by the contexts of a process's sessions (`with_named`), so
+    /// that each named list is compiled once.
+    pub named: std::sync::Arc<lists::NamedLists>,
     pub primary_hostname: String,
     /// For `@[]` and `@mx_*` (127.0.0.1 unless set).
     pub local_interfaces: Vec<std::net::IpAddr>,
@@ -97,20 +98,8 @@ impl StaticListContext {
 
     /// The same, with a resolver for host names in host lists.
     pub fn with_resolver<'a>(named: impl IntoIterator<Item = (char, &'a str, &'a str)>, resolver: std::sync::Arc<dyn crate::dns::Resolver>) -> StaticListContext {
-        let named = named
-            .into_iter()
-            .map(|(k, name, text)| {
-                let kind = match k {
-                    'd' => lists::ListKind::Domain,
-                    'h' => lists::ListKind::Host,
-                    'a' => lists::ListKind::Address,
-                    _ => lists::ListKind::LocalPart,
-                };
-                ((kind, name.to_string()), lists::NamedList { value: text.to_string(), caching: lists::NamedCaching::Default })
-            })
-            .collect();
         StaticListContext {
-            named,
+            named: std::sync::Arc::new(named_lists(named)),
             primary_hostname: "localhost".into(),
             local_interfaces: vec!["127.0.0.1".parse().expect("literal")],
             hosts_treat_as_local: None,
@@ -125,6 +114,22 @@ impl StaticListContext {
     }
 }
 
+/// Named lists as (kind letter d/h/a/l, name, text), held for
+/// `StaticListContext::named`.
+pub fn named_lists<'a>(named: impl IntoIterator<Item = (char, &'a str, &'a str)>) -> lists::NamedLists {
+    let mut lists = lists::NamedLists::default();
+    for (k, name, text) in named {
+        let kind = match k {
+            'd' => lists::ListKind::Domain,
+            'h' => lists::ListKind::Host,
+            'a' => lists::ListKind::Address,
+            _ => lists::ListKind::LocalPart,
+        };
+        lists.insert(kind, name, lists::NamedList { value: text.to_string(), caching: lists::NamedCaching::Default });
+    }
+    lists
+}
+
 impl StaticListContext {
     /// Use this resolver for host names, `@mx_*` and dnsdb.
     pub fn set_resolver(&mut self, resolver: std::sync::Arc<dyn crate::dns::Resolver>) {
@@ -134,7 +139,10 @@ impl StaticListContext {
 
 impl ListContext for StaticListContext {
     fn named_list(&self, kind: lists::ListKind, name: &str) -> Option<lists::NamedList> {
-        self.named.get(&(kind, name.to_string())).cloned()
+        self.named.get(kind, name).map(|h| h.list.clone())
+    }
+    fn held_named_list(&self, kind: lists::ListKind, name: &str) -> Option<std::sync::Arc<lists::HeldList>> {
+        self.named.get(kind, name).cloned()
     }
     fn expand_list(&mut self, text: &str, _kind: lists::ListKind, _subject: &str) -> lists::Expanded {
         lists::Expanded::Ok(text.to_string())

@@ -88,10 +88,14 @@ impl AclState {
     }
 
     pub fn set_var(&mut self, name: &str, value: String) {
-        if name.starts_with("acl_c") {
-            self.acl_c.insert(name.to_string(), value);
-        } else {
-            self.acl_m.insert(name.to_string(), value);
+        let vars = if name.starts_with("acl_c") { &mut self.acl_c } else { &mut self.acl_m };
+        // A `set` in an ACL run for each recipient replaces the value:
+        // the name is kept.
+        match vars.get_mut(name) {
+            Some(v) => *v = value,
+            None => {
+                vars.insert(name.to_string(), value);
+            }
         }
     }
 }

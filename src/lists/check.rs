@@ -5,7 +5,7 @@
 use super::address::{check_address, AddressSubject};
 use super::host::check_host;
 use super::string::{check_string, StringSubject};
-use super::{Expanded, HostSubject, ListContext, ListKind, ListMatch, ListSep, MatchData, NamedCaching};
+use super::{Expanded, HostSubject, ListContext, ListKind, ListMatch, ListSep, MatchData};
 use super::iter::ListIter;
 
 /// The subject being checked, with its per-kind state.
@@ -155,21 +155,34 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
         let yielded = |ok: bool, data: MatchData| if ok { ListMatch::Match(data) } else { ListMatch::NoMatch };
 
         if let Some(name) = ss.strip_prefix('+') {
-            let Some(nl) = ctx.named_list(kind, name) else {
+            let Some(held) = ctx.held_named_list(kind, name) else {
                 ctx.log(&format!("unknown named {} list \"{}\"", kind.word(), ss), true);
                 *how = How::Deferred(ss.to_string());
                 return done(ListMatch::Defer(search_error(ctx, None)), false);
             };
+            let nl = &held.list;
             let key = subject.cache_key();
-            let use_cache = match nl.caching {
-                NamedCaching::Cache => true,
-                NamedCaching::NoCache => false,
-                NamedCaching::Default => !nl.value.contains('$'),
-            };
+            let use_cache = held.cacheable();
             let cached = if use_cache { ctx.named_cache().get(kind, name, &key).cloned() } else { None };
             let was_cached = cached.is_some();
+            // A host list whose text needs no expansion is compiled once
+            // (the trace is the walk's).
+            let fast = match (&cached, &*subject) {
+                (None, Subject::Host(h)) if !ctx.tracing() => held.compiled_host(kind).and_then(|c| c.try_host(ctx, h)),
+                _ => None,
+            };
             let result = match cached {
                 Some(r) => r,
+                None if fast.is_some() => {
+                    let r = match fast {
+                        Some(ListMatch::Match(d)) => Some(d),
+                        _ => None,
+                    };
+                    if use_cache {
+                        ctx.named_cache().put(kind, name, &key, r.clone());
+                    }
+                    r
+                }
                 None => {
                     // Named lists are always expanded (so "\\d" becomes
                     // "\d", as recorded from Exim); only '$' stops caching.
@@ -206,7 +219,9 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
                 cacheable = false;
             }
             if let Some(d) = result {
-                *how = How::Matched(if was_cached { format!("{written}\" - cached") } else { format!("{written}\"") });
+                if ctx.tracing() {
+                    *how = How::Matched(if was_cached { format!("{written}\" - cached") } else { format!("{written}\"") });
+                }
                 return done(yielded(yield_ok, d), cacheable);
             }
             continue;
@@ -265,7 +280,10 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
 
         match check_item(ctx, subject, ss) {
             ItemRc::Ok(d) => {
-                *how = How::Matched(format!("{written}\""));
+                // Only the trace says which item matched.
+                if ctx.tracing() {
+                    *how = How::Matched(format!("{written}\""));
+                }
                 return done(yielded(yield_ok, d), cacheable);
             }
             ItemRc::Fail => {}

@@ -12,7 +12,8 @@
 use super::address::{check_address, AddressSubject};
 use super::check::ItemRc;
 use super::ipindex::{self, IpIndex};
-use super::host::{check_host, in_net, unmap};
+use super::host::{check_host, in_net, match_host_names, unmap};
+use super::hostitem::{classify, HostItem as ItemClass};
 use super::string::{check_string, StringSubject};
 use crate::lookups::lsearch::parse_ip_net;
 use super::iter::{ListIter, ListSep};
@@ -119,6 +120,10 @@ enum Item {
 
 enum HostItem {
     Net(ipnet::IpNet),
+    /// A pattern matched against the client's names (`*.example`,
+    /// `^regex`, or a name with other characters, such as the `:1` that
+    /// `::1` is in a colon list): classified once, not on each check.
+    NamePattern(Box<str>),
     Other(Box<str>),
 }
 
@@ -130,7 +135,13 @@ fn compile_hosts(text: &str) -> Option<Fast> {
         }
         items.push(match parse_ip_net(&item) {
             Some(net) => HostItem::Net(net),
-            None => HostItem::Other(item.into_boxed_str()),
+            // `@` items stand for other names, `*` and "" are decided
+            // before any classification: check_host deals with them.
+            None if item.is_empty() || item == "*" || item.starts_with('@') => HostItem::Other(item.into_boxed_str()),
+            None => match classify(&item) {
+                ItemClass::Regex | ItemClass::Wildcard | ItemClass::Other => HostItem::NamePattern(item.into_boxed_str()),
+                _ => HostItem::Other(item.into_boxed_str()),
+            },
         });
     }
     Some(Fast::Hosts(items))
@@ -189,16 +200,20 @@ impl CompiledList {
 
     /// A host list: as `lists::match_host`.
     pub fn match_host(&self, ctx: &mut dyn ListContext, host: &HostSubject) -> ListMatch {
-        match (&self.fast, host.address) {
-            (Fast::Ip(idx), Some(ip)) => return found(idx.check(unmap(ip))),
-            (Fast::Hosts(items), Some(ip)) => {
-                if let Some(m) = try_hosts(ctx, host, unmap(ip), items) {
-                    return m;
-                }
-            }
-            _ => {}
+        match self.try_host(ctx, host) {
+            Some(m) => m,
+            None => super::match_host(ctx, host, &self.text),
         }
-        super::match_host(ctx, host, &self.text)
+    }
+
+    /// A host list's answer from the fast form, with the walk's match
+    /// data; None when the list must be walked.
+    pub(crate) fn try_host(&self, ctx: &mut dyn ListContext, host: &HostSubject) -> Option<ListMatch> {
+        match (&self.fast, host.address) {
+            (Fast::Ip(idx), Some(ip)) => Some(found(idx.check(unmap(ip)))),
+            (Fast::Hosts(items), Some(ip)) => try_hosts(ctx, host, unmap(ip), items),
+            _ => None,
+        }
     }
 
     /// A domain, local part or address list, caseless (as ACL conditions
@@ -207,13 +222,9 @@ impl CompiledList {
         if let Fast::Set { any, exact, domains } = &self.fast {
             // An address without '@' has its own rules (a log line, the
             // domain patterns): the engine deals with it.
-            let at = subject.rfind('@');
+            let at = if self.kind == ListKind::Address { subject.bytes().rposition(|c| c == b'@') } else { None };
             if self.kind != ListKind::Address || at.is_some() {
-                let lower: std::borrow::Cow<str> = if subject.bytes().any(|c| c.is_ascii_uppercase()) {
-                    subject.to_ascii_lowercase().into()
-                } else {
-                    subject.into()
-                };
+                let lower = lower_case(subject);
                 let hit = *any
                     || exact.contains(&*lower)
                     || at.is_some_and(|i| domains.contains(&lower[i + 1..]));
@@ -255,10 +266,13 @@ impl CompiledList {
                 })
             }
             _ => {
-                let s = StringSubject::new(subject, true, self.kind);
+                // The subject for text items is made when one is met:
+                // lists of regexes only need it lower-cased.
+                let lower = lower_case(subject);
+                let mut s: Option<StringSubject> = None;
                 items.iter().find_map(|i| match i {
-                    Item::Text(t) => rc(check_string(ctx, &s, t)),
-                    Item::Regex(re) => match re.is_match(s.subject.as_bytes()) {
+                    Item::Text(t) => rc(check_string(ctx, s.get_or_insert_with(|| StringSubject::new(subject, true, self.kind)), t)),
+                    Item::Regex(re) => match re.is_match(lower.as_bytes()) {
                         Ok(true) => Some(Some(ListMatch::Match(MatchData::default()))),
                         Ok(false) => None,
                         Err(_) => Some(None),
@@ -281,6 +295,13 @@ fn try_hosts(ctx: &mut dyn ListContext, host: &HostSubject, ip: std::net::IpAddr
                     return Some(found(true));
                 }
             }
+            // No names (or match_ip): an item that cannot be checked.
+            HostItem::NamePattern(pattern) => match match_host_names(ctx, host, pattern) {
+                Some(ItemRc::Ok(d)) => return Some(ListMatch::Match(d)),
+                Some(ItemRc::Fail) => {}
+                None | Some(ItemRc::Error(_)) => return Some(ListMatch::NoMatch),
+                Some(ItemRc::Defer(_) | ItemRc::Panic(_)) => return None,
+            },
             HostItem::Other(text) => match check_host(ctx, host, text) {
                 ItemRc::Ok(d) => return Some(ListMatch::Match(d)),
                 ItemRc::Fail => {}
@@ -290,6 +311,15 @@ fn try_hosts(ctx: &mut dyn ListContext, host: &HostSubject, ip: std::net::IpAddr
         }
     }
     Some(ListMatch::NoMatch)
+}
+
+/// The subject lower-cased, copied only when it has capitals.
+fn lower_case(subject: &str) -> std::borrow::Cow<'_, str> {
+    if subject.bytes().any(|c| c.is_ascii_uppercase()) {
+        subject.to_ascii_lowercase().into()
+    } else {
+        subject.into()
+    }
 }
 
 fn found(hit: bool) -> ListMatch {
@@ -426,6 +456,69 @@ mod tests {
         ] {
             assert!(matches!(CompiledList::new(kind, text).fast, Fast::Walk), "{text}");
         }
+    }
+
+    /// Name patterns (classified once) against the client's names.
+    #[test]
+    fn host_name_patterns() {
+        for (names, text, want) in [
+            (vec!["mail.example"], "10.0.0.1 : *.example", true),
+            (vec!["mail.example"], "10.0.0.1 : ^mail\\.", true),
+            (vec!["mail.example"], "127.0.0.1 : ::1", false),
+            (vec![":1"], "127.0.0.1 : ::1", true),
+            (vec![], "*.example : 192.0.2.1", false),
+        ] {
+            let c = CompiledList::new(ListKind::Host, text);
+            assert!(matches!(c.fast, Fast::Hosts(_)), "{text}");
+            let host = HostSubject { address: "192.0.2.1".parse().ok(), name: None, ip_only: false };
+            let ctx = || {
+                let mut ctx = StaticListContext::new([]);
+                ctx.host_names = Some((!names.is_empty()).then(|| names.iter().map(|n| n.to_string()).collect()));
+                ctx
+            };
+            let walked = super::super::check::check_list(&mut ctx(), text, ListSep::Default, ListKind::Host, &mut super::super::check::Subject::Host(&host), false);
+            assert_eq!(c.match_host(&mut ctx(), &host).is_match(), want, "{text}");
+            assert_eq!(walked.is_match(), want, "{text}");
+        }
+    }
+
+    /// A named host list is compiled once with its definition and gives
+    /// the walk's answers, with the trace on (the walk) or off.
+    #[test]
+    fn named_host_list_compiled_once() {
+        let mut ctx = StaticListContext::new([('h', "relay", "10.0.0.0/8 : 192.168.1.1"), ('h', "names", "*.example : 10.0.0.0/8"), ('h', "late", "10.0.0.0/8 : *.example")]);
+        for (subject, list, want) in [
+            ("10.1.2.3", "+relay", true),
+            ("11.1.2.3", "+relay", false),
+            ("11.1.2.3", "!+relay : *", true),
+            ("192.168.1.1", "!+relay : *", false),
+            // The client has no name: the list ends there, with no match.
+            ("10.1.2.3", "+names", false),
+            ("10.1.2.3", "+late", true),
+            ("11.1.2.3", "+late", false),
+        ] {
+            for tracing in [false, true, false] {
+                ctx.tracing = tracing;
+                let host = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
+                assert_eq!(super::super::match_host(&mut ctx, &host, list).is_match(), want, "{subject} in {list} (trace {tracing})");
+            }
+            ctx.named_cache().clear();
+        }
+        let held = ctx.held_named_list(ListKind::Host, "relay").unwrap();
+        assert!(held.compiled_host(ListKind::Host).is_some_and(CompiledList::is_ip_index));
+        assert!(std::ptr::eq(held.compiled_host(ListKind::Host).unwrap(), ctx.held_named_list(ListKind::Host, "relay").unwrap().compiled_host(ListKind::Host).unwrap()));
+        // The second check with the trace on finds the result the fast
+        // path cached, as Exim's trace says.
+        ctx.tracing = false;
+        let host = HostSubject { address: "10.9.9.9".parse().ok(), name: None, ip_only: false };
+        assert!(super::super::match_host(&mut ctx, &host, "+relay").is_match());
+        ctx.tracing = true;
+        ctx.traced.clear();
+        assert!(super::super::match_host(&mut ctx, &host, "+relay").is_match());
+        assert_eq!(ctx.traced, vec!["host in \"+relay\"? yes (matched \"+relay\" - cached)".to_string()]);
+        // A list that expands differently each time is not held compiled.
+        let held = crate::lists::HeldList::new(crate::lists::NamedList { value: "$x : 10.0.0.0/8".into(), caching: crate::lists::NamedCaching::Default });
+        assert!(held.compiled_host(ListKind::Host).is_none());
     }
 
     #[test]

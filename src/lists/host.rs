@@ -146,7 +146,7 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
         _ => {}
     }
     if ip_only {
-        return ItemRc::Error("cannot match host name in match_ip list".into());
+        return ItemRc::Error(NO_NAMES_IN_MATCH_IP.into());
     }
     if class == HostItem::DomainName {
         // A plain name: match its addresses.
@@ -163,10 +163,8 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
             Err(_) => ItemRc::Defer(None),
         };
     }
-    if let Some(name) = &h.name {
-        return match_check_string(ctx, name, &pattern, true, true, true);
-    }
-    if let HostItem::Lookup { ltype, .. } = class {
+    // A query-style lookup item without a known name: the lookup decides.
+    if let (None, HostItem::Lookup { ltype, .. }) = (&h.name, &class) {
         match LookupSpec::parse(ltype) {
             Err(e) => {
                 ctx.log(&format!("{e} in host list item \"{pattern}\""), true);
@@ -183,11 +181,27 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
             Ok(_) => {}
         }
     }
+    match match_host_names(ctx, h, &pattern) {
+        Some(rc) => rc,
+        None => ItemRc::Error(format!("failed to find host name for {ip}")),
+    }
+}
+
+const NO_NAMES_IN_MATCH_IP: &str = "cannot match host name in match_ip list";
+
+/// A host name pattern (`*.example`, `^regex`, a name that is not a plain
+/// domain name) against the host's names: the given name, else the
+/// client's, looked up when first needed. None when it has none.
+pub(crate) fn match_host_names(ctx: &mut dyn ListContext, h: &HostSubject, pattern: &str) -> Option<ItemRc> {
+    if h.ip_only {
+        return Some(ItemRc::Error(NO_NAMES_IN_MATCH_IP.into()));
+    }
+    if let Some(name) = &h.name {
+        return Some(match_check_string(ctx, name, pattern, true, true, true));
+    }
     if ctx.tracing() {
         ctx.trace(&format!("sender host name required, to match against {pattern}"));
     }
-    let Some(names) = ctx.sender_host_names().filter(|n| !n.is_empty()) else {
-        return ItemRc::Error(format!("failed to find host name for {ip}"));
-    };
-    match_names(ctx, &names, &pattern)
+    let names = ctx.sender_host_names().filter(|n| !n.is_empty())?;
+    Some(match_names(ctx, &names, pattern))
 }

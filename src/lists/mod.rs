@@ -18,7 +18,7 @@ pub mod regex;
 pub mod string;
 
 pub use iter::{list_append, list_count, list_items, ListIter, ListSep};
-pub use named::NamedListCache;
+pub use named::{HeldList, NamedListCache, NamedLists};
 
 use crate::lookups::{Found, LookupEnv, LookupError, LookupSpec, Lookups};
 use std::net::IpAddr;
@@ -74,6 +74,12 @@ pub enum Expanded {
 pub trait ListContext {
     /// A named list's definition, if there is one of this kind.
     fn named_list(&self, kind: ListKind, name: &str) -> Option<NamedList>;
+    /// A named list as the context holds it, so that a long list is not
+    /// copied for each check and a host list is compiled once. The
+    /// default wraps `named_list`, compiling nothing.
+    fn held_named_list(&self, kind: ListKind, name: &str) -> Option<std::sync::Arc<HeldList>> {
+        self.named_list(kind, name).map(|l| std::sync::Arc::new(HeldList::for_once(l)))
+    }
     /// Expand a named list's text. For domain and local part lists Exim
     /// sets $domain / $local_part to `subject` if they are unset.
     fn expand_list(&mut self, text: &str, kind: ListKind, subject: &str) -> Expanded;
@@ -180,15 +186,20 @@ pub fn match_address(ctx: &mut dyn ListContext, address: &str, list: &str, casel
 
 /// Check a host against a host list (verify_check_this_host()).
 pub fn match_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> ListMatch {
-    // Long lists of addresses and networks only: compiled once per text.
-    // The compiled index cannot say which item matched, which the trace shows.
-    if host.address.is_some() && list.len() >= 64 && !ctx.tracing() {
-        let c = compiled::cached(ListKind::Host, list);
-        if c.is_ip_index() {
-            return c.match_host(ctx, host);
-        }
+    if let Some(m) = match_compiled_host(ctx, host, list) {
+        return m;
     }
     check::check_list(ctx, list, ListSep::Default, ListKind::Host, &mut check::Subject::Host(host), false)
+}
+
+/// Long host lists are compiled once per text and found by it (a short
+/// one is walked in less time than its text is found). The compiled form
+/// cannot say which item matched, which the trace shows.
+fn match_compiled_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> Option<ListMatch> {
+    if host.address.is_none() || list.len() < 64 || ctx.tracing() {
+        return None;
+    }
+    compiled::cached(ListKind::Host, list).try_host(ctx, host)
 }
 
 /// A main option's host list (`host_lookup`, `helo_verify_hosts`...), as
@@ -201,6 +212,9 @@ pub fn match_host_option(ctx: &mut dyn ListContext, host: &HostSubject, option: 
         }
         return ListMatch::NoMatch;
     };
+    if let Some(m) = match_compiled_host(ctx, host, list) {
+        return m;
+    }
     check::check_list_labelled(ctx, list, Some(option), ListSep::Default, ListKind::Host, &mut check::Subject::Host(host)).result
 }
 

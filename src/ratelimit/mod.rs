@@ -41,27 +41,36 @@ pub fn smooth(prev: Option<&Record>, now: f64, period: f64, count: f64) -> Recor
 }
 
 pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>) -> Rc {
-    let defaults = Defaults { place: it.place, host: it.env.variable("sender_host_address").unwrap_or_default(), size: if arg.contains("per_byte") { it.env.variable("message_size").and_then(|s| s.parse().ok()).unwrap_or(0.0) } else { 0.0 }, rcpt_count: if it.place != Where::Rcpt && arg.contains("per_rcpt") { it.env.variable("recipients_count").and_then(|s| s.parse().ok()).unwrap_or(0.0) } else { 0.0 }, rcpt: if arg.contains("per_addr") { format!("{}@{}", it.recipient_part(true), it.recipient_part(false)) } else { String::new() } };
+    let (per_addr, per_byte, per_rcpt) = (arg.contains("per_addr"), arg.contains("per_byte"), arg.contains("per_rcpt"));
     // Options depend on the text and the ACL (and, for per_addr,
     // per_byte and per_rcpt outside RCPT, on the message).
-    let cacheable = !(arg.contains("per_addr") || arg.contains("per_byte") || (arg.contains("per_rcpt") && it.place != Where::Rcpt));
+    let cacheable = !(per_addr || per_byte || (per_rcpt && it.place != Where::Rcpt));
     let cached = if cacheable { it.state.rate_options.get(arg).filter(|o| o.place == it.place).cloned() } else { None };
     let o = match cached {
         Some(o) => o,
-        None => match options::parse(arg, &defaults) {
-            Ok(o) => {
-                let o = std::sync::Arc::new(o);
-                if it.state.rate_options.len() > 1000 {
-                    it.state.rate_options.clear();
+        None => {
+            let defaults = Defaults {
+                place: it.place,
+                host: it.env.variable("sender_host_address").unwrap_or_default(),
+                size: if per_byte { it.env.variable("message_size").and_then(|s| s.parse().ok()).unwrap_or(0.0) } else { 0.0 },
+                rcpt_count: if it.place != Where::Rcpt && per_rcpt { it.env.variable("recipients_count").and_then(|s| s.parse().ok()).unwrap_or(0.0) } else { 0.0 },
+                rcpt: if per_addr { format!("{}@{}", it.recipient_part(true), it.recipient_part(false)) } else { String::new() },
+            };
+            match options::parse(arg, &defaults) {
+                Ok(o) => {
+                    let o = std::sync::Arc::new(o);
+                    if it.state.rate_options.len() > 1000 {
+                        it.state.rate_options.clear();
+                    }
+                    it.state.rate_options.insert(arg.to_string(), o.clone());
+                    o
                 }
-                it.state.rate_options.insert(arg.to_string(), o.clone());
-                o
+                Err(m) => {
+                    *log = Some(format!("error in arguments to \"ratelimit\" condition: {m}"));
+                    return Rc::Error;
+                }
             }
-            Err(m) => {
-                *log = Some(format!("error in arguments to \"ratelimit\" condition: {m}"));
-                return Rc::Error;
-            }
-        },
+        }
     };
     it.state.sender_rate_limit = Some(o.limit_text.clone());
     it.state.sender_rate_period = Some(o.period_text.clone());
@@ -83,13 +92,14 @@ pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>
     }
 
     let now = it.env.now();
-    let mut trace = Vec::new();
+    // The trace's lines, made only when it is on.
+    let mut trace = it.tracing.then(Vec::new);
     let mut rate = 0.0;
     let result = match it.env.hints() {
         None => Err(HintsError("failed to open ratelimit database".into())),
         Some(db) => db.update(DB_NAME, &o.db_key, &mut |old| {
             let prev = old.and_then(Record::decode);
-            let (rec, update) = decide(prev.as_ref(), now, &o, &mut trace);
+            let (rec, update) = decide(prev.as_ref(), now, &o, trace.as_mut());
             rate = rec.rate;
             if update {
                 Some(rec.encode())
@@ -98,7 +108,7 @@ pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>
             }
         }),
     };
-    for t in trace {
+    for t in trace.unwrap_or_default() {
         it.debug(&t);
     }
     if let Err(e) = result {
@@ -125,13 +135,18 @@ pub(crate) fn acl_condition(it: &mut Interp, arg: &str, log: &mut Option<String>
 
 /// The new record and whether to store it (leaky: only under the limit;
 /// strict: always; readonly: never).
-fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>) -> (Record, bool) {
+fn decide(prev: Option<&Record>, now: f64, o: &Options, mut trace: Option<&mut Vec<String>>) -> (Record, bool) {
+    let mut note = |line: &dyn Fn() -> String| {
+        if let Some(t) = trace.as_mut() {
+            t.push(line());
+        }
+    };
     let mut count = o.count;
     let mut prev = prev.cloned();
     if prev.is_none() {
-        trace.push(if o.unique.is_some() { "ratelimit creating new Bloom filter".into() } else { "ratelimit creating new rate data block".into() });
+        note(&|| if o.unique.is_some() { "ratelimit creating new Bloom filter".into() } else { "ratelimit creating new rate data block".into() });
     } else {
-        trace.push("ratelimit found key in database".into());
+        note(&|| "ratelimit found key in database".into());
     }
     if let Some(u) = &o.unique {
         // The set of unique values is thrown away once older than the
@@ -143,9 +158,9 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
             }
         }
         if o.mode != Mode::Readonly {
-            trace.push(format!("ratelimit checking uniqueness of {u}"));
+            note(&|| format!("ratelimit checking uniqueness of {u}"));
             let seen = prev.as_ref().is_some_and(|p| p.unique.iter().any(|x| x == u));
-            trace.push(if seen { "ratelimit event found in Bloom filter".into() } else { "ratelimit event added to Bloom filter".into() });
+            note(&|| if seen { "ratelimit event found in Bloom filter".into() } else { "ratelimit event added to Bloom filter".into() });
             if seen {
                 count = 0.0;
             }
@@ -154,7 +169,7 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
         }
     }
     if prev.is_none() {
-        trace.push("ratelimit initializing new key's rate data".into());
+        note(&|| "ratelimit initializing new key's rate data".into());
     }
     let mut rec = if o.mode == Mode::Readonly {
         match &prev {
@@ -167,12 +182,12 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
     let over = rec.rate >= o.limit;
     let update = match o.mode {
         Mode::Readonly => {
-            trace.push("ratelimit db not updated: readonly mode".into());
+            note(&|| "ratelimit db not updated: readonly mode".into());
             false
         }
         Mode::Strict => true,
         Mode::Leaky if over => {
-            trace.push("ratelimit db not updated: over the limit, but leaky".into());
+            note(&|| "ratelimit db not updated: over the limit, but leaky".into());
             false
         }
         Mode::Leaky => true,
@@ -183,7 +198,7 @@ fn decide(prev: Option<&Record>, now: f64, o: &Options, trace: &mut Vec<String>)
                 rec.unique.push(u.clone());
             }
         }
-        trace.push("ratelimit db updated".into());
+        note(&|| "ratelimit db updated".into());
     }
     (rec, update)
 }

@@ -56,6 +56,8 @@ pub struct AclSetup {
     pub store: Arc<AclStore>,
     pub options: HashMap<AclWhere, String>,
     pub named_lists: Vec<(char, String, String)>,
+    /// The same, held once for every session (lists compiled once).
+    pub held_lists: Arc<crate::lists::NamedLists>,
     pub primary_hostname: String,
     pub hints_dir: String,
     /// Where Exim's trace says inline and file ACL statements come from:
@@ -77,7 +79,7 @@ impl AclSetup {
             .iter()
             .filter_map(|(w, name)| ConfigView::option(config, name).map(|v| (*w, v)))
             .collect();
-        let named_lists = config
+        let named_lists: Vec<(char, String, String)> = config
             .named_lists
             .iter()
             .map(|l| {
@@ -95,10 +97,12 @@ impl AclSetup {
         let text_origin = std::fs::read_to_string(&file)
             .ok()
             .map(|t| (file.clone(), (t.matches('\n').count() + usize::from(!t.is_empty() && !t.ends_with('\n'))) as u32));
+        let held_lists = Arc::new(acl::lists_env::named_lists(named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str()))));
         Ok(AclSetup {
             store: Arc::new(store),
             options,
             named_lists,
+            held_lists,
             primary_hostname: ConfigView::option(config, "primary_hostname").unwrap_or_default(),
             hints_dir: format!("{spool}/db"),
             text_origin,
@@ -128,8 +132,8 @@ pub struct ConfiguredAcls {
 
 impl ConfiguredAcls {
     pub fn new(setup: Arc<AclSetup>, cfg: Arc<SmtpConfig>, hosts: Arc<dyn HostMatcher>, log: Arc<Logger>) -> Self {
-        let mut lists =
-            acl::lists_env::StaticListContext::new(setup.named_lists.iter().map(|(k, n, v)| (*k, n.as_str(), v.as_str())));
+        let mut lists = acl::lists_env::StaticListContext::new([]);
+        lists.named = setup.held_lists.clone();
         lists.primary_hostname = setup.primary_hostname.clone();
         lists.hosts_treat_as_local = setup.hosts_treat_as_local.clone();
         lists.local_interfaces = setup.local_interfaces.clone();
