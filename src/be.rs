@@ -438,9 +438,10 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
                 }
                 continue;
             }
-            let a = config.expand_macros(a).into_owned();
+            let a = config.expand_macros(crate::bytes::until_nul(a)).into_owned();
             let line = expand_line(config, state, &a);
-            let _ = writeln!(out, "{line}");
+            let _ = out.write_all(&crate::bytes::to_bytes(&line));
+            let _ = out.write_all(b"\n");
         }
         return 0;
     }
@@ -474,7 +475,7 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
         }
         let expanded = config.expand_macros(&line);
         let result = expand_line(config, state, &expanded);
-        let _ = out.write_all(result.as_bytes());
+        let _ = out.write_all(&crate::bytes::to_bytes(&result));
         let _ = out.write_all(b"\n");
     }
     0
@@ -515,7 +516,10 @@ fn interactive(config: &mut dyn ConfigView, state: &mut BeState) -> i32 {
             continue;
         }
         let expanded = config.expand_macros(&logical).into_owned();
-        println!("{}", expand_line(config, state, &expanded));
+        let result = expand_line(config, state, &expanded);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&crate::bytes::to_bytes(&result));
+        let _ = out.write_all(b"\n");
     }
     println!();
     if let Some(h) = &history {
@@ -570,14 +574,14 @@ fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut Str
         if !fgets(input, raw) {
             return !first;
         }
-        // Each piece on its own, as Exim's fgets() pieces are.
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(raw),
-        };
-        let mut piece = text.trim_end();
+        // Each piece on its own, as Exim's fgets() pieces are; the bytes
+        // are kept as they are (crate::bytes), up to a NUL, where Exim's
+        // C string ends.
+        let text = crate::bytes::from_bytes(raw);
+        let text = crate::bytes::until_nul(&text);
+        let mut piece = text.trim_end_matches(is_c_space);
         if !first {
-            piece = piece.trim_start();
+            piece = piece.trim_start_matches(is_c_space);
         }
         match piece.strip_suffix('\\') {
             Some(p) => line.push_str(p),
@@ -588,6 +592,11 @@ fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut Str
         }
         first = false;
     }
+}
+
+/// C's isspace(): only ASCII white space (a no-break space stays).
+fn is_c_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
 /// Exim reports a bad macro line as a time-stamped log line on stderr.

@@ -39,6 +39,7 @@ pub use arith::{readconf_printtime, readconf_readtime};
 pub use context::{Context, Found, ListKind};
 pub use error::ExpandError;
 pub use eval::Evaluator;
+pub use regex_cache::pcre_pattern as regex_pattern;
 pub use run::RunResult;
 
 /// The address in an RFC 2822 mailbox (`Name <a@b>` or `a@b`), as
