@@ -542,8 +542,11 @@ fn expand_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str) -> 
 const FGETS_MAX: usize = 1023;
 
 /// Read one fgets() piece into `raw`; false at the end of the input.
+/// A NUL ends the piece as a C string (the rest up to the newline is
+/// read and dropped).
 fn fgets(input: &mut impl BufRead, raw: &mut Vec<u8>) -> bool {
     raw.clear();
+    let mut nul = None;
     while raw.len() < FGETS_MAX {
         let buf = match input.fill_buf() {
             Ok(b) => b,
@@ -554,14 +557,24 @@ fn fgets(input: &mut impl BufRead, raw: &mut Vec<u8>) -> bool {
         }
         let room = FGETS_MAX - raw.len();
         let window = &buf[..buf.len().min(room)];
-        let take = memchr::memchr(b'\n', window).map(|i| i + 1).unwrap_or(window.len());
+        // One search finds the newline, or a NUL first (rare).
+        let mut end = memchr::memchr2(b'\n', 0, window);
+        if let Some(i) = end.filter(|&i| window[i] == 0) {
+            nul.get_or_insert(raw.len() + i);
+            end = memchr::memchr(b'\n', &window[i..]).map(|j| i + j);
+        }
+        let take = end.map(|i| i + 1).unwrap_or(window.len());
         raw.extend_from_slice(&buf[..take]);
         input.consume(take);
         if raw.last() == Some(&b'\n') {
             break;
         }
     }
-    !raw.is_empty()
+    let read = !raw.is_empty();
+    if let Some(n) = nul {
+        raw.truncate(n);
+    }
+    read
 }
 
 /// Read one input line into `line`, with trailing white space removed; a
@@ -575,10 +588,8 @@ fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut Str
             return !first;
         }
         // Each piece on its own, as Exim's fgets() pieces are; the bytes
-        // are kept as they are (crate::bytes), up to a NUL, where Exim's
-        // C string ends.
+        // are kept as they are (crate::bytes).
         let text = crate::bytes::from_bytes(raw);
-        let text = crate::bytes::until_nul(&text);
         let mut piece = text.trim_end_matches(is_c_space);
         if !first {
             piece = piece.trim_start_matches(is_c_space);

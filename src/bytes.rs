@@ -49,7 +49,12 @@ fn reserved_at(b: &[u8]) -> bool {
 /// Whether `s` holds any reserved character (it then differs from its bytes).
 #[inline]
 pub fn has_raw(s: &str) -> bool {
-    let b = s.as_bytes();
+    // Most strings are short and ASCII: a word-at-a-time test, inlined,
+    // costs less than a call to memchr.
+    !s.is_ascii() && raw_in(s.as_bytes())
+}
+
+fn raw_in(b: &[u8]) -> bool {
     memchr::memchr_iter(LEAD, b).any(|i| reserved_at(&b[i..]))
 }
 
@@ -60,9 +65,18 @@ pub fn push_byte(out: &mut String, b: u8) {
 }
 
 /// The string that stands for `b`.
+#[inline]
 pub fn from_bytes(b: &[u8]) -> Cow<'_, str> {
+    if b.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(b) });
+    }
+    from_non_ascii(b)
+}
+
+fn from_non_ascii(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
-        Ok(s) if !has_raw(s) => Cow::Borrowed(s),
+        Ok(s) if !raw_in(b) => Cow::Borrowed(s),
         _ => Cow::Owned(decode(b)),
     }
 }
@@ -114,8 +128,16 @@ fn push_valid(out: &mut String, s: &str) {
 }
 
 /// The bytes `s` stands for.
+#[inline]
 pub fn to_bytes(s: &str) -> Cow<'_, [u8]> {
-    if !has_raw(s) {
+    if s.is_ascii() {
+        return Cow::Borrowed(s.as_bytes());
+    }
+    non_ascii_bytes(s)
+}
+
+fn non_ascii_bytes(s: &str) -> Cow<'_, [u8]> {
+    if !raw_in(s.as_bytes()) {
         return Cow::Borrowed(s.as_bytes());
     }
     let mut out = Vec::with_capacity(s.len());
@@ -125,6 +147,10 @@ pub fn to_bytes(s: &str) -> Cow<'_, [u8]> {
 
 /// Append the bytes `s` stands for.
 pub fn push_bytes(out: &mut Vec<u8>, s: &str) {
+    if !has_raw(s) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
     let mut buf = [0u8; 4];
     for c in s.chars() {
         match reserved_byte(c) {
@@ -166,6 +192,21 @@ pub fn normalise(s: String) -> String {
     }
 }
 
+/// Whether a NUL can have entered a value (see `note_nul`).
+static NUL_MADE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called where a NUL enters a string without being cut there at once
+/// (`\x00` in an expansion string, `${from_utf8}`): until then no string
+/// needs to be searched for one.
+pub fn note_nul() {
+    NUL_MADE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[inline]
+pub fn nul_made() -> bool {
+    NUL_MADE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A C string ends at its first NUL: Exim's values stop there.
 #[inline]
 pub fn until_nul(s: &str) -> &str {
@@ -181,6 +222,25 @@ pub fn cut_at_nul(s: &mut String) {
     if let Some(i) = memchr::memchr(0, s.as_bytes()) {
         s.truncate(i);
     }
+}
+
+/// Text as Exim's cat_file() reads it (`${readfile}`, `${run}` and
+/// `${readsocket}` output): in fgets() pieces of up to 1023 bytes, each a
+/// C string, so a NUL drops the rest of its piece, newline included.
+pub fn fgets_text(v: Vec<u8>) -> String {
+    if memchr::memchr(0, &v).is_none() {
+        return from_vec(v);
+    }
+    let mut out = Vec::with_capacity(v.len());
+    let mut rest = &v[..];
+    while !rest.is_empty() {
+        let window = &rest[..rest.len().min(1023)];
+        let piece = memchr::memchr(b'\n', window).map_or(window, |i| &window[..=i]);
+        let kept = memchr::memchr(0, piece).map_or(piece, |i| &piece[..i]);
+        out.extend_from_slice(kept);
+        rest = &rest[piece.len()..];
+    }
+    from_vec(out)
 }
 
 #[cfg(test)]
@@ -241,5 +301,8 @@ mod tests {
         let mut s = String::from("ab\0");
         cut_at_nul(&mut s);
         assert_eq!(s, "ab");
+        // Recorded from Exim 4.96: ${readfile} of "a\0b\nc\n" is "ac\n".
+        assert_eq!(fgets_text(b"a\0b\nc\n".to_vec()), "ac\n");
+        assert_eq!(fgets_text(b"a\xff\n".to_vec()), "a\u{10FFFF}\n");
     }
 }

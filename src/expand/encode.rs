@@ -72,7 +72,13 @@ pub fn base64d(s: &str) -> Result<String, ExpandError> {
     // Exim ignores trailing garbage after the padding but fails on bad input.
     let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     match base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()) {
-        Ok(bytes) => Ok(crate::bytes::from_vec(bytes)),
+        Ok(mut bytes) => {
+            // Exim adds the result as a C string.
+            if let Some(i) = bytes.iter().position(|&b| b == 0) {
+                bytes.truncate(i);
+            }
+            Ok(crate::bytes::from_vec(bytes))
+        }
         Err(_) => fail(format!("string \"{s}\" is not well-formed for \"base64d\" operator")),
     }
 }

@@ -19,7 +19,11 @@ pub fn interpret_escape(after: &str) -> String {
         other => return other.to_string(),
     };
     // A byte above 0x7f is a byte, not the Latin-1 character.
-    crate::bytes::byte_char((byte & 0xff) as u8).to_string()
+    let byte = (byte & 0xff) as u8;
+    if byte == 0 {
+        crate::bytes::note_nul();
+    }
+    crate::bytes::byte_char(byte).to_string()
 }
 
 #[cfg(test)]

@@ -60,20 +60,22 @@ impl<'c> Evaluator<'c> {
         let r = seq.iter().try_for_each(|node| self.node(node, &mut out));
         let tainted = std::mem::replace(&mut self.taint, outer);
         // Exim's strings are C strings: whatever takes this one stops at
-        // a NUL (from an escape in the text).
-        bytes::cut_at_nul(&mut out);
+        // a NUL (from an escape in the text, or ${from_utf8}).
+        if bytes::nul_made() {
+            bytes::cut_at_nul(&mut out);
+        }
         r.map(|_| (out, tainted))
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
         // A result that is the whole string so far is moved, not copied.
-        // Exim adds values as C strings: a NUL ends them.
-        fn append(out: &mut String, mut s: String) {
+        // (Values from outside were cut at a NUL where they were made, as
+        // Exim adds them as C strings.)
+        fn append(out: &mut String, s: String) {
             if out.is_empty() {
-                bytes::cut_at_nul(&mut s);
                 *out = s;
             } else {
-                bytes::push_str(out, bytes::until_nul(&s));
+                bytes::push_str(out, &s);
             }
         }
         match node {
@@ -237,7 +239,10 @@ impl<'c> Evaluator<'c> {
                 let query = query_text;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
                 let (value, numeric) = match found {
-                    Some(f) => (Some(f.value.unwrap_or_default()), f.numeric),
+                    Some(f) => (Some(f.value.map(|mut v| {
+                        bytes::cut_at_nul(&mut v);
+                        v
+                    }).unwrap_or_default()), f.numeric),
                     None => (None, Vec::new()),
                 };
                 let ok = value.is_some();
@@ -398,7 +403,7 @@ impl<'c> Evaluator<'c> {
                 let v = self.args(args)?;
                 match std::fs::read(&v[0]) {
                     Ok(bytes) => {
-                        let text = from_vec(bytes);
+                        let text = bytes::fgets_text(bytes);
                         Ok(match v.get(1) {
                             Some(eol) => text.replace('\n', eol),
                             None => text,
@@ -710,7 +715,8 @@ impl<'c> Evaluator<'c> {
     fn arg<'a>(&mut self, seq: &'a Seq) -> Result<Cow<'a, str>> {
         match seq.as_slice() {
             [] => Ok(Cow::Borrowed("")),
-            [Node::Lit(s)] => Ok(Cow::Borrowed(bytes::until_nul(s))),
+            [Node::Lit(s)] if bytes::nul_made() => Ok(Cow::Borrowed(bytes::until_nul(s))),
+            [Node::Lit(s)] => Ok(Cow::Borrowed(s)),
             _ => self.seq(seq).map(Cow::Owned),
         }
     }
@@ -959,6 +965,7 @@ fn extract_named(key: &str, subject: &str) -> Option<String> {
             }
         }
         if name.eq_ignore_ascii_case(key) {
+            bytes::cut_at_nul(&mut value);
             return Some(value);
         }
     }

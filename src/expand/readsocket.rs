@@ -118,7 +118,7 @@ pub fn readsocket(name: &str, request: &str, spec: &str) -> Result<String, Socke
     }
     let mut answer = Vec::new();
     match conn.read_to_end(&mut answer) {
-        Ok(_) => Ok(crate::bytes::from_vec(answer)),
+        Ok(_) => Ok(crate::bytes::fgets_text(answer)),
         Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
             Err(SocketError("socket read timed out".into()))
         }

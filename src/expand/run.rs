@@ -86,5 +86,5 @@ pub fn run_command(options: &str, command: &str) -> Result<RunResult, ExpandErro
         .wait()
         .map_err(|e| ExpandError::Failed(format!("wait for child process failed: {}", crate::texts::errno_text(&e))))?;
     let rc = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-    Ok(RunResult { output: crate::bytes::from_vec(out), rc })
+    Ok(RunResult { output: crate::bytes::fgets_text(out), rc })
 }

@@ -221,6 +221,11 @@ pub fn from_utf8(s: &str) -> String {
         }
         out.push(if c > 255 { b'_' } else { c as u8 });
     }
+    // Exim adds the bytes one by one, a NUL too: it ends the string
+    // this is part of, not just this result.
+    if out.contains(&0) {
+        crate::bytes::note_nul();
+    }
     from_vec(out)
 }
 
