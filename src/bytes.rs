@@ -183,6 +183,29 @@ pub fn push_str(out: &mut String, s: &str) {
     out.push_str(&from_vec(raw));
 }
 
+/// For readers that copy a string's UTF-8 into a buffer and interpret
+/// backslash escapes on the way: push the byte `c` that the escape
+/// `after` (the text after the backslash) stood for. An escaped ASCII
+/// letter or digit gives a byte, carried as its character; a backslash
+/// before a multibyte character leaves its first byte, whose
+/// continuation bytes the reader copies next. `utf8_buffer` makes the string.
+pub fn push_escaped(out: &mut Vec<u8>, after: &[u8], c: u8) {
+    if after.first().is_some_and(|&a| a >= 0x80) {
+        out.push(c);
+    } else {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(byte_char(c).encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+/// The string in a buffer that `push_escaped` filled.
+pub fn utf8_buffer(out: Vec<u8>) -> String {
+    match String::from_utf8(out) {
+        Ok(s) => normalise(s),
+        Err(e) => from_vec(e.into_bytes()),
+    }
+}
+
 /// The bytes of `s` in the form `from_bytes` gives (see `push_str`).
 pub fn normalise(s: String) -> String {
     if has_raw(&s) {

@@ -26,7 +26,8 @@ struct SourceFile {
 
 impl SourceFile {
     fn new(name: &str, content: &[u8]) -> SourceFile {
-        let text = String::from_utf8_lossy(content);
+        // Bytes that are not UTF-8 are kept (crate::bytes).
+        let text = crate::bytes::from_bytes(content);
         let lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
         let dir = match name.rfind('/') {
             Some(p) => name[..p].to_string(),
