@@ -17,8 +17,10 @@ pub trait ConfigView {
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
-    /// A `NAME = value` (or `==`) line typed to `-be`; the error is Exim's.
-    fn define_macro(&mut self, line: &str) -> Result<(), String>;
+    /// A `NAME = value` (or `==`) line typed to `-be`; the error is
+    /// Exim's. Ok is the name Exim reports: that of the newest macro,
+    /// which is not the one a `==` line redefined.
+    fn define_macro(&mut self, line: &str) -> Result<String, String>;
 }
 
 /// What lives from one `-be` line to the next: variables that expansions
@@ -427,21 +429,9 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
     // a person is waiting for the prompt.
     let mut out = std::io::BufWriter::new(stdout.lock());
     if !args.is_empty() {
+        // An argument can define a macro too.
         for a in args {
-            // An argument can define a macro too.
-            if let Some(name) = macro_name(a) {
-                match config.define_macro(a) {
-                    Ok(()) => {
-                        let _ = writeln!(out, "Defined macro '{name}'");
-                    }
-                    Err(e) => macro_error(&e),
-                }
-                continue;
-            }
-            let a = config.expand_macros(crate::bytes::until_nul(a)).into_owned();
-            let line = expand_line(config, state, &a);
-            let _ = out.write_all(&crate::bytes::to_bytes(&line));
-            let _ = out.write_all(b"\n");
+            test_line(config, state, crate::bytes::until_nul(a), &mut out);
         }
         return 0;
     }
@@ -461,24 +451,33 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
             let _ = out.write_all(b"\n");
             break;
         }
-        if let Some(name) = macro_name(&line) {
-            match config.define_macro(&line) {
-                Ok(()) => {
-                    let _ = writeln!(out, "Defined macro '{name}'");
-                }
-                Err(e) => {
-                    let _ = out.flush();
-                    macro_error(&e);
-                }
-            }
-            continue;
-        }
-        let expanded = config.expand_macros(&line);
-        let result = expand_line(config, state, &expanded);
-        let _ = out.write_all(&crate::bytes::to_bytes(&result));
-        let _ = out.write_all(b"\n");
+        test_line(config, state, &line, &mut out);
     }
     0
+}
+
+/// One line of `-be` (Exim's expansion_test_line): macros are substituted
+/// (not in the name of a macro the line defines); a line that then starts
+/// with an upper-case letter defines a macro, or fails to; any other line
+/// is expanded. The result is written as the bytes it stands for.
+fn test_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str, out: &mut impl Write) {
+    let line = config.expand_macros(line);
+    if defines_macro(&line) {
+        match config.define_macro(&line) {
+            Ok(name) => {
+                let _ = writeln!(out, "Defined macro '{name}'");
+            }
+            Err(e) => {
+                // The prompt before the error on the terminal.
+                let _ = out.flush();
+                macro_error(&e);
+            }
+        }
+        return;
+    }
+    let result = expand_line(config, state, &line);
+    let _ = out.write_all(&crate::bytes::to_bytes(&result));
+    let _ = out.write_all(b"\n");
 }
 
 /// `-be` at a terminal: line editing and a history kept in
@@ -508,18 +507,7 @@ fn interactive(config: &mut dyn ConfigView, state: &mut BeState) -> i32 {
         pending.push_str(piece);
         let logical = std::mem::take(&mut pending);
         let _ = editor.add_history_entry(logical.as_str());
-        if let Some(name) = macro_name(&logical) {
-            match config.define_macro(&logical) {
-                Ok(()) => println!("Defined macro '{name}'"),
-                Err(e) => macro_error(&e),
-            }
-            continue;
-        }
-        let expanded = config.expand_macros(&logical).into_owned();
-        let result = expand_line(config, state, &expanded);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&crate::bytes::to_bytes(&result));
-        let _ = out.write_all(b"\n");
+        test_line(config, state, &logical, &mut std::io::stdout().lock());
     }
     println!();
     if let Some(h) = &history {
@@ -612,15 +600,13 @@ fn is_c_space(c: char) -> bool {
 
 /// Exim reports a bad macro line as a time-stamped log line on stderr.
 fn macro_error(e: &str) {
-    eprintln!("{} {e}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    let line = format!("{} {e}\n", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    let _ = std::io::stderr().write_all(&crate::bytes::to_bytes(&line));
 }
 
-/// The macro a `NAME = value` line defines: NAME starts with an upper-case
-/// letter and is followed, after optional white space, by "=".
-fn macro_name(line: &str) -> Option<&str> {
-    if !line.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return None;
-    }
-    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
-    line[end..].trim_start().starts_with('=').then(|| &line[..end])
+/// As in Exim, every line that starts with an upper-case letter (after
+/// macro substitution) is taken for a macro definition; one that is not
+/// well formed (`Abc`, `A${x}`) is an error, not an expansion.
+fn defines_macro(line: &str) -> bool {
+    line.starts_with(|c: char| c.is_ascii_uppercase())
 }
