@@ -1062,6 +1062,10 @@ impl OpEnv for Evaluator<'_> {
         r
     }
 
+    fn print_topbitchars(&self) -> bool {
+        self.ctx.config_option("print_topbitchars").as_deref() == Some("true")
+    }
+
     fn headers_charset(&self) -> String {
         self.ctx.config_option("headers_charset").unwrap_or_else(|| crate::texts::HEADERS_CHARSET.to_string())
     }

@@ -208,6 +208,8 @@ pub trait OpEnv {
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     fn expand(&mut self, s: &str) -> Result<String, ExpandError>;
     fn headers_charset(&self) -> String;
+    /// The print_topbitchars option: bytes above 0x7f count as printing.
+    fn print_topbitchars(&self) -> bool;
 }
 
 fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
@@ -255,7 +257,7 @@ pub fn apply(op: &Op, mut sub: String, env: &mut dyn OpEnv) -> Result<String, Ex
         OpKind::Base32d => encode::base32d(&sub)?,
         OpKind::Base62 => encode::base62(&sub)?,
         OpKind::Base62d => encode::base62d(&sub)?,
-        OpKind::Escape => strings::string_printing(&sub, true),
+        OpKind::Escape => strings::string_printing(&sub, true, env.print_topbitchars()),
         OpKind::Escape8bit => strings::escape8bit(&sub),
         OpKind::Hexquote => strings::hexquote(&sub),
         OpKind::Quote => strings::quote(&sub),

@@ -102,19 +102,22 @@ pub fn compute_nhash(subject: &str, v1: i64, v2: i64) -> Result<String, ExpandEr
     })
 }
 
-/// `${escape:...}`: non-printing characters as C-style escapes.
-pub fn string_printing(s: &str, allow_tab: bool) -> String {
-    let mut out = String::new();
-    for &b in to_bytes(s).iter() {
+/// `${escape:...}`: non-printing characters as C-style escapes; with
+/// `top_bit` (print_topbitchars) bytes above 0x7f count as printing.
+pub fn string_printing(s: &str, allow_tab: bool, top_bit: bool) -> String {
+    let b = to_bytes(s);
+    let mut out = Vec::with_capacity(b.len());
+    for &b in b.iter() {
         match b {
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' if !allow_tab => out.push_str("\\t"),
-            0x20..=0x7e | b'\t' => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03o}")),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' if !allow_tab => out.extend_from_slice(b"\\t"),
+            0x20..=0x7e | b'\t' => out.push(b),
+            0x80..=0xff if top_bit => out.push(b),
+            _ => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
         }
     }
-    out
+    from_vec(out)
 }
 
 /// `${escape8bit:...}`: DEL, bytes with the top bit set and the
