@@ -145,6 +145,14 @@ fn non_ascii_bytes(s: &str) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// `to_bytes` of an owned string, without a copy in the common case.
+pub fn into_bytes(s: String) -> Vec<u8> {
+    match to_bytes(&s) {
+        Cow::Borrowed(_) => s.into_bytes(),
+        Cow::Owned(v) => v,
+    }
+}
+
 /// Append the bytes `s` stands for.
 pub fn push_bytes(out: &mut Vec<u8>, s: &str) {
     if !has_raw(s) {
