@@ -48,6 +48,12 @@ pub fn parse_address(s: &str) -> Option<String> {
     address::extract(s).map(|e| e.address)
 }
 
+/// Exim's string_printing(): control characters and bytes above 0x7f as
+/// C escapes (tabs kept), as log lines of administrators' texts show them.
+pub fn printing(s: &str) -> String {
+    strings::string_printing(s, true, false)
+}
+
 /// A compiled expansion string.
 #[derive(Debug, Clone)]
 pub struct Compiled {
