@@ -394,10 +394,20 @@ impl<'c> Evaluator<'c> {
             }
             ItemId::Listquote => {
                 let v = self.args(args)?;
-                let sep = v[0].chars().next().unwrap_or(':');
-                let doubled = format!("{sep}{sep}");
+                // The separator is a byte, even of a multibyte character.
+                let sep = to_bytes(&v[0]).first().copied().unwrap_or(b':');
                 // An empty element is written as a space so that it survives.
-                Ok(if v[1].is_empty() { " ".into() } else { v[1].replace(sep, &doubled) })
+                if v[1].is_empty() {
+                    return Ok(" ".into());
+                }
+                let mut out = Vec::with_capacity(v[1].len() + 4);
+                for &b in to_bytes(&v[1]).iter() {
+                    out.push(b);
+                    if b == sep {
+                        out.push(b);
+                    }
+                }
+                Ok(from_vec(out))
             }
             ItemId::Readfile => {
                 let v = self.args(args)?;

@@ -400,6 +400,10 @@ mod tests {
 /// modified UTF-7, with the separator `sep` turned into ".".
 pub fn imapfolder(name: &str, sep: char, specials: &str) -> Result<String, ExpandError> {
     use base64::Engine as _;
+    // Exim converts with iconv(), which stops at bytes that are not UTF-8.
+    if crate::bytes::has_raw(name) {
+        return fail("imapfolder: iconv() failed to convert from UTF-8: Invalid or incomplete multibyte or wide character");
+    }
     let mut out = String::new();
     let mut pending: Vec<u16> = Vec::new();
     let flush = |out: &mut String, pending: &mut Vec<u16>| {
