@@ -17,8 +17,10 @@ pub trait ConfigView {
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     /// Macro substitution in `-be` input lines, as Exim does.
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str>;
-    /// A `NAME = value` (or `==`) line typed to `-be`; the error is Exim's.
-    fn define_macro(&mut self, line: &str) -> Result<(), String>;
+    /// A `NAME = value` (or `==`) line typed to `-be`; the error is
+    /// Exim's. Ok is the name Exim reports: that of the newest macro,
+    /// which is not the one a `==` line redefined.
+    fn define_macro(&mut self, line: &str) -> Result<String, String>;
 }
 
 /// What lives from one `-be` line to the next: variables that expansions
@@ -427,20 +429,9 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
     // a person is waiting for the prompt.
     let mut out = std::io::BufWriter::new(stdout.lock());
     if !args.is_empty() {
+        // An argument can define a macro too.
         for a in args {
-            // An argument can define a macro too.
-            if let Some(name) = macro_name(a) {
-                match config.define_macro(a) {
-                    Ok(()) => {
-                        let _ = writeln!(out, "Defined macro '{name}'");
-                    }
-                    Err(e) => macro_error(&e),
-                }
-                continue;
-            }
-            let a = config.expand_macros(a).into_owned();
-            let line = expand_line(config, state, &a);
-            let _ = writeln!(out, "{line}");
+            test_line(config, state, crate::bytes::until_nul(a), &mut out);
         }
         return 0;
     }
@@ -460,24 +451,33 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
             let _ = out.write_all(b"\n");
             break;
         }
-        if let Some(name) = macro_name(&line) {
-            match config.define_macro(&line) {
-                Ok(()) => {
-                    let _ = writeln!(out, "Defined macro '{name}'");
-                }
-                Err(e) => {
-                    let _ = out.flush();
-                    macro_error(&e);
-                }
-            }
-            continue;
-        }
-        let expanded = config.expand_macros(&line);
-        let result = expand_line(config, state, &expanded);
-        let _ = out.write_all(result.as_bytes());
-        let _ = out.write_all(b"\n");
+        test_line(config, state, &line, &mut out);
     }
     0
+}
+
+/// One line of `-be` (Exim's expansion_test_line): macros are substituted
+/// (not in the name of a macro the line defines); a line that then starts
+/// with an upper-case letter defines a macro, or fails to; any other line
+/// is expanded. The result is written as the bytes it stands for.
+fn test_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str, out: &mut impl Write) {
+    let line = config.expand_macros(line);
+    if defines_macro(&line) {
+        match config.define_macro(&line) {
+            Ok(name) => {
+                let _ = writeln!(out, "Defined macro '{name}'");
+            }
+            Err(e) => {
+                // The prompt before the error on the terminal.
+                let _ = out.flush();
+                macro_error(&e);
+            }
+        }
+        return;
+    }
+    let result = expand_line(config, state, &line);
+    let _ = out.write_all(&crate::bytes::to_bytes(&result));
+    let _ = out.write_all(b"\n");
 }
 
 /// `-be` at a terminal: line editing and a history kept in
@@ -507,15 +507,7 @@ fn interactive(config: &mut dyn ConfigView, state: &mut BeState) -> i32 {
         pending.push_str(piece);
         let logical = std::mem::take(&mut pending);
         let _ = editor.add_history_entry(logical.as_str());
-        if let Some(name) = macro_name(&logical) {
-            match config.define_macro(&logical) {
-                Ok(()) => println!("Defined macro '{name}'"),
-                Err(e) => macro_error(&e),
-            }
-            continue;
-        }
-        let expanded = config.expand_macros(&logical).into_owned();
-        println!("{}", expand_line(config, state, &expanded));
+        test_line(config, state, &logical, &mut std::io::stdout().lock());
     }
     println!();
     if let Some(h) = &history {
@@ -538,8 +530,11 @@ fn expand_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str) -> 
 const FGETS_MAX: usize = 1023;
 
 /// Read one fgets() piece into `raw`; false at the end of the input.
+/// A NUL ends the piece as a C string (the rest up to the newline is
+/// read and dropped).
 fn fgets(input: &mut impl BufRead, raw: &mut Vec<u8>) -> bool {
     raw.clear();
+    let mut nul = None;
     while raw.len() < FGETS_MAX {
         let buf = match input.fill_buf() {
             Ok(b) => b,
@@ -550,14 +545,24 @@ fn fgets(input: &mut impl BufRead, raw: &mut Vec<u8>) -> bool {
         }
         let room = FGETS_MAX - raw.len();
         let window = &buf[..buf.len().min(room)];
-        let take = memchr::memchr(b'\n', window).map(|i| i + 1).unwrap_or(window.len());
+        // One search finds the newline, or a NUL first (rare).
+        let mut end = memchr::memchr2(b'\n', 0, window);
+        if let Some(i) = end.filter(|&i| window[i] == 0) {
+            nul.get_or_insert(raw.len() + i);
+            end = memchr::memchr(b'\n', &window[i..]).map(|j| i + j);
+        }
+        let take = end.map(|i| i + 1).unwrap_or(window.len());
         raw.extend_from_slice(&buf[..take]);
         input.consume(take);
         if raw.last() == Some(&b'\n') {
             break;
         }
     }
-    !raw.is_empty()
+    let read = !raw.is_empty();
+    if let Some(n) = nul {
+        raw.truncate(n);
+    }
+    read
 }
 
 /// Read one input line into `line`, with trailing white space removed; a
@@ -570,14 +575,12 @@ fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut Str
         if !fgets(input, raw) {
             return !first;
         }
-        // Each piece on its own, as Exim's fgets() pieces are.
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(raw),
-        };
-        let mut piece = text.trim_end();
+        // Each piece on its own, as Exim's fgets() pieces are; the bytes
+        // are kept as they are (crate::bytes).
+        let text = crate::bytes::from_bytes(raw);
+        let mut piece = text.trim_end_matches(is_c_space);
         if !first {
-            piece = piece.trim_start();
+            piece = piece.trim_start_matches(is_c_space);
         }
         match piece.strip_suffix('\\') {
             Some(p) => line.push_str(p),
@@ -590,17 +593,20 @@ fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut Str
     }
 }
 
-/// Exim reports a bad macro line as a time-stamped log line on stderr.
-fn macro_error(e: &str) {
-    eprintln!("{} {e}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+/// C's isspace(): only ASCII white space (a no-break space stays).
+fn is_c_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
-/// The macro a `NAME = value` line defines: NAME starts with an upper-case
-/// letter and is followed, after optional white space, by "=".
-fn macro_name(line: &str) -> Option<&str> {
-    if !line.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return None;
-    }
-    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
-    line[end..].trim_start().starts_with('=').then(|| &line[..end])
+/// Exim reports a bad macro line as a time-stamped log line on stderr.
+fn macro_error(e: &str) {
+    let line = format!("{} {e}\n", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    let _ = std::io::stderr().write_all(&crate::bytes::to_bytes(&line));
+}
+
+/// As in Exim, every line that starts with an upper-case letter (after
+/// macro substitution) is taken for a macro definition; one that is not
+/// well formed (`Abc`, `A${x}`) is an error, not an expansion.
+fn defines_macro(line: &str) -> bool {
+    line.starts_with(|c: char| c.is_ascii_uppercase())
 }

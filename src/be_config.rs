@@ -56,7 +56,15 @@ impl ConfigView for Config {
         std::borrow::Cow::Owned(Config::expand_macros(self, line))
     }
 
-    fn define_macro(&mut self, line: &str) -> Result<(), String> {
-        self.macros.read_assignment(line).map_err(|e| e.message)
+    fn define_macro(&mut self, line: &str) -> Result<String, String> {
+        let newest = |c: &Config| c.macros.user().last().map(|m| m.name.clone()).unwrap_or_default();
+        self.macros.read_assignment(line).map(|()| newest(self)).map_err(|e| {
+            let error = if e.with_line {
+                config::ConfigError::at(&Config::config_file(self), self.lines, e.message)
+            } else {
+                config::ConfigError::general(e.message)
+            };
+            error.to_string()
+        })
     }
 }

@@ -183,7 +183,12 @@ fn origin_variables(var: &'static str, value: String) -> Vec<(&'static str, Stri
 }
 
 pub fn main() -> i32 {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    // Arguments are bytes (std::env::args() would panic on one that is
+    // not UTF-8).
+    let argv: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| crate::bytes::from_vec(std::os::unix::ffi::OsStringExt::into_vec(a)))
+        .collect();
     if argv.iter().any(|a| a == "--help") {
         print!("{}", texts::HELP);
         return 0;

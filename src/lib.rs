@@ -6,6 +6,7 @@ pub mod acl;
 pub mod auth;
 pub mod be;
 pub mod be_config;
+pub mod bytes;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -36,6 +36,8 @@ const PIECES: &[&str] = &[
     "${expand:", "\\$\\{lc:X\\}", "<;", ";", ",", "${listnamed:", "${time_eval:", "1h", "${time_interval:",
     "${rfc2047:", "${rfc2047d:", "=?utf-8?q?a=41?=", "${quote_local_part:", "${escape:", "\\x01",
     "\\777", "${acl{", "${lookup{", "lsearch", "{/dev/null}", "${readfile{", "${env{", "PATH", " ",
+    "\\xff", "\\xc3", "\\x00", "ä", "€", "\u{10FFFF}", "{.}", "${from_utf8:", "${utf8clean:",
+    "${rxquote:", "${escape8bit:", "${hexquote:", "${strlen:", "${md5:",
 ];
 
 fn built() -> impl Strategy<Value = String> {
@@ -53,6 +55,28 @@ proptest! {
     #[test]
     fn language_pieces_never_panic(s in built()) {
         expand(&s);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(b in prop::collection::vec(any::<u8>(), 0..80)) {
+        expand(&rexim::bytes::from_bytes(&b));
+    }
+
+    /// Any bytes survive the value type, and Exim's operators cut them
+    /// where Exim does: at byte offsets, a multibyte character or not.
+    #[test]
+    fn bytes_survive_and_cut_as_bytes(b in prop::collection::vec(1u8.., 0..40), n in 0usize..45) {
+        let s = rexim::bytes::from_bytes(&b);
+        prop_assert_eq!(&*rexim::bytes::to_bytes(&s), &b[..]);
+        let escaped: String = b.iter().map(|c| format!("\\x{c:02x}")).collect();
+        let halves = expand::expand_string(&format!("${{length_{n}:{escaped}}}|${{substr_{n}:{escaped}}}"), &mut Quiet).unwrap();
+        let halves = rexim::bytes::to_bytes(&halves).into_owned();
+        let cut = n.min(b.len());
+        prop_assert_eq!(&halves[..cut], &b[..cut]);
+        prop_assert_eq!(halves[cut], b'|');
+        prop_assert_eq!(&halves[cut + 1..], &b[cut..]);
+        let len = expand::expand_string(&format!("${{strlen:{escaped}}}"), &mut Quiet).unwrap();
+        prop_assert_eq!(len, b.len().to_string());
     }
 }
 

@@ -696,7 +696,8 @@ impl Interp<'_> {
             None => (vec!["main".to_string()], arg),
         };
         let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
-        self.env.log(&refs, text);
+        // Exim writes the text as string_printing() shows it.
+        self.env.log(&refs, &crate::expand::printing(text));
     }
 
     /// `add_header = [:position:] lines`.

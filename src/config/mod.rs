@@ -123,6 +123,9 @@ pub struct Config {
     pub macros: Macros,
     /// The logical lines as `-bP config` prints them.
     pub config_lines: Vec<String>,
+    /// The main file's line count: Exim's config_lineno once the file is
+    /// read, which errors in later macro definitions (`-be`) quote.
+    pub lines: usize,
 }
 
 impl Config {
@@ -167,6 +170,7 @@ impl Config {
             local_scan: Vec::new(),
             macros: Macros::default(),
             config_lines: Vec::new(),
+            lines: memchr::memchr_iter(b'\n', content).count() + usize::from(content.last().is_some_and(|&b| b != b'\n')),
         };
         if let Err(mut e) = readconf::read(&mut cfg, &mut pp) {
             e.log_timezone = cfg.main.get_bool("log_timezone").unwrap_or(false);
@@ -299,9 +303,11 @@ impl Config {
 
     /// Substitute macros in a line as the preprocessor does (Exim applies
     /// this to `-be` input lines). Macro definitions are not made here.
+    /// Macro substitution in a line as the configuration reader does it,
+    /// except in the name of a macro that the line defines.
     pub fn expand_macros(&self, line: &str) -> String {
         let mut s = line.to_string();
-        self.macros.substitute(&mut s, 0);
+        self.macros.substitute(&mut s, preprocessor::defined_name_len(line));
         s
     }
 

@@ -24,9 +24,21 @@ struct SourceFile {
     next: usize,
 }
 
+/// In a line that defines a macro (`NAME = ...`), the length up to the
+/// "=", which macro substitution leaves alone; otherwise 0.
+pub fn defined_name_len(line: &str) -> usize {
+    if !line.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return 0;
+    }
+    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
+    let after = line[end..].trim_start_matches(is_space);
+    if after.starts_with('=') { line.len() - after.len() } else { 0 }
+}
+
 impl SourceFile {
     fn new(name: &str, content: &[u8]) -> SourceFile {
-        let text = String::from_utf8_lossy(content);
+        // Bytes that are not UTF-8 are kept (crate::bytes).
+        let text = crate::bytes::from_bytes(content);
         let lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
         let dir = match name.rfind('/') {
             Some(p) => name[..p].to_string(),
@@ -141,14 +153,7 @@ impl Preprocessor {
             let mut line = physical[lead..].to_string();
 
             // Macro substitution; not in the name of a macro being defined.
-            let mut skip = 0;
-            if !have_line && line.starts_with(|c: char| c.is_ascii_uppercase()) {
-                let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
-                let after = line[end..].trim_start_matches(is_space);
-                if after.starts_with('=') {
-                    skip = line.len() - after.len();
-                }
-            }
+            let skip = if have_line { 0 } else { defined_name_len(&line) };
             let macro_found = self.macros.substitute(&mut line, skip);
             let line = line.trim_start_matches(is_space).to_string();
 

@@ -26,7 +26,7 @@ pub fn dequote(s: &str) -> (String, &str) {
     while i < b.len() && b[i] != b'"' {
         if b[i] == b'\\' {
             let (c, n) = interpret_escape(&b[i + 1..]);
-            out.push(c);
+            crate::bytes::push_escaped(&mut out, &b[i + 1..], c);
             i += 1 + n;
         } else {
             out.push(b[i]);
@@ -36,7 +36,7 @@ pub fn dequote(s: &str) -> (String, &str) {
     if i < b.len() {
         i += 1;
     }
-    (String::from_utf8_lossy(&out).into_owned(), &s[i.min(s.len())..])
+    (crate::bytes::utf8_buffer(out), &s[i.min(s.len())..])
 }
 
 /// Parse one rule; Err is Exim's text.

@@ -371,7 +371,7 @@ pub fn read_string(s: &str, name: &str) -> Result<String, String> {
             }
             b'\\' => {
                 let (c, n) = interpret_escape(&b[i + 1..]);
-                out.push(c);
+                crate::bytes::push_escaped(&mut out, &b[i + 1..], c);
                 i += 1 + n;
             }
             c => {
@@ -386,7 +386,7 @@ pub fn read_string(s: &str, name: &str) -> Result<String, String> {
     if i < b.len() {
         return Err(extra_chars(&s[i..], "string value for ", name, ""));
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(crate::bytes::utf8_buffer(out))
 }
 
 /// Look up a user by name or number (Exim's route_finduser()).

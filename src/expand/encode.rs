@@ -72,7 +72,13 @@ pub fn base64d(s: &str) -> Result<String, ExpandError> {
     // Exim ignores trailing garbage after the padding but fails on bad input.
     let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     match base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Ok(mut bytes) => {
+            // Exim adds the result as a C string.
+            if let Some(i) = bytes.iter().position(|&b| b == 0) {
+                bytes.truncate(i);
+            }
+            Ok(crate::bytes::from_vec(bytes))
+        }
         Err(_) => fail(format!("string \"{s}\" is not well-formed for \"base64d\" operator")),
     }
 }
@@ -162,7 +168,7 @@ pub fn rfc2047(s: &str, charset: &str) -> String {
     let mut line_off = prefix.len();
     let mut coded = false;
     let mut first_byte = false;
-    for &ch in s.as_bytes() {
+    for &ch in crate::bytes::to_bytes(s).iter() {
         if out.len() - line_off > 67 && !first_byte {
             out.push_str("?= ");
             line_off = out.len();

@@ -18,7 +18,12 @@ pub fn interpret_escape(after: &str) -> String {
         'v' => 0x0b,
         other => return other.to_string(),
     };
-    char::from_u32(byte & 0xff).map(String::from).unwrap_or_default()
+    // A byte above 0x7f is a byte, not the Latin-1 character.
+    let byte = (byte & 0xff) as u8;
+    if byte == 0 {
+        crate::bytes::note_nul();
+    }
+    crate::bytes::byte_char(byte).to_string()
 }
 
 #[cfg(test)]
@@ -33,5 +38,7 @@ mod tests {
         assert_eq!(interpret_escape("x"), "x");
         assert_eq!(interpret_escape("q"), "q");
         assert_eq!(interpret_escape("$"), "$");
+        assert_eq!(&*crate::bytes::to_bytes(&interpret_escape("xff")), b"\xff");
+        assert_eq!(&*crate::bytes::to_bytes(&interpret_escape("344")), b"\xe4");
     }
 }

@@ -11,6 +11,7 @@ use super::operators::{self, OpEnv};
 use super::regex_cache;
 use super::variables::{self, VarRef};
 use super::{encode, ipaddr, lists, strings};
+use crate::bytes::{self, from_bytes, from_vec, to_bytes};
 
 type Result<T> = std::result::Result<T, ExpandError>;
 
@@ -58,22 +59,29 @@ impl<'c> Evaluator<'c> {
         let mut out = String::new();
         let r = seq.iter().try_for_each(|node| self.node(node, &mut out));
         let tainted = std::mem::replace(&mut self.taint, outer);
+        // Exim's strings are C strings: whatever takes this one stops at
+        // a NUL (from an escape in the text, or ${from_utf8}).
+        if bytes::nul_made() {
+            bytes::cut_at_nul(&mut out);
+        }
         r.map(|_| (out, tainted))
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
         // A result that is the whole string so far is moved, not copied.
+        // (Values from outside were cut at a NUL where they were made, as
+        // Exim adds them as C strings.)
         fn append(out: &mut String, s: String) {
             if out.is_empty() {
                 *out = s;
             } else {
-                out.push_str(&s);
+                bytes::push_str(out, &s);
             }
         }
         match node {
             // A copy of the right size, not a buffer grown to fit.
             Node::Lit(s) if out.is_empty() => *out = s.clone(),
-            Node::Lit(s) => out.push_str(s),
+            Node::Lit(s) => bytes::push_str(out, s),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
                     self.taint |= self.ctx.is_tainted(name);
@@ -83,7 +91,7 @@ impl<'c> Evaluator<'c> {
             Node::Header(h) => {
                 // Headers come from the message: always tainted.
                 self.taint = true;
-                out.push_str(&self.ctx.header(h.kind, &h.name).unwrap_or_default())
+                append(out, self.ctx.header(h.kind, &h.name).unwrap_or_default())
             }
             Node::Op { op, arg } => {
                 let (sub, tainted) = self.seq_t(arg)?;
@@ -231,7 +239,10 @@ impl<'c> Evaluator<'c> {
                 let query = query_text;
                 let found = self.ctx.lookup(key.as_deref(), search_type, &query)?;
                 let (value, numeric) = match found {
-                    Some(f) => (Some(f.value.unwrap_or_default()), f.numeric),
+                    Some(f) => (Some(f.value.map(|mut v| {
+                        bytes::cut_at_nul(&mut v);
+                        v
+                    }).unwrap_or_default()), f.numeric),
                     None => (None, Vec::new()),
                 };
                 let ok = value.is_some();
@@ -329,7 +340,7 @@ impl<'c> Evaluator<'c> {
             }
             ItemId::Hmac => {
                 let v = self.args(args)?;
-                encode::hmac_hex(&v[0], v[1].as_bytes(), v[2].as_bytes())
+                encode::hmac_hex(&v[0], &to_bytes(&v[1]), &to_bytes(&v[2]))
             }
             ItemId::Map => {
                 let list = self.seq(&args[0])?;
@@ -396,16 +407,26 @@ impl<'c> Evaluator<'c> {
             }
             ItemId::Listquote => {
                 let v = self.args(args)?;
-                let sep = v[0].chars().next().unwrap_or(':');
-                let doubled = format!("{sep}{sep}");
+                // The separator is a byte, even of a multibyte character.
+                let sep = to_bytes(&v[0]).first().copied().unwrap_or(b':');
                 // An empty element is written as a space so that it survives.
-                Ok(if v[1].is_empty() { " ".into() } else { v[1].replace(sep, &doubled) })
+                if v[1].is_empty() {
+                    return Ok(" ".into());
+                }
+                let mut out = Vec::with_capacity(v[1].len() + 4);
+                for &b in to_bytes(&v[1]).iter() {
+                    out.push(b);
+                    if b == sep {
+                        out.push(b);
+                    }
+                }
+                Ok(from_vec(out))
             }
             ItemId::Readfile => {
                 let v = self.args(args)?;
                 match std::fs::read(&v[0]) {
                     Ok(bytes) => {
-                        let text = String::from_utf8_lossy(&bytes).into_owned();
+                        let text = bytes::fgets_text(bytes);
                         Ok(match v.get(1) {
                             Some(eol) => text.replace('\n', eol),
                             None => text,
@@ -537,36 +558,37 @@ impl<'c> Evaluator<'c> {
         let re = regex_cache::compile(&pattern, "sg")?;
         let mut kept_subject = false;
         let repl = super::compile(&repl_src)?;
-        let bytes = subject.as_bytes();
+        // PCRE2 matches bytes, as in Exim: a match may cut a character.
+        let subject = to_bytes(&subject);
         let mut locs = re.capture_locations();
-        let mut out = String::new();
+        let mut out = Vec::new();
         let mut pos = 0;
         loop {
             let found = re
-                .captures_read_at(&mut locs, bytes, pos)
+                .captures_read_at(&mut locs, &subject, pos)
                 .map_err(|e| ExpandError::Failed(format!("sg failed: {e}")))?;
             let Some(m) = found else { break };
             kept_subject |= m.start() > pos;
-            out.push_str(&subject[pos..m.start()]);
+            out.extend_from_slice(&subject[pos..m.start()]);
             let groups = (0..locs.len())
-                .map(|i| locs.get(i).map(|(s, e)| subject[s..e].to_string()).unwrap_or_default())
+                .map(|i| locs.get(i).map(|(s, e)| from_bytes(&subject[s..e]).into_owned()).unwrap_or_default())
                 .collect();
             let saved = std::mem::replace(&mut self.numeric, groups);
             let r = self.seq(&repl.nodes);
             self.numeric = saved;
-            out.push_str(&r?);
+            bytes::push_bytes(&mut out, &r?);
             pos = m.end();
             if m.start() == m.end() {
-                let Some(c) = subject[pos..].chars().next() else { break };
+                let Some(&c) = subject.get(pos) else { break };
                 out.push(c);
                 kept_subject = true;
-                pos += c.len_utf8();
+                pos += 1;
             }
         }
         kept_subject |= pos < subject.len();
-        out.push_str(&subject[pos..]);
+        out.extend_from_slice(&subject[pos..]);
         self.taint |= subject_tainted && kept_subject;
-        Ok(out)
+        Ok(from_vec(out))
     }
 
     fn sort(&mut self, args: &[Seq]) -> Result<String> {
@@ -717,6 +739,7 @@ impl<'c> Evaluator<'c> {
     fn arg<'a>(&mut self, seq: &'a Seq) -> Result<Cow<'a, str>> {
         match seq.as_slice() {
             [] => Ok(Cow::Borrowed("")),
+            [Node::Lit(s)] if bytes::nul_made() => Ok(Cow::Borrowed(bytes::until_nul(s))),
             [Node::Lit(s)] => Ok(Cow::Borrowed(s)),
             _ => self.seq(seq).map(Cow::Owned),
         }
@@ -756,7 +779,7 @@ impl<'c> Evaluator<'c> {
             CondId::Isip6 => Ok(ipaddr::ip_version(&v[0]) == Some(6)),
             CondId::Match => {
                 let re = regex_cache::compile(&v[1], "match")?;
-                match re.captures(v[0].as_bytes()) {
+                match re.captures(&to_bytes(&v[0])) {
                     Ok(Some(caps)) => {
                         self.numeric = regex_cache::groups(&caps);
                         Ok(true)
@@ -885,9 +908,11 @@ fn compare(id: CondId, a: &str, b: &str) -> Result<bool> {
     let ord = if numeric {
         expanded_string_integer(a, false)?.cmp(&expanded_string_integer(b, false)?)
     } else if matches!(id, CondId::Eqi | CondId::Lti | CondId::Lei | CondId::Gti | CondId::Gei) {
-        a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase())
+        // strcmpic(): ASCII letters only, bytes compared unsigned.
+        let (a, b) = (to_bytes(a), to_bytes(b));
+        a.iter().map(u8::to_ascii_lowercase).cmp(b.iter().map(u8::to_ascii_lowercase))
     } else {
-        a.as_bytes().cmp(b.as_bytes())
+        to_bytes(a).cmp(&to_bytes(b))
     };
     Ok(match id {
         CondId::Eq | CondId::Eqi | CondId::NumEq => ord == Equal,
@@ -898,16 +923,17 @@ fn compare(id: CondId, a: &str, b: &str) -> Result<bool> {
     })
 }
 
+/// `${tr}` maps bytes, as Exim does (each byte of a multibyte character).
 fn tr(subject: &str, from: &str, to: &str) -> String {
-    let from: Vec<char> = from.chars().collect();
-    let to: Vec<char> = to.chars().collect();
-    subject
-        .chars()
-        .map(|c| match from.iter().rposition(|&f| f == c) {
+    let (from, to) = (to_bytes(from), to_bytes(to));
+    let mapped = to_bytes(subject)
+        .iter()
+        .map(|&c| match from.iter().rposition(|&f| f == c) {
             Some(i) if !to.is_empty() => to[i.min(to.len() - 1)],
             _ => c,
         })
-        .collect()
+        .collect();
+    from_vec(mapped)
 }
 
 /// `${extract{key}{a=1 b=2}}`: key=value pairs, values optionally quoted.
@@ -963,6 +989,7 @@ fn extract_named(key: &str, subject: &str) -> Option<String> {
             }
         }
         if name.eq_ignore_ascii_case(key) {
+            bytes::cut_at_nul(&mut value);
             return Some(value);
         }
     }
@@ -974,9 +1001,11 @@ fn extract_numbered(n: i64, seps: &str, subject: &str) -> Option<String> {
     if n == 0 {
         return Some(subject.to_string());
     }
-    let fields: Vec<&str> = subject.split(|c| seps.contains(c)).collect();
+    // The separators are bytes.
+    let (subject, seps) = (to_bytes(subject), to_bytes(seps));
+    let fields: Vec<&[u8]> = subject.split(|c| seps.contains(c)).collect();
     let idx = if n > 0 { n as usize - 1 } else { fields.len().checked_sub((-n) as usize)? };
-    fields.get(idx).map(|s| s.to_string())
+    fields.get(idx).map(|s| from_bytes(s).into_owned())
 }
 
 fn prvs_day(offset_days: i64) -> String {
@@ -1055,6 +1084,10 @@ impl OpEnv for Evaluator<'_> {
         let r = self.seq(&compiled.nodes);
         self.depth -= 1;
         r
+    }
+
+    fn print_topbitchars(&self) -> bool {
+        self.ctx.config_option("print_topbitchars").as_deref() == Some("true")
     }
 
     fn headers_charset(&self) -> String {

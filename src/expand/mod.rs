@@ -39,12 +39,19 @@ pub use arith::{readconf_printtime, readconf_readtime};
 pub use context::{Context, Found, ListKind};
 pub use error::ExpandError;
 pub use eval::Evaluator;
+pub use regex_cache::pcre_pattern as regex_pattern;
 pub use run::RunResult;
 
 /// The address in an RFC 2822 mailbox (`Name <a@b>` or `a@b`), as
 /// `${address:}` extracts it; `None` when it is malformed.
 pub fn parse_address(s: &str) -> Option<String> {
     address::extract(s).map(|e| e.address)
+}
+
+/// Exim's string_printing(): control characters and bytes above 0x7f as
+/// C escapes (tabs kept), as log lines of administrators' texts show them.
+pub fn printing(s: &str) -> String {
+    strings::string_printing(s, true, false)
 }
 
 /// A compiled expansion string.

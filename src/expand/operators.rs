@@ -3,6 +3,7 @@
 
 use super::error::ExpandError;
 use super::{address, arith, encode, ipaddr, lists, punycode, strings};
+use crate::bytes::to_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -207,6 +208,8 @@ pub trait OpEnv {
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)>;
     fn expand(&mut self, s: &str) -> Result<String, ExpandError>;
     fn headers_charset(&self) -> String;
+    /// The print_topbitchars option: bytes above 0x7f count as printing.
+    fn print_topbitchars(&self) -> bool;
 }
 
 fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
@@ -240,21 +243,21 @@ pub fn apply(op: &Op, mut sub: String, env: &mut dyn OpEnv) -> Result<String, Ex
             Some(n) => strings::compute_nhash(&sub, n, m.unwrap_or(-1))?,
             None => return fail(format!("missing values after {}", op.name)),
         },
-        OpKind::Strlen => sub.len().to_string(),
+        OpKind::Strlen => to_bytes(&sub).len().to_string(),
         OpKind::Listcount => lists::list_items(&sub).len().to_string(),
         OpKind::Listnamed => listnamed(op.param.as_deref(), &sub, env)?,
-        OpKind::Md5 => encode::md5_hex(sub.as_bytes()),
-        OpKind::Sha1 => encode::sha1_hex(sub.as_bytes()),
-        OpKind::Sha2 => encode::sha2_hex(op.param.as_deref(), sub.as_bytes())?,
-        OpKind::Sha3 => encode::sha3_hex(op.param.as_deref(), sub.as_bytes())?,
-        OpKind::Base64 | OpKind::Str2b64 => encode::base64(sub.as_bytes()),
+        OpKind::Md5 => encode::md5_hex(&to_bytes(&sub)),
+        OpKind::Sha1 => encode::sha1_hex(&to_bytes(&sub)),
+        OpKind::Sha2 => encode::sha2_hex(op.param.as_deref(), &to_bytes(&sub))?,
+        OpKind::Sha3 => encode::sha3_hex(op.param.as_deref(), &to_bytes(&sub))?,
+        OpKind::Base64 | OpKind::Str2b64 => encode::base64(&to_bytes(&sub)),
         OpKind::Base64d => encode::base64d(&sub)?,
         OpKind::Hex2b64 => encode::hex2b64(&sub)?,
         OpKind::Base32 => encode::base32(&sub)?,
         OpKind::Base32d => encode::base32d(&sub)?,
         OpKind::Base62 => encode::base62(&sub)?,
         OpKind::Base62d => encode::base62d(&sub)?,
-        OpKind::Escape => strings::string_printing(&sub, true),
+        OpKind::Escape => strings::string_printing(&sub, true, env.print_topbitchars()),
         OpKind::Escape8bit => strings::escape8bit(&sub),
         OpKind::Hexquote => strings::hexquote(&sub),
         OpKind::Quote => strings::quote(&sub),

@@ -169,7 +169,7 @@ fn text_seq(pair: Pair<Rule>) -> Result<Seq> {
         };
         // Adjacent literals are merged so evaluation copies less.
         match (seq.last_mut(), node) {
-            (Some(Node::Lit(prev)), Node::Lit(s)) => prev.push_str(&s),
+            (Some(Node::Lit(prev)), Node::Lit(s)) => crate::bytes::push_str(prev, &s),
             (_, node) => seq.push(node),
         }
     }

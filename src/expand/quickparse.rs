@@ -69,7 +69,7 @@ impl Reader<'_> {
             };
             // Adjacent literals are merged, as parse::text_seq does.
             match (seq.last_mut(), node) {
-                (Some(Node::Lit(prev)), Node::Lit(s)) => prev.push_str(&s),
+                (Some(Node::Lit(prev)), Node::Lit(s)) => crate::bytes::push_str(prev, &s),
                 (_, node) => seq.push(node),
             }
         }

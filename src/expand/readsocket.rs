@@ -109,7 +109,7 @@ pub fn readsocket(name: &str, request: &str, spec: &str) -> Result<String, Socke
     let o = options(spec);
     let mut conn = connect(name, o.timeout)?;
     if !request.is_empty() {
-        conn.write_all(request.as_bytes()).map_err(|e| {
+        conn.write_all(&crate::bytes::to_bytes(request)).map_err(|e| {
             SocketError(format!("request write to socket failed: {}", crate::texts::errno_text(&e)))
         })?;
     }
@@ -118,7 +118,7 @@ pub fn readsocket(name: &str, request: &str, spec: &str) -> Result<String, Socke
     }
     let mut answer = Vec::new();
     match conn.read_to_end(&mut answer) {
-        Ok(_) => Ok(String::from_utf8_lossy(&answer).into_owned()),
+        Ok(_) => Ok(crate::bytes::fgets_text(answer)),
         Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
             Err(SocketError("socket read timed out".into()))
         }

@@ -17,7 +17,7 @@ pub fn compile(pattern: &str, what: &str) -> Result<Rc<Regex>, ExpandError> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(re);
     }
-    let re = RegexBuilder::new().build(pattern).map_err(|e| {
+    let re = RegexBuilder::new().build(&pcre_pattern(pattern)).map_err(|e| {
         let offset = e.offset().unwrap_or(0);
         let text = e.to_string();
         // The crate's text is "PCRE2: error compiling pattern at offset N: msg".
@@ -30,9 +30,39 @@ pub fn compile(pattern: &str, what: &str) -> Result<Rc<Regex>, ExpandError> {
     Ok(re)
 }
 
+/// The pattern for PCRE2, which takes text: a byte that is not UTF-8
+/// (a reserved character, see crate::bytes) is written as `\x{HH}`,
+/// which matches that byte in PCRE2's byte mode; after a backslash that
+/// escapes it the backslash serves, and inside `\Q...\E` the quoting is
+/// interrupted around it.
+pub fn pcre_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !crate::bytes::has_raw(pattern) {
+        return std::borrow::Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let (mut escaped, mut quoted) = (false, false);
+    for c in pattern.chars() {
+        match crate::bytes::reserved_byte(c) {
+            Some(b) if quoted => out.push_str(&format!("\\E\\x{{{b:02x}}}\\Q")),
+            Some(b) if escaped => out.push_str(&format!("x{{{b:02x}}}")),
+            Some(b) => out.push_str(&format!("\\x{{{b:02x}}}")),
+            None => {
+                if escaped && c == 'Q' {
+                    quoted = true;
+                } else if escaped && c == 'E' {
+                    quoted = false;
+                }
+                out.push(c);
+            }
+        }
+        escaped = !escaped && c == '\\';
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `$0`, `$1`... from a match.
 pub fn groups(caps: &Captures) -> Vec<String> {
     (0..caps.len())
-        .map(|i| caps.get(i).map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()).unwrap_or_default())
+        .map(|i| caps.get(i).map(|m| crate::bytes::from_bytes(m.as_bytes()).into_owned()).unwrap_or_default())
         .collect()
 }

@@ -71,7 +71,11 @@ pub fn run_command(options: &str, command: &str) -> Result<RunResult, ExpandErro
     let writer2 = writer
         .try_clone()
         .map_err(|e| ExpandError::Failed(format!("couldn't create pipe: {}", crate::texts::errno_text(&e))))?;
-    let child = Command::new(prog).args(rest).stdin(Stdio::null()).stdout(writer).stderr(writer2).spawn();
+    // Arguments are bytes, as Exim passes them.
+    let os = |s: &String| -> std::ffi::OsString {
+        std::os::unix::ffi::OsStringExt::from_vec(crate::bytes::to_bytes(s).into_owned())
+    };
+    let child = Command::new(os(prog)).args(rest.iter().map(os)).stdin(Stdio::null()).stdout(writer).stderr(writer2).spawn();
     let mut child = match child {
         Ok(c) => c,
         Err(_) => return Ok(RunResult { output: String::new(), rc: 127 }),
@@ -82,5 +86,5 @@ pub fn run_command(options: &str, command: &str) -> Result<RunResult, ExpandErro
         .wait()
         .map_err(|e| ExpandError::Failed(format!("wait for child process failed: {}", crate::texts::errno_text(&e))))?;
     let rc = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-    Ok(RunResult { output: String::from_utf8_lossy(&out).into_owned(), rc })
+    Ok(RunResult { output: crate::bytes::fgets_text(out), rc })
 }

@@ -6,13 +6,12 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
     Err(ExpandError::Failed(msg.into()))
 }
 
-fn from_bytes(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::bytes::{from_bytes, from_vec, to_bytes};
 
 /// Exim's extract_substr: a negative start counts from the right; a
 /// negative length means "unset".
 pub fn extract_substr(subject: &str, start: i64, len: i64) -> String {
+    let subject = to_bytes(subject);
     let sublen = subject.len() as i64;
     let (mut v1, mut v2) = (start, len);
     if v1 < 0 {
@@ -36,7 +35,7 @@ pub fn extract_substr(subject: &str, start: i64, len: i64) -> String {
     if v1 + v2 > sublen {
         v2 = sublen - v1;
     }
-    from_bytes(&subject.as_bytes()[v1 as usize..(v1 + v2) as usize])
+    from_bytes(&subject[v1 as usize..(v1 + v2) as usize]).into_owned()
 }
 
 const HASHCODES: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -47,7 +46,7 @@ pub fn compute_hash(subject: &str, len: i64, modulus: i64) -> Result<String, Exp
     if modulus > HASHCODES.len() as i64 {
         return fail(format!("hash count \"{modulus}\" too big"));
     }
-    let mut b = subject.as_bytes().to_vec();
+    let mut b = to_bytes(subject).into_owned();
     if len < 0 || len as usize >= b.len() {
         return Ok(subject.to_string());
     }
@@ -86,7 +85,7 @@ pub fn compute_nhash(subject: &str, v1: i64, v2: i64) -> Result<String, ExpandEr
     }
     let mut total: u64 = 0;
     let mut i = 0usize;
-    for &c in subject.as_bytes() {
+    for &c in to_bytes(subject).iter() {
         if i == 0 {
             i = PRIMES.len() - 1;
         }
@@ -103,26 +102,29 @@ pub fn compute_nhash(subject: &str, v1: i64, v2: i64) -> Result<String, ExpandEr
     })
 }
 
-/// `${escape:...}`: non-printing characters as C-style escapes.
-pub fn string_printing(s: &str, allow_tab: bool) -> String {
-    let mut out = String::new();
-    for &b in s.as_bytes() {
+/// `${escape:...}`: non-printing characters as C-style escapes; with
+/// `top_bit` (print_topbitchars) bytes above 0x7f count as printing.
+pub fn string_printing(s: &str, allow_tab: bool, top_bit: bool) -> String {
+    let b = to_bytes(s);
+    let mut out = Vec::with_capacity(b.len());
+    for &b in b.iter() {
         match b {
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' if !allow_tab => out.push_str("\\t"),
-            0x20..=0x7e | b'\t' => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03o}")),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' if !allow_tab => out.extend_from_slice(b"\\t"),
+            0x20..=0x7e | b'\t' => out.push(b),
+            0x80..=0xff if top_bit => out.push(b),
+            _ => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
         }
     }
-    out
+    from_vec(out)
 }
 
 /// `${escape8bit:...}`: DEL, bytes with the top bit set and the
 /// backslash itself (so that the result can be unescaped) become octal.
 pub fn escape8bit(s: &str) -> String {
     let mut out = String::new();
-    for &b in s.as_bytes() {
+    for &b in to_bytes(s).iter() {
         if b >= 0x7f || b == b'\\' {
             out.push_str(&format!("\\{b:03o}"));
         } else {
@@ -134,7 +136,7 @@ pub fn escape8bit(s: &str) -> String {
 
 pub fn hexquote(s: &str) -> String {
     let mut out = String::new();
-    for &b in s.as_bytes() {
+    for &b in to_bytes(s).iter() {
         if (0x21..0x7f).contains(&b) {
             out.push(b as char);
         } else {
@@ -145,6 +147,7 @@ pub fn hexquote(s: &str) -> String {
 }
 
 /// `${quote:...}`: quoted when anything but alphanumerics, `_`, `.`, `-`.
+/// Other bytes pass through as they are.
 pub fn quote(s: &str) -> String {
     let plain = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
     if plain && !s.is_empty() {
@@ -166,15 +169,17 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// `${rxquote:...}`: a backslash before every byte that is not
+/// alphanumeric (each byte of a multibyte character).
 pub fn rxquote(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if !c.is_ascii_alphanumeric() {
-            out.push('\\');
+    let mut out = Vec::with_capacity(s.len() * 2);
+    for &b in to_bytes(s).iter() {
+        if !b.is_ascii_alphanumeric() {
+            out.push(b'\\');
         }
-        out.push(c);
+        out.push(b);
     }
-    out
+    from_vec(out)
 }
 
 pub fn quote_redis(s: &str) -> String {
@@ -188,15 +193,114 @@ pub fn quote_redis(s: &str) -> String {
     out
 }
 
-/// `${from_utf8:...}`: code points above 255 become `_`, the rest one byte.
+/// `${from_utf8:...}`: each UTF-8 sequence becomes the byte of its code
+/// point, or `_` above 255. Exim decodes without checking (its GETUTF8INC):
+/// a lead byte takes as many following bytes as it announces, whatever
+/// they are, and an 0xFE or 0xFF announces five.
 pub fn from_utf8(s: &str) -> String {
-    s.chars().map(|c| if (c as u32) < 256 { c } else { '_' }).collect()
+    // How many bytes follow lead bytes 0xC0 to 0xFF, and the bits of the
+    // lead byte kept for each count.
+    const MORE: [u8; 64] = [
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
+        2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5,
+    ];
+    const KEEP: [u32; 6] = [0xff, 0x1f, 0x0f, 0x07, 0x03, 0x01];
+    let b = to_bytes(s);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let mut c = u32::from(b[i]);
+        i += 1;
+        if c & 0xc0 == 0xc0 {
+            let more = usize::from(MORE[(c & 0x3f) as usize]);
+            let mut shift = 6 * more;
+            c = (c & KEEP[more]) << shift;
+            for _ in 0..more {
+                shift -= 6;
+                // Past the end Exim reads the terminating NUL (and beyond).
+                c |= (u32::from(b.get(i).copied().unwrap_or(0)) & 0x3f) << shift;
+                i += 1;
+            }
+        }
+        out.push(if c > 255 { b'_' } else { c as u8 });
+    }
+    // Exim adds the bytes one by one, a NUL too: it ends the string
+    // this is part of, not just this result.
+    if out.contains(&0) {
+        crate::bytes::note_nul();
+    }
+    from_vec(out)
 }
 
-/// `${utf8clean:...}`: invalid sequences become `?`. Our strings are
-/// already valid UTF-8, so U+FFFD (from lossy input) is what is replaced.
+/// `${utf8clean:...}`: each invalid UTF-8 sequence becomes `?`, as
+/// Exim's checker finds them: a sequence broken by a byte that is not a
+/// continuation loses that byte too, unless it is ASCII; overlong
+/// sequences other than 0xC0/0xC1 pass; surrogates and code points
+/// beyond U+10FFFF do not.
 pub fn utf8clean(s: &str) -> String {
-    s.replace('\u{fffd}', "?")
+    let b = to_bytes(s);
+    let mut out = Vec::with_capacity(b.len());
+    let mut seq = [0u8; 4];
+    let (mut len, mut index, mut left) = (0usize, 0usize, 0usize);
+    let mut codepoint: u32 = 0;
+    for &c in b.iter() {
+        let mut bad = false;
+        let mut broken = false;
+        if left > 0 {
+            if c & 0xc0 != 0x80 {
+                broken = true;
+            } else {
+                codepoint = (codepoint << 6) | u32::from(c & 0x3f);
+                seq[index] = c;
+                index += 1;
+                left -= 1;
+                if left == 0 {
+                    if codepoint > 0x10FFFF || codepoint & 0x1FF800 == 0xD800 {
+                        bad = true;
+                    } else {
+                        out.extend_from_slice(&seq[..len]);
+                        index = 0;
+                    }
+                }
+            }
+        } else {
+            if c & 0x80 == 0 {
+                out.push(c);
+                continue;
+            }
+            if c & 0xe0 == 0xc0 {
+                if c == 0xc0 || c == 0xc1 {
+                    bad = true;
+                } else {
+                    left = 1;
+                    codepoint = u32::from(c & 0x1f);
+                }
+            } else if c & 0xf0 == 0xe0 {
+                left = 2;
+                codepoint = u32::from(c & 0x0f);
+            } else if c & 0xf8 == 0xf0 {
+                left = 3;
+                codepoint = u32::from(c & 0x07);
+            } else {
+                bad = true;
+            }
+            len = left + 1;
+            seq[0] = c;
+            index = 1;
+        }
+        if bad || broken {
+            out.push(b'?');
+            index = 0;
+            left = 0;
+        }
+        if broken && c & 0x80 == 0 {
+            out.push(c);
+        }
+    }
+    if left > 0 {
+        out.push(b'?');
+    }
+    from_vec(out)
 }
 
 /// strtol() of the whole string, which must not be negative; empty is 0.
@@ -296,6 +400,10 @@ mod tests {
 /// modified UTF-7, with the separator `sep` turned into ".".
 pub fn imapfolder(name: &str, sep: char, specials: &str) -> Result<String, ExpandError> {
     use base64::Engine as _;
+    // Exim converts with iconv(), which stops at bytes that are not UTF-8.
+    if crate::bytes::has_raw(name) {
+        return fail("imapfolder: iconv() failed to convert from UTF-8: Invalid or incomplete multibyte or wide character");
+    }
     let mut out = String::new();
     let mut pending: Vec<u16> = Vec::new();
     let flush = |out: &mut String, pending: &mut Vec<u16>| {

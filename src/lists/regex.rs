@@ -19,7 +19,7 @@ pub fn compile(pattern: &str, caseless: bool) -> Result<Arc<Regex>, String> {
     if let Some(r) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(r);
     }
-    let re = RegexBuilder::new().caseless(caseless).build(pattern).map_err(|e| {
+    let re = RegexBuilder::new().caseless(caseless).build(&crate::expand::regex_pattern(pattern)).map_err(|e| {
         // Display is "PCRE2: error compiling pattern[ at offset N]: <text>".
         let shown = e.to_string();
         let text = shown.split_once(": ").map(|(_, t)| t.to_string()).unwrap_or(shown.clone());
@@ -42,10 +42,10 @@ pub fn compile(pattern: &str, caseless: bool) -> Result<Arc<Regex>, String> {
 /// Match and return the captures ($0, $1, ...) as strings; unset groups
 /// are empty, as in Exim.
 pub fn captures(re: &Regex, subject: &str) -> Result<Option<Vec<String>>, String> {
-    match re.captures(subject.as_bytes()) {
+    match re.captures(&crate::bytes::to_bytes(subject)) {
         Ok(Some(c)) => Ok(Some(
             (0..c.len())
-                .map(|i| c.get(i).map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()).unwrap_or_default())
+                .map(|i| c.get(i).map(|m| crate::bytes::from_bytes(m.as_bytes()).into_owned()).unwrap_or_default())
                 .collect(),
         )),
         Ok(None) => Ok(None),

@@ -101,7 +101,7 @@ fn append(path: &str, line: &str) {
     let f = std::fs::OpenOptions::new().create(true).append(true).open(path);
     if let Ok(mut f) = f {
         // One write call, so concurrent processes do not interleave lines.
-        let _ = f.write_all(line.as_bytes());
+        let _ = f.write_all(&crate::bytes::to_bytes(line));
     }
 }
 

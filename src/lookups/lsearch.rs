@@ -71,7 +71,7 @@ impl FileCache {
             }
         }
         let bytes = std::fs::read(path).map_err(|e| format!("failed to open {path} for linear search: {}", crate::lookups::error::strerror(&e)))?;
-        let mut parsed = parse(&String::from_utf8_lossy(&bytes));
+        let mut parsed = parse(&crate::bytes::from_vec(bytes));
         if want_ip {
             parsed.ip = Some(index_ip(&parsed.entries));
         }
@@ -127,7 +127,7 @@ fn split_key(line: &str) -> (String, &str) {
         while i < b.len() && b[i] != b'"' {
             if b[i] == b'\\' {
                 let (c, n) = interpret_escape(&b[i + 1..]);
-                key.push(c);
+                crate::bytes::push_escaped(&mut key, &b[i + 1..], c);
                 i += 1 + n;
             } else {
                 key.push(b[i]);
@@ -137,7 +137,7 @@ fn split_key(line: &str) -> (String, &str) {
         if i < b.len() {
             i += 1;
         }
-        (String::from_utf8_lossy(&key).into_owned(), &line[i..])
+        (crate::bytes::utf8_buffer(key), &line[i..])
     } else {
         let end = line.find(|c: char| c == ':' || is_space(c)).unwrap_or(line.len());
         (line[..end].to_string(), &line[end..])

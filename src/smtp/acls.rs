@@ -360,7 +360,11 @@ impl acl::AclLog for Env<'_> {
             reject: targets.contains(&"reject"),
             panic: targets.contains(&"panic"),
         };
-        self.log.write(t, line);
+        // Once the message has an id (the DATA ACL), its lines carry it.
+        match self.vars.log_id.as_str() {
+            "" => self.log.write(t, line),
+            id => self.log.write(t, &format!("{id} {line}")),
+        }
     }
     fn debug(&mut self, line: &str) {
         self.emit(format!(">>> {line}"));

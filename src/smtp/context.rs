@@ -35,8 +35,8 @@ impl ConfigView for OptionsView<'_> {
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
         std::borrow::Cow::Borrowed(line)
     }
-    fn define_macro(&mut self, _line: &str) -> Result<(), String> {
-        Ok(())
+    fn define_macro(&mut self, _line: &str) -> Result<String, String> {
+        Ok(String::new())
     }
 }
 

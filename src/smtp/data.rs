@@ -52,12 +52,13 @@ impl MessageData {
             }
             if (line[0] == b' ' || line[0] == b'\t') && !self.headers.is_empty() {
                 let last = self.headers.last_mut().expect("checked non-empty");
-                last.push_str(&String::from_utf8_lossy(line));
+                last.push_str(&crate::bytes::from_bytes(line));
                 last.push('\n');
                 return;
             }
             if is_header_start(line) {
-                let mut h = String::from_utf8_lossy(line).into_owned();
+                // Bytes that are not UTF-8 are kept (crate::bytes).
+                let mut h = crate::bytes::from_bytes(line).into_owned();
                 h.push('\n');
                 self.headers.push(h);
                 return;

@@ -331,7 +331,7 @@ fn reply(code: &str, text: &str) -> Vec<u8> {
         let sep = if i + 1 == lines.len() { ' ' } else { '-' };
         out.push_str(&format!("{code}{sep}{l}\r\n"));
     }
-    out.into_bytes()
+    crate::bytes::into_bytes(out)
 }
 
 /// A reply from an ACL's `message`, which may start with its own code
@@ -590,7 +590,7 @@ impl Session {
     }
 
     fn send_str(&mut self, s: &str) {
-        self.send(s.as_bytes().to_vec());
+        self.send(crate::bytes::to_bytes(s).into_owned());
     }
 
     fn log(&mut self, targets: Targets, text: String) {
@@ -893,7 +893,8 @@ impl Session {
             return true;
         }
         let had_nul = line.contains(&0);
-        let text: String = String::from_utf8_lossy(&line).replace('\0', "?");
+        // Bytes that are not UTF-8 are kept (crate::bytes).
+        let text: String = crate::bytes::from_bytes(&line).replace('\0', "?");
         let text = text.trim_end().to_string();
         self.vars.smtp_command = text.clone();
         if had_nul {

@@ -93,8 +93,10 @@ pub fn run_host_check(
     );
     let mut deliver = |session: &mut Session, events: Vec<Event>, output: &mut dyn Write| -> bool {
         let mut closed = false;
+        // Lines are written as the bytes they stand for (crate::bytes).
         for line in std::mem::take(&mut *trace.lock().unwrap_or_else(|e| e.into_inner())) {
-            let _ = writeln!(log_out, "{line}");
+            let _ = log_out.write_all(&crate::bytes::to_bytes(&line));
+            let _ = log_out.write_all(b"\n");
         }
         for e in events {
             match e {
@@ -104,7 +106,7 @@ pub fn run_host_check(
                 Event::Log(_, text) => {
                     // The reject log's detail lines are not shown.
                     let head = text.split(crate::log::REJECT_DETAIL).next().unwrap_or("");
-                    let _ = writeln!(log_out, "LOG: {head}");
+                    let _ = log_out.write_all(&crate::bytes::to_bytes(&format!("LOG: {head}\n")));
                 }
                 Event::StartTls => {
                     let more = session.tls_started(Err("TLS is not available in -bh".into()));

@@ -112,7 +112,7 @@ pub fn list(spool_directory: &str, now: u64) -> String {
     let input = Path::new(spool_directory).join("input");
     let mut out = String::new();
     for id in message_ids(spool_directory) {
-        let Ok(text) = std::fs::read_to_string(input.join(format!("{id}-H"))) else { continue };
+        let Ok(text) = std::fs::read(input.join(format!("{id}-H"))).map(crate::bytes::from_vec) else { continue };
         let Some(env) = read_envelope(&text) else {
             out.push_str(&format!("{id} (spool file error)\n\n"));
             continue;

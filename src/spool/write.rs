@@ -166,14 +166,15 @@ impl SpoolMessage {
         }
         h.push('\n');
         for hd in &self.headers {
-            h.push_str(&format!("{:03}{} {}", hd.text.len(), hd.flag, hd.text));
+            // The length is in bytes (crate::bytes).
+            h.push_str(&format!("{:03}{} {}", crate::bytes::to_bytes(&hd.text).len(), hd.flag, hd.text));
         }
         h
     }
 
     /// Message size as Exim counts it: headers, the blank line, the body.
     pub fn size(&self) -> usize {
-        self.headers.iter().filter(|h| h.flag != '*').map(|h| h.text.len()).sum::<usize>() + 1 + self.body.len()
+        self.headers.iter().filter(|h| h.flag != '*').map(|h| crate::bytes::to_bytes(&h.text).len()).sum::<usize>() + 1 + self.body.len()
     }
 }
 
@@ -368,10 +369,10 @@ pub fn write_messages(batch: &[(&str, &SpoolMessage)]) -> Vec<Result<(), SpoolEr
         }
         // A temporary file left by a crash is replaced, as Exim does; the
         // common case costs no unlink.
-        let text = p.msg.header_file();
-        let written = create_written(&p.temp, &[text.as_bytes()]).or_else(|_| {
+        let text = crate::bytes::into_bytes(p.msg.header_file());
+        let written = create_written(&p.temp, &[&text]).or_else(|_| {
             let _ = std::fs::remove_file(&p.temp);
-            create_written(&p.temp, &[text.as_bytes()])
+            create_written(&p.temp, &[&text])
         });
         match written {
             Ok(f) => p.files.push(f),
