@@ -289,13 +289,7 @@ async fn serve(shared: Arc<Shared>, ports: Vec<u16>, interfaces: Vec<(IpAddr, Op
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let tls_ports: Vec<u16> = cfg.tls_on_connect_ports.as_deref().map(parse_ports).unwrap_or_default();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (listener, port) in listeners {
-        let shared = shared.clone();
-        let stop = stop_rx.clone();
-        let on_connect = tls_ports.contains(&port);
-        tasks.spawn(accept_loop(listener, shared, stop, on_connect));
-    }
+    let acceptor = start_acceptor(listeners, &shared, &stop_rx, &tls_ports);
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(_) => return 1,
@@ -315,7 +309,7 @@ async fn serve(shared: Arc<Shared>, ports: Vec<u16>, interfaces: Vec<(IpAddr, Op
     while shared.counts.lock().map(|c| c.total).unwrap_or(0) > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tasks.abort_all();
+    acceptor.finish().await;
     let _ = std::fs::remove_file(&pid_file);
     0
 }
@@ -335,7 +329,84 @@ fn reload(shared: &Shared, pid: u32) {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>, tls_on_connect: bool) {
+/// Where the accept loops run: a thread of their own, or (if it could
+/// not start) tasks of the sessions' runtime.
+enum Acceptor {
+    Thread(std::thread::JoinHandle<()>),
+    Tasks(tokio::task::JoinSet<()>),
+}
+
+impl Acceptor {
+    /// After the stop signal: the loops have ended or end now.
+    async fn finish(self) {
+        match self {
+            Acceptor::Thread(t) => {
+                let _ = tokio::task::spawn_blocking(move || t.join()).await;
+            }
+            Acceptor::Tasks(mut t) => t.abort_all(),
+        }
+    }
+}
+
+/// Run the accept loops on a thread with a runtime of its own, which does
+/// nothing else: the listen queue (`smtp_connect_backlog`, 20 by default)
+/// is emptied as soon as connections arrive. On the sessions' runtime,
+/// the listener was polled between session tasks, and when 64 clients
+/// connected at once the queue overflowed and dropped handshakes (clients
+/// waited for the SYN retransmission).
+fn start_acceptor(
+    listeners: Vec<(TcpListener, u16)>,
+    shared: &Arc<Shared>,
+    stop: &watch::Receiver<bool>,
+    tls_ports: &[u16],
+) -> Acceptor {
+    type Loops = Vec<(std::net::TcpListener, bool)>;
+    let sessions = tokio::runtime::Handle::current();
+    let loops: Loops = listeners
+        .into_iter()
+        .filter_map(|(l, port)| Some((l.into_std().ok()?, tls_ports.contains(&port))))
+        .collect();
+    let spawn_all = |loops: Loops, shared: &Arc<Shared>, stop: &watch::Receiver<bool>, sessions: &tokio::runtime::Handle| {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (listener, on_connect) in loops {
+            if let Ok(listener) = TcpListener::from_std(listener) {
+                tasks.spawn(accept_loop(listener, shared.clone(), stop.clone(), on_connect, sessions.clone()));
+            }
+        }
+        tasks
+    };
+    // The listeners are handed over once the thread runs, so that they
+    // stay here if it cannot start.
+    let (tx, rx) = std::sync::mpsc::channel::<Loops>();
+    let thread = tokio::runtime::Builder::new_current_thread().enable_all().build().ok().and_then(|rt| {
+        let (shared, stop, sessions) = (shared.clone(), stop.clone(), sessions.clone());
+        std::thread::Builder::new()
+            .name("daemon-accept".into())
+            .spawn(move || {
+                let Ok(loops) = rx.recv() else { return };
+                rt.block_on(async move {
+                    let mut tasks = spawn_all(loops, &shared, &stop, &sessions);
+                    while tasks.join_next().await.is_some() {}
+                });
+            })
+            .ok()
+    });
+    match thread {
+        Some(t) => match tx.send(loops) {
+            Ok(()) => Acceptor::Thread(t),
+            Err(e) => Acceptor::Tasks(spawn_all(e.0, shared, stop, &sessions)),
+        },
+        None => Acceptor::Tasks(spawn_all(loops, shared, stop, &sessions)),
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    tls_on_connect: bool,
+    sessions: tokio::runtime::Handle,
+) {
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -383,8 +454,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         }
         let shared2 = shared.clone();
         let stop2 = stop.clone();
-        tokio::spawn(async move {
-            connection(stream, peer, loaded, shared2.clone(), stop2, tls_on_connect).await;
+        sessions.spawn(async move {
+            // The socket moves to the sessions' runtime (its reactor).
+            if let Ok(stream) = stream.into_std().and_then(TcpStream::from_std) {
+                connection(stream, peer, loaded, shared2.clone(), stop2, tls_on_connect).await;
+            }
             let mut c = shared2.counts.lock().unwrap_or_else(|e| e.into_inner());
             c.total = c.total.saturating_sub(1);
             if let Some(n) = c.per_host.get_mut(&ip) {

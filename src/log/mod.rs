@@ -2,7 +2,9 @@
 //! `log_file_path` says (`%s` is the log's name, `%D` the date), and/or to
 //! syslog, with Exim's time-stamped line format.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 
 /// Which logs a line goes to, as Exim's LOG_MAIN / LOG_REJECT / LOG_PANIC.
@@ -31,7 +33,19 @@ pub const DEFAULT_LOG_FILE_PATH: &str = "/var/log/exim4/%slog";
 pub struct Logger {
     files: Vec<String>,
     syslog: bool,
-    lock: Mutex<()>,
+    /// The log files open now, by template and log name, so a line costs
+    /// a stat and a write, not an open (which takes the directory's lock).
+    open: Mutex<HashMap<(usize, &'static str), OpenLog>>,
+}
+
+/// A log file kept open, and which file it is: when the path names
+/// another file (rotated by exicyclog) or none, it is opened again, as
+/// Exim does.
+struct OpenLog {
+    path: String,
+    file: std::fs::File,
+    dev: u64,
+    ino: u64,
 }
 
 impl Logger {
@@ -50,12 +64,12 @@ impl Logger {
         if files.is_empty() && !syslog {
             files.push(DEFAULT_LOG_FILE_PATH.to_string());
         }
-        Logger { files, syslog, lock: Mutex::new(()) }
+        Logger { files, syslog, open: Mutex::new(HashMap::new()) }
     }
 
     /// A logger that writes nothing (for `-bh`).
     pub fn none() -> Logger {
-        Logger { files: Vec::new(), syslog: false, lock: Mutex::new(()) }
+        Logger { files: Vec::new(), syslog: false, open: Mutex::new(HashMap::new()) }
     }
 
     /// The file a log's lines go to today.
@@ -69,7 +83,7 @@ impl Logger {
         let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
         let (head, detail) = text.split_once(REJECT_DETAIL).unwrap_or((text, ""));
         let line = format!("{stamp} {head}\n");
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         for (wanted, name) in [(targets.main, "main"), (targets.reject, "reject"), (targets.panic, "panic")] {
             if !wanted {
                 continue;
@@ -80,8 +94,8 @@ impl Logger {
             } else {
                 line.clone()
             };
-            for t in &self.files {
-                append(&Self::path_of(t, name), &entry);
+            for (i, t) in self.files.iter().enumerate() {
+                append(&mut open, (i, name), &Self::path_of(t, name), &entry);
             }
             if self.syslog {
                 let full = format!("{head}\n{detail}");
@@ -91,17 +105,28 @@ impl Logger {
     }
 }
 
-fn append(path: &str, line: &str) {
-    // Exim creates the log directory when it is missing.
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() && !dir.exists() {
-            let _ = std::fs::create_dir_all(dir);
+fn append(open: &mut HashMap<(usize, &'static str), OpenLog>, key: (usize, &'static str), path: &str, line: &str) {
+    let now = std::fs::metadata(path).ok();
+    if let (Some(m), Some(o)) = (&now, open.get_mut(&key)) {
+        if o.path == path && o.dev == m.dev() && o.ino == m.ino() {
+            // One write call, so concurrent processes do not interleave lines.
+            let _ = o.file.write_all(&crate::bytes::to_bytes(line));
+            return;
         }
     }
-    let f = std::fs::OpenOptions::new().create(true).append(true).open(path);
-    if let Ok(mut f) = f {
-        // One write call, so concurrent processes do not interleave lines.
-        let _ = f.write_all(&crate::bytes::to_bytes(line));
+    open.remove(&key);
+    // Exim creates the log directory when it is missing.
+    if now.is_none() {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+        }
+    }
+    let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else { return };
+    let _ = file.write_all(&crate::bytes::to_bytes(line));
+    if let Ok(m) = file.metadata() {
+        open.insert(key, OpenLog { path: path.to_string(), file, dev: m.dev(), ino: m.ino() });
     }
 }
 
@@ -150,6 +175,22 @@ mod tests {
         assert_eq!(main.lines().count(), 3, "{main}");
         assert!(main.contains(" id rejected after DATA\n") && main.ends_with(" lines\n"));
         assert!(rej.ends_with(" id rejected after DATA\nEnvelope-from: <a@b>\nP Received: x\n"), "{rej}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_rotated_or_removed_log_is_opened_again() {
+        let dir = std::env::temp_dir().join(format!("rexim-log-rotate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let l = Logger::new(&format!("{}/%slog", dir.display()));
+        l.write(Targets::MAIN, "one");
+        std::fs::rename(dir.join("mainlog"), dir.join("mainlog.1")).unwrap();
+        l.write(Targets::MAIN, "two");
+        assert!(std::fs::read_to_string(dir.join("mainlog.1")).unwrap().ends_with(" one\n"));
+        assert!(std::fs::read_to_string(dir.join("mainlog")).unwrap().ends_with(" two\n"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        l.write(Targets::MAIN, "three");
+        assert!(std::fs::read_to_string(dir.join("mainlog")).unwrap().ends_with(" three\n"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
