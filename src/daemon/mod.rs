@@ -294,10 +294,14 @@ async fn serve(shared: Arc<Shared>, ports: Vec<u16>, interfaces: Vec<(IpAddr, Op
         Ok(s) => s,
         Err(_) => return 1,
     };
+    // SIGINT (Ctrl-C under -bdf, and the testsuite's killdaemon) stops
+    // the daemon as SIGTERM does, so acknowledged messages' logs are written.
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         tokio::select! {
             _ = term.recv() => break,
+            Some(_) = async { match int.as_mut() { Some(i) => i.recv().await, None => None } } => break,
             Some(_) = async { match hup.as_mut() { Some(h) => h.recv().await, None => None } } => {
                 reload(&shared, pid);
             }
