@@ -152,6 +152,13 @@ fn bdat_chunks() {
     let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
     let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
     assert_eq!(mask_id(&feed(&mut sess, "BDAT 0 LAST\r\n").0), "250- 0 byte chunk, total 2\r\n250 OK id=ID\r\n");
+    // Totals recorded from Exim: headers with and without a body after them.
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
+    let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
+    assert_eq!(mask_id(&feed(&mut sess, "BDAT 14 LAST\r\nA: b\r\n\r\nc\r\nd\r\n").0), "250- 14 byte chunk, total 14\r\n250 OK id=ID\r\n");
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
+    let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
+    assert_eq!(mask_id(&feed(&mut sess, "BDAT 6 LAST\r\nA: b\r\n").0), "250- 6 byte chunk, total 6\r\n250 OK id=ID\r\n");
     let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
     let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
     assert_eq!(feed(&mut sess, "BDAT 3\r\nab\n").0, "250 3 byte chunk received\r\n");
