@@ -20,6 +20,11 @@ pub struct MessageData {
     /// The body began with a line that is not a header, with no blank
     /// line before it: Exim counts one it puts there.
     pub body_unseparated: bool,
+    /// Under CHUNKING: the first line was a header ended by a bare LF.
+    pub bare_lf_first: bool,
+    /// ... and the line after it is complete: Exim gives up before the
+    /// next byte, with this many header lines read.
+    pub bare_lf_headers: Option<usize>,
 }
 
 /// A header line starts with a field name and a colon.

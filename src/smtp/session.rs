@@ -1731,12 +1731,23 @@ impl Session {
         self.chunk_total += n;
         let limit = self.size_limit;
         for b in bytes {
+            if let Some(shown) = self.message.bare_lf_headers {
+                self.bare_lf_in_header(shown, left, last);
+                return true;
+            }
             if b == b'\n' {
                 let mut line = std::mem::take(&mut self.chunk_line);
-                if line.last() == Some(&b'\r') {
+                let crlf = line.last() == Some(&b'\r');
+                if crlf {
                     line.pop();
                 }
+                let (first, headers) = (self.message.lines == 0, self.message.headers.len());
                 self.message.add_line(&line, limit);
+                if self.message.bare_lf_first {
+                    self.message.bare_lf_headers = Some(headers);
+                } else if first && !crlf && self.message.headers.len() > headers {
+                    self.message.bare_lf_first = true;
+                }
             } else {
                 self.chunk_line.push(b);
             }
@@ -1750,6 +1761,11 @@ impl Session {
                 let line = std::mem::take(&mut self.chunk_line);
                 self.message.add_line(&line, limit);
             }
+            if self.message.bare_lf_first {
+                let shown = self.message.bare_lf_headers.unwrap_or(self.message.headers.len());
+                self.bare_lf_in_header(shown, 0, true);
+                return true;
+            }
             self.end_of_message(true);
         } else if !self.adv.pipelining && !self.sync_ok() {
             self.chunk_sync_failure();
@@ -1759,6 +1775,27 @@ impl Session {
             self.state = State::ExpectBdat;
         }
         true
+    }
+
+    /// Exim's receive_msg: under CHUNKING a first header line ended by a
+    /// bare LF abandons the message once the next line is complete. The
+    /// rest of the chunk is read and thrown away (what is taken from
+    /// the input already, and `left` more).
+    fn bare_lf_in_header(&mut self, shown: usize, left: usize, last: bool) {
+        self.state = if left == 0 { State::ExpectCommand } else { State::ExpectChunk { remaining: left, last, discard: true } };
+        let sender = self.vars.sender_address.clone().unwrap_or_default();
+        let h = self.vars.host_and_ident(true);
+        let mut line = format!("rejected from <{sender}> {h}: Non-CRLF-terminated header, under CHUNKING: message abandoned");
+        let mut detail = self.envelope_detail_for(true);
+        if !detail.is_empty() {
+            for header in self.message.headers.iter().take(shown) {
+                detail.push_str(&format!("  {header}"));
+            }
+        }
+        line.push_str(&detail);
+        self.log_no_id(Targets::REJECT, line);
+        self.send_str(t::HEADER_NOT_CRLF);
+        self.reset_transaction();
     }
 
     /// Exim's bdat_getc: the next command came before the chunk's 250,
@@ -1787,7 +1824,10 @@ impl Session {
     /// What Exim's reject log adds to a line written while a message is
     /// being received: the envelope (with `rejected_header`).
     fn envelope_detail(&self) -> String {
-        let in_message = self.in_chunked_message();
+        self.envelope_detail_for(self.in_chunked_message())
+    }
+
+    fn envelope_detail_for(&self, in_message: bool) -> String {
         let Some((first, rest)) = self.vars.recipients.split_first().filter(|_| in_message && self.cfg.log_selector.rejected_header) else {
             return String::new();
         };

@@ -23,6 +23,7 @@ pub const UNEXPECTED_ARG: &str = "unexpected argument data";
 pub const BDAT_NOT_ADVERTISED: &str = "BDAT command used when CHUNKING not advertised";
 pub const BDAT_ONLY: &str = "only BDAT permissible after non-LAST BDAT";
 pub const BDAT_BAD: &str = "missing size for BDAT command";
+pub const HEADER_NOT_CRLF: &str = "552 Message header not CRLF terminated\r\n";
 pub const BDAT_ZERO: &str = "zero size for BDAT command";
 pub const SPOOL_ERROR: &str = "451 Error while writing spool file\r\n";
 pub const AUTH_NOT_ADVERTISED: &str = "AUTH command used when not advertised";
