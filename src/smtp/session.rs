@@ -323,6 +323,8 @@ pub struct Session {
     size_limit: u64,
     /// `control = no_pipelining` in the connect or HELO ACL.
     no_pipelining: bool,
+    /// `smtp_enforce_sync`, as ACL controls have changed it.
+    enforce_sync: bool,
 }
 
 /// The long-lived things a session needs.
@@ -489,6 +491,7 @@ impl Session {
             opened: false,
             size_limit: services.cfg.message_size_limit,
             no_pipelining: false,
+            enforce_sync: services.cfg.smtp_enforce_sync,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -705,6 +708,7 @@ impl Session {
         }
         self.connection_checks();
         let outcome = self.acls.connect(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
@@ -742,7 +746,7 @@ impl Session {
     /// PIPECONNECT is acceptable for this host. `None` means the input is
     /// acceptable: call `start`, then `feed` it.
     pub fn early_input(&mut self, bytes: &[u8]) -> Option<Vec<Event>> {
-        if self.pipe_connect_ok || !self.cfg.smtp_enforce_sync || !self.is_remote_socket() {
+        if self.pipe_connect_ok || !self.enforce_sync || !self.is_remote_socket() {
             return None;
         }
         let shown = printing(&bytes[..bytes.len().min(150)]);
@@ -819,7 +823,7 @@ impl Session {
     /// Exim's check_sync(): more input waiting where the client should
     /// have waited for our reply.
     fn sync_ok(&self) -> bool {
-        !(self.cfg.smtp_enforce_sync && self.is_remote_socket() && self.vars.sender_host_address.is_some() && !self.input.is_empty())
+        !(self.enforce_sync && self.is_remote_socket() && self.vars.sender_host_address.is_some() && !self.input.is_empty())
     }
 
     fn sync_failure(&mut self) {
@@ -1106,6 +1110,7 @@ impl Session {
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.helo(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.vars.esmtp = esmtp;
@@ -1339,6 +1344,7 @@ impl Session {
         self.vars.sender_address = Some(sender);
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.mail(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         match outcome.verdict {
             AclVerdict::Accept | AclVerdict::Discard => {
                 if outcome.verdict == AclVerdict::Discard {
@@ -1425,6 +1431,7 @@ impl Session {
             return;
         }
         let outcome = self.acls.rcpt(&self.vars, &recipient);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict == AclVerdict::Accept && !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
             self.sync_failure();
             return;
@@ -1604,7 +1611,9 @@ impl Session {
     }
 
     fn data(&mut self, was_rcpt: bool) {
-        if !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
+        // DATA ends a pipelined group (RFC 2920): nothing may follow it
+        // before the 354, advertised PIPELINING or not.
+        if !self.pipe_connect_ok && !self.sync_ok() {
             self.sync_failure();
             return;
         }
@@ -1639,6 +1648,7 @@ impl Session {
             return false;
         }
         let outcome = self.acls.predata(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Predata, &outcome, "");
             return false;
