@@ -89,6 +89,15 @@ impl Controls {
         self.set.iter().any(|(c, _)| *c == id)
     }
 
+    /// The last of `enforce_sync` / `no_enforce_sync`, if either is set.
+    pub fn enforce_sync(&self) -> Option<bool> {
+        self.set.iter().rev().find_map(|(c, _)| match c {
+            ControlId::EnforceSync => Some(true),
+            ControlId::NoEnforceSync => Some(false),
+            _ => None,
+        })
+    }
+
     pub fn options(&self, id: ControlId) -> Option<&str> {
         self.set.iter().rev().find(|(c, _)| *c == id).map(|(_, o)| o.as_str())
     }

@@ -188,13 +188,17 @@ fn split_item(s: &str, file: &str, line: u32) -> RawItem {
 }
 
 /// Configuration-style logical lines: trailing backslash continues (leading
-/// white space of the next line dropped), blank and `#` lines skipped.
+/// white space of the next line dropped), blank and `#` lines skipped, also
+/// `#` lines inside a continuation.
 fn logical_lines(text: &str) -> Vec<(u32, String)> {
     let mut out = Vec::new();
     let mut cur: Option<(u32, String)> = None;
     for (i, raw) in text.split('\n').enumerate() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let piece = match &cur {
+            // Comment lines may sit between continuation lines (Exim's
+            // acl_getline skips them); an empty line ends the statement.
+            Some(_) if raw.trim_start().starts_with('#') => continue,
             Some(_) => raw.trim_start(),
             None => {
                 let t = raw.trim_start();
@@ -235,6 +239,15 @@ mod tests {
         assert_eq!(s[1].items[0].value, "acl_m_x = 1");
         let acl = compile(&s).unwrap();
         assert_eq!(acl.statements[1].items[0].varname.as_deref(), Some("acl_m_x"));
+    }
+
+    #[test]
+    fn comment_lines_inside_a_continuation_are_skipped() {
+        let t = "deny message = a \\   \n  # c\n   b\\\n   \n\ndeny message = c\n";
+        let s = read_text(t, "f").unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].items[0].value, "a b");
+        assert_eq!(s[1].items[0].value, "c");
     }
 
     #[test]

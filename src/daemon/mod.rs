@@ -226,18 +226,53 @@ pub fn run(opts: &Options, foreground: bool) -> i32 {
     code
 }
 
+/// Exim loads a certificate whose options need no expansion once, at
+/// start and on SIGHUP; options with `$` are expanded for each connection.
+fn tls_per_connection(cfg: &crate::smtp::SmtpConfig) -> bool {
+    [&cfg.tls_certificate, &cfg.tls_privatekey].iter().any(|o| o.as_deref().is_some_and(|v| v.contains('$')))
+}
+
+/// `tls_verify_certificates`, where some host may be verified: client
+/// certificates are asked for only then.
+fn tls_ca(cfg: &crate::smtp::SmtpConfig) -> Option<&str> {
+    let wants_verify = cfg.tls_verify_hosts.is_some() || cfg.tls_try_verify_hosts.is_some();
+    cfg.tls_verify_certificates.as_deref().filter(|_| wants_verify)
+}
+
 fn load_tls(cfg: &crate::smtp::SmtpConfig) -> Result<Option<crate::tls::TlsServer>, String> {
+    if tls_per_connection(cfg) {
+        return Ok(None);
+    }
     match &cfg.tls_certificate {
         Some(cert) => {
             let key = cfg.tls_privatekey.clone().unwrap_or_else(|| cert.clone());
-            // Client certificates are asked for only where some host may be verified.
-            let wants_verify = cfg.tls_verify_hosts.is_some() || cfg.tls_try_verify_hosts.is_some();
-            let ca = cfg.tls_verify_certificates.as_deref().filter(|_| wants_verify);
-            crate::tls::load(cert, &key, ca).map(Some)
+            crate::tls::load(cert, &key, tls_ca(cfg)).map(Some)
         }
         None if cfg.tls_advertise_hosts.is_some() => crate::tls::self_signed(&cfg.primary_hostname).map(Some),
         None => Ok(None),
     }
+}
+
+/// The TLS server for one connection: the loaded one, or one from the
+/// files the connection's expansion of the options names (`files`).
+fn tls_server(
+    shared: &Shared,
+    loaded: &Loaded,
+    files: impl FnOnce() -> Result<Option<(String, String)>, String>,
+) -> Result<Arc<crate::tls::TlsServer>, String> {
+    let cfg = &loaded.services.cfg;
+    if !tls_per_connection(cfg) {
+        return shared.tls.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| "TLS not configured".to_string());
+    }
+    let server = match files() {
+        Ok(Some((cert, key))) => crate::tls::load(&cert, &key, tls_ca(cfg)),
+        Ok(None) => crate::tls::self_signed(&cfg.primary_hostname),
+        Err(e) => {
+            loaded.log.write(Targets::PANIC, &e);
+            Err(e)
+        }
+    };
+    server.map(Arc::new)
 }
 
 async fn serve(shared: Arc<Shared>, ports: Vec<u16>, interfaces: Vec<(IpAddr, Option<u16>)>) -> i32 {
@@ -515,10 +550,7 @@ fn max_per_host(loaded: &Loaded, ip: IpAddr, stream: &TcpStream) -> usize {
     }
 }
 
-async fn tls_accept(shared: &Shared, loaded: &Loaded, tcp: TcpStream, ip: &str) -> Result<(Stream, TlsInfo), String> {
-    let Some(server) = shared.tls.read().unwrap_or_else(|e| e.into_inner()).clone() else {
-        return Err("TLS not configured".into());
-    };
+async fn tls_accept(server: Arc<crate::tls::TlsServer>, loaded: &Loaded, tcp: TcpStream, ip: &str) -> Result<(Stream, TlsInfo), String> {
     let cfg = &loaded.services.cfg;
     let hosts = &loaded.services.hosts;
     let m = |l: &Option<String>| l.as_ref().is_some_and(|l| hosts.matches(l, Some(ip), None));
@@ -580,11 +612,35 @@ async fn connection(
         }
         _ => (tcp, None),
     };
+    let peer_info = |tls: Option<TlsInfo>| Peer {
+        address: Some(ip.clone()),
+        port: peer.port(),
+        interface_address: local.map(|l| l.ip().to_canonical().to_string()),
+        interface_port: local.map(|l| l.port()).unwrap_or(0),
+        host_name: None,
+        ident: None,
+        tls,
+        connection_count: shared.counts.lock().map(|c| c.total).unwrap_or(1),
+    };
     let mut stream = Stream::Plain(tcp);
     let mut tls_info = None;
     if tls_on_connect {
         let Stream::Plain(tcp) = std::mem::replace(&mut stream, Stream::Gone) else { return };
-        match tls_accept(&shared, &loaded, tcp, &ip).await {
+        let accepted = match tls_server(&shared, &loaded, || {
+            let vars = crate::smtp::SessionVars::for_peer(&peer_info(None), &loaded.services.cfg);
+            let headers: Vec<String> = Vec::new();
+            crate::smtp::context::tls_files(&mut crate::smtp::context::SessionContext {
+                vars: &vars,
+                cfg: &loaded.services.cfg,
+                hosts: loaded.services.hosts.as_ref(),
+                headers: &headers,
+                extra: HashMap::new(),
+            })
+        }) {
+            Ok(server) => tls_accept(server, &loaded, tcp, &ip).await,
+            Err(e) => Err(e),
+        };
+        match accepted {
             Ok((s, info)) => {
                 stream = s;
                 tls_info = Some(info);
@@ -595,16 +651,7 @@ async fn connection(
             }
         }
     }
-    let peer_info = Peer {
-        address: Some(ip.clone()),
-        port: peer.port(),
-        interface_address: local.map(|l| l.ip().to_canonical().to_string()),
-        interface_port: local.map(|l| l.port()).unwrap_or(0),
-        host_name: None,
-        ident: None,
-        tls: tls_info,
-        connection_count: shared.counts.lock().map(|c| c.total).unwrap_or(1),
-    };
+    let peer_info = peer_info(tls_info);
     let services = loaded.services.clone();
     let mut session = Session::new(&services, Box::new(loaded.new_acls()), SessionMode::Remote, peer_info);
     if let Some(state) = proxy_state {
@@ -660,7 +707,11 @@ async fn connection(
                     }
                     out.clear();
                     let Stream::Plain(tcp) = std::mem::replace(&mut stream, Stream::Gone) else { return };
-                    match tls_accept(&shared, &loaded, tcp, &ip).await {
+                    let accepted = match tls_server(&shared, &loaded, || session.tls_files()) {
+                        Ok(server) => tls_accept(server, &loaded, tcp, &ip).await,
+                        Err(e) => Err(e),
+                    };
+                    match accepted {
                         Ok((s, info)) => {
                             stream = s;
                             queue.extend(session.tls_started(Ok(info)));

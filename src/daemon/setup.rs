@@ -41,7 +41,7 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
         std::process::exit(1)
     }));
     let auths = authenticators(config);
-    let log = Arc::new(Logger::new(&cfg.log_file_path));
+    let log = Arc::new(Logger::new(&cfg.log_file_path).with_millisec(cfg.log_selector.millisec));
     let services = Services {
         cfg: Arc::new(cfg),
         hosts: Arc::new(crate::smtp::ListsHostMatcher::new(&acls.named_lists, &acls.primary_hostname, crate::dns::default_resolver())),

@@ -33,6 +33,7 @@ pub const DEFAULT_LOG_FILE_PATH: &str = "/var/log/exim4/%slog";
 pub struct Logger {
     files: Vec<String>,
     syslog: bool,
+    millisec: bool,
     /// The log files open now, by template and log name, so a line costs
     /// a stat and a write, not an open (which takes the directory's lock).
     open: Mutex<HashMap<(usize, &'static str), OpenLog>>,
@@ -64,12 +65,18 @@ impl Logger {
         if files.is_empty() && !syslog {
             files.push(DEFAULT_LOG_FILE_PATH.to_string());
         }
-        Logger { files, syslog, open: Mutex::new(HashMap::new()) }
+        Logger { files, syslog, millisec: false, open: Mutex::new(HashMap::new()) }
+    }
+
+    /// `log_selector = +millisec`: time stamps with milliseconds.
+    pub fn with_millisec(mut self, on: bool) -> Logger {
+        self.millisec = on;
+        self
     }
 
     /// A logger that writes nothing (for `-bh`).
     pub fn none() -> Logger {
-        Logger { files: Vec::new(), syslog: false, open: Mutex::new(HashMap::new()) }
+        Logger { files: Vec::new(), syslog: false, millisec: false, open: Mutex::new(HashMap::new()) }
     }
 
     /// The file a log's lines go to today.
@@ -80,7 +87,8 @@ impl Logger {
 
     /// Write a line; text after `REJECT_DETAIL` goes to the reject log only.
     pub fn write(&self, targets: Targets, text: &str) {
-        let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+        let format = if self.millisec { "%Y-%m-%d %H:%M:%S%.3f" } else { "%Y-%m-%d %H:%M:%S" };
+        let stamp = chrono::Local::now().format(format);
         let (head, detail) = text.split_once(REJECT_DETAIL).unwrap_or((text, ""));
         let line = format!("{stamp} {head}\n");
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());

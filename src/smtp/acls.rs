@@ -188,7 +188,8 @@ impl ConfiguredAcls {
         });
         let log_reject_target = self.state.log_reject_target.clone();
         let no_pipelining = self.state.controls.options(acl::controls::ControlId::NoPipelining).is_some();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, no_pipelining }
+        let enforce_sync = self.state.controls.enforce_sync();
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, no_pipelining, enforce_sync }
     }
 }
 

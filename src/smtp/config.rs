@@ -131,6 +131,8 @@ pub struct LogSelector {
     pub connection_reject: bool,
     /// ETRN commands (on by default).
     pub etrn: bool,
+    /// Milliseconds in log time stamps.
+    pub millisec: bool,
 }
 
 impl LogSelector {
@@ -180,6 +182,7 @@ impl LogSelector {
                     host_lookup_failed: on,
                     connection_reject: on,
                     etrn: on,
+                    millisec: on,
                 };
                 let _ = keep;
                 continue;
@@ -208,6 +211,7 @@ impl LogSelector {
                 "host_lookup_failed" => &mut s.host_lookup_failed,
                 "connection_reject" => &mut s.connection_reject,
                 "etrn" => &mut s.etrn,
+                "millisec" => &mut s.millisec,
                 _ => continue,
             };
             *slot = on;

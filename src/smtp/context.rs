@@ -209,6 +209,27 @@ impl Context for SessionContext<'_> {
     }
 }
 
+/// Exim's tls_expand_session_files for a server: `tls_certificate` and
+/// `tls_privatekey` expanded for one connection. `None` when there is no
+/// certificate (unset, or its expansion forced to fail or empty): Exim
+/// then uses a self-signed one. An unset or failing key is the
+/// certificate's file. `Err` is the log line of a failed expansion.
+pub fn tls_files(ctx: &mut SessionContext<'_>) -> Result<Option<(String, String)>, String> {
+    let (cert, key) = (ctx.cfg.tls_certificate.clone(), ctx.cfg.tls_privatekey.clone());
+    let mut expand = |name: &str, value: Option<&String>| -> Result<Option<String>, String> {
+        let Some(v) = value else { return Ok(None) };
+        match crate::expand::expand_string(v, ctx) {
+            Ok(s) if s.is_empty() => Ok(None),
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.is_forced() => Ok(None),
+            Err(e) => Err(format!("expansion of {name} failed: {}", e.message())),
+        }
+    };
+    let Some(cert) = expand("tls_certificate", cert.as_ref())? else { return Ok(None) };
+    let key = expand("tls_privatekey", key.as_ref())?.unwrap_or_else(|| cert.clone());
+    Ok(Some((cert, key)))
+}
+
 #[cfg(test)]
 #[test]
 fn tainted_table_sorted() {

@@ -17,6 +17,14 @@ pub struct MessageData {
     pub lines: u64,
     pub too_big: bool,
     pub has_nul: bool,
+    /// The body began with a line that is not a header, with no blank
+    /// line before it: Exim counts one it puts there.
+    pub body_unseparated: bool,
+    /// Under CHUNKING: the first line was a header ended by a bare LF.
+    pub bare_lf_first: bool,
+    /// ... and the line after it is complete: Exim gives up before the
+    /// next byte, with this many header lines read.
+    pub bare_lf_headers: Option<usize>,
 }
 
 /// A header line starts with a field name and a colon.
@@ -65,6 +73,7 @@ impl MessageData {
             }
             // Not a header: the body starts here, with no blank line.
             self.in_body = true;
+            self.body_unseparated = true;
         }
         self.body.extend_from_slice(line);
         self.body.push(b'\n');

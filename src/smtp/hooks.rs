@@ -50,11 +50,13 @@ pub struct AclOutcome {
     pub log_reject_target: Option<Vec<String>>,
     /// `control = no_pipelining` is in force (connect and HELO ACLs).
     pub no_pipelining: bool,
+    /// `control = enforce_sync` / `no_enforce_sync`, the last one given.
+    pub enforce_sync: Option<bool>,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, enforce_sync: None }
     }
 
     pub fn deny() -> AclOutcome {

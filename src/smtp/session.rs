@@ -120,6 +120,19 @@ pub struct SessionVars {
 }
 
 impl SessionVars {
+    /// The variables known when a connection starts.
+    pub fn for_peer(peer: &Peer, cfg: &SmtpConfig) -> SessionVars {
+        SessionVars {
+            sender_host_address: peer.address.clone(),
+            sender_host_port: peer.port,
+            sender_host_name: peer.host_name.clone(),
+            interface_address: peer.interface_address.clone(),
+            interface_port: peer.interface_port,
+            log_incoming_port: cfg.log_selector.incoming_port,
+            ..Default::default()
+        }
+    }
+
     fn address_text(&self) -> String {
         match &self.sender_host_address {
             // Exim leaves out a port of 0 (-bh without -oMa's port).
@@ -310,6 +323,8 @@ pub struct Session {
     size_limit: u64,
     /// `control = no_pipelining` in the connect or HELO ACL.
     no_pipelining: bool,
+    /// `smtp_enforce_sync`, as ACL controls have changed it.
+    enforce_sync: bool,
 }
 
 /// The long-lived things a session needs.
@@ -421,15 +436,7 @@ fn is_valid_helo(name: &str, allow: &str) -> bool {
 impl Session {
     pub fn new(services: &Services, acls: Box<dyn AclHooks + Send>, mode: SessionMode, peer: Peer) -> Session {
         let cfg = services.cfg.clone();
-        let mut vars = SessionVars {
-            sender_host_address: peer.address.clone(),
-            sender_host_port: peer.port,
-            sender_host_name: peer.host_name.clone(),
-            interface_address: peer.interface_address.clone(),
-            interface_port: peer.interface_port,
-            log_incoming_port: cfg.log_selector.incoming_port,
-            ..Default::default()
-        };
+        let mut vars = SessionVars::for_peer(&peer, &cfg);
         if let SessionMode::Local { login } = &mode {
             // -bs is remote input only when -oMa names a host.
             vars.sender_ident = Some(peer.ident.clone().unwrap_or_else(|| login.clone()));
@@ -484,6 +491,7 @@ impl Session {
             opened: false,
             size_limit: services.cfg.message_size_limit,
             no_pipelining: false,
+            enforce_sync: services.cfg.smtp_enforce_sync,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -603,6 +611,14 @@ impl Session {
         self.events.push(Event::Log(targets, text));
     }
 
+    /// A log line Exim writes without the message's id although one is
+    /// being received (a lost connection, errors between chunks).
+    fn log_no_id(&mut self, targets: Targets, text: String) {
+        let id = std::mem::take(&mut self.vars.log_id);
+        self.log(targets, text);
+        self.vars.log_id = id;
+    }
+
     fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
@@ -692,6 +708,7 @@ impl Session {
         }
         self.connection_checks();
         let outcome = self.acls.connect(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
@@ -729,7 +746,7 @@ impl Session {
     /// PIPECONNECT is acceptable for this host. `None` means the input is
     /// acceptable: call `start`, then `feed` it.
     pub fn early_input(&mut self, bytes: &[u8]) -> Option<Vec<Event>> {
-        if self.pipe_connect_ok || !self.cfg.smtp_enforce_sync || !self.is_remote_socket() {
+        if self.pipe_connect_ok || !self.enforce_sync || !self.is_remote_socket() {
             return None;
         }
         let shown = printing(&bytes[..bytes.len().min(150)]);
@@ -806,7 +823,7 @@ impl Session {
     /// Exim's check_sync(): more input waiting where the client should
     /// have waited for our reply.
     fn sync_ok(&self) -> bool {
-        !(self.cfg.smtp_enforce_sync && self.is_remote_socket() && self.vars.sender_host_address.is_some() && !self.input.is_empty())
+        !(self.enforce_sync && self.is_remote_socket() && self.vars.sender_host_address.is_some() && !self.input.is_empty())
     }
 
     fn sync_failure(&mut self) {
@@ -864,10 +881,16 @@ impl Session {
         let cmd = self.vars.smtp_command.clone();
         let h = self.vars.host_and_ident(false);
         let hist = self.history.join(",");
-        self.log(
+        let detail = self.envelope_detail();
+        self.log_no_id(
             Targets::REJECT,
-            format!("SMTP call from {h} dropped: too many syntax or protocol errors (last command was \"{cmd}\",  C={hist})"),
+            format!("SMTP call from {h} dropped: too many syntax or protocol errors (last command was \"{cmd}\",  C={hist}){detail}"),
         );
+        if self.in_chunked_message() {
+            // The message's reception then finds the connection gone.
+            let lost = self.lost_in_chunk();
+            self.log_no_id(Targets::MAIN, lost);
+        }
         let _ = self.acls.notquit(&self.vars, "bad-commands");
         self.close();
     }
@@ -927,16 +950,23 @@ impl Session {
                 return true;
             }
         }
+        // Between chunks Exim reads commands inside the message's
+        // reception (bdat_getc), which keeps no command history.
         if matches!(self.state, State::ExpectBdat) && !matches!(verb, Verb::Bdat | Verb::Quit | Verb::Rset | Verb::Noop) {
-            self.remember(verb);
             if !self.synprot_error(503, None, t::BDAT_ONLY, false) {
                 self.state = State::ExpectRset;
             }
             return true;
         }
         if matches!(self.state, State::ExpectRset) && verb != Verb::Rset && verb != Verb::Quit {
-            self.remember(verb);
             self.synprot_error(503, None, "only RSET accepted now", false);
+            return true;
+        }
+        if verb == Verb::Quit && matches!(self.state, State::ExpectBdat | State::ExpectRset) {
+            // The message's reception sees the end of input after the QUIT.
+            let lost = self.lost_in_chunk();
+            self.quit();
+            self.log_no_id(Targets::MAIN, lost);
             return true;
         }
         self.remember(verb);
@@ -1081,6 +1111,7 @@ impl Session {
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.helo(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.vars.esmtp = esmtp;
@@ -1314,6 +1345,7 @@ impl Session {
         self.vars.sender_address = Some(sender);
         self.vars.received_protocol = self.protocol();
         let outcome = self.acls.mail(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         match outcome.verdict {
             AclVerdict::Accept | AclVerdict::Discard => {
                 if outcome.verdict == AclVerdict::Discard {
@@ -1400,6 +1432,7 @@ impl Session {
             return;
         }
         let outcome = self.acls.rcpt(&self.vars, &recipient);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict == AclVerdict::Accept && !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
             self.sync_failure();
             return;
@@ -1579,7 +1612,9 @@ impl Session {
     }
 
     fn data(&mut self, was_rcpt: bool) {
-        if !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
+        // DATA ends a pipelined group (RFC 2920): nothing may follow it
+        // before the 354, advertised PIPELINING or not.
+        if !self.pipe_connect_ok && !self.sync_ok() {
             self.sync_failure();
             return;
         }
@@ -1614,6 +1649,7 @@ impl Session {
             return false;
         }
         let outcome = self.acls.predata(&self.vars);
+        self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Predata, &outcome, "");
             return false;
@@ -1676,6 +1712,10 @@ impl Session {
             self.synprot_error(501, None, t::BDAT_BAD, true);
             return;
         };
+        if size == 0 && !last {
+            self.synprot_error(504, None, t::BDAT_ZERO, true);
+            return;
+        }
         let first = !matches!(self.state, State::ExpectBdat);
         if first && !self.start_message("BDAT", was_rcpt) {
             // The chunk's data is read and thrown away.
@@ -1702,12 +1742,23 @@ impl Session {
         self.chunk_total += n;
         let limit = self.size_limit;
         for b in bytes {
+            if let Some(shown) = self.message.bare_lf_headers {
+                self.bare_lf_in_header(shown, left, last);
+                return true;
+            }
             if b == b'\n' {
                 let mut line = std::mem::take(&mut self.chunk_line);
-                if line.last() == Some(&b'\r') {
+                let crlf = line.last() == Some(&b'\r');
+                if crlf {
                     line.pop();
                 }
+                let (first, headers) = (self.message.lines == 0, self.message.headers.len());
                 self.message.add_line(&line, limit);
+                if self.message.bare_lf_first {
+                    self.message.bare_lf_headers = Some(headers);
+                } else if first && !crlf && self.message.headers.len() > headers {
+                    self.message.bare_lf_first = true;
+                }
             } else {
                 self.chunk_line.push(b);
             }
@@ -1721,13 +1772,82 @@ impl Session {
                 let line = std::mem::take(&mut self.chunk_line);
                 self.message.add_line(&line, limit);
             }
+            if self.message.bare_lf_first {
+                let shown = self.message.bare_lf_headers.unwrap_or(self.message.headers.len());
+                self.bare_lf_in_header(shown, 0, true);
+                return true;
+            }
             self.end_of_message(true);
+        } else if !self.adv.pipelining && !self.sync_ok() {
+            self.chunk_sync_failure();
         } else {
             let size = self.chunk_size;
             self.send_str(&format!("250 {size} byte chunk received\r\n"));
             self.state = State::ExpectBdat;
         }
         true
+    }
+
+    /// Exim's receive_msg: under CHUNKING a first header line ended by a
+    /// bare LF abandons the message once the next line is complete. The
+    /// rest of the chunk is read and thrown away (what is taken from
+    /// the input already, and `left` more).
+    fn bare_lf_in_header(&mut self, shown: usize, left: usize, last: bool) {
+        self.state = if left == 0 { State::ExpectCommand } else { State::ExpectChunk { remaining: left, last, discard: true } };
+        let sender = self.vars.sender_address.clone().unwrap_or_default();
+        let h = self.vars.host_and_ident(true);
+        let mut line = format!("rejected from <{sender}> {h}: Non-CRLF-terminated header, under CHUNKING: message abandoned");
+        let mut detail = self.envelope_detail_for(true);
+        if !detail.is_empty() {
+            for header in self.message.headers.iter().take(shown) {
+                detail.push_str(&format!("  {header}"));
+            }
+        }
+        line.push_str(&detail);
+        self.log_no_id(Targets::REJECT, line);
+        self.send_str(t::HEADER_NOT_CRLF);
+        self.reset_transaction();
+    }
+
+    /// Exim's bdat_getc: the next command came before the chunk's 250,
+    /// without PIPELINING. Unlike between commands the connection stays;
+    /// only RSET is accepted until the error count drops it.
+    fn chunk_sync_failure(&mut self) {
+        let n = self.input.len().min(32);
+        let more = if self.input.len() > n { "..." } else { "" };
+        let shown = printing(&self.input[..n]);
+        let cmd = self.vars.smtp_command.clone();
+        let h = self.vars.host_and_ident(true);
+        let mut line = format!(
+            "SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected \"{cmd}\" {h} next input=\"{shown}\"{more}"
+        );
+        line.push_str(&self.envelope_detail());
+        self.log_no_id(Targets::REJECT, line);
+        if !self.synprot_error(554, None, "SMTP synchronization error", false) {
+            self.state = State::ExpectRset;
+        }
+    }
+
+    fn in_chunked_message(&self) -> bool {
+        matches!(self.state, State::ExpectChunk { .. } | State::ExpectBdat | State::ExpectRset)
+    }
+
+    /// What Exim's reject log adds to a line written while a message is
+    /// being received: the envelope (with `rejected_header`).
+    fn envelope_detail(&self) -> String {
+        self.envelope_detail_for(self.in_chunked_message())
+    }
+
+    fn envelope_detail_for(&self, in_message: bool) -> String {
+        let Some((first, rest)) = self.vars.recipients.split_first().filter(|_| in_message && self.cfg.log_selector.rejected_header) else {
+            return String::new();
+        };
+        let sender = self.vars.sender_address.clone().unwrap_or_default();
+        let mut detail = format!("{}Envelope-from: <{sender}>\nEnvelope-to: <{first}>\n", crate::log::REJECT_DETAIL);
+        for r in rest {
+            detail.push_str(&format!("    <{r}>\n"));
+        }
+        detail
     }
 
     /// The whole message has arrived: check it, build the spool record.
@@ -2037,8 +2157,11 @@ impl Session {
                 let chunked = self.chunking_active;
                 if chunked {
                     // Exim's message_size + message_linecount: the LF-ended
-                    // bytes plus one, and the lines (an empty message counts one).
-                    let total = self.message.size + 1 + self.message.lines.max(1);
+                    // bytes, one more for the blank line it puts before a
+                    // body that had none (or into an empty message), and
+                    // the lines (an empty message counts one).
+                    let m = &self.message;
+                    let total = m.size + u64::from(m.body_unseparated || m.lines == 0) + m.lines.max(1);
                     self.send_str(&format!("250- {} byte chunk, total {total}\r\n250 OK id={}\r\n", self.chunk_size, msg.id));
                 } else {
                     let r = self.data_reply(&msg.id);
@@ -2191,6 +2314,13 @@ impl Session {
         self.events.push(Event::StartTls);
     }
 
+    /// `tls_certificate` and `tls_privatekey` expanded for this connection
+    /// (Exim's tls_expand_session_files).
+    pub fn tls_files(&self) -> Result<Option<(String, String)>, String> {
+        let headers: Vec<String> = Vec::new();
+        super::context::tls_files(&mut self.context(&headers))
+    }
+
     /// The driver finished the TLS handshake (`Ok`) or failed (`Err`).
     pub fn tls_started(&mut self, result: Result<TlsInfo, String>) -> Vec<Event> {
         match result {
@@ -2318,6 +2448,13 @@ impl Session {
         true
     }
 
+    /// Exim's log line for input that ended inside a chunked message.
+    fn lost_in_chunk(&self) -> String {
+        let h = self.vars.host_and_ident(false);
+        let part = if self.message.in_body { "" } else { " (header)" };
+        format!("SMTP connection from {h} lost while reading message data{part}")
+    }
+
     /// The connection ended without QUIT (EOF from the client).
     pub fn eof(&mut self) -> Vec<Event> {
         if self.is_closed() {
@@ -2331,10 +2468,10 @@ impl Session {
         match self.state {
             State::ExpectData => {
                 let part = if self.message.in_body { "after header" } else { "header" };
-                self.log(Targets::MAIN, format!("SMTP connection from {h} lost while reading message data ({part})"));
+                self.log_no_id(Targets::MAIN, format!("SMTP connection from {h} lost while reading message data ({part})"));
             }
             State::ExpectChunk { .. } | State::ExpectBdat | State::ExpectRset => {
-                self.log(Targets::MAIN, format!("SMTP connection from {h} lost while reading message data"));
+                self.log_no_id(Targets::MAIN, self.lost_in_chunk());
             }
             // Exim logs a lost connection only in a transaction: some
             // clients just drop the call instead of sending QUIT.

@@ -152,6 +152,13 @@ fn bdat_chunks() {
     let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
     let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
     assert_eq!(mask_id(&feed(&mut sess, "BDAT 0 LAST\r\n").0), "250- 0 byte chunk, total 2\r\n250 OK id=ID\r\n");
+    // Totals recorded from Exim: headers with and without a body after them.
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
+    let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
+    assert_eq!(mask_id(&feed(&mut sess, "BDAT 14 LAST\r\nA: b\r\n\r\nc\r\nd\r\n").0), "250- 14 byte chunk, total 14\r\n250 OK id=ID\r\n");
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
+    let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
+    assert_eq!(mask_id(&feed(&mut sess, "BDAT 6 LAST\r\nA: b\r\n").0), "250- 6 byte chunk, total 6\r\n250 OK id=ID\r\n");
     let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
     let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
     assert_eq!(feed(&mut sess, "BDAT 3\r\nab\n").0, "250 3 byte chunk received\r\n");
@@ -294,4 +301,31 @@ fn host_check_session() {
     let log = String::from_utf8(log).unwrap();
     assert!(log.starts_with(">>> host in hosts_connection_nolog? no (option unset)\n"), "{log}");
     assert!(log.lines().any(|l| l == "LOG: H=(x) [10.0.0.1] F=<a@b.c> rejected RCPT <x@y.z>"), "{log}");
+}
+
+#[test]
+fn bdat_header_with_bare_lf_is_refused() {
+    let s = services(config(&[]), Vec::new());
+    let mut sess = remote(&s, Box::new(AcceptAll));
+    let _ = sess.start();
+    let _ = feed(&mut sess, "EHLO x\r\n");
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
+    let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
+    // Texts recorded from Exim; the rest of the chunk is read and dropped.
+    let _ = feed(&mut sess, "BDAT 17 LAST\r\n");
+    assert_eq!(feed(&mut sess, "A: b\nC: d\r\n").0, "");
+    let (out, logs, _) = feed(&mut sess, "E");
+    assert_eq!(out, "552 Message header not CRLF terminated\r\n");
+    let want = "rejected from <a@b.c> H=(x) [127.0.0.1]: Non-CRLF-terminated header, under CHUNKING: message abandoned\u{1e}Envelope-from: <a@b.c>\nEnvelope-to: <r@s.t>\n  A: b\n";
+    assert_eq!(logs, vec![want.to_string()]);
+    assert_eq!(feed(&mut sess, ": f\r\n").0, "");
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
+    let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
+    let _ = feed(&mut sess, "BDAT 87 last\r\nTo: Susan@random.com\n");
+    assert_eq!(feed(&mut sess, "From: Sam@random.com\r\nSubject: This is a Bodyless test message\r\n\r\n").0, "552 Message header not CRLF terminated\r\n");
+    let _ = feed(&mut sess, "MAIL FROM:<a@b.c>\r\n");
+    let _ = feed(&mut sess, "RCPT TO:<r@s.t>\r\n");
+    let (out, _, _) = feed(&mut sess, "BDAT 11 last\r\nA: b\nC: d\r\nNOOP\r\n");
+    assert_eq!(out, "552 Message header not CRLF terminated\r\n250 OK\r\n");
+    assert_eq!(feed(&mut sess, "QUIT\r\n").0, "221 myhost.test.ex closing connection\r\n");
 }
