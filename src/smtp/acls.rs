@@ -134,6 +134,7 @@ impl ConfiguredAcls {
         lists.hosts_treat_as_local = setup.hosts_treat_as_local.clone();
         lists.local_interfaces = setup.local_interfaces.clone();
         lists.set_resolver(setup.resolver.clone());
+        lists.unknown_in_list = cfg.log_selector.unknown_in_list;
         let hints = FileDb::new(&setup.hints_dir);
         ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: None, notquit_reason: None }
     }
@@ -153,7 +154,11 @@ impl ConfiguredAcls {
             }
         } else if vars.host_lookup_failed {
             self.lists.host_names = Some(None);
+        } else {
+            self.lists.host_names = None;
         }
+        self.lists.connection_info =
+            if vars.message_id.is_empty() { Some(format!("SMTP connection from {}", vars.fullhost(true))) } else { None };
         let option = self.setup.options.get(&w).cloned();
         let env = &mut Env {
             store: &self.setup.store,
@@ -184,7 +189,12 @@ impl ConfiguredAcls {
         });
         let log_reject_target = self.state.log_reject_target.clone();
         let no_pipelining = self.state.controls.options(acl::controls::ControlId::NoPipelining).is_some();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, no_pipelining }
+        // Names a host list looked up: the session keeps them.
+        let host_names = match (&vars.sender_host_name, vars.host_lookup_failed, &self.lists.host_names) {
+            (None, false, Some(found)) => Some(found.clone()),
+            _ => None,
+        };
+        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, no_pipelining, host_names }
     }
 }
 
@@ -270,6 +280,19 @@ impl Env<'_> {
         }
     }
 
+    /// The list layer's trace lines and the lines it logs, in order.
+    fn flush_lists(&mut self) {
+        if self.lists.traced.is_empty() {
+            return;
+        }
+        for line in std::mem::take(&mut self.lists.traced) {
+            match line.strip_prefix("LOG: ") {
+                Some(l) => acl::AclLog::log(self, &[], l),
+                None => self.emit(format!(">>> {}{line}", " ".repeat(self.indent))),
+            }
+        }
+    }
+
     fn context(&self) -> SessionContext<'_> {
         SessionContext { vars: self.vars, cfg: self.cfg, hosts: self.hosts, headers: self.headers, extra: HashMap::new() }
     }
@@ -311,23 +334,21 @@ impl acl::ListMatcher for Env<'_> {
         self.lists.sender_host = self.vars.sender_host_address.as_deref().and_then(|a| a.parse().ok());
         // The -bh trace shows the list engine's walk; otherwise the list
         // is compiled once per expanded text.
-        if self.trace.is_none() {
-            return acl::lists_env::match_compiled(self.lists, subject, &acl::lists_env::compiled(kind, list));
-        }
-        let r = acl::lists_env::match_list(self.lists, kind, subject, list);
-        for line in std::mem::take(&mut self.lists.traced) {
-            match line.strip_prefix("LOG: ") {
-                Some(l) => acl::AclLog::log(self, &[], l),
-                None => self.emit(format!(">>> {}{line}", " ".repeat(self.indent))),
-            }
-        }
+        let r = if self.trace.is_none() {
+            acl::lists_env::match_compiled(self.lists, subject, &acl::lists_env::compiled(kind, list))
+        } else {
+            acl::lists_env::match_list(self.lists, kind, subject, list)
+        };
+        self.flush_lists();
         r
     }
     fn set_trace_indent(&mut self, indent: usize) {
         self.indent = indent;
     }
     fn match_compiled(&mut self, _kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
-        acl::lists_env::match_compiled(self.lists, subject, list)
+        let r = acl::lists_env::match_compiled(self.lists, subject, list);
+        self.flush_lists();
+        r
     }
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         let (lookups, env) = crate::lists::ListContext::lookups(self.lists);

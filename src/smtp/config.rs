@@ -131,6 +131,8 @@ pub struct LogSelector {
     pub connection_reject: bool,
     /// ETRN commands (on by default).
     pub etrn: bool,
+    /// `list matching forced to fail: ...` for a list item that cannot be checked.
+    pub unknown_in_list: bool,
 }
 
 impl LogSelector {
@@ -180,12 +182,14 @@ impl LogSelector {
                     host_lookup_failed: on,
                     connection_reject: on,
                     etrn: on,
+                    unknown_in_list: on,
                 };
                 let _ = keep;
                 continue;
             }
             let slot = match name {
                 "incoming_interface" => &mut s.incoming_interface,
+                "unknown_in_list" => &mut s.unknown_in_list,
                 "incoming_port" => &mut s.incoming_port,
                 "smtp_connection" => &mut s.smtp_connection,
                 "received_recipients" => &mut s.received_recipients,
@@ -284,6 +288,11 @@ impl SmtpConfig {
         let lists = LIST_OPTIONS
             .iter()
             .filter_map(|(name, default)| get(name).or_else(|| default.map(str::to_string)).map(|v| (*name, v)))
+            // Expanded when checked, as Exim does; without `$` that is once.
+            .map(|(name, v)| match crate::acl::lists_env::expand_escapes(&v) {
+                Ok(std::borrow::Cow::Owned(e)) => (name, e),
+                _ => (name, v),
+            })
             .collect();
         SmtpConfig {
             options,

@@ -50,11 +50,15 @@ pub struct AclOutcome {
     pub log_reject_target: Option<Vec<String>>,
     /// `control = no_pipelining` is in force (connect and HELO ACLs).
     pub no_pipelining: bool,
+    /// The client's names, when a host list of the ACL looked them up
+    /// (Exim's host_name_lookup() sets $sender_host_name for the rest of
+    /// the session); Some(None): the lookup failed.
+    pub host_names: Option<Option<Vec<String>>>,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, host_names: None }
     }
 
     pub fn deny() -> AclOutcome {
@@ -155,6 +159,14 @@ pub trait HostMatcher: Send + Sync {
 
     /// Is `domain` in the option's domain list?
     fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool;
+
+    /// `host_in` for a client whose name is not known yet: a name
+    /// pattern in the list looks it up (unless `lookup_failed`), and the
+    /// names found come back (Some(None): the lookup failed).
+    fn host_in_looking_up(&self, option: &str, list: Option<&str>, address: Option<&str>, lookup_failed: bool, trace: Trace) -> (bool, Option<Option<Vec<String>>>) {
+        let _ = lookup_failed;
+        (self.host_in(option, list, address, None, trace), None)
+    }
 
     fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool {
         self.host_in("", Some(list), address, name, None)

@@ -512,9 +512,31 @@ impl Session {
         let (cfg, hosts) = (self.cfg.clone(), self.hosts.clone());
         let list = cfg.list_option(option);
         let (addr, name) = (self.vars.sender_host_address.as_deref(), self.vars.sender_host_name.as_deref());
-        match self.trace.as_mut() {
-            Some(t) => hosts.host_in(option, list, addr, name, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
-            None => hosts.host_in(option, list, addr, name, None),
+        if name.is_some() || addr.is_none() || list.is_none() {
+            return match self.trace.as_mut() {
+                Some(t) => hosts.host_in(option, list, addr, name, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
+                None => hosts.host_in(option, list, addr, name, None),
+            };
+        }
+        let failed = self.vars.host_lookup_failed;
+        let (yes, found) = match self.trace.as_mut() {
+            Some(t) => hosts.host_in_looking_up(option, list, addr, failed, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
+            None => hosts.host_in_looking_up(option, list, addr, failed, None),
+        };
+        self.keep_host_names(found);
+        yes
+    }
+
+    /// Names a host list looked up (Exim's host_name_lookup() from
+    /// match_check_list): they are the client's for the rest of the session.
+    fn keep_host_names(&mut self, found: Option<Option<Vec<String>>>) {
+        match found {
+            Some(Some(mut names)) if !names.is_empty() && self.vars.sender_host_name.is_none() => {
+                self.vars.sender_host_name = Some(names.remove(0));
+                self.vars.sender_host_aliases = names;
+            }
+            Some(None) => self.vars.host_lookup_failed = true,
+            _ => {}
         }
     }
 
@@ -535,8 +557,13 @@ impl Session {
             return;
         };
         self.trace_line(&format!("looking up host name for {ip}"));
-        use crate::dns::host_lookup::{host_name_lookup, HostLookup};
-        match host_name_lookup(self.resolver.as_ref(), ip) {
+        use crate::dns::host_lookup::{host_name_lookup_traced, HostLookup};
+        let resolver = self.resolver.clone();
+        let found = match self.trace.as_mut() {
+            Some(t) => host_name_lookup_traced(resolver.as_ref(), ip, Some(&mut |l: &str| t(&format!(">>> {l}")))),
+            None => host_name_lookup_traced(resolver.as_ref(), ip, None),
+        };
+        match found {
             HostLookup::Found(mut names) => {
                 self.vars.sender_host_name = Some(names.remove(0));
                 self.vars.sender_host_aliases = names;
@@ -691,7 +718,8 @@ impl Session {
             return self.take_events();
         }
         self.connection_checks();
-        let outcome = self.acls.connect(&self.vars);
+        let mut outcome = self.acls.connect(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
@@ -1079,7 +1107,8 @@ impl Session {
         let (esmtp, protocol) = (self.vars.esmtp, std::mem::take(&mut self.vars.received_protocol));
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
-        let outcome = self.acls.helo(&self.vars);
+        let mut outcome = self.acls.helo(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.vars.esmtp = esmtp;
@@ -1312,7 +1341,8 @@ impl Session {
         }
         self.vars.sender_address = Some(sender);
         self.vars.received_protocol = self.protocol();
-        let outcome = self.acls.mail(&self.vars);
+        let mut outcome = self.acls.mail(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         match outcome.verdict {
             AclVerdict::Accept | AclVerdict::Discard => {
                 if outcome.verdict == AclVerdict::Discard {
@@ -1398,7 +1428,8 @@ impl Session {
             self.discard_recipient("MAIL", arg, lm.as_deref());
             return;
         }
-        let outcome = self.acls.rcpt(&self.vars, &recipient);
+        let mut outcome = self.acls.rcpt(&self.vars, &recipient);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict == AclVerdict::Accept && !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
             self.sync_failure();
             return;
@@ -1612,7 +1643,8 @@ impl Session {
             }
             return false;
         }
-        let outcome = self.acls.predata(&self.vars);
+        let mut outcome = self.acls.predata(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Predata, &outcome, "");
             return false;
@@ -1756,8 +1788,9 @@ impl Session {
         };
         self.set_body_variables(&headers);
         // With every recipient discarded Exim does not run the DATA ACL.
-        let outcome =
+        let mut outcome =
             if self.vars.recipients.is_empty() { AclOutcome::accept() } else { self.acls.data(&self.vars, &self.message.headers) };
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept && outcome.verdict != AclVerdict::Discard {
             self.acl_fail_data(&outcome, &headers);
             self.reset_transaction();
@@ -2056,7 +2089,8 @@ impl Session {
 
     fn quit(&mut self) {
         self.quit_seen = true;
-        let outcome = self.acls.quit(&self.vars);
+        let mut outcome = self.acls.quit(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         let text = outcome.user_message.unwrap_or_else(|| format!("{} closing connection", self.cfg.active_hostname()));
         let r = reply("221", &text);
         self.send(r);
@@ -2094,7 +2128,8 @@ impl Session {
                 return;
             }
         };
-        let outcome = self.acls.vrfy(&self.vars, &address);
+        let mut outcome = self.acls.vrfy(&self.vars, &address);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Vrfy, &outcome, arg);
             return;
@@ -2110,7 +2145,8 @@ impl Session {
             self.sync_failure();
             return;
         }
-        let outcome = self.acls.expn(&self.vars, arg);
+        let mut outcome = self.acls.expn(&self.vars, arg);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Expn, &outcome, arg);
             return;
@@ -2133,7 +2169,8 @@ impl Session {
             let h = self.vars.host_and_ident(false);
             self.log(Targets::MAIN, format!("ETRN {arg} received from {h}"));
         }
-        let outcome = self.acls.etrn(&self.vars, arg);
+        let mut outcome = self.acls.etrn(&self.vars, arg);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Etrn, &outcome, arg);
             return;
@@ -2178,7 +2215,8 @@ impl Session {
             self.synprot_error(501, None, t::UNEXPECTED_ARG, true);
             return;
         }
-        let outcome = self.acls.starttls(&self.vars);
+        let mut outcome = self.acls.starttls(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Starttls, &outcome, "");
             return;
@@ -2230,7 +2268,8 @@ impl Session {
         let mut words = arg.split_whitespace();
         let mech = words.next().unwrap_or("").to_string();
         let initial = words.next().map(String::from);
-        let outcome = self.acls.auth(&self.vars, &mech);
+        let mut outcome = self.acls.auth(&self.vars, &mech);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Auth, &outcome, "");
             return;
