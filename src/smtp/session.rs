@@ -1786,7 +1786,7 @@ impl Session {
                 return;
             }
         };
-        self.set_body_variables(&headers);
+        self.set_body_variables();
         // With every recipient discarded Exim does not run the DATA ACL.
         let mut outcome =
             if self.vars.recipients.is_empty() { AclOutcome::accept() } else { self.acls.data(&self.vars, &self.message.headers) };
@@ -1843,15 +1843,18 @@ impl Session {
 
     /// What the DATA ACL sees of the body, as Exim sets it up after
     /// reading the data: sizes, line counts, the visible start and end.
-    fn set_body_variables(&mut self, headers: &[SpoolHeader]) {
+    fn set_body_variables(&mut self) {
         let body = &self.message.body;
         let n = self.cfg.message_body_visible.min(body.len());
         let visible = |b: &[u8]| String::from_utf8_lossy(b).replace(['\n', '\0'], " ");
         self.vars.message_body = Some(visible(&body[..n]));
         self.vars.message_body_end = Some(visible(&body[body.len() - n..]));
-        let header_size: usize = headers.iter().filter(|h| h.flag != '*').map(|h| h.text.len()).sum();
-        self.vars.message_size = Some((header_size + 1 + body.len()) as u64);
-        let header_lines: usize = headers.iter().filter(|h| h.flag != '*').map(|h| h.text.matches('\n').count()).sum();
+        // Exim counts what it read: the header lines received and the
+        // blank line after them, not the Received: or other lines it adds.
+        let received: usize = self.message.headers.iter().map(String::len).sum();
+        let separator = usize::from(!self.message.headers.is_empty());
+        self.vars.message_size = Some((received + separator + body.len()) as u64);
+        let header_lines: usize = self.message.headers.iter().map(|h| h.matches('\n').count()).sum();
         self.vars.body_linecount = Some(self.message.body_linecount);
         self.vars.message_linecount = Some(header_lines as u64 + 1 + self.message.body_linecount);
     }
