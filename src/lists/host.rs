@@ -207,8 +207,9 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
     if let HostItem::Lookup { ltype, .. } = class {
         match LookupSpec::parse(ltype) {
             Err(e) => {
+                // Exim's search_error_message is the lookup type's error.
                 ctx.log(&format!("{e} in host list item \"{pattern}\""), true);
-                return ItemRc::Defer(None);
+                return ItemRc::Defer(Some(e.to_string()));
             }
             Ok(spec) if spec.is_query_style() => {
                 return match match_check_string(ctx, "", &pattern, true, true, true) {
