@@ -38,6 +38,7 @@ re!(size_re, r" S=\d+\b");
 re!(spool_space_re, r"\bspace=\d+ inodes=[+-]?\d+");
 re!(exim_version_line_re, r"Exim version \S+ (?:#\d+ )?built \S+ \S+");
 re!(v4net_re, r"(^|[^\d.])224\.(\d)");
+re!(v4net_underscore_re, r"_224_(\d)");
 re!(v6net_re, r"(?i)(^|[^0-9a-f:])ff00:");
 re!(prvs_re, r"\bprvs=[0-9a-f]{10}=");
 re!(duration_re, r"\b(D|QT)=(\d+)(\.\d+)?s\b");
@@ -428,6 +429,8 @@ impl Munger {
     pub fn nets(&self, t: &str) -> String {
         let t = v4net_re().replace_all(t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
         let t = v4net_re().replace_all(&t, |c: &Captures| format!("{}V4NET.{}", &c[1], &c[2]));
+        // An address turned into a name with `_` (Exim's 0308 ACL names).
+        let t = v4net_underscore_re().replace_all(&t, "_V4NET_$1");
         v6net_re().replace_all(&t, "${1}V6NET:").into_owned()
     }
 
@@ -713,6 +716,11 @@ mod tests {
     #[test]
     fn resolver_call_rule() {
         assert_eq!(m().resolver_calls(">>> gethostbyname2 looked up these IP addresses:"), ">>> get[host|ipnode]byname[2] looked up these IP addresses:");
+    }
+
+    #[test]
+    fn v4net_in_names() {
+        assert_eq!(m().nets("ACL \"acl_224_0_0\" sha3_224: x"), "ACL \"acl_V4NET_0_0\" sha3_224: x");
     }
 
     #[test]
