@@ -194,7 +194,23 @@ impl ConfiguredAcls {
             (None, false, Some(found)) => Some(found.clone()),
             _ => None,
         };
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, no_pipelining, host_names }
+        let controls = &self.state.controls;
+        let freeze = controls.has(acl::controls::ControlId::Freeze);
+        let queue_only = controls.has(acl::controls::ControlId::QueueOnly) || controls.has(acl::controls::ControlId::Queue);
+        let queue_name = self.state.queue_name.clone();
+        AclOutcome {
+            verdict,
+            user_message: out.user_message,
+            log_message: out.log_message,
+            add_headers,
+            fake_response,
+            log_reject_target,
+            no_pipelining,
+            host_names,
+            freeze,
+            queue_only,
+            queue_name,
+        }
     }
 }
 
@@ -380,7 +396,9 @@ impl acl::AclLog for Env<'_> {
         self.log.write(t, line);
     }
     fn debug(&mut self, line: &str) {
-        self.emit(format!(">>> {line}"));
+        // Every line of Exim's debug output has the prefix, those inside
+        // one value (a multi-line add_header) too.
+        self.emit(format!(">>> {}", line.replace('\n', "\n>>> ")));
     }
     fn debugging(&self) -> bool {
         self.trace.is_some()

@@ -54,11 +54,16 @@ pub struct AclOutcome {
     /// (Exim's host_name_lookup() sets $sender_host_name for the rest of
     /// the session); Some(None): the lookup failed.
     pub host_names: Option<Option<Vec<String>>>,
+    /// `control = freeze`, `control = queue_only` (or `queue`) and
+    /// `queue =` in force for the message (what the DATA ACL leaves).
+    pub freeze: bool,
+    pub queue_only: bool,
+    pub queue_name: Option<String>,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, host_names: None }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, host_names: None, freeze: false, queue_only: false, queue_name: None }
     }
 
     pub fn deny() -> AclOutcome {

@@ -310,6 +310,8 @@ pub struct Session {
     size_limit: u64,
     /// `control = no_pipelining` in the connect or HELO ACL.
     no_pipelining: bool,
+    /// `control = queue_only` for the message being received.
+    queue_only: bool,
 }
 
 /// The long-lived things a session needs.
@@ -484,6 +486,7 @@ impl Session {
             opened: false,
             size_limit: services.cfg.message_size_limit,
             no_pipelining: false,
+            queue_only: false,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -1822,10 +1825,12 @@ impl Session {
             self.reset_transaction();
             return;
         }
+        self.queue_only = outcome.queue_only;
         if self.mode == SessionMode::HostCheck {
             // Nothing is written, but Exim logs the arrival all the same.
             let line = format!("{} {}", msg.id, self.arrival_line(&msg));
             self.log(Targets::MAIN, line);
+            self.log_held(&msg);
             let r = self.host_check_reply(self.data_reply(&msg.id));
             self.send(r);
             self.reset_transaction();
@@ -1833,6 +1838,18 @@ impl Session {
         }
         self.events.push(Event::Spool(Box::new(msg)));
         self.state = State::AwaitSpool;
+    }
+
+    /// What Exim logs after the arrival of a message an ACL froze or
+    /// queued.
+    fn log_held(&mut self, msg: &SpoolMessage) {
+        if msg.frozen {
+            self.log(Targets::MAIN, format!("{} frozen by ACL", msg.id));
+        }
+        if self.queue_only {
+            let queue = msg.queue_name.as_ref().map(|q| format!(" in {q}")).unwrap_or_default();
+            self.log(Targets::MAIN, format!("{} no immediate delivery: queued{queue} by ACL", msg.id));
+        }
     }
 
     fn received_header_failed(&mut self, e: &str) {
@@ -1966,6 +1983,8 @@ impl Session {
             dsn_ret: self.vars.mail_dsn.ret.map(|r| (r as u8).to_string()),
             recipients: self.vars.recipients.clone(),
             recipients_dsn: self.vars.recipients_dsn.clone(),
+            frozen: outcome.freeze,
+            queue_name: outcome.queue_name.clone(),
             headers,
             body: std::mem::take(&mut self.message.body),
         })
@@ -2034,6 +2053,9 @@ impl Session {
         if sel.size {
             s.push_str(&format!(" S={}", msg.size()));
         }
+        if let Some(q) = &msg.queue_name {
+            s.push_str(&format!(" Q={q}"));
+        }
         if sel.msg_id {
             let mid = msg.headers.iter().skip(1).find(|h| h.flag == 'I' && !self.is_local_added(h));
             if let Some(h) = mid {
@@ -2069,6 +2091,7 @@ impl Session {
             Ok(()) => {
                 let line = format!("{} {}", msg.id, self.arrival_line(msg));
                 self.log(Targets::MAIN, line);
+                self.log_held(msg);
                 let chunked = self.chunking_active;
                 if chunked {
                     // Exim's message_size + message_linecount: the LF-ended
