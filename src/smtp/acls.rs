@@ -409,7 +409,38 @@ impl acl::AclLog for Env<'_> {
     }
 }
 
-impl acl::Resolver for Env<'_> {}
+/// `dnslists` through the session's resolver (the fake one in tests).
+impl acl::Resolver for Env<'_> {
+    fn lookup_a(&mut self, name: &str) -> acl::DnsAnswer {
+        use crate::dns::{DnsResult, DnsType, RecordData};
+        let resolver = crate::lists::ListContext::lookups(self.lists).0.resolver();
+        match resolver.lookup(name, DnsType::A) {
+            DnsResult::Found { records, .. } => acl::DnsAnswer::Found(
+                records
+                    .into_iter()
+                    .filter_map(|r| match r.data {
+                        RecordData::A(a) => Some(a),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            DnsResult::NoMatch | DnsResult::NoData => acl::DnsAnswer::NotFound,
+            DnsResult::Again | DnsResult::Fail => acl::DnsAnswer::Defer,
+        }
+    }
+
+    fn lookup_txt(&mut self, name: &str) -> Option<String> {
+        use crate::dns::{DnsResult, DnsType, RecordData};
+        let resolver = crate::lists::ListContext::lookups(self.lists).0.resolver();
+        match resolver.lookup(name, DnsType::Txt) {
+            DnsResult::Found { records, .. } => records.into_iter().find_map(|r| match r.data {
+                RecordData::Txt(parts) => Some(String::from_utf8_lossy(&parts.concat()).into_owned()),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+}
 impl acl::Verifier for Env<'_> {
     /// Exim's HELO verification where it needs no DNS: local input always
     /// passes; an address literal must be the client's address; a name the
