@@ -37,6 +37,9 @@ pub struct SmtpConfig {
     /// How much of the body `$message_body` and `$message_body_end` show.
     pub message_body_visible: usize,
     pub recipients_max: usize,
+    /// `recipients_max_reject`: the excess gets 552 (not 452) and the
+    /// message is refused at DATA.
+    pub recipients_max_reject: bool,
     pub received_headers_max: usize,
     pub smtp_max_synprot_errors: u32,
     pub smtp_max_unknown_commands: u32,
@@ -315,6 +318,7 @@ impl SmtpConfig {
             smtp_check_spool_space: flag("smtp_check_spool_space", true),
             message_body_visible: int("message_body_visible", 500) as usize,
             recipients_max: int("recipients_max", 50000) as usize,
+            recipients_max_reject: flag("recipients_max_reject", false),
             received_headers_max: int("received_headers_max", 30) as usize,
             smtp_max_synprot_errors: int("smtp_max_synprot_errors", 3) as u32,
             smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,

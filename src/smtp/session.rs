@@ -1415,11 +1415,13 @@ impl Session {
             }
         }
         if self.cfg.recipients_max > 0 && self.vars.rcpt_count > self.cfg.recipients_max {
-            self.send_str(t::TOO_MANY_RCPTS);
+            let reject = self.cfg.recipients_max_reject;
+            self.send_str(if reject { t::TOO_MANY_RCPTS_REJECT } else { t::TOO_MANY_RCPTS });
             if !self.too_many {
                 let s = self.vars.sender_address.clone().unwrap_or_default();
                 let h = self.vars.host_and_ident(true);
-                self.log(Targets::REJECT, format!("too many recipients: excess temporarily rejected: sender=<{s}> {h}"));
+                let what = if reject { "message rejected" } else { "excess temporarily rejected" };
+                self.log(Targets::REJECT, format!("too many recipients: {what}: sender=<{s}> {h}"));
             }
             self.too_many = true;
             return;
@@ -1644,6 +1646,10 @@ impl Session {
             } else {
                 self.synprot_error(503, None, &format!("valid RCPT command must precede {which}"), false);
             }
+            return false;
+        }
+        if self.too_many && self.cfg.recipients_max_reject {
+            self.synprot_error(554, None, "Too many recipients", false);
             return false;
         }
         let mut outcome = self.acls.predata(&self.vars);
