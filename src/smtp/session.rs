@@ -300,6 +300,8 @@ pub struct Session {
     allow_unqualified_sender: bool,
     allow_unqualified_recipient: bool,
     helo_verify_required: bool,
+    /// The client is in `helo_try_verify_hosts`.
+    helo_try_verify: bool,
     helo_accept_junk: bool,
     /// ignore_fromline_hosts was checked for this message.
     fromline_checked: bool,
@@ -480,6 +482,7 @@ impl Session {
             allow_unqualified_sender: false,
             allow_unqualified_recipient: false,
             helo_verify_required: false,
+            helo_try_verify: false,
             helo_accept_junk: false,
             fromline_checked: false,
             nonmail: super::nonmail::NonMail::new(),
@@ -590,6 +593,48 @@ impl Session {
         }
     }
 
+    /// Exim's smtp_verify_helo(): an address literal must be the client's
+    /// address; a name must be the client's name or an alias (looked up
+    /// if not known yet), or have the client's address.
+    fn verify_helo(&mut self) -> bool {
+        let helo = self.vars.sender_helo_name.clone().unwrap_or_default();
+        self.trace_line(&format!("verifying EHLO/HELO argument \"{helo}\""));
+        let Some(addr) = self.vars.sender_host_address.clone() else { return true };
+        let client: Option<std::net::IpAddr> = addr.parse().ok();
+        if let Some(lit) = helo.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            let lit = lit.strip_prefix("IPv6:").unwrap_or(lit);
+            let ok = lit.parse::<std::net::IpAddr>().ok() == client;
+            if ok {
+                self.trace_line("matched host address");
+            }
+            return ok;
+        }
+        let matches_name = |s: &Self| -> Option<String> {
+            if s.vars.sender_host_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&helo)) {
+                return Some("matched host name".to_string());
+            }
+            s.vars.sender_host_aliases.iter().find(|a| a.eq_ignore_ascii_case(&helo)).map(|a| format!("matched alias {a}"))
+        };
+        if let Some(m) = matches_name(self) {
+            self.trace_line(&m);
+            return true;
+        }
+        if self.vars.sender_host_name.is_none() && !self.vars.host_lookup_failed && !self.vars.host_lookup_deferred {
+            self.look_up_host_name();
+            if let Some(m) = matches_name(self) {
+                self.trace_line(&m);
+                return true;
+            }
+        }
+        self.trace_line(&format!("getting IP address for {helo}"));
+        let found = self.resolver.host_addresses(&helo).unwrap_or_default();
+        let ok = client.is_some_and(|c| found.iter().any(|a| a.to_canonical() == c.to_canonical()));
+        if ok {
+            self.trace_line(&format!("IP address for {helo} matches calling address"));
+        }
+        ok
+    }
+
     /// The host checks Exim makes when a session starts, after
     /// host_lookup and host_reject_connection (`open`, `start`), in its order.
     fn connection_checks(&mut self) {
@@ -597,7 +642,7 @@ impl Session {
         self.allow_unqualified_recipient = self.host_in("recipient_unqualified_hosts");
         self.helo_verify_required = self.host_in("helo_verify_hosts");
         if !self.helo_verify_required {
-            self.host_in("helo_try_verify_hosts");
+            self.helo_try_verify = self.host_in("helo_try_verify_hosts");
         }
         self.helo_accept_junk = self.host_in("helo_accept_junk_hosts");
         // A client behind a proxy: Exim looks up the name of the real client.
@@ -1106,6 +1151,16 @@ impl Session {
             if self.domain_in("helo_lookup_domains", &lower) {
                 self.look_up_host_name();
             }
+        }
+        if !self.is_local() && (self.helo_verify_required || self.helo_try_verify) && !self.verify_helo() {
+            if self.helo_verify_required {
+                // The transaction and the earlier greeting stay.
+                self.send_str(&format!("550 {name} argument does not match calling host\r\n"));
+                let h = self.vars.host_and_ident(false);
+                self.log(Targets::REJECT, format!("rejected \"{name} {arg}\" from {h}"));
+                return;
+            }
+            self.trace_line("HELO verification failed but host is in helo_try_verify_hosts");
         }
         let (esmtp, protocol) = (self.vars.esmtp, std::mem::take(&mut self.vars.received_protocol));
         self.vars.esmtp = ehlo;
