@@ -106,9 +106,6 @@ pub struct StaticListContext {
     /// Set from the session's host_lookup, else looked up when a host
     /// list first needs them.
     pub host_names: Option<Option<Vec<String>>>,
-    /// Exim's smtp_get_connection_info() for the command being checked
-    /// (None outside SMTP or once the message has its id).
-    pub connection_info: Option<String>,
     /// `log_selector = +unknown_in_list`.
     pub unknown_in_list: bool,
 }
@@ -145,7 +142,6 @@ impl StaticListContext {
             traced: Vec::new(),
             sender_host: None,
             host_names: None,
-            connection_info: None,
             unknown_in_list: false,
         }
     }
@@ -222,9 +218,6 @@ impl ListContext for StaticListContext {
     }
     fn log_unknown_in_list(&self) -> bool {
         self.unknown_in_list
-    }
-    fn connection_info(&self) -> Option<String> {
-        self.connection_info.clone()
     }
     fn tracing(&self) -> bool {
         self.tracing

@@ -111,13 +111,17 @@ fn trace_addresses(ctx: &mut dyn ListContext, name: &str, addrs: &[IpAddr]) {
     }
 }
 
+/// The start of Exim's text for a name without addresses; callers that
+/// know the connection add ` (during ...)`.
+pub const NO_ADDRESS: &str = "no IP address found for host ";
+
 /// A name item without addresses: Exim's host_find_byname() says so in
 /// the trace (with the test harness's check of dns_again_means_nonexist
 /// around a deferral) and logs it unless the lookup deferred.
 fn not_found(ctx: &mut dyn ListContext, name: &str, deferred: bool) {
     let msg = match ctx.connection_info() {
-        Some(during) => format!("no IP address found for host {name} (during {during})"),
-        None => format!("no IP address found for host {name}"),
+        Some(during) => format!("{NO_ADDRESS}{name} (during {during})"),
+        None => format!("{NO_ADDRESS}{name}"),
     };
     if ctx.tracing() {
         let again = format!("{name} in dns_again_means_nonexist? no (option unset)");

@@ -157,8 +157,6 @@ impl ConfiguredAcls {
         } else {
             self.lists.host_names = None;
         }
-        self.lists.connection_info =
-            if vars.message_id.is_empty() { Some(format!("SMTP connection from {}", vars.fullhost(true))) } else { None };
         let option = self.setup.options.get(&w).cloned();
         let env = &mut Env {
             store: &self.setup.store,
@@ -301,7 +299,12 @@ impl Env<'_> {
         if self.lists.traced.is_empty() {
             return;
         }
-        for line in std::mem::take(&mut self.lists.traced) {
+        for mut line in std::mem::take(&mut self.lists.traced) {
+            // Exim names the connection (smtp_get_connection_info()) while
+            // no message id is set; built here, when it is needed.
+            if line.contains(lists::host::NO_ADDRESS) && self.vars.message_id.is_empty() {
+                line.push_str(&format!(" (during SMTP connection from {})", self.vars.fullhost(true)));
+            }
             match line.strip_prefix("LOG: ") {
                 Some(l) => acl::AclLog::log(self, &[], l),
                 None => self.emit(format!(">>> {}{line}", " ".repeat(self.indent))),
