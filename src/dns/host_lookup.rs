@@ -121,6 +121,19 @@ mod tests {
     }
 
     #[test]
+    fn traced_as_exim() {
+        let mut lines = Vec::new();
+        let found = host_name_lookup_traced(&zones(), "10.0.0.98".parse().expect("address"), Some(&mut |l: &str| lines.push(l.to_string())));
+        assert_eq!(found, HostLookup::Failed { no_ptr: false });
+        assert_eq!(lines, ["IP address lookup yielded \"noforward.test.ex\"", "checking addresses for noforward.test.ex", "no IP addresses found for noforward.test.ex"]);
+        lines.clear();
+        let found = host_name_lookup_traced(&zones(), "10.99.99.97".parse().expect("address"), Some(&mut |l: &str| lines.push(l.to_string())));
+        assert_eq!(found, HostLookup::Found(vec!["x.gov.uk.test.ex".into(), "x.co.uk.test.ex".into()]));
+        assert_eq!(lines[..2], ["IP address lookup yielded \"x.gov.uk.test.ex\"", "  alias \"x.co.uk.test.ex\""]);
+        assert_eq!(lines[2..4], ["checking addresses for x.gov.uk.test.ex", "  10.99.99.97 OK"]);
+    }
+
+    #[test]
     fn names_with_forward_check() {
         assert_eq!(lookup("10.0.0.1"), HostLookup::Found(vec!["ten-1.test.ex".into()]));
         assert_eq!(lookup("10.0.0.99"), HostLookup::Found(vec!["ten-99.test.ex".into()]));

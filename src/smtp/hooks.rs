@@ -168,8 +168,7 @@ pub trait HostMatcher: Send + Sync {
     /// `host_in` for a client whose name is not known yet: a name
     /// pattern in the list looks it up (unless `lookup_failed`), and the
     /// names found come back (Some(None): the lookup failed).
-    fn host_in_looking_up(&self, option: &str, list: Option<&str>, address: Option<&str>, lookup_failed: bool, trace: Trace) -> (bool, Option<Option<Vec<String>>>) {
-        let _ = lookup_failed;
+    fn host_in_looking_up(&self, option: &str, list: Option<&str>, address: Option<&str>, _lookup_failed: bool, trace: Trace) -> (bool, Option<Option<Vec<String>>>) {
         (self.host_in(option, list, address, None, trace), None)
     }
 
