@@ -10,12 +10,19 @@ use std::net::Ipv4Addr;
 
 pub(crate) fn check(it: &mut Interp, arg: &str, log: &mut Option<String>) -> Rc {
     let ip = it.env.variable("sender_host_address").unwrap_or_default();
+    // `+include_unknown`, `+exclude_unknown` and `+defer_unknown` as items
+    // apply to the items after them.
+    let mut unknown_item = "exclude";
     for item in crate::expand::lists::list_items(arg) {
+        if let Some(flag) = ["+include_unknown", "+exclude_unknown", "+defer_unknown"].iter().find(|f| **f == item) {
+            unknown_item = &flag[1..flag.len() - 8];
+            continue;
+        }
         let (mut zone, key) = match item.split_once('/') {
             Some((z, k)) => (z.to_string(), Some(k.to_string())),
             None => (item.clone(), None),
         };
-        let mut unknown = "exclude";
+        let mut unknown = unknown_item;
         for flag in ["+include_unknown", "+exclude_unknown", "+defer_unknown"] {
             if let Some(z) = zone.strip_suffix(flag) {
                 unknown = &flag[1..flag.len() - 8];
@@ -43,7 +50,7 @@ pub(crate) fn check(it: &mut Interp, arg: &str, log: &mut Option<String>) -> Rc 
                     let d = &mut it.state.dnslist;
                     d.insert("domain", zone.clone());
                     d.insert("matched", k.clone());
-                    d.insert("value", addrs.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>().join(","));
+                    d.insert("value", addrs.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>().join(", "));
                     d.insert("text", text);
                     return Rc::Ok;
                 }
@@ -51,7 +58,9 @@ pub(crate) fn check(it: &mut Interp, arg: &str, log: &mut Option<String>) -> Rc 
                 DnsAnswer::Defer => match unknown {
                     "include" => return Rc::Ok,
                     "defer" => {
-                        *log = Some(format!("DNS list lookup defer (probably timeout) for {name}"));
+                        // Logged on its own line; the rejection has no reason.
+                        it.env.log(&["main"], &format!("DNS list lookup defer (probably timeout) for {name}: returned DEFER"));
+                        *log = None;
                         return Rc::Defer;
                     }
                     _ => {}

@@ -472,6 +472,12 @@ impl Interp<'_> {
                 *user = None;
                 *log = None;
             }
+            // A log message that is only the user message (a nested ACL's
+            // `message =`) follows a new user message, as Exim, which
+            // falls back on the user message only when it logs.
+            if user_message.is_some() && log_message.is_none() && log.is_some() && *log == *user {
+                *log = None;
+            }
             if let Some(um) = user_message {
                 self.state.verify_message = old_user.clone();
                 match self.expand_item(um) {

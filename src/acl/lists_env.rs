@@ -65,6 +65,25 @@ fn result(m: ListMatch) -> Result<bool, String> {
     }
 }
 
+/// Exim expands every list it checks; in one without `$` only the
+/// backslash escapes change (`^ten-1\\.test` is matched as `^ten-1\.test`).
+/// Lists with `$` are left as they are: this context has no variables.
+pub fn expand_escapes(text: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    if !text.contains('\\') || text.contains('$') {
+        return Ok(std::borrow::Cow::Borrowed(text));
+    }
+    struct NoVariables;
+    impl crate::expand::Context for NoVariables {
+        fn variable(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn match_list(&mut self, _k: ListKind, _s: &str, _l: &str) -> Result<Option<crate::expand::Found>, crate::expand::ExpandError> {
+            Ok(None)
+        }
+    }
+    crate::expand::expand_string(text, &mut NoVariables).map(std::borrow::Cow::Owned).map_err(|e| e.to_string())
+}
+
 /// A `ListContext` with fixed named lists, no DNS and no expansion of
 /// named lists: for tests, benchmarks and tools.
 pub struct StaticListContext {
@@ -88,6 +107,8 @@ pub struct StaticListContext {
     /// Set from the session's host_lookup, else looked up when a host
     /// list first needs them.
     pub host_names: Option<Option<Vec<String>>>,
+    /// `log_selector = +unknown_in_list`.
+    pub unknown_in_list: bool,
 }
 
 impl StaticListContext {
@@ -110,6 +131,7 @@ impl StaticListContext {
             traced: Vec::new(),
             sender_host: None,
             host_names: None,
+            unknown_in_list: false,
         }
     }
 }
@@ -145,7 +167,10 @@ impl ListContext for StaticListContext {
         self.named.get(kind, name).cloned()
     }
     fn expand_list(&mut self, text: &str, _kind: lists::ListKind, _subject: &str) -> lists::Expanded {
-        lists::Expanded::Ok(text.to_string())
+        match expand_escapes(text) {
+            Ok(t) => lists::Expanded::Ok(t.into_owned()),
+            Err(e) => lists::Expanded::Error(e),
+        }
     }
     fn primary_hostname(&self) -> String {
         self.primary_hostname.clone()
@@ -166,11 +191,16 @@ impl ListContext for StaticListContext {
             return known.clone();
         }
         let ip = self.sender_host?;
-        if self.tracing {
+        use crate::dns::host_lookup::{host_name_lookup_traced, HostLookup};
+        let resolver = self.lookups.resolver();
+        let found = if self.tracing {
             self.traced.push(format!("looking up host name for {ip}"));
-        }
-        use crate::dns::host_lookup::{host_name_lookup, HostLookup};
-        let names = match host_name_lookup(self.lookups.resolver().as_ref(), ip) {
+            let traced = &mut self.traced;
+            host_name_lookup_traced(resolver.as_ref(), ip, Some(&mut |l: &str| traced.push(l.to_string())))
+        } else {
+            host_name_lookup_traced(resolver.as_ref(), ip, None)
+        };
+        let names = match found {
             HostLookup::Found(n) => Some(n),
             HostLookup::Failed { no_ptr } => {
                 if self.tracing && no_ptr {
@@ -183,10 +213,20 @@ impl ListContext for StaticListContext {
         self.host_names = Some(names.clone());
         names
     }
+    fn sender_host_name_known(&self) -> bool {
+        matches!(&self.host_names, Some(Some(n)) if !n.is_empty())
+    }
     fn named_cache(&mut self) -> &mut lists::NamedListCache {
         &mut self.cache
     }
-    fn log(&mut self, _line: &str, _panic: bool) {}
+    /// Log lines wait in `traced` as `LOG: ...` for the caller, which
+    /// writes them to the log (or, with -bh, in the trace's order).
+    fn log(&mut self, line: &str, _panic: bool) {
+        self.traced.push(format!("LOG: {line}"));
+    }
+    fn log_unknown_in_list(&self) -> bool {
+        self.unknown_in_list
+    }
     fn tracing(&self) -> bool {
         self.tracing
     }

@@ -80,7 +80,8 @@ fn header_names_ascii(headers: &[String]) -> VerifyOutcome {
         let name = h.split(':').next().unwrap_or("");
         if name.bytes().any(|b| !(33..=126).contains(&b)) {
             let m = format!("Invalid character in header \"{name}\" found");
-            return VerifyOutcome::Fail { user: Some(m.clone()), log: Some(m) };
+            // Exim sets only the log message; the client gets the default.
+            return VerifyOutcome::Fail { user: None, log: Some(m) };
         }
     }
     VerifyOutcome::Ok

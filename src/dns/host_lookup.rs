@@ -21,6 +21,13 @@ pub enum HostLookup {
 
 /// Look up the names of `ip` with the forward check.
 pub fn host_name_lookup(resolver: &dyn Resolver, ip: IpAddr) -> HostLookup {
+    host_name_lookup_traced(resolver, ip, None)
+}
+
+/// The same, with Exim's debug trace of it (lines without `>>> `): the
+/// names the PTR records gave, then each name's addresses, the one that
+/// matches the client marked OK.
+pub fn host_name_lookup_traced(resolver: &dyn Resolver, ip: IpAddr, mut trace: Option<&mut dyn FnMut(&str)>) -> HostLookup {
     let names: Vec<String> = match resolver.lookup(&reverse_name(ip), DnsType::Ptr) {
         DnsResult::Found { records, .. } => records
             .into_iter()
@@ -36,23 +43,56 @@ pub fn host_name_lookup(resolver: &dyn Resolver, ip: IpAddr) -> HostLookup {
     if names.is_empty() {
         return HostLookup::Failed { no_ptr: true };
     }
-    let mut verified = Vec::new();
-    let mut deferred = false;
-    for name in names {
-        match resolver.host_addresses(&name) {
-            Ok(addrs) if addrs.iter().any(|a| a.to_canonical() == ip.to_canonical()) => {
-                if !verified.contains(&name) {
-                    verified.push(name);
-                }
-            }
-            Ok(_) => {}
-            Err(_) => deferred = true,
+    if let Some(t) = trace.as_mut() {
+        t(&format!("IP address lookup yielded \"{}\"", names[0]));
+        for alias in &names[1..] {
+            t(&format!("  alias \"{alias}\""));
         }
     }
-    match (verified.is_empty(), deferred) {
-        (false, _) => HostLookup::Found(verified),
-        (true, true) => HostLookup::Deferred,
-        (true, false) => HostLookup::Failed { no_ptr: false },
+    let ip = ip.to_canonical();
+    let mut verified = Vec::new();
+    for name in names {
+        if let Some(t) = trace.as_mut() {
+            t(&format!("checking addresses for {name}"));
+        }
+        match resolver.host_addresses(&name) {
+            Ok(addrs) if !addrs.is_empty() => {
+                let mut ok = false;
+                for a in addrs.iter().filter(|a| a.is_ipv6()).chain(addrs.iter().filter(|a| a.is_ipv4())) {
+                    ok = a.to_canonical() == ip;
+                    if let Some(t) = trace.as_mut() {
+                        t(&format!("  {a}{}", if ok { " OK" } else { "" }));
+                    }
+                    if ok {
+                        break;
+                    }
+                }
+                if ok {
+                    if !verified.contains(&name) {
+                        verified.push(name);
+                    }
+                } else if let Some(t) = trace.as_mut() {
+                    t(&format!("no IP address for {name} matched {ip}"));
+                }
+            }
+            Ok(_) => {
+                if let Some(t) = trace.as_mut() {
+                    t(&format!("no IP addresses found for {name}"));
+                }
+            }
+            Err(_) => {
+                // Exim gives up on the first temporary error.
+                if let Some(t) = trace.as_mut() {
+                    t("temporary error for host name lookup");
+                }
+                return HostLookup::Deferred;
+            }
+        }
+    }
+    if verified.is_empty() {
+        HostLookup::Failed { no_ptr: false }
+    } else {
+        HostLookup::Found(verified)
     }
 }
 
@@ -78,6 +118,19 @@ mod tests {
 
     fn lookup(ip: &str) -> HostLookup {
         host_name_lookup(&zones(), ip.parse().expect("address"))
+    }
+
+    #[test]
+    fn traced_as_exim() {
+        let mut lines = Vec::new();
+        let found = host_name_lookup_traced(&zones(), "10.0.0.98".parse().expect("address"), Some(&mut |l: &str| lines.push(l.to_string())));
+        assert_eq!(found, HostLookup::Failed { no_ptr: false });
+        assert_eq!(lines, ["IP address lookup yielded \"noforward.test.ex\"", "checking addresses for noforward.test.ex", "no IP addresses found for noforward.test.ex"]);
+        lines.clear();
+        let found = host_name_lookup_traced(&zones(), "10.99.99.97".parse().expect("address"), Some(&mut |l: &str| lines.push(l.to_string())));
+        assert_eq!(found, HostLookup::Found(vec!["x.gov.uk.test.ex".into(), "x.co.uk.test.ex".into()]));
+        assert_eq!(lines[..2], ["IP address lookup yielded \"x.gov.uk.test.ex\"", "  alias \"x.co.uk.test.ex\""]);
+        assert_eq!(lines[2..4], ["checking addresses for x.gov.uk.test.ex", "  10.99.99.97 OK"]);
     }
 
     #[test]

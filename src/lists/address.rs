@@ -138,8 +138,9 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
         }
         None => ("", pattern),
     };
-    // The domain part is a one-item domain list (so +name works).
-    let mut ds = StringSubject::new(sdom, true, ListKind::Domain);
+    // The domain part is a one-item domain list (so +name works), caseful
+    // after +caseful as in Exim (the subject's domain is lower-cased).
+    let mut ds = StringSubject::new(sdom, a.caseless, ListKind::Domain);
     let sub = check_list_inner(ctx, dom_pattern, ListSep::Fixed(0), ListKind::Domain, &mut Subject::Str(&mut ds));
     match sub.result {
         ListMatch::Match(d) => {

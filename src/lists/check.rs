@@ -69,11 +69,17 @@ pub fn check_list_inner(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kin
 /// debug line).
 pub enum How {
     /// `matched "item"` (the item as written, with its `!`), maybe
-    /// `- cached` or `in FILE`.
+    /// `- cached`.
     Matched(String),
+    /// `matched "LINE" in FILE`: Exim says yes or no by the file item's
+    /// own `!`, whatever the line's `!` makes of the result.
+    MatchedInFile(String, bool),
     EndOfList,
-    /// An item that could not be checked: the reason in parentheses.
-    Trouble(String),
+    /// An item that could not be checked: the reason in parentheses, and
+    /// what `+include_unknown` logs after the trace line.
+    Trouble(String, Option<String>),
+    /// Accepted by `+include_defer`: logged, no trace line.
+    Logged(String),
     /// `list match deferred for ITEM`.
     Deferred(String),
     Silent,
@@ -95,16 +101,20 @@ pub fn check_list_labelled(ctx: &mut dyn ListContext, list: &str, label: Option<
             None => format!("\"{list}\""),
         };
         let yn = if out.result.is_match() { "yes" } else { "no" };
-        let line = match how {
+        let line = match &how {
             How::Matched(item) => format!("{who} in {what}? {yn} (matched \"{item})"),
+            How::MatchedInFile(item, yes) => format!("{who} in {what}? {} (matched \"{item})", if *yes { "yes" } else { "no" }),
             How::EndOfList => format!("{who} in {what}? {yn} (end of list)"),
-            How::Trouble(why) => format!("{who} in {what}? {yn} ({why})"),
+            How::Trouble(why, _) => format!("{who} in {what}? {yn} ({why})"),
             How::Deferred(item) => format!("{who} in {what}? list match deferred for {item}"),
-            How::Silent => String::new(),
+            How::Silent | How::Logged(_) => String::new(),
         };
         if !line.is_empty() {
             ctx.trace(&line);
         }
+    }
+    if let How::Trouble(_, Some(log)) | How::Logged(log) = how {
+        ctx.log(&log, false);
     }
     out
 }
@@ -254,21 +264,19 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
                 match check_item(ctx, subject, l) {
                     ItemRc::Ok(mut d) => {
                         d.value = Some(l.to_string());
-                        *how = How::Matched(format!("{line}\" in {ss}"));
+                        *how = How::MatchedInFile(format!("{line}\" in {ss}"), yield_ok);
                         return done(yielded(file_yield, d), cacheable);
                     }
                     ItemRc::Fail => {}
                     ItemRc::Panic(m) => return done(ListMatch::Panic(m), false),
                     ItemRc::Defer(m) => {
                         let error = m.clone().unwrap_or_else(|| format!("DNS lookup of {l} deferred"));
-                        if let Some(r) = trouble.deferred(ctx, m, error) {
-                            *how = How::Deferred(l.to_string());
+                        if let Some(r) = trouble.deferred(ctx, m, error, l, how) {
                             return done(r, false);
                         }
                     }
                     ItemRc::Error(e) => {
-                        if let Some(r) = trouble.unknown(ctx, &e) {
-                            *how = How::Trouble(trouble_reason(&e));
+                        if let Some(r) = trouble.unknown(ctx, &e, how) {
                             return done(r, false);
                         }
                     }
@@ -290,14 +298,12 @@ fn walk_list(ctx: &mut dyn ListContext, list: &str, sep: ListSep, kind: ListKind
             ItemRc::Panic(m) => return done(ListMatch::Panic(m), false),
             ItemRc::Defer(m) => {
                 let error = m.clone().unwrap_or_else(|| format!("DNS lookup of \"{ss}\" deferred"));
-                if let Some(r) = trouble.deferred(ctx, m, error) {
-                    *how = How::Deferred(ss.to_string());
+                if let Some(r) = trouble.deferred(ctx, m, error, ss, how) {
                     return done(r, false);
                 }
             }
             ItemRc::Error(e) => {
-                if let Some(r) = trouble.unknown(ctx, &e) {
-                    *how = How::Trouble(trouble_reason(&e));
+                if let Some(r) = trouble.unknown(ctx, &e, how) {
                     // What cannot be found stays so for the session: Exim
                     // caches the named list's result.
                     return done(r, cacheable);
@@ -330,25 +336,34 @@ struct Trouble {
 }
 
 impl Trouble {
-    fn deferred(&self, ctx: &mut dyn ListContext, m: Option<String>, error: String) -> Option<ListMatch> {
+    fn deferred(&self, ctx: &mut dyn ListContext, m: Option<String>, error: String, item: &str, how: &mut How) -> Option<ListMatch> {
         if self.ignore_defer {
+            if ctx.tracing() {
+                ctx.trace(&format!("{error}: item ignored by +ignore_defer"));
+            }
             return None;
         }
         if self.include_defer {
-            ctx.log(&format!("{error}: accepted by +include_defer"), false);
+            *how = How::Logged(format!("{error}: accepted by +include_defer"));
             return Some(ListMatch::Match(MatchData::default()));
         }
+        *how = How::Deferred(item.to_string());
         Some(ListMatch::Defer(item_defer(ctx, m, error)))
     }
 
-    fn unknown(&self, ctx: &mut dyn ListContext, e: &str) -> Option<ListMatch> {
+    fn unknown(&self, ctx: &mut dyn ListContext, e: &str, how: &mut How) -> Option<ListMatch> {
         if self.ignore_unknown {
+            if ctx.tracing() {
+                ctx.trace(&format!("{e}: item ignored by +ignore_unknown"));
+            }
             return None;
         }
         if !self.include_unknown {
+            let log = ctx.log_unknown_in_list().then(|| format!("list matching forced to fail: {e}"));
+            *how = How::Trouble(trouble_reason(e), log);
             return Some(ListMatch::NoMatch);
         }
-        ctx.log(&format!("{e}: accepted by +include_unknown"), false);
+        *how = How::Trouble(trouble_reason(e), Some(format!("{e}: accepted by +include_unknown")));
         Some(ListMatch::Match(MatchData::default()))
     }
 }

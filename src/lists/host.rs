@@ -102,6 +102,42 @@ fn match_names(ctx: &mut dyn ListContext, names: &[String], pattern: &str) -> It
     ItemRc::Fail
 }
 
+/// The trace of Exim's host_find_byname() for a name item: the addresses
+/// found, IPv6 first (Exim asks for them first).
+fn trace_addresses(ctx: &mut dyn ListContext, name: &str, addrs: &[IpAddr]) {
+    ctx.trace("gethostbyname2 looked up these IP addresses:");
+    for a in addrs.iter().filter(|a| a.is_ipv6()).chain(addrs.iter().filter(|a| a.is_ipv4())) {
+        ctx.trace(&format!("  name={name} address={a}"));
+    }
+}
+
+/// The start of Exim's text for a name without addresses; callers that
+/// know the connection add ` (during ...)`.
+pub const NO_ADDRESS: &str = "no IP address found for host ";
+
+/// A name item without addresses: Exim's host_find_byname() says so in
+/// the trace (with the test harness's check of dns_again_means_nonexist
+/// around a deferral) and logs it unless the lookup deferred.
+fn not_found(ctx: &mut dyn ListContext, name: &str, deferred: bool) {
+    let msg = match ctx.connection_info() {
+        Some(during) => format!("{NO_ADDRESS}{name} (during {during})"),
+        None => format!("{NO_ADDRESS}{name}"),
+    };
+    if ctx.tracing() {
+        let again = format!("{name} in dns_again_means_nonexist? no (option unset)");
+        if deferred {
+            ctx.trace(&again);
+        }
+        ctx.trace(&msg);
+        if deferred {
+            ctx.trace(&again);
+        }
+    }
+    if !deferred {
+        ctx.log(&msg, false);
+    }
+}
+
 pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> ItemRc {
     let ok = || ItemRc::Ok(MatchData::default());
     if item == "*" {
@@ -151,7 +187,13 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
     if class == HostItem::DomainName {
         // A plain name: match its addresses.
         let resolver = ctx.lookups().0.resolver();
-        return match resolver.host_addresses(&pattern) {
+        let found = resolver.host_addresses(&pattern);
+        if !matches!(&found, Ok(addrs) if !addrs.is_empty()) {
+            not_found(ctx, &pattern, found.is_err());
+        } else if ctx.tracing() {
+            trace_addresses(ctx, &pattern, found.as_deref().unwrap_or_default());
+        }
+        return match found {
             Ok(addrs) if !addrs.is_empty() => {
                 if addrs.into_iter().map(unmap).any(|a| a == ip) {
                     ok()
@@ -167,8 +209,9 @@ pub fn check_host(ctx: &mut dyn ListContext, h: &HostSubject, item: &str) -> Ite
     if let (None, HostItem::Lookup { ltype, .. }) = (&h.name, &class) {
         match LookupSpec::parse(ltype) {
             Err(e) => {
+                // Exim's search_error_message is the lookup type's error.
                 ctx.log(&format!("{e} in host list item \"{pattern}\""), true);
-                return ItemRc::Defer(None);
+                return ItemRc::Defer(Some(e.to_string()));
             }
             Ok(spec) if spec.is_query_style() => {
                 return match match_check_string(ctx, "", &pattern, true, true, true) {
@@ -199,7 +242,7 @@ pub(crate) fn match_host_names(ctx: &mut dyn ListContext, h: &HostSubject, patte
     if let Some(name) = &h.name {
         return Some(match_check_string(ctx, name, pattern, true, true, true));
     }
-    if ctx.tracing() {
+    if ctx.tracing() && !ctx.sender_host_name_known() {
         ctx.trace(&format!("sender host name required, to match against {pattern}"));
     }
     let names = ctx.sender_host_names().filter(|n| !n.is_empty())?;

@@ -108,10 +108,27 @@ pub trait ListContext {
     /// forward-verified) if not yet known; None if it cannot be found.
     /// Only called for host lists matched against the sender host.
     fn sender_host_names(&mut self) -> Option<Vec<String>>;
+    /// `log_selector = +unknown_in_list`: an item that cannot be checked
+    /// (without `+include_unknown`) is logged.
+    fn log_unknown_in_list(&self) -> bool {
+        false
+    }
+    /// Whether the sender host's name is known already (Exim traces
+    /// `sender host name required` only when it is not).
+    fn sender_host_name_known(&self) -> bool {
+        false
+    }
     /// Named-list result cache (cleared by the caller where Exim resets it).
     fn named_cache(&mut self) -> &mut NamedListCache;
     /// Write a line to the main log; `panic` also to the panic log.
     fn log(&mut self, line: &str, panic: bool);
+    /// Exim's smtp_get_connection_info() while an SMTP command is checked
+    /// (`SMTP connection from NAME (HELO) [IP]`), for the log line of a
+    /// host name item without addresses; None outside SMTP or once a
+    /// message has its id.
+    fn connection_info(&self) -> Option<String> {
+        None
+    }
     /// Whether Exim's debug trace is wanted (`-bh`): each list check then
     /// says how it was decided through `trace` (`x in "list"? yes
     /// (matched "item")`).

@@ -138,6 +138,7 @@ impl ConfiguredAcls {
         lists.hosts_treat_as_local = setup.hosts_treat_as_local.clone();
         lists.local_interfaces = setup.local_interfaces.clone();
         lists.set_resolver(setup.resolver.clone());
+        lists.unknown_in_list = cfg.log_selector.unknown_in_list;
         let hints = FileDb::new(&setup.hints_dir);
         ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: None, notquit_reason: None }
     }
@@ -157,6 +158,8 @@ impl ConfiguredAcls {
             }
         } else if vars.host_lookup_failed {
             self.lists.host_names = Some(None);
+        } else {
+            self.lists.host_names = None;
         }
         let option = self.setup.options.get(&w).cloned();
         let env = &mut Env {
@@ -188,8 +191,30 @@ impl ConfiguredAcls {
         });
         let log_reject_target = self.state.log_reject_target.clone();
         let no_pipelining = self.state.controls.options(acl::controls::ControlId::NoPipelining).is_some();
-        let enforce_sync = self.state.controls.enforce_sync();
-        AclOutcome { verdict, user_message: out.user_message, log_message: out.log_message, add_headers, fake_response, log_reject_target, no_pipelining, enforce_sync }
+        // Names a host list looked up: the session keeps them.
+        let host_names = match (&vars.sender_host_name, vars.host_lookup_failed, &self.lists.host_names) {
+            (None, false, Some(found)) => Some(found.clone()),
+            _ => None,
+        };
+        let controls = &self.state.controls;
+        let enforce_sync = controls.enforce_sync();
+        let freeze = controls.has(acl::controls::ControlId::Freeze);
+        let queue_only = controls.has(acl::controls::ControlId::QueueOnly) || controls.has(acl::controls::ControlId::Queue);
+        let queue_name = self.state.queue_name.clone();
+        AclOutcome {
+            verdict,
+            user_message: out.user_message,
+            log_message: out.log_message,
+            add_headers,
+            fake_response,
+            log_reject_target,
+            no_pipelining,
+            host_names,
+            freeze,
+            queue_only,
+            queue_name,
+            enforce_sync,
+        }
     }
 }
 
@@ -275,6 +300,24 @@ impl Env<'_> {
         }
     }
 
+    /// The list layer's trace lines and the lines it logs, in order.
+    fn flush_lists(&mut self) {
+        if self.lists.traced.is_empty() {
+            return;
+        }
+        for mut line in std::mem::take(&mut self.lists.traced) {
+            // Exim names the connection (smtp_get_connection_info()) while
+            // no message id is set; built here, when it is needed.
+            if line.contains(lists::host::NO_ADDRESS) && self.vars.message_id.is_empty() {
+                line.push_str(&format!(" (during SMTP connection from {})", self.vars.fullhost(true)));
+            }
+            match line.strip_prefix("LOG: ") {
+                Some(l) => acl::AclLog::log(self, &[], l),
+                None => self.emit(format!(">>> {}{line}", " ".repeat(self.indent))),
+            }
+        }
+    }
+
     fn context(&self) -> SessionContext<'_> {
         SessionContext { vars: self.vars, cfg: self.cfg, hosts: self.hosts, headers: self.headers, extra: HashMap::new() }
     }
@@ -316,23 +359,21 @@ impl acl::ListMatcher for Env<'_> {
         self.lists.sender_host = self.vars.sender_host_address.as_deref().and_then(|a| a.parse().ok());
         // The -bh trace shows the list engine's walk; otherwise the list
         // is compiled once per expanded text.
-        if self.trace.is_none() {
-            return acl::lists_env::match_compiled(self.lists, subject, &acl::lists_env::compiled(kind, list));
-        }
-        let r = acl::lists_env::match_list(self.lists, kind, subject, list);
-        for line in std::mem::take(&mut self.lists.traced) {
-            match line.strip_prefix("LOG: ") {
-                Some(l) => acl::AclLog::log(self, &[], l),
-                None => self.emit(format!(">>> {}{line}", " ".repeat(self.indent))),
-            }
-        }
+        let r = if self.trace.is_none() {
+            acl::lists_env::match_compiled(self.lists, subject, &acl::lists_env::compiled(kind, list))
+        } else {
+            acl::lists_env::match_list(self.lists, kind, subject, list)
+        };
+        self.flush_lists();
         r
     }
     fn set_trace_indent(&mut self, indent: usize) {
         self.indent = indent;
     }
     fn match_compiled(&mut self, _kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
-        acl::lists_env::match_compiled(self.lists, subject, list)
+        let r = acl::lists_env::match_compiled(self.lists, subject, list);
+        self.flush_lists();
+        r
     }
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         let (lookups, env) = crate::lists::ListContext::lookups(self.lists);
@@ -368,7 +409,9 @@ impl acl::AclLog for Env<'_> {
         }
     }
     fn debug(&mut self, line: &str) {
-        self.emit(format!(">>> {line}"));
+        // Every line of Exim's debug output has the prefix, those inside
+        // one value (a multi-line add_header) too.
+        self.emit(format!(">>> {}", line.replace('\n', "\n>>> ")));
     }
     fn debugging(&self) -> bool {
         self.trace.is_some()
@@ -379,7 +422,38 @@ impl acl::AclLog for Env<'_> {
     }
 }
 
-impl acl::Resolver for Env<'_> {}
+/// `dnslists` through the session's resolver (the fake one in tests).
+impl acl::Resolver for Env<'_> {
+    fn lookup_a(&mut self, name: &str) -> acl::DnsAnswer {
+        use crate::dns::{DnsResult, DnsType, RecordData};
+        let resolver = crate::lists::ListContext::lookups(self.lists).0.resolver();
+        match resolver.lookup(name, DnsType::A) {
+            DnsResult::Found { records, .. } => acl::DnsAnswer::Found(
+                records
+                    .into_iter()
+                    .filter_map(|r| match r.data {
+                        RecordData::A(a) => Some(a),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            DnsResult::NoMatch | DnsResult::NoData => acl::DnsAnswer::NotFound,
+            DnsResult::Again | DnsResult::Fail => acl::DnsAnswer::Defer,
+        }
+    }
+
+    fn lookup_txt(&mut self, name: &str) -> Option<String> {
+        use crate::dns::{DnsResult, DnsType, RecordData};
+        let resolver = crate::lists::ListContext::lookups(self.lists).0.resolver();
+        match resolver.lookup(name, DnsType::Txt) {
+            DnsResult::Found { records, .. } => records.into_iter().find_map(|r| match r.data {
+                RecordData::Txt(parts) => Some(String::from_utf8_lossy(&parts.concat()).into_owned()),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+}
 impl acl::Verifier for Env<'_> {
     /// Exim's HELO verification where it needs no DNS: local input always
     /// passes; an address literal must be the client's address; a name the

@@ -37,6 +37,9 @@ pub struct SmtpConfig {
     /// How much of the body `$message_body` and `$message_body_end` show.
     pub message_body_visible: usize,
     pub recipients_max: usize,
+    /// `recipients_max_reject`: the excess gets 552 (not 452) and the
+    /// message is refused at DATA.
+    pub recipients_max_reject: bool,
     pub received_headers_max: usize,
     pub smtp_max_synprot_errors: u32,
     pub smtp_max_unknown_commands: u32,
@@ -133,6 +136,8 @@ pub struct LogSelector {
     pub etrn: bool,
     /// Milliseconds in log time stamps.
     pub millisec: bool,
+    /// `list matching forced to fail: ...` for a list item that cannot be checked.
+    pub unknown_in_list: bool,
 }
 
 impl LogSelector {
@@ -183,12 +188,14 @@ impl LogSelector {
                     connection_reject: on,
                     etrn: on,
                     millisec: on,
+                    unknown_in_list: on,
                 };
                 let _ = keep;
                 continue;
             }
             let slot = match name {
                 "incoming_interface" => &mut s.incoming_interface,
+                "unknown_in_list" => &mut s.unknown_in_list,
                 "incoming_port" => &mut s.incoming_port,
                 "smtp_connection" => &mut s.smtp_connection,
                 "received_recipients" => &mut s.received_recipients,
@@ -288,6 +295,11 @@ impl SmtpConfig {
         let lists = LIST_OPTIONS
             .iter()
             .filter_map(|(name, default)| get(name).or_else(|| default.map(str::to_string)).map(|v| (*name, v)))
+            // Expanded when checked, as Exim does; without `$` that is once.
+            .map(|(name, v)| match crate::acl::lists_env::expand_escapes(&v) {
+                Ok(std::borrow::Cow::Owned(e)) => (name, e),
+                _ => (name, v),
+            })
             .collect();
         SmtpConfig {
             options,
@@ -310,6 +322,7 @@ impl SmtpConfig {
             smtp_check_spool_space: flag("smtp_check_spool_space", true),
             message_body_visible: int("message_body_visible", 500) as usize,
             recipients_max: int("recipients_max", 50000) as usize,
+            recipients_max_reject: flag("recipients_max_reject", false),
             received_headers_max: int("received_headers_max", 30) as usize,
             smtp_max_synprot_errors: int("smtp_max_synprot_errors", 3) as u32,
             smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,

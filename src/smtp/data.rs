@@ -27,9 +27,10 @@ pub struct MessageData {
     pub bare_lf_headers: Option<usize>,
 }
 
-/// A header line starts with a field name and a colon.
+/// A header line starts with a field name and a colon. Exim takes bytes
+/// above 127 into the name too (`verify = header_names_ascii` finds them).
 fn is_header_start(line: &[u8]) -> bool {
-    let name_len = line.iter().take_while(|c| (33..=126).contains(*c) && **c != b':').count();
+    let name_len = line.iter().take_while(|c| **c >= 33 && **c != 127 && **c != b':').count();
     if name_len == 0 {
         return false;
     }

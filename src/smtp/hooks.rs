@@ -52,11 +52,20 @@ pub struct AclOutcome {
     pub no_pipelining: bool,
     /// `control = enforce_sync` / `no_enforce_sync`, the last one given.
     pub enforce_sync: Option<bool>,
+    /// The client's names, when a host list of the ACL looked them up
+    /// (Exim's host_name_lookup() sets $sender_host_name for the rest of
+    /// the session); Some(None): the lookup failed.
+    pub host_names: Option<Option<Vec<String>>>,
+    /// `control = freeze`, `control = queue_only` (or `queue`) and
+    /// `queue =` in force for the message (what the DATA ACL leaves).
+    pub freeze: bool,
+    pub queue_only: bool,
+    pub queue_name: Option<String>,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, enforce_sync: None }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, host_names: None, freeze: false, queue_only: false, queue_name: None, enforce_sync: None }
     }
 
     pub fn deny() -> AclOutcome {
@@ -157,6 +166,13 @@ pub trait HostMatcher: Send + Sync {
 
     /// Is `domain` in the option's domain list?
     fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool;
+
+    /// `host_in` for a client whose name is not known yet: a name
+    /// pattern in the list looks it up (unless `lookup_failed`), and the
+    /// names found come back (Some(None): the lookup failed).
+    fn host_in_looking_up(&self, option: &str, list: Option<&str>, address: Option<&str>, _lookup_failed: bool, trace: Trace) -> (bool, Option<Option<Vec<String>>>) {
+        (self.host_in(option, list, address, None, trace), None)
+    }
 
     fn matches(&self, list: &str, address: Option<&str>, name: Option<&str>) -> bool {
         self.host_in("", Some(list), address, name, None)

@@ -55,6 +55,26 @@ impl HostMatcher for ListsHostMatcher {
         })
     }
 
+    fn host_in_looking_up(&self, option: &str, list: Option<&str>, address: Option<&str>, lookup_failed: bool, trace: Trace) -> (bool, Option<Option<Vec<String>>>) {
+        let host = HostSubject { address: address.and_then(lists::host::parse_subject_ip), name: None, ip_only: false };
+        let mut found = None;
+        let yes = self.run(trace, |ctx| {
+            ctx.sender_host = host.address;
+            ctx.host_names = if lookup_failed { Some(None) } else { None };
+            let m = match option {
+                "" => lists::match_host(ctx, &host, list.unwrap_or_default()),
+                _ => lists::match_host_option(ctx, &host, option, list),
+            };
+            if !lookup_failed {
+                found = ctx.host_names.take();
+            }
+            ctx.sender_host = None;
+            ctx.host_names = None;
+            m
+        });
+        (yes, found)
+    }
+
     fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool {
         self.run(trace, |ctx| lists::match_domain_option(ctx, domain, option, list))
     }

@@ -313,6 +313,8 @@ pub struct Session {
     allow_unqualified_sender: bool,
     allow_unqualified_recipient: bool,
     helo_verify_required: bool,
+    /// The client is in `helo_try_verify_hosts`.
+    helo_try_verify: bool,
     helo_accept_junk: bool,
     /// ignore_fromline_hosts was checked for this message.
     fromline_checked: bool,
@@ -325,6 +327,8 @@ pub struct Session {
     no_pipelining: bool,
     /// `smtp_enforce_sync`, as ACL controls have changed it.
     enforce_sync: bool,
+    /// `control = queue_only` for the message being received.
+    queue_only: bool,
 }
 
 /// The long-lived things a session needs.
@@ -485,6 +489,7 @@ impl Session {
             allow_unqualified_sender: false,
             allow_unqualified_recipient: false,
             helo_verify_required: false,
+            helo_try_verify: false,
             helo_accept_junk: false,
             fromline_checked: false,
             nonmail: super::nonmail::NonMail::new(),
@@ -492,6 +497,7 @@ impl Session {
             size_limit: services.cfg.message_size_limit,
             no_pipelining: false,
             enforce_sync: services.cfg.smtp_enforce_sync,
+            queue_only: false,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -520,9 +526,31 @@ impl Session {
         let (cfg, hosts) = (self.cfg.clone(), self.hosts.clone());
         let list = cfg.list_option(option);
         let (addr, name) = (self.vars.sender_host_address.as_deref(), self.vars.sender_host_name.as_deref());
-        match self.trace.as_mut() {
-            Some(t) => hosts.host_in(option, list, addr, name, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
-            None => hosts.host_in(option, list, addr, name, None),
+        if name.is_some() || addr.is_none() || list.is_none() {
+            return match self.trace.as_mut() {
+                Some(t) => hosts.host_in(option, list, addr, name, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
+                None => hosts.host_in(option, list, addr, name, None),
+            };
+        }
+        let failed = self.vars.host_lookup_failed;
+        let (yes, found) = match self.trace.as_mut() {
+            Some(t) => hosts.host_in_looking_up(option, list, addr, failed, Some(&mut |l: &str| t(&if l.starts_with("LOG: ") { l.to_string() } else { format!(">>> {l}") }))),
+            None => hosts.host_in_looking_up(option, list, addr, failed, None),
+        };
+        self.keep_host_names(found);
+        yes
+    }
+
+    /// Names a host list looked up (Exim's host_name_lookup() from
+    /// match_check_list): they are the client's for the rest of the session.
+    fn keep_host_names(&mut self, found: Option<Option<Vec<String>>>) {
+        match found {
+            Some(Some(mut names)) if !names.is_empty() && self.vars.sender_host_name.is_none() => {
+                self.vars.sender_host_name = Some(names.remove(0));
+                self.vars.sender_host_aliases = names;
+            }
+            Some(None) => self.vars.host_lookup_failed = true,
+            _ => {}
         }
     }
 
@@ -543,8 +571,13 @@ impl Session {
             return;
         };
         self.trace_line(&format!("looking up host name for {ip}"));
-        use crate::dns::host_lookup::{host_name_lookup, HostLookup};
-        match host_name_lookup(self.resolver.as_ref(), ip) {
+        use crate::dns::host_lookup::{host_name_lookup_traced, HostLookup};
+        let resolver = self.resolver.clone();
+        let found = match self.trace.as_mut() {
+            Some(t) => host_name_lookup_traced(resolver.as_ref(), ip, Some(&mut |l: &str| t(&format!(">>> {l}")))),
+            None => host_name_lookup_traced(resolver.as_ref(), ip, None),
+        };
+        match found {
             HostLookup::Found(mut names) => {
                 self.vars.sender_host_name = Some(names.remove(0));
                 self.vars.sender_host_aliases = names;
@@ -568,6 +601,48 @@ impl Session {
         }
     }
 
+    /// Exim's smtp_verify_helo(): an address literal must be the client's
+    /// address; a name must be the client's name or an alias (looked up
+    /// if not known yet), or have the client's address.
+    fn verify_helo(&mut self) -> bool {
+        let helo = self.vars.sender_helo_name.clone().unwrap_or_default();
+        self.trace_line(&format!("verifying EHLO/HELO argument \"{helo}\""));
+        let Some(addr) = self.vars.sender_host_address.clone() else { return true };
+        let client: Option<std::net::IpAddr> = addr.parse().ok();
+        if let Some(lit) = helo.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            let lit = lit.strip_prefix("IPv6:").unwrap_or(lit);
+            let ok = lit.parse::<std::net::IpAddr>().ok() == client;
+            if ok {
+                self.trace_line("matched host address");
+            }
+            return ok;
+        }
+        let matches_name = |s: &Self| -> Option<String> {
+            if s.vars.sender_host_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&helo)) {
+                return Some("matched host name".to_string());
+            }
+            s.vars.sender_host_aliases.iter().find(|a| a.eq_ignore_ascii_case(&helo)).map(|a| format!("matched alias {a}"))
+        };
+        if let Some(m) = matches_name(self) {
+            self.trace_line(&m);
+            return true;
+        }
+        if self.vars.sender_host_name.is_none() && !self.vars.host_lookup_failed && !self.vars.host_lookup_deferred {
+            self.look_up_host_name();
+            if let Some(m) = matches_name(self) {
+                self.trace_line(&m);
+                return true;
+            }
+        }
+        self.trace_line(&format!("getting IP address for {helo}"));
+        let found = self.resolver.host_addresses(&helo).unwrap_or_default();
+        let ok = client.is_some_and(|c| found.iter().any(|a| a.to_canonical() == c.to_canonical()));
+        if ok {
+            self.trace_line(&format!("IP address for {helo} matches calling address"));
+        }
+        ok
+    }
+
     /// The host checks Exim makes when a session starts, after
     /// host_lookup and host_reject_connection (`open`, `start`), in its order.
     fn connection_checks(&mut self) {
@@ -575,7 +650,7 @@ impl Session {
         self.allow_unqualified_recipient = self.host_in("recipient_unqualified_hosts");
         self.helo_verify_required = self.host_in("helo_verify_hosts");
         if !self.helo_verify_required {
-            self.host_in("helo_try_verify_hosts");
+            self.helo_try_verify = self.host_in("helo_try_verify_hosts");
         }
         self.helo_accept_junk = self.host_in("helo_accept_junk_hosts");
         // A client behind a proxy: Exim looks up the name of the real client.
@@ -707,7 +782,8 @@ impl Session {
             return self.take_events();
         }
         self.connection_checks();
-        let outcome = self.acls.connect(&self.vars);
+        let mut outcome = self.acls.connect(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
@@ -1107,10 +1183,21 @@ impl Session {
                 self.look_up_host_name();
             }
         }
+        if !self.is_local() && (self.helo_verify_required || self.helo_try_verify) && !self.verify_helo() {
+            if self.helo_verify_required {
+                // The transaction and the earlier greeting stay.
+                self.send_str(&format!("550 {name} argument does not match calling host\r\n"));
+                let h = self.vars.host_and_ident(false);
+                self.log(Targets::REJECT, format!("rejected \"{name} {arg}\" from {h}"));
+                return;
+            }
+            self.trace_line("HELO verification failed but host is in helo_try_verify_hosts");
+        }
         let (esmtp, protocol) = (self.vars.esmtp, std::mem::take(&mut self.vars.received_protocol));
         self.vars.esmtp = ehlo;
         self.vars.received_protocol = self.protocol();
-        let outcome = self.acls.helo(&self.vars);
+        let mut outcome = self.acls.helo(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
@@ -1344,7 +1431,8 @@ impl Session {
         }
         self.vars.sender_address = Some(sender);
         self.vars.received_protocol = self.protocol();
-        let outcome = self.acls.mail(&self.vars);
+        let mut outcome = self.acls.mail(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         match outcome.verdict {
             AclVerdict::Accept | AclVerdict::Discard => {
@@ -1415,11 +1503,13 @@ impl Session {
             }
         }
         if self.cfg.recipients_max > 0 && self.vars.rcpt_count > self.cfg.recipients_max {
-            self.send_str(t::TOO_MANY_RCPTS);
+            let reject = self.cfg.recipients_max_reject;
+            self.send_str(if reject { t::TOO_MANY_RCPTS_REJECT } else { t::TOO_MANY_RCPTS });
             if !self.too_many {
                 let s = self.vars.sender_address.clone().unwrap_or_default();
                 let h = self.vars.host_and_ident(true);
-                self.log(Targets::REJECT, format!("too many recipients: excess temporarily rejected: sender=<{s}> {h}"));
+                let what = if reject { "message rejected" } else { "excess temporarily rejected" };
+                self.log(Targets::REJECT, format!("too many recipients: {what}: sender=<{s}> {h}"));
             }
             self.too_many = true;
             return;
@@ -1431,7 +1521,8 @@ impl Session {
             self.discard_recipient("MAIL", arg, lm.as_deref());
             return;
         }
-        let outcome = self.acls.rcpt(&self.vars, &recipient);
+        let mut outcome = self.acls.rcpt(&self.vars, &recipient);
+        self.keep_host_names(outcome.host_names.take());
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict == AclVerdict::Accept && !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
             self.sync_failure();
@@ -1648,7 +1739,12 @@ impl Session {
             }
             return false;
         }
-        let outcome = self.acls.predata(&self.vars);
+        if self.too_many && self.cfg.recipients_max_reject {
+            self.synprot_error(554, None, "Too many recipients", false);
+            return false;
+        }
+        let mut outcome = self.acls.predata(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Predata, &outcome, "");
@@ -1875,10 +1971,11 @@ impl Session {
                 return;
             }
         };
-        self.set_body_variables(&headers);
+        self.set_body_variables();
         // With every recipient discarded Exim does not run the DATA ACL.
-        let outcome =
+        let mut outcome =
             if self.vars.recipients.is_empty() { AclOutcome::accept() } else { self.acls.data(&self.vars, &self.message.headers) };
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept && outcome.verdict != AclVerdict::Discard {
             self.acl_fail_data(&outcome, &headers);
             self.reset_transaction();
@@ -1910,10 +2007,12 @@ impl Session {
             self.reset_transaction();
             return;
         }
+        self.queue_only = outcome.queue_only;
         if self.mode == SessionMode::HostCheck {
             // Nothing is written, but Exim logs the arrival all the same.
             let line = format!("{} {}", msg.id, self.arrival_line(&msg));
             self.log(Targets::MAIN, line);
+            self.log_held(&msg);
             let r = self.host_check_reply(self.data_reply(&msg.id));
             self.send(r);
             self.reset_transaction();
@@ -1921,6 +2020,18 @@ impl Session {
         }
         self.events.push(Event::Spool(Box::new(msg)));
         self.state = State::AwaitSpool;
+    }
+
+    /// What Exim logs after the arrival of a message an ACL froze or
+    /// queued.
+    fn log_held(&mut self, msg: &SpoolMessage) {
+        if msg.frozen {
+            self.log(Targets::MAIN, format!("{} frozen by ACL", msg.id));
+        }
+        if self.queue_only {
+            let queue = msg.queue_name.as_ref().map(|q| format!(" in {q}")).unwrap_or_default();
+            self.log(Targets::MAIN, format!("{} no immediate delivery: queued{queue} by ACL", msg.id));
+        }
     }
 
     fn received_header_failed(&mut self, e: &str) {
@@ -1931,15 +2042,18 @@ impl Session {
 
     /// What the DATA ACL sees of the body, as Exim sets it up after
     /// reading the data: sizes, line counts, the visible start and end.
-    fn set_body_variables(&mut self, headers: &[SpoolHeader]) {
+    fn set_body_variables(&mut self) {
         let body = &self.message.body;
         let n = self.cfg.message_body_visible.min(body.len());
         let visible = |b: &[u8]| String::from_utf8_lossy(b).replace(['\n', '\0'], " ");
         self.vars.message_body = Some(visible(&body[..n]));
         self.vars.message_body_end = Some(visible(&body[body.len() - n..]));
-        let header_size: usize = headers.iter().filter(|h| h.flag != '*').map(|h| h.text.len()).sum();
-        self.vars.message_size = Some((header_size + 1 + body.len()) as u64);
-        let header_lines: usize = headers.iter().filter(|h| h.flag != '*').map(|h| h.text.matches('\n').count()).sum();
+        // Exim counts what it read: the header lines received and the
+        // blank line after them, not the Received: or other lines it adds.
+        let received: usize = self.message.headers.iter().map(String::len).sum();
+        let separator = usize::from(!self.message.headers.is_empty());
+        self.vars.message_size = Some((received + separator + body.len()) as u64);
+        let header_lines: usize = self.message.headers.iter().map(|h| h.matches('\n').count()).sum();
         self.vars.body_linecount = Some(self.message.body_linecount);
         self.vars.message_linecount = Some(header_lines as u64 + 1 + self.message.body_linecount);
     }
@@ -2051,6 +2165,8 @@ impl Session {
             dsn_ret: self.vars.mail_dsn.ret.map(|r| (r as u8).to_string()),
             recipients: self.vars.recipients.clone(),
             recipients_dsn: self.vars.recipients_dsn.clone(),
+            frozen: outcome.freeze,
+            queue_name: outcome.queue_name.clone(),
             headers,
             body: std::mem::take(&mut self.message.body),
         })
@@ -2119,6 +2235,9 @@ impl Session {
         if sel.size {
             s.push_str(&format!(" S={}", msg.size()));
         }
+        if let Some(q) = &msg.queue_name {
+            s.push_str(&format!(" Q={q}"));
+        }
         if sel.msg_id {
             let mid = msg.headers.iter().skip(1).find(|h| h.flag == 'I' && !self.is_local_added(h));
             if let Some(h) = mid {
@@ -2154,6 +2273,7 @@ impl Session {
             Ok(()) => {
                 let line = format!("{} {}", msg.id, self.arrival_line(msg));
                 self.log(Targets::MAIN, line);
+                self.log_held(msg);
                 let chunked = self.chunking_active;
                 if chunked {
                     // Exim's message_size + message_linecount: the LF-ended
@@ -2180,7 +2300,8 @@ impl Session {
 
     fn quit(&mut self) {
         self.quit_seen = true;
-        let outcome = self.acls.quit(&self.vars);
+        let mut outcome = self.acls.quit(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         let text = outcome.user_message.unwrap_or_else(|| format!("{} closing connection", self.cfg.active_hostname()));
         let r = reply("221", &text);
         self.send(r);
@@ -2218,7 +2339,8 @@ impl Session {
                 return;
             }
         };
-        let outcome = self.acls.vrfy(&self.vars, &address);
+        let mut outcome = self.acls.vrfy(&self.vars, &address);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Vrfy, &outcome, arg);
             return;
@@ -2234,7 +2356,8 @@ impl Session {
             self.sync_failure();
             return;
         }
-        let outcome = self.acls.expn(&self.vars, arg);
+        let mut outcome = self.acls.expn(&self.vars, arg);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Expn, &outcome, arg);
             return;
@@ -2257,7 +2380,8 @@ impl Session {
             let h = self.vars.host_and_ident(false);
             self.log(Targets::MAIN, format!("ETRN {arg} received from {h}"));
         }
-        let outcome = self.acls.etrn(&self.vars, arg);
+        let mut outcome = self.acls.etrn(&self.vars, arg);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Etrn, &outcome, arg);
             return;
@@ -2302,7 +2426,8 @@ impl Session {
             self.synprot_error(501, None, t::UNEXPECTED_ARG, true);
             return;
         }
-        let outcome = self.acls.starttls(&self.vars);
+        let mut outcome = self.acls.starttls(&self.vars);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Starttls, &outcome, "");
             return;
@@ -2361,7 +2486,8 @@ impl Session {
         let mut words = arg.split_whitespace();
         let mech = words.next().unwrap_or("").to_string();
         let initial = words.next().map(String::from);
-        let outcome = self.acls.auth(&self.vars, &mech);
+        let mut outcome = self.acls.auth(&self.vars, &mech);
+        self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Auth, &outcome, "");
             return;

@@ -13,6 +13,7 @@ pub const RCPT_NO_ADDRESS: &str = "RCPT must have an address operand";
 pub const SIZE_EXCEEDED: &str = "552 Message size exceeds maximum permitted\r\n";
 pub const INVALID_BODY: &str = "invalid data for BODY";
 pub const TOO_MANY_RCPTS: &str = "452 too many recipients\r\n";
+pub const TOO_MANY_RCPTS_REJECT: &str = "552 too many recipients\r\n";
 pub const ADMIN_PROHIBITION: &str = "Administrative prohibition";
 pub const TEMP_PROBLEM: &str = "Temporary local problem - please try later";
 pub const ENTER_MESSAGE: &str = "Enter message, ending with \".\" on a line by itself";

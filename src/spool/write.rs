@@ -56,6 +56,11 @@ pub struct SpoolMessage {
     pub recipients: Vec<String>,
     /// NOTIFY and ORCPT of each recipient (missing ones: none given).
     pub recipients_dsn: Vec<crate::dsn::RcptDsn>,
+    /// `control = freeze` in an ACL: `-frozen` with the time of arrival.
+    pub frozen: bool,
+    /// `queue =` in an ACL: the named queue (logged as Q=; the message
+    /// is still written to the default queue's directory).
+    pub queue_name: Option<String>,
     pub headers: Vec<SpoolHeader>,
     /// The body with LF line ends.
     pub body: Vec<u8>,
@@ -123,6 +128,9 @@ impl SpoolMessage {
             line(&mut h, "-allow_unqualified_sender");
         }
         line(&mut h, "-deliver_firsttime");
+        if self.frozen {
+            line(&mut h, &format!("-frozen {}", self.received_time.0));
+        }
         if let Some(v) = &self.dsn_envid {
             line(&mut h, &format!("-dsn_envid {v}"));
         }
