@@ -524,7 +524,20 @@ impl Session {
     /// verify_check_host() does)?
     fn host_in(&mut self, option: &str) -> bool {
         let (cfg, hosts) = (self.cfg.clone(), self.hosts.clone());
-        let list = cfg.list_option(option);
+        // Exim expands a host list option before matching it; a text with
+        // `$` left as it is would be taken for a host name pattern.
+        let expanded = match cfg.list_option(option) {
+            Some(text) if text.contains('$') => {
+                let headers: Vec<String> = Vec::new();
+                match crate::expand::expand_string(text, &mut self.context(&headers)) {
+                    Ok(s) => Some(s),
+                    Err(e) if e.is_forced() => Some(String::new()),
+                    Err(_) => return false,
+                }
+            }
+            _ => None,
+        };
+        let list = expanded.as_deref().or_else(|| cfg.list_option(option));
         let (addr, name) = (self.vars.sender_host_address.as_deref(), self.vars.sender_host_name.as_deref());
         if name.is_some() || addr.is_none() || list.is_none() {
             return match self.trace.as_mut() {
