@@ -80,12 +80,8 @@ impl Context for AclContext<'_, '_> {
         self.acl_variable(name).or_else(|| self.it.env.variable(name))
     }
 
-    fn header(&self, _kind: HeaderKind, name: &str) -> Option<String> {
-        let want = name.trim_end_matches(':');
-        self.it.env.headers().into_iter().find_map(|h| {
-            let (n, v) = h.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(want).then(|| v.trim_start().trim_end_matches('\n').to_string())
-        })
+    fn header(&self, kind: HeaderKind, name: &str) -> Option<String> {
+        crate::expand::headers::find(self.it.env.headers().iter().map(String::as_str), kind, name)
     }
 
     fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {

@@ -195,9 +195,15 @@ pub fn rfc2047(s: &str, charset: &str) -> String {
     out
 }
 
-/// Decode RFC 2047 encoded words (Q and B encodings).
-/// Decode RFC 2047 encoded words into `charset` (headers_charset).
+/// Decode RFC 2047 encoded words (Q and B encodings) into `charset`
+/// (headers_charset).
 pub fn rfc2047d(s: &str, charset: &str) -> Result<String, ExpandError> {
+    rfc2047_decode(s, Some(charset))
+}
+
+/// Decode RFC 2047 encoded words; with `charset` None the decoded bytes
+/// are kept in the word's own character set (`$bh_`).
+pub fn rfc2047_decode(s: &str, charset: Option<&str>) -> Result<String, ExpandError> {
     let mut out = String::new();
     let mut rest = s;
     let mut last_was_word = false;
@@ -217,15 +223,16 @@ pub fn rfc2047d(s: &str, charset: &str) -> Result<String, ExpandError> {
         })();
         match parsed {
             Some((word_charset, bytes, after)) => {
-                let bytes = if word_charset.eq_ignore_ascii_case(charset) {
-                    bytes
-                } else {
-                    super::iconv::convert(&bytes, word_charset, charset).map_err(ExpandError::Failed)?
+                let bytes = match charset {
+                    Some(c) if !word_charset.eq_ignore_ascii_case(c) => {
+                        super::iconv::convert(&bytes, word_charset, c).map_err(ExpandError::Failed)?
+                    }
+                    _ => bytes,
                 };
                 if !(last_was_word && between.trim().is_empty()) {
                     out.push_str(between);
                 }
-                out.push_str(&String::from_utf8_lossy(&bytes));
+                out.push_str(&crate::bytes::from_bytes(&bytes));
                 rest = after;
                 last_was_word = true;
             }

@@ -91,7 +91,17 @@ impl<'c> Evaluator<'c> {
             Node::Header(h) => {
                 // Headers come from the message: always tainted.
                 self.taint = true;
-                append(out, self.ctx.header(h.kind, &h.name).unwrap_or_default())
+                let text = self.ctx.header(h.kind, &h.name).unwrap_or_default();
+                // $h_ and $bh_ decode RFC 2047 words; when that fails Exim
+                // gives the text undecoded.
+                let text = match h.kind {
+                    HeaderKind::Decoded if text.contains("=?") => {
+                        encode::rfc2047d(&text, &self.headers_charset()).unwrap_or(text)
+                    }
+                    HeaderKind::Basic if text.contains("=?") => encode::rfc2047_decode(&text, None).unwrap_or(text),
+                    _ => text,
+                };
+                append(out, text)
             }
             Node::Op { op, arg } => {
                 let (sub, tainted) = self.seq_t(arg)?;

@@ -14,6 +14,7 @@ mod crypteq;
 mod encode;
 mod error;
 mod escape;
+pub mod headers;
 mod eval;
 mod iconv;
 mod ipaddr;

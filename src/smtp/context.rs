@@ -177,23 +177,7 @@ impl Context for SessionContext<'_> {
     }
 
     fn header(&self, kind: HeaderKind, name: &str) -> Option<String> {
-        let _ = kind;
-        let mut found: Option<String> = None;
-        for h in self.headers {
-            if let Some((n, v)) = h.split_once(':') {
-                if n.trim_end().eq_ignore_ascii_case(name) {
-                    let v = v.strip_suffix('\n').unwrap_or(v);
-                    match &mut found {
-                        Some(f) => {
-                            f.push('\n');
-                            f.push_str(v);
-                        }
-                        None => found = Some(v.to_string()),
-                    }
-                }
-            }
-        }
-        found
+        crate::expand::headers::find(self.headers.iter().map(String::as_str), kind, name)
     }
 
     fn config_option(&self, name: &str) -> Option<String> {
