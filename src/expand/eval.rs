@@ -74,6 +74,11 @@ impl<'c> Evaluator<'c> {
             // A copy of the right size, not a buffer grown to fit.
             Node::Lit(s) if out.is_empty() => *out = s.clone(),
             Node::Lit(s) => out.push_str(s),
+            // The evaluator's own variables are copied straight into the
+            // output, not through a String of their own.
+            Node::Var(VarRef::Item) => out.push_str(self.item.as_deref().unwrap_or_default()),
+            Node::Var(VarRef::Numeric(n)) => out.push_str(self.numeric.get(*n).map_or("", |s| s.as_str())),
+            Node::Var(VarRef::Value) if self.value.is_some() => out.push_str(self.value.as_deref().unwrap_or_default()),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
                     self.taint |= self.ctx.is_tainted(name);
