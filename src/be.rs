@@ -39,7 +39,25 @@ pub struct BeState {
     /// `${readsocket}` names whose connect failed (see
     /// `Context::leave_stale_socket`).
     stale_sockets: std::collections::HashSet<String>,
+    /// Variables computed from the configuration alone (see
+    /// CONFIG_VARIABLES), kept once computed: the configuration does not
+    /// change during a run, and reading an option costs a search.
+    config_variables: std::cell::RefCell<Vec<(&'static str, String)>>,
 }
+
+/// The computed variables whose values depend on the configuration only.
+const CONFIG_VARIABLES: [&str; 10] = [
+    "bounce_return_size_limit",
+    "config_dir",
+    "config_file",
+    "exim_path",
+    "primary_hostname",
+    "qualify_domain",
+    "qualify_recipient",
+    "return_size_limit",
+    "smtp_active_hostname",
+    "spool_directory",
+];
 
 impl BeState {
     pub fn new(origin: &[(&'static str, String)], lookups: Lookups, acls: crate::acl::AclStore) -> BeState {
@@ -52,6 +70,7 @@ impl BeState {
             acl_state: crate::acl::AclState::new(),
             no_expand: lookups::NoExpand,
             stale_sockets: Default::default(),
+            config_variables: Default::default(),
         }
     }
 }
@@ -206,8 +225,15 @@ impl Context for BaseContext<'_> {
                 return Some(v.clone());
             }
         }
+        if let Some((_, v)) = self.state.config_variables.borrow().iter().find(|(n, _)| *n == name) {
+            return Some(v.clone());
+        }
         if let expand::variables::Default::Computed = expand::variables::default_of(name) {
-            return self.computed(name);
+            let v = self.computed(name);
+            if let (Some(v), Some(n)) = (&v, CONFIG_VARIABLES.iter().find(|n| **n == name)) {
+                self.state.config_variables.borrow_mut().push((n, v.clone()));
+            }
+            return v;
         }
         None
     }

@@ -60,8 +60,8 @@ pub fn extract(s: &str) -> Option<Extracted> {
         }
     }
     let inner = match (s.find('<'), s.rfind('>')) {
-        (Some(l), Some(r)) if l < r => s[l + 1..r].to_string(),
-        (None, None) => s.clone(),
+        (Some(l), Some(r)) if l < r => &s[l + 1..r],
+        (None, None) => &s[..],
         _ => return None,
     };
     let inner = inner.trim();
@@ -82,13 +82,21 @@ pub fn extract(s: &str) -> Option<Extracted> {
         return None;
     }
     // The local part keeps its quotes, as Exim returns it.
-    let local = local.trim().to_string();
+    let local = local.trim();
     if domain.is_some_and(|d| d.trim().is_empty()) || local.is_empty() {
         return None;
     }
+    // Built in one allocation of the right size.
     let address = match domain {
-        Some(d) => format!("{local}@{}", d.trim()),
-        None => local.clone(),
+        Some(d) => {
+            let d = d.trim();
+            let mut a = String::with_capacity(local.len() + 1 + d.len());
+            a.push_str(local);
+            a.push('@');
+            a.push_str(d);
+            a
+        }
+        None => local.to_string(),
     };
     let at = domain.map(|_| local.len());
     Some(Extracted { address, at })

@@ -209,7 +209,9 @@ pub fn readconf_readtime(s: &str) -> Option<i64> {
 
 /// Exim's readconf_printtime: `1w2d3h4m5s`, zero as `0s`.
 pub fn readconf_printtime(t: i64) -> String {
-    let mut out = String::new();
+    use std::fmt::Write;
+    // Written in place: a format! per unit costs an allocation each.
+    let mut out = String::with_capacity(16);
     let mut t = t;
     if t < 0 {
         out.push('-');
@@ -226,11 +228,11 @@ pub fn readconf_printtime(t: i64) -> String {
     let start = out.len();
     for (v, unit) in [(w, 'w'), (d, 'd'), (h, 'h'), (m, 'm')] {
         if v > 0 {
-            out.push_str(&format!("{v}{unit}"));
+            let _ = write!(out, "{v}{unit}");
         }
     }
     if s > 0 || out.len() == start {
-        out.push_str(&format!("{s}s"));
+        let _ = write!(out, "{s}s");
     }
     out
 }

@@ -11,12 +11,13 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
 
 fn hex(bytes: &[u8], upper: bool) -> String {
     let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
-    let mut out = String::with_capacity(bytes.len() * 2);
+    // Bytes first: a String's push encodes each char as UTF-8.
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        out.push(digits[usize::from(b >> 4)] as char);
-        out.push(digits[usize::from(b & 15)] as char);
+        out.push(digits[usize::from(b >> 4)]);
+        out.push(digits[usize::from(b & 15)]);
     }
-    out
+    String::from_utf8(out).unwrap_or_default()
 }
 
 pub fn md5_hex(data: &[u8]) -> String {

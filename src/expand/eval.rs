@@ -82,6 +82,11 @@ impl<'c> Evaluator<'c> {
             // A copy of the right size, not a buffer grown to fit.
             Node::Lit(s) if out.is_empty() => *out = s.clone(),
             Node::Lit(s) => bytes::push_str(out, s),
+            // The evaluator's own variables are copied straight into the
+            // output, not through a String of their own.
+            Node::Var(VarRef::Item) => bytes::push_str(out, self.item.as_deref().unwrap_or_default()),
+            Node::Var(VarRef::Numeric(n)) => bytes::push_str(out, self.numeric.get(*n).map_or("", |s| s.as_str())),
+            Node::Var(VarRef::Value) if self.value.is_some() => bytes::push_str(out, self.value.as_deref().unwrap_or_default()),
             Node::Var(v) => {
                 if let VarRef::Named(name) = v {
                     self.taint |= self.ctx.is_tainted(name);

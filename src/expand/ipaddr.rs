@@ -31,7 +31,11 @@ pub fn mask(s: &str, normalised: bool) -> Result<String, ExpandError> {
             }
             let m = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
             let masked = std::net::Ipv4Addr::from(u32::from(v4) & m);
-            Ok(format!("{masked}/{bits}"))
+            let mut out = String::with_capacity(18);
+            push_ipv4(&mut out, masked.octets());
+            out.push('/');
+            push_decimal(&mut out, bits as u8);
+            Ok(out)
         }
         IpAddr::V6(v6) => {
             if bits > 128 {
@@ -42,8 +46,18 @@ pub fn mask(s: &str, normalised: bool) -> Result<String, ExpandError> {
             if normalised {
                 Ok(format!("{}/{bits}", exim_ipv6(&masked)))
             } else {
-                let groups: Vec<String> = masked.segments().iter().map(|g| format!("{g:04x}")).collect();
-                Ok(format!("{}/{}", groups.join("."), bits))
+                let mut out = String::with_capacity(43);
+                for (i, g) in masked.segments().iter().enumerate() {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    for shift in [12, 8, 4, 0] {
+                        out.push(HEX_DIGITS[usize::from((g >> shift) & 0xf)] as char);
+                    }
+                }
+                out.push('/');
+                push_decimal(&mut out, bits as u8);
+                Ok(out)
             }
         }
     }
@@ -109,19 +123,49 @@ pub fn reverse_ip(s: &str) -> Result<String, ExpandError> {
     };
     match ip {
         Some(IpAddr::V4(v4)) => {
-            let o = v4.octets();
-            Ok(format!("{}.{}.{}.{}", o[3], o[2], o[1], o[0]))
+            let mut o = v4.octets();
+            o.reverse();
+            let mut out = String::with_capacity(15);
+            push_ipv4(&mut out, o);
+            Ok(out)
         }
         Some(IpAddr::V6(v6)) => {
-            let nibbles: Vec<String> = v6
-                .octets()
-                .iter()
-                .rev()
-                .flat_map(|b| [format!("{:x}", b & 0xf), format!("{:x}", b >> 4)])
-                .collect();
-            Ok(nibbles.join("."))
+            let mut out = String::with_capacity(63);
+            for b in v6.octets().iter().rev() {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push(HEX_DIGITS[usize::from(b & 0xf)] as char);
+                out.push('.');
+                out.push(HEX_DIGITS[usize::from(b >> 4)] as char);
+            }
+            Ok(out)
         }
         None => fail(format!("reverse_ip() not given an IP address [{s}]")),
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Written digit by digit: format! costs more than the rest of these
+/// operators together.
+fn push_decimal(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
+}
+
+/// Dotted-quad text of four octets, in the order given.
+fn push_ipv4(out: &mut String, octets: [u8; 4]) {
+    for (i, o) in octets.into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, o);
     }
 }
 
