@@ -169,6 +169,12 @@ impl Context for SessionContext<'_> {
         if let Some(v) = self.common_variable(name) {
             return Some(v);
         }
+        // The address being verified or routed is the ACL layer's (it asks
+        // here first, per RCPT): the session has none, and the -be path
+        // below would cost a context built for nothing.
+        if matches!(name, "domain" | "local_part" | "local_part_prefix" | "local_part_suffix" | "domain_data" | "local_part_data" | "address_data") {
+            return None;
+        }
         // The rest, rarely used in SMTP expansions, as -be computes them.
         let mut view = OptionsView(self.cfg);
         let mut state = BeState::new(&[], Lookups::new(crate::dns::default_resolver()), crate::acl::AclStore::new());
