@@ -605,7 +605,7 @@ async fn connection(
     // (before TLS on connect too).
     let (tcp, proxy_state) = match &loaded.services.cfg.hosts_proxy {
         Some(list) if loaded.services.hosts.matches(list, Some(&ip), None) => {
-            match read_proxy_header(tcp, loaded.services.cfg.proxy_protocol_timeout, &ip, peer.port()).await {
+            match Box::pin(read_proxy_header(tcp, loaded.services.cfg.proxy_protocol_timeout, &ip, peer.port())).await {
                 Some(r) => r,
                 None => return,
             }
@@ -637,7 +637,7 @@ async fn connection(
                 extra: HashMap::new(),
             })
         }) {
-            Ok(server) => tls_accept(server, &loaded, tcp, &ip).await,
+            Ok(server) => Box::pin(tls_accept(server, &loaded, tcp, &ip)).await,
             Err(e) => Err(e),
         };
         match accepted {
@@ -653,7 +653,9 @@ async fn connection(
     }
     let peer_info = peer_info(tls_info);
     let services = loaded.services.clone();
-    let mut session = Session::new(&services, Box::new(loaded.new_acls()), SessionMode::Remote, peer_info);
+    // On the heap: an idle connection's task then holds a pointer, not the
+    // session and the copies a future's layout may keep of it.
+    let mut session = Box::new(Session::new(&services, Box::new(loaded.new_acls()), SessionMode::Remote, peer_info));
     if let Some(state) = proxy_state {
         session.set_proxy(state);
     }
@@ -694,7 +696,7 @@ async fn connection(
                 Event::Spool(msg) => {
                     let msglog = session.msglog_line(&msg);
                     let spool = services.cfg.spool_directory.clone();
-                    let Some((msg, result)) = spool_message(shared.spool.as_ref(), spool, msg, msglog).await else {
+                    let Some((msg, result)) = Box::pin(spool_message(shared.spool.as_ref(), spool, msg, msglog)).await else {
                         // No answer means no 250: the client retries.
                         log.write(Targets::PANIC, "spool writer failed; connection dropped");
                         return;
@@ -708,7 +710,7 @@ async fn connection(
                     out.clear();
                     let Stream::Plain(tcp) = std::mem::replace(&mut stream, Stream::Gone) else { return };
                     let accepted = match tls_server(&shared, &loaded, || session.tls_files()) {
-                        Ok(server) => tls_accept(server, &loaded, tcp, &ip).await,
+                        Ok(server) => Box::pin(tls_accept(server, &loaded, tcp, &ip)).await,
                         Err(e) => Err(e),
                     };
                     match accepted {
