@@ -274,14 +274,7 @@ impl Reader<'_> {
 
     /// `${filter{list}{condition}}`.
     fn filter_item(&mut self) -> Option<Node> {
-        self.skip_ws();
-        let list = self.arg()?;
-        self.skip_ws();
-        self.expect(b'{')?;
-        self.skip_ws();
-        let cond = self.condition()?;
-        self.skip_ws();
-        self.expect(b'}')?;
+        let (list, cond) = self.list_and_condition()?;
         // The grammar reads a "fail" here and ignores it.
         self.tail()?;
         Some(Node::Item(Box::new(Item::Filter { list, cond })))
@@ -428,6 +421,12 @@ impl Reader<'_> {
 
     /// `forall{list}{condition}` and its kin.
     fn cond_loop(&mut self, kind: LoopKind, json: Option<JsonMode>) -> Option<Cond> {
+        let (list, cond) = self.list_and_condition()?;
+        Some(Cond::Loop { kind, json, list, cond: Box::new(cond) })
+    }
+
+    /// `{list}{condition}`, the arguments of `${filter}` and `forall`/`forany`.
+    fn list_and_condition(&mut self) -> Option<(Seq, Cond)> {
         self.skip_ws();
         let list = self.arg()?;
         self.skip_ws();
@@ -436,7 +435,7 @@ impl Reader<'_> {
         let cond = self.condition()?;
         self.skip_ws();
         self.expect(b'}')?;
-        Some(Cond::Loop { kind, json, list, cond: Box::new(cond) })
+        Some((list, cond))
     }
 
     /// `def:name` or `def:h_name:`.
