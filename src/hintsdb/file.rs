@@ -1,26 +1,49 @@
 //! One file per database in spool/db (`ratelimit`, `seen`...), guarded
 //! by an exclusive flock on `NAME.lockfile` for the whole
-//! read-modify-write. The file holds one record per line: the key and the
-//! value, hex-encoded and separated by a space, so any bytes are safe.
-//! The new contents are written to a temporary file and renamed into
-//! place, so a crash never leaves a half-written database.
+//! read-modify-write. The file is a journal: one record per line, the key
+//! and the value hex-encoded and separated by a space (any bytes are
+//! safe), the last line of a key wins. An update appends one line; each
+//! `FileDb` keeps the records it has read and where it stopped, so it
+//! reads only what other processes appended since. When the file holds
+//! many dead lines it is compacted: the live records are written to a
+//! temporary file that is renamed into place, which the other readers
+//! notice by the file's new inode. A line without its newline (a write
+//! cut by a crash) is ignored.
 
 use super::{Change, HintsDb, HintsError};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 
+/// Compact when the dead lines exceed the live records by this many.
+const COMPACT_SLACK: usize = 1000;
+
 pub struct FileDb {
     dir: PathBuf,
+    journals: HashMap<String, Journal>,
+}
+
+/// What this process has read of one database's file.
+#[derive(Default)]
+struct Journal {
+    records: HashMap<Vec<u8>, Vec<u8>>,
+    /// The file (inode) and how far it has been read.
+    ino: u64,
+    offset: u64,
+    /// Lines read or written, live or dead.
+    lines: usize,
+    /// The last byte read was not a newline (a torn line).
+    torn: bool,
 }
 
 impl FileDb {
     /// `dir` is the spool directory's `db` subdirectory; it is created
     /// when missing.
     pub fn new(dir: impl Into<PathBuf>) -> FileDb {
-        FileDb { dir: dir.into() }
+        FileDb { dir: dir.into(), journals: HashMap::new() }
     }
 
     fn lock(&self, db: &str) -> Result<File, HintsError> {
@@ -35,53 +58,98 @@ impl FileDb {
         Ok(f)
     }
 
-    fn load(&self, db: &str) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, HintsError> {
-        let path = self.dir.join(db);
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(HintsError(format!("failed to read {db} database: {e}"))),
-        };
-        let mut map = BTreeMap::new();
-        for line in text.lines() {
+    /// Bring `j` up to date with the file (under the lock): what was
+    /// appended since, or all of it when the file was replaced.
+    fn catch_up(file: &mut File, j: &mut Journal) -> std::io::Result<()> {
+        let meta = file.metadata()?;
+        if meta.ino() != j.ino || meta.len() < j.offset {
+            *j = Journal { ino: meta.ino(), ..Journal::default() };
+        }
+        if meta.len() == j.offset {
+            return Ok(());
+        }
+        file.seek(SeekFrom::Start(j.offset))?;
+        let mut new = Vec::with_capacity((meta.len() - j.offset) as usize);
+        file.read_to_end(&mut new)?;
+        j.offset += new.len() as u64;
+        j.torn = new.last() != Some(&b'\n');
+        let complete = if j.torn { new.split(|&b| b == b'\n').count() - 1 } else { usize::MAX };
+        for line in new.split(|&b| b == b'\n').take(complete) {
+            if line.is_empty() {
+                continue;
+            }
+            j.lines += 1;
+            let Ok(line) = std::str::from_utf8(line) else { continue };
             if let Some((k, v)) = line.split_once(' ') {
                 if let (Some(k), Some(v)) = (unhex(k), unhex(v)) {
-                    map.insert(k, v);
+                    j.records.insert(k, v);
                 }
             }
         }
-        Ok(map)
+        Ok(())
     }
 
-    fn store(&self, db: &str, map: &BTreeMap<Vec<u8>, Vec<u8>>) -> Result<(), HintsError> {
+    /// Rewrite the file with the live records only (under the lock).
+    fn compact(&self, db: &str, j: &mut Journal) -> std::io::Result<()> {
         let path = self.dir.join(db);
         let tmp = self.dir.join(format!("{db}.tmp{}", std::process::id()));
-        let mut out = String::new();
-        for (k, v) in map {
-            out.push_str(&hex(k));
-            out.push(' ');
-            out.push_str(&hex(v));
-            out.push('\n');
+        let mut out = Vec::new();
+        for (k, v) in &j.records {
+            record(&mut out, k, v);
         }
-        let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(out.as_bytes())?;
-            fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| HintsError(format!("failed to write {db} database: {e}")))
+        let mut f = File::create(&tmp)?;
+        f.write_all(&out)?;
+        fs::rename(&tmp, &path)?;
+        let meta = f.metadata()?;
+        let records = std::mem::take(&mut j.records);
+        *j = Journal { lines: records.len(), records, ino: meta.ino(), offset: meta.len(), torn: false };
+        Ok(())
     }
 }
 
 impl HintsDb for FileDb {
     fn update(&mut self, db: &str, key: &str, change: &mut Change) -> Result<(), HintsError> {
         let _lock = self.lock(db)?;
-        let mut map = self.load(db)?;
-        if let Some(new) = change(map.get(key.as_bytes()).map(Vec::as_slice)) {
-            map.insert(key.as_bytes().to_vec(), new);
-            self.store(db, &map)?;
+        let failed = |e: std::io::Error| HintsError(format!("failed to update {db} database: {e}"));
+        let path = self.dir.join(db);
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(failed)?;
+        let mut j = self.journals.remove(db).unwrap_or_default();
+        let result = (|| {
+            Self::catch_up(&mut file, &mut j)?;
+            let Some(new) = change(j.records.get(key.as_bytes()).map(Vec::as_slice)) else { return Ok(()) };
+            let mut line = Vec::new();
+            if j.torn {
+                // A cut line stays invalid ("!" is not hex), and ours
+                // starts on a line of its own.
+                line.extend_from_slice(b"!\n");
+            }
+            record(&mut line, key.as_bytes(), &new);
+            file.write_all(&line)?;
+            j.offset += line.len() as u64;
+            j.torn = false;
+            j.lines += 1;
+            j.records.insert(key.as_bytes().to_vec(), new);
+            if j.lines > 2 * j.records.len() + COMPACT_SLACK {
+                self.compact(db, &mut j)?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.journals.insert(db.to_string(), j);
+                Ok(())
+            }
+            Err(e) => Err(failed(e)),
         }
-        Ok(())
     }
+}
+
+/// One journal line: hex key, a space, hex value, a newline.
+fn record(out: &mut Vec<u8>, k: &[u8], v: &[u8]) {
+    out.extend_from_slice(hex(k).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(hex(v).as_bytes());
+    out.push(b'\n');
 }
 
 fn hex(b: &[u8]) -> String {
@@ -123,6 +191,54 @@ mod tests {
         }
         let mut db = FileDb::new(&dir);
         assert_eq!(db.read("count", "k").unwrap(), Some(b"100".to_vec()));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    fn set(db: &mut FileDb, key: &str, value: &str) {
+        db.update("t", key, &mut |_| Some(value.as_bytes().to_vec())).unwrap();
+    }
+
+    fn get(db: &mut FileDb, key: &str) -> Option<String> {
+        db.read("t", key).unwrap().map(|v| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn journal_compacts_and_other_writers_see_it() {
+        let dir = std::env::temp_dir().join(format!("rexim-hintsdb-c-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let (mut a, mut b) = (FileDb::new(&dir), FileDb::new(&dir));
+        set(&mut b, "other", "1");
+        for i in 0..3000 {
+            set(&mut a, &format!("k{}", i % 10), &i.to_string());
+        }
+        // Compacted: far fewer lines than updates, the last values kept.
+        let lines = fs::read_to_string(dir.join("t")).unwrap().lines().count();
+        assert!(lines < 1100, "{lines} lines");
+        assert_eq!(get(&mut a, "k9").as_deref(), Some("2999"));
+        // b read the file before a replaced it: it reloads.
+        assert_eq!(get(&mut b, "k0").as_deref(), Some("2990"));
+        assert_eq!(get(&mut b, "other").as_deref(), Some("1"));
+        set(&mut b, "k0", "b");
+        assert_eq!(get(&mut a, "k0").as_deref(), Some("b"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored() {
+        let dir = std::env::temp_dir().join(format!("rexim-hintsdb-t-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let mut text = Vec::new();
+        record(&mut text, b"a", b"1");
+        text.extend_from_slice(b"62 31"); // "b" without its newline
+        fs::write(dir.join("t"), &text).unwrap();
+        let mut db = FileDb::new(&dir);
+        assert_eq!(get(&mut db, "a").as_deref(), Some("1"));
+        assert_eq!(get(&mut db, "b"), None);
+        set(&mut db, "c", "3");
+        let mut fresh = FileDb::new(&dir);
+        assert_eq!(get(&mut fresh, "c").as_deref(), Some("3"));
+        assert_eq!(get(&mut fresh, "b"), None);
         let _ = fs::remove_dir_all(&dir);
     }
 }
