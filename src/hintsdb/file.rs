@@ -2,8 +2,8 @@
 //! by an exclusive flock on `NAME.lockfile` for the whole
 //! read-modify-write. The file is a journal: one record per line, the key
 //! and the value hex-encoded and separated by a space (any bytes are
-//! safe), the last line of a key wins. An update appends one line; each
-//! `FileDb` keeps the records it has read and where it stopped, so it
+//! safe), the last line of a key wins. An update appends one line; the
+//! process keeps the records it has read and where it stopped, so it
 //! reads only what other processes appended since. When the file holds
 //! many dead lines it is compacted: the live records are written to a
 //! temporary file that is renamed into place, which the other readers
@@ -17,13 +17,20 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 
 /// Compact when the dead lines exceed the live records by this many.
 const COMPACT_SLACK: usize = 1000;
 
 pub struct FileDb {
     dir: PathBuf,
-    journals: HashMap<String, Journal>,
+}
+
+/// The journals read by this process, by file path: shared by every
+/// session's `FileDb`, so a database is held in memory once per process.
+fn journals() -> &'static Mutex<HashMap<PathBuf, Journal>> {
+    static JOURNALS: OnceLock<Mutex<HashMap<PathBuf, Journal>>> = OnceLock::new();
+    JOURNALS.get_or_init(Default::default)
 }
 
 /// What this process has read of one database's file.
@@ -43,7 +50,7 @@ impl FileDb {
     /// `dir` is the spool directory's `db` subdirectory; it is created
     /// when missing.
     pub fn new(dir: impl Into<PathBuf>) -> FileDb {
-        FileDb { dir: dir.into(), journals: HashMap::new() }
+        FileDb { dir: dir.into() }
     }
 
     fn lock(&self, db: &str) -> Result<File, HintsError> {
@@ -113,7 +120,10 @@ impl HintsDb for FileDb {
         let failed = |e: std::io::Error| HintsError(format!("failed to update {db} database: {e}"));
         let path = self.dir.join(db);
         let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(failed)?;
-        let mut j = self.journals.remove(db).unwrap_or_default();
+        // The flock orders processes and threads alike; the mutex only
+        // guards the map, for as long as this update holds the lock.
+        let mut all = journals().lock().unwrap_or_else(|e| e.into_inner());
+        let mut j = all.remove(&path).unwrap_or_default();
         let result = (|| {
             Self::catch_up(&mut file, &mut j)?;
             let Some(new) = change(j.records.get(key.as_bytes()).map(Vec::as_slice)) else { return Ok(()) };
@@ -136,7 +146,7 @@ impl HintsDb for FileDb {
         })();
         match result {
             Ok(()) => {
-                self.journals.insert(db.to_string(), j);
+                all.insert(path, j);
                 Ok(())
             }
             Err(e) => Err(failed(e)),
@@ -220,6 +230,23 @@ mod tests {
         assert_eq!(get(&mut b, "other").as_deref(), Some("1"));
         set(&mut b, "k0", "b");
         assert_eq!(get(&mut a, "k0").as_deref(), Some("b"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_replaced_by_another_process_is_read_again() {
+        let dir = std::env::temp_dir().join(format!("rexim-hintsdb-r-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut db = FileDb::new(&dir);
+        set(&mut db, "a", "1");
+        set(&mut db, "b", "2");
+        // Another process compacts: a new file, renamed into place.
+        let mut text = Vec::new();
+        record(&mut text, b"a", b"9");
+        fs::write(dir.join("t.new"), &text).unwrap();
+        fs::rename(dir.join("t.new"), dir.join("t")).unwrap();
+        assert_eq!(get(&mut db, "a").as_deref(), Some("9"));
+        assert_eq!(get(&mut db, "b"), None);
         let _ = fs::remove_dir_all(&dir);
     }
 
