@@ -209,7 +209,7 @@ pub fn run(opts: &Options, foreground: bool) -> i32 {
         }
     };
     let shared = Arc::new(Shared {
-        loaded: RwLock::new(Arc::new(loaded)),
+        loaded: RwLock::new(Arc::new(loaded.logging_in_background())),
         tls: RwLock::new(tls.map(Arc::new)),
         counts: Mutex::new(Counts::default()),
         opts: opts.clone(),
@@ -358,6 +358,7 @@ fn reload(shared: &Shared, pid: u32) {
     log.write(Targets::MAIN, &format!("pid {pid}: SIGHUP received: re-reading configuration"));
     match setup::load(&shared.opts) {
         Ok(l) => {
+            let l = l.logging_in_background();
             match load_tls(&l.services.cfg) {
                 Ok(t) => *shared.tls.write().unwrap_or_else(|e| e.into_inner()) = t.map(Arc::new),
                 Err(e) => log.write(Targets::PANIC, &e),
@@ -689,10 +690,14 @@ async fn connection(
         let mut out: Vec<u8> = Vec::new();
         let mut queue = std::collections::VecDeque::from(std::mem::take(&mut events));
         let mut close = false;
+        let mut logged = false;
         while let Some(ev) = queue.pop_front() {
             match ev {
                 Event::Reply(b) => out.extend_from_slice(&b),
-                Event::Log(t, text) => log.write(t, &text),
+                Event::Log(t, text) => {
+                    log.write(t, &text);
+                    logged = true;
+                }
                 Event::Spool(msg) => {
                     let msglog = session.msglog_line(&msg);
                     let spool = services.cfg.spool_directory.clone();
@@ -725,6 +730,13 @@ async fn connection(
                 }
                 Event::Close => close = true,
                 Event::Continue => queue.extend(session.feed(&[])),
+            }
+        }
+        // As in Exim, what a reply follows is logged before the client
+        // sees the reply (an arrival is in the log when "250 OK id=" is).
+        if logged && !out.is_empty() {
+            if let Some(done) = log.flush() {
+                let _ = done.await;
             }
         }
         if !out.is_empty() && stream.write_all(&out).await.is_err() {

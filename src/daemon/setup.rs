@@ -21,6 +21,15 @@ impl Loaded {
     pub fn new_acls(&self) -> ConfiguredAcls {
         ConfiguredAcls::new(self.acls.clone(), self.services.cfg.clone(), self.services.hosts.clone(), self.log.clone())
     }
+
+    /// The daemon's logs are written by a thread of their own (started
+    /// after the daemon's fork: threads do not survive it).
+    pub fn logging_in_background(self) -> Loaded {
+        match Arc::try_unwrap(self.log) {
+            Ok(log) => Loaded { log: Arc::new(log.in_background()), ..self },
+            Err(log) => Loaded { log, ..self },
+        }
+    }
 }
 
 /// Read the configuration for SMTP input.

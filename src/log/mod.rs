@@ -31,12 +31,46 @@ pub const DEFAULT_LOG_FILE_PATH: &str = "/var/log/exim4/%slog";
 
 /// Writes log lines; shared by every session of a process.
 pub struct Logger {
+    files: std::sync::Arc<LogFiles>,
+    millisec: bool,
+    /// The daemon's log thread: lines are time-stamped by the caller and
+    /// written there, so no session waits for a log file's lock (a write
+    /// to a file can wait behind the journal's commit) while others could
+    /// be served.
+    background: Option<Background>,
+}
+
+/// The log files and how to reach them.
+struct LogFiles {
     files: Vec<String>,
     syslog: bool,
-    millisec: bool,
     /// The log files open now, by template and log name, so a line costs
     /// a stat and a write, not an open (which takes the directory's lock).
     open: Mutex<HashMap<(usize, &'static str), OpenLog>>,
+}
+
+/// What the log thread is given, in order.
+enum LogJob {
+    Line(Targets, String),
+    /// Answered once every line given before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+struct Background {
+    tx: std::sync::mpsc::Sender<LogJob>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Logger {
+    /// Lines still queued are written before the logger goes.
+    fn drop(&mut self) {
+        if let Some(mut b) = self.background.take() {
+            drop(b.tx);
+            if let Some(t) = b.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
 }
 
 /// A log file kept open, and which file it is: when the path names
@@ -65,7 +99,11 @@ impl Logger {
         if files.is_empty() && !syslog {
             files.push(DEFAULT_LOG_FILE_PATH.to_string());
         }
-        Logger { files, syslog, millisec: false, open: Mutex::new(HashMap::new()) }
+        Logger::with_files(LogFiles { files, syslog, open: Mutex::new(HashMap::new()) })
+    }
+
+    fn with_files(files: LogFiles) -> Logger {
+        Logger { files: std::sync::Arc::new(files), millisec: false, background: None }
     }
 
     /// `log_selector = +millisec`: time stamps with milliseconds.
@@ -74,9 +112,31 @@ impl Logger {
         self
     }
 
+    /// Write from a thread of the logger's own (the daemon); `flush` tells
+    /// when what was written so far is in the files. Without the thread
+    /// (it could not be started) lines are written at once.
+    pub fn in_background(mut self) -> Logger {
+        let (tx, rx) = std::sync::mpsc::channel::<LogJob>();
+        let files = self.files.clone();
+        let spawned = std::thread::Builder::new().name("log-writer".into()).spawn(move || {
+            for job in rx {
+                match job {
+                    LogJob::Line(targets, line) => files.write_line(targets, &line),
+                    LogJob::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+        if let Ok(thread) = spawned {
+            self.background = Some(Background { tx, thread: Some(thread) });
+        }
+        self
+    }
+
     /// A logger that writes nothing (for `-bh`).
     pub fn none() -> Logger {
-        Logger { files: Vec::new(), syslog: false, millisec: false, open: Mutex::new(HashMap::new()) }
+        Logger::with_files(LogFiles { files: Vec::new(), syslog: false, open: Mutex::new(HashMap::new()) })
     }
 
     /// The file a log's lines go to today.
@@ -88,9 +148,39 @@ impl Logger {
     /// Write a line; text after `REJECT_DETAIL` goes to the reject log only.
     pub fn write(&self, targets: Targets, text: &str) {
         let format = if self.millisec { "%Y-%m-%d %H:%M:%S%.3f" } else { "%Y-%m-%d %H:%M:%S" };
-        let stamp = chrono::Local::now().format(format);
-        let (head, detail) = text.split_once(REJECT_DETAIL).unwrap_or((text, ""));
-        let line = format!("{stamp} {head}\n");
+        let line = format!("{} {text}", chrono::Local::now().format(format));
+        if let Some(b) = &self.background {
+            match b.tx.send(LogJob::Line(targets, line)) {
+                Ok(()) => return,
+                Err(std::sync::mpsc::SendError(job)) => {
+                    if let LogJob::Line(targets, line) = job {
+                        self.files.write_line(targets, &line);
+                    }
+                    return;
+                }
+            }
+        }
+        self.files.write_line(targets, &line);
+    }
+
+    /// Resolves when every line written before is in its file: the daemon
+    /// waits for it before a reply that follows a log line (Exim logs an
+    /// arrival before it answers the final dot).
+    pub fn flush(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let b = self.background.as_ref()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        b.tx.send(LogJob::Flush(tx)).ok()?;
+        Some(rx)
+    }
+}
+
+impl LogFiles {
+    /// A time-stamped line to each log it is for.
+    fn write_line(&self, targets: Targets, stamped: &str) {
+        let (head, detail) = stamped.split_once(REJECT_DETAIL).unwrap_or((stamped, ""));
+        let line = format!("{head}\n");
+        // Syslog adds its own time stamp.
+        let unstamped = head.split_once(' ').and_then(|(_, rest)| rest.split_once(' ')).map_or(head, |(_, rest)| rest);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         for (wanted, name) in [(targets.main, "main"), (targets.reject, "reject"), (targets.panic, "panic")] {
             if !wanted {
@@ -103,11 +193,11 @@ impl Logger {
                 line.clone()
             };
             for (i, t) in self.files.iter().enumerate() {
-                append(&mut open, (i, name), &Self::path_of(t, name), &entry);
+                append(&mut open, (i, name), &Logger::path_of(t, name), &entry);
             }
             if self.syslog {
-                let full = format!("{head}\n{detail}");
-                to_syslog(name, if name == "reject" && !detail.is_empty() { &full } else { head });
+                let full = format!("{unstamped}\n{detail}");
+                to_syslog(name, if name == "reject" && !detail.is_empty() { &full } else { unstamped });
             }
         }
     }
@@ -199,6 +289,25 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         l.write(Targets::MAIN, "three");
         assert!(std::fs::read_to_string(dir.join("mainlog")).unwrap().ends_with(" three\n"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_log_thread_keeps_the_order_and_answers_a_flush_after_the_lines() {
+        let dir = std::env::temp_dir().join(format!("rexim-log-thread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let l = Logger::new(&format!("{}/%slog", dir.display())).in_background();
+        for i in 0..500 {
+            l.write(Targets::MAIN, &format!("line {i}"));
+        }
+        l.flush().expect("a log thread").blocking_recv().unwrap();
+        let main = std::fs::read_to_string(dir.join("mainlog")).unwrap();
+        let numbers: Vec<usize> = main.lines().map(|s| s.rsplit(' ').next().unwrap().parse().unwrap()).collect();
+        assert_eq!(numbers, (0..500).collect::<Vec<_>>());
+        l.write(Targets::MAIN, "last");
+        // Dropping the logger writes what is still queued.
+        drop(l);
+        assert!(std::fs::read_to_string(dir.join("mainlog")).unwrap().ends_with(" last\n"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
