@@ -22,9 +22,10 @@ pub enum AuthStep {
     Bad64,
 }
 
-/// Expand a string with the authenticator's `$authN` values set; `Err`
-/// carries Exim's expansion error, `Ok(None)` a forced failure.
-pub type Expander<'a> = dyn FnMut(&str, &[String]) -> Result<Option<String>, String> + 'a;
+/// Expand an option of the authenticator (its name, as Exim's -bh trace
+/// shows it, and its text) with the `$authN` values set; `Err` carries
+/// Exim's expansion error, `Ok(None)` a forced failure.
+pub type Expander<'a> = dyn FnMut(&str, &str, &[String]) -> Result<Option<String>, String> + 'a;
 
 /// One configured authenticator (server side).
 pub trait Authenticator: Send + Sync {

@@ -45,13 +45,13 @@ impl Plaintext {
             return (state, AuthStep::Challenge(p));
         }
         let cond = self.options.server_condition.clone().unwrap_or_default();
-        let result = match expand(&cond, &state.values) {
+        let result = match expand("server_condition", &cond, &state.values) {
             Err(e) => return (state, AuthStep::Defer(e)),
             Ok(None) => false,
             Ok(Some(v)) => matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "yes" | "true"),
         };
         let id = match &self.options.server_set_id {
-            Some(s) => expand(s, &state.values).ok().flatten(),
+            Some(s) => expand("server_set_id", s, &state.values).ok().flatten(),
             None => None,
         };
         if result {
@@ -113,8 +113,8 @@ impl Authenticator for Plaintext {
 mod tests {
     use super::*;
 
-    fn expander(vals_seen: &mut Vec<Vec<String>>) -> impl FnMut(&str, &[String]) -> Result<Option<String>, String> + '_ {
-        move |s: &str, v: &[String]| {
+    fn expander(vals_seen: &mut Vec<Vec<String>>) -> impl FnMut(&str, &str, &[String]) -> Result<Option<String>, String> + '_ {
+        move |_: &str, s: &str, v: &[String]| {
             vals_seen.push(v.to_vec());
             Ok(Some(if s == "cond" { if v.get(1).map(String::as_str) == Some("u") && v.get(2).map(String::as_str) == Some("p") { "yes".into() } else { "no".into() } } else { v.get(1).cloned().unwrap_or_default() }))
         }

@@ -70,7 +70,10 @@ fn authenticators(config: &crate::config::Config) -> Vec<Box<dyn crate::auth::Au
     };
     let mut out: Vec<Box<dyn crate::auth::Authenticator>> = Vec::new();
     for d in config.drivers(DriverClass::Authenticator) {
-        if d.driver.as_deref() != Some("plaintext") {
+        // As in Exim, a plaintext authenticator serves only when it has
+        // a server_condition; one with only client options is for the
+        // smtp transport and is not advertised.
+        if d.driver.as_deref() != Some("plaintext") || text(d, "server_condition").is_none() {
             continue;
         }
         let public_name = text(d, "public_name").filter(|p| !p.is_empty()).unwrap_or_else(|| d.name.to_ascii_uppercase());

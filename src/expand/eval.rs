@@ -46,6 +46,12 @@ impl<'c> Evaluator<'c> {
         Evaluator { ctx, value: None, item: None, numeric: Vec::new(), locals: Vec::new(), depth: 0, taint: false, to_error: false }
     }
 
+    /// Start with `$1`, `$2`... set (an authenticator's values).
+    pub fn with_numeric(mut self, values: &[String]) -> Self {
+        self.numeric = std::iter::once(String::new()).chain(values.iter().cloned()).collect();
+        self
+    }
+
     /// Evaluate a sequence; its taint joins that of the string being built.
     pub fn seq(&mut self, seq: &Seq) -> Result<String> {
         let (s, t) = self.seq_t(seq)?;

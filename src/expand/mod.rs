@@ -195,6 +195,15 @@ pub fn expand_string(source: &str, ctx: &mut dyn Context) -> Result<String, Expa
     }
 }
 
+/// Compile and evaluate with `$1`, `$2`... set to `values`, as Exim sets
+/// them for an authenticator's options.
+pub fn expand_string_numbered(source: &str, ctx: &mut dyn Context, values: &[String]) -> Result<String, ExpandError> {
+    match compile(source) {
+        Ok(c) => Evaluator::new(ctx).with_numeric(values).seq(&c.nodes),
+        Err(e) => Err(error_as_exim_meets_it(source, e, ctx)),
+    }
+}
+
 /// Exim evaluates a string while it reads it: what comes before a syntax
 /// error is evaluated, and an error there is the one reported. rexim
 /// compiles first, so for a string that failed to compile the part before

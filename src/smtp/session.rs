@@ -804,9 +804,11 @@ impl Session {
             self.close();
             return self.take_events();
         }
-        if self.trace.is_some() && self.vars.sender_host_address.is_some() && !self.is_remote_socket() {
-            // Only traced: PIPECONNECT is for sockets (see `new`).
-            self.host_in("pipelining_connect_advertise_hosts");
+        if self.vars.sender_host_address.is_some() && !self.is_remote_socket() {
+            // -bh, and -bs with -oMa: Exim advertises PIPECONNECT there
+            // too (a socket's session decided it in `new`, before early
+            // input is looked at, and with no trace to write to).
+            self.pipe_connect_ok = self.host_in("pipelining_connect_advertise_hosts");
         }
         let banner = {
             let ctx_headers: Vec<String> = Vec::new();
@@ -2510,26 +2512,57 @@ impl Session {
             return;
         };
         let auths = self.auths.clone();
+        let mut trace = Vec::new();
         let (state, step) = {
-            let mut exp = self.auth_expander();
+            let mut exp = self.auth_expander(auths[idx].name(), &mut trace);
             auths[idx].start(initial.as_deref(), &mut exp)
         };
+        for line in trace {
+            self.trace_line(&line);
+        }
         self.auth_step(idx, state, step);
     }
 
-    fn auth_expander(&self) -> impl FnMut(&str, &[String]) -> Result<Option<String>, String> + '_ {
-        move |s: &str, values: &[String]| {
+    /// The expander for authenticator options; with a -bh trace, the
+    /// server_condition's lines (Exim's auth_check_serv_cond) go to
+    /// `trace` for the caller to write.
+    fn auth_expander<'a>(
+        &'a self,
+        name: &'a str,
+        trace: &'a mut Vec<String>,
+    ) -> impl FnMut(&str, &str, &[String]) -> Result<Option<String>, String> + 'a {
+        let tracing = self.trace.is_some();
+        move |label: &str, s: &str, values: &[String]| {
             let headers: Vec<String> = Vec::new();
             let mut ctx = self.context(&headers);
             for (i, v) in values.iter().enumerate() {
                 ctx.extra.insert(format!("auth{}", i + 1), v.clone());
-                ctx.extra.insert(i.to_string(), v.clone());
             }
-            match crate::expand::expand_string(s, &mut ctx) {
+            let traced = tracing && label == "server_condition";
+            if traced {
+                trace.push(format!("{name} authenticator {label}:"));
+                // $auth1..$auth4 exist; $1.. are as many as were given.
+                for (i, v) in values.iter().take(4).enumerate() {
+                    trace.push(format!("  $auth{} = {v}", i + 1));
+                }
+                for (i, v) in values.iter().enumerate() {
+                    trace.push(format!("  ${} = {v}", i + 1));
+                }
+            }
+            // $1, $2... are the values too (Exim's expand_nstring).
+            let r = match crate::expand::expand_string_numbered(s, &mut ctx, values) {
                 Ok(v) => Ok(Some(v)),
                 Err(e) if e.is_forced() => Ok(None),
                 Err(e) => Err(e.message().to_string()),
+            };
+            if traced {
+                trace.push(match &r {
+                    Ok(Some(v)) => format!("expanded string: {v}"),
+                    Ok(None) => "expansion failed: forced failure".to_string(),
+                    Err(e) => format!("expansion failed: {e}"),
+                });
             }
+            r
         }
     }
 
@@ -2579,10 +2612,14 @@ impl Session {
         };
         let text = String::from_utf8_lossy(&line).trim().to_string();
         let auths = self.auths.clone();
+        let mut trace = Vec::new();
         let (state, step) = {
-            let mut exp = self.auth_expander();
+            let mut exp = self.auth_expander(auths[auth].name(), &mut trace);
             auths[auth].step(state, &text, &mut exp)
         };
+        for line in trace {
+            self.trace_line(&line);
+        }
         self.auth_step(auth, state, step);
         true
     }
