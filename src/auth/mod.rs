@@ -5,6 +5,7 @@ pub mod plaintext;
 
 pub use plaintext::{Plaintext, PlaintextOptions};
 
+
 /// What an authenticator says after a step of the exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthStep {
@@ -35,10 +36,44 @@ pub trait Authenticator: Send + Sync {
     fn public_name(&self) -> &str;
     /// `server_advertise_condition`, unexpanded.
     fn advertise_condition(&self) -> Option<&str>;
+    /// Whether it serves (Exim's `au->server`); one that does not is
+    /// still configured, so EHLO checks `auth_advertise_hosts`.
+    fn is_server(&self) -> bool {
+        true
+    }
     /// Start an exchange; `initial` is the initial response, if any.
     fn start(&self, initial: Option<&str>, expand: &mut Expander<'_>) -> (AuthState, AuthStep);
     /// Continue with the client's response line.
     fn step(&self, state: AuthState, response: &str, expand: &mut Expander<'_>) -> (AuthState, AuthStep);
+}
+
+/// An authenticator that does not serve here: only client options (for
+/// the smtp transport), or a driver rexim has no server side for. It is
+/// never advertised nor chosen by AUTH.
+pub struct NotServing {
+    pub name: String,
+    pub public_name: String,
+}
+
+impl Authenticator for NotServing {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn public_name(&self) -> &str {
+        &self.public_name
+    }
+    fn advertise_condition(&self) -> Option<&str> {
+        None
+    }
+    fn is_server(&self) -> bool {
+        false
+    }
+    fn start(&self, _initial: Option<&str>, _expand: &mut Expander<'_>) -> (AuthState, AuthStep) {
+        (AuthState::default(), AuthStep::Fail(None))
+    }
+    fn step(&self, state: AuthState, _response: &str, _expand: &mut Expander<'_>) -> (AuthState, AuthStep) {
+        (state, AuthStep::Fail(None))
+    }
 }
 
 /// The data an exchange has gathered so far.

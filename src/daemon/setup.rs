@@ -61,7 +61,9 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
     Loaded { services, acls, log }
 }
 
-/// The configured authenticators rexim has drivers for (plaintext).
+/// The configured authenticators: plaintext ones with a server_condition
+/// serve (as in Exim, that option makes a plaintext authenticator a
+/// server); the others are configured but do not serve.
 fn authenticators(config: &crate::config::Config) -> Vec<Box<dyn crate::auth::Authenticator>> {
     use crate::config::{DriverClass, Value};
     let text = |d: &crate::config::DriverInstance, name: &str| match d.option(name) {
@@ -70,18 +72,17 @@ fn authenticators(config: &crate::config::Config) -> Vec<Box<dyn crate::auth::Au
     };
     let mut out: Vec<Box<dyn crate::auth::Authenticator>> = Vec::new();
     for d in config.drivers(DriverClass::Authenticator) {
-        // As in Exim, a plaintext authenticator serves only when it has
-        // a server_condition; one with only client options is for the
-        // smtp transport and is not advertised.
-        if d.driver.as_deref() != Some("plaintext") || text(d, "server_condition").is_none() {
+        let public_name = text(d, "public_name").filter(|p| !p.is_empty()).unwrap_or_else(|| d.name.to_ascii_uppercase());
+        let server_condition = text(d, "server_condition");
+        if d.driver.as_deref() != Some("plaintext") || server_condition.is_none() {
+            out.push(Box::new(crate::auth::NotServing { name: d.name.clone(), public_name }));
             continue;
         }
-        let public_name = text(d, "public_name").filter(|p| !p.is_empty()).unwrap_or_else(|| d.name.to_ascii_uppercase());
         out.push(Box::new(crate::auth::Plaintext::new(crate::auth::PlaintextOptions {
             name: d.name.clone(),
             public_name,
             server_prompts: text(d, "server_prompts"),
-            server_condition: text(d, "server_condition"),
+            server_condition,
             server_set_id: text(d, "server_set_id"),
             server_advertise_condition: text(d, "server_advertise_condition"),
         })));

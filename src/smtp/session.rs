@@ -666,6 +666,10 @@ impl Session {
             self.helo_try_verify = self.host_in("helo_try_verify_hosts");
         }
         self.helo_accept_junk = self.host_in("helo_accept_junk_hosts");
+        if self.trace.is_some() && self.vars.sender_host_address.is_some() && !self.is_remote_socket() {
+            // Only traced: the daemon's proxy layer decided it for sockets.
+            self.host_in("hosts_proxy");
+        }
         // A client behind a proxy: Exim looks up the name of the real client.
         if self.vars.sender_host_name.is_none() && self.vars.proxy_state.as_ref().map(|p| p.needs_host_lookup()).unwrap_or(false) {
             self.look_up_host_name();
@@ -1306,7 +1310,7 @@ impl Session {
             return Vec::new();
         }
         let mut out: Vec<String> = Vec::new();
-        for a in self.auths.iter() {
+        for a in self.auths.iter().filter(|a| a.is_server()) {
             if let Some(cond) = a.advertise_condition() {
                 let headers: Vec<String> = Vec::new();
                 let mut ctx = self.context(&headers);
@@ -2507,7 +2511,7 @@ impl Session {
             self.acl_fail(AclWhere::Auth, &outcome, "");
             return;
         }
-        let Some(idx) = self.auths.iter().position(|a| a.public_name().eq_ignore_ascii_case(&mech)) else {
+        let Some(idx) = self.auths.iter().position(|a| a.is_server() && a.public_name().eq_ignore_ascii_case(&mech)) else {
             self.synprot_error(504, None, &format!("{mech} authentication mechanism not supported"), true);
             return;
         };
