@@ -131,6 +131,14 @@ pub fn report_load_error(e: &ConfigError) -> i32 {
     1
 }
 
+/// `-bh`: Exim writes its log lines to standard error as `LOG: ` lines,
+/// the configuration error too. Returns the exit status.
+pub fn report_load_error_host_checking(e: &ConfigError) -> i32 {
+    eprintln!("LOG: {e}");
+    caret(e);
+    1
+}
+
 /// Beyond Exim: the offending line with a caret, to a terminal only.
 fn caret(e: &ConfigError) {
     if std::io::stderr().is_terminal() {

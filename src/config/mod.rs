@@ -30,7 +30,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 pub use acl::{Acl, AclCondition, AclStatement};
-pub use commands::{bp_main, bv_main, report_load_error};
+pub use commands::{bp_main, bv_main, report_load_error, report_load_error_host_checking};
 pub use drivers::{DriverClass, DriverInstance};
 pub use error::ConfigError;
 pub use macros::{parse_define, Macro, Macros};

@@ -155,9 +155,10 @@ fn origin_peer(origin: &[(&'static str, String)]) -> crate::smtp::session::Peer 
 /// `-bh IP`: a fake SMTP session from IP on standard input, with the ACL
 /// trace on standard error; nothing is delivered or spooled.
 pub fn run_bh(opts: &Options, ip: &str) -> i32 {
-    let loaded = match load_or_report(opts) {
-        Ok(l) => l,
-        Err(code) => return code,
+    let path = opts.config_file.as_deref().map(std::path::Path::new);
+    let loaded = match crate::config::Config::load(path, &opts.defines) {
+        Ok(config) => from_config(&config),
+        Err(e) => return crate::config::report_load_error_host_checking(&e),
     };
     let trace = crate::smtp::TraceBuf::default();
     let mut acls = loaded.new_acls();
