@@ -107,6 +107,8 @@ pub struct StaticListContext {
     /// Set from the session's host_lookup, else looked up when a host
     /// list first needs them.
     pub host_names: Option<Option<Vec<String>>>,
+    /// `host_lookup_order`.
+    pub host_lookup_order: String,
     /// `log_selector = +unknown_in_list`.
     pub unknown_in_list: bool,
 }
@@ -131,6 +133,7 @@ impl StaticListContext {
             traced: Vec::new(),
             sender_host: None,
             host_names: None,
+            host_lookup_order: crate::dns::host_lookup::DEFAULT_ORDER.into(),
             unknown_in_list: false,
         }
     }
@@ -196,9 +199,9 @@ impl ListContext for StaticListContext {
         let found = if self.tracing {
             self.traced.push(format!("looking up host name for {ip}"));
             let traced = &mut self.traced;
-            host_name_lookup_traced(resolver.as_ref(), ip, Some(&mut |l: &str| traced.push(l.to_string())))
+            host_name_lookup_traced(resolver.as_ref(), ip, &self.host_lookup_order, Some(&mut |l: &str| traced.push(l.to_string())))
         } else {
-            host_name_lookup_traced(resolver.as_ref(), ip, None)
+            host_name_lookup_traced(resolver.as_ref(), ip, &self.host_lookup_order, None)
         };
         let names = match found {
             HostLookup::Found(n) => Some(n),

@@ -128,6 +128,13 @@ pub trait Resolver: Send + Sync {
     /// Look up records of one type for a fully qualified name.
     fn lookup(&self, name: &str, rtype: DnsType) -> DnsResult;
 
+    /// Exim's `byaddr` host name lookup (gethostbyaddr): the names for an
+    /// address, or the h_errno of the failure; `None` where there is no
+    /// such lookup (the testsuite's zone files, as Exim's test harness).
+    fn names_by_address(&self, _ip: IpAddr) -> Option<Result<Vec<String>, i32>> {
+        None
+    }
+
     /// Forward lookup of a host name (A then AAAA), as Exim's
     /// host_find_byname() does in host lists. Ok(empty) means not found.
     fn host_addresses(&self, name: &str) -> Result<Vec<IpAddr>, DnsResult> {

@@ -47,6 +47,8 @@ pub struct SmtpConfig {
     pub smtp_accept_max_nonmail_hosts: Option<String>,
     /// Clients whose name is looked up at the start of a session.
     pub host_lookup: Option<String>,
+    /// How names are looked up: `bydns`, `byaddr`, in order.
+    pub host_lookup_order: String,
     /// Clients refused at once with 554.
     pub host_reject_connection: Option<String>,
     /// The daemon's messages are Exim's own: the -H file's originator.
@@ -328,6 +330,7 @@ impl SmtpConfig {
             smtp_max_unknown_commands: int("smtp_max_unknown_commands", 3) as u32,
             smtp_accept_max_nonmail: int("smtp_accept_max_nonmail", 10) as u32,
             host_lookup: set("host_lookup"),
+            host_lookup_order: get("host_lookup_order").unwrap_or_else(|| crate::dns::host_lookup::DEFAULT_ORDER.into()),
             host_reject_connection: set("host_reject_connection"),
             exim_user: set("exim_user").unwrap_or_else(|| "Debian-exim".into()),
             exim_group: set("exim_group").unwrap_or_else(|| "Debian-exim".into()),

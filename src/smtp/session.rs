@@ -586,9 +586,10 @@ impl Session {
         self.trace_line(&format!("looking up host name for {ip}"));
         use crate::dns::host_lookup::{host_name_lookup_traced, HostLookup};
         let resolver = self.resolver.clone();
+        let order = self.cfg.host_lookup_order.clone();
         let found = match self.trace.as_mut() {
-            Some(t) => host_name_lookup_traced(resolver.as_ref(), ip, Some(&mut |l: &str| t(&format!(">>> {l}")))),
-            None => host_name_lookup_traced(resolver.as_ref(), ip, None),
+            Some(t) => host_name_lookup_traced(resolver.as_ref(), ip, &order, Some(&mut |l: &str| t(&format!(">>> {l}")))),
+            None => host_name_lookup_traced(resolver.as_ref(), ip, &order, None),
         };
         match found {
             HostLookup::Found(mut names) => {
