@@ -17,6 +17,7 @@ pub mod expand;
 pub mod hintsdb;
 pub mod lists;
 pub mod log;
+pub mod parse;
 pub mod lookups;
 pub mod proxy;
 pub mod ratelimit;

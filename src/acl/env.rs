@@ -50,6 +50,18 @@ pub trait SessionVars {
         Vec::new()
     }
 
+    /// A main configuration option's value as `-bP` shows it.
+    fn config_option(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// Whether the client may send unqualified addresses: in sender
+    /// headers (sender_unqualified_hosts) and in the others
+    /// (recipient_unqualified_hosts); local input may send both.
+    fn unqualified_allowed(&self) -> (bool, bool) {
+        (false, false)
+    }
+
     /// The message's envelope recipients (for `recipients` outside RCPT
     /// and `verify = not_blind`).
     fn recipients(&self) -> Vec<String> {

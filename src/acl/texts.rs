@@ -76,8 +76,8 @@ pub fn verify_needs_routing(what: &str) -> String {
     format!("verify = {what} needs address routing, which rexim does not provide yet")
 }
 
-pub fn verify_needs_parser(what: &str) -> String {
-    format!("verify = {what} needs the message's address header parser, which rexim does not provide yet")
+pub fn rejected_after_data(detail: &str) -> String {
+    format!("Rejected after DATA: {detail}")
 }
 
 pub fn verify_forbidden(what: &str, place: &str) -> String {

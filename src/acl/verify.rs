@@ -43,12 +43,7 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
             None => it.env.verify("helo", &opts),
         },
         "header_names_ascii" => header_names_ascii(&it.env.headers()),
-        // These parse the message's address headers (Exim's parse.c),
-        // which the message layer will provide through the Verifier.
-        "header_syntax" | "header_sender" => match it.env.verify(&what_full, &opts) {
-            VerifyOutcome::Error(m) if m == texts::verify_needs_routing(&what_full) => VerifyOutcome::Error(texts::verify_needs_parser(&what)),
-            other => other,
-        },
+        "header_syntax" => header_syntax(it),
         "not_blind" => not_blind(&it.env.headers(), &it.env.recipients()),
         _ => it.env.verify(&what_full, &opts),
     };
@@ -56,6 +51,9 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
         VerifyOutcome::Ok => Rc::Ok,
         VerifyOutcome::Fail { user: u, log: l } => {
             if u.is_some() {
+                // Exim's ACLC_VERIFY: the user message is $acl_verify_message
+                // at once, for the statement's own modifiers too.
+                it.state.verify_message = u.clone();
                 *user = u;
             }
             if l.is_some() {
@@ -72,6 +70,23 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
             Rc::Error
         }
     }
+}
+
+/// Exim's VERIFY_HDR_SYNTAX: the error is $acl_verify_message, and the
+/// client's message only with smtp_return_error_details.
+fn header_syntax(it: &mut Interp) -> VerifyOutcome {
+    let (sender_ok, recipient_ok) = it.env.unqualified_allowed();
+    let flag = |it: &Interp, name: &str| it.env.config_option(name).is_some_and(|v| matches!(v.as_str(), "true" | "yes"));
+    let literals = flag(it, "allow_domain_literals");
+    let Err(m) = crate::parse::check_headers(&it.env.headers(), sender_ok, recipient_ok, literals) else {
+        return VerifyOutcome::Ok;
+    };
+    let details = flag(it, "smtp_return_error_details");
+    if details {
+        return VerifyOutcome::Fail { user: Some(texts::rejected_after_data(&m)), log: Some(m) };
+    }
+    it.state.verify_message = Some(m.clone());
+    VerifyOutcome::Fail { user: None, log: Some(m) }
 }
 
 /// Header names must be printable ASCII.

@@ -345,6 +345,12 @@ impl acl::SessionVars for Env<'_> {
     fn headers(&self) -> Vec<String> {
         self.headers.to_vec()
     }
+    fn config_option(&self, name: &str) -> Option<String> {
+        Context::config_option(&self.context(), name)
+    }
+    fn unqualified_allowed(&self) -> (bool, bool) {
+        (self.vars.allow_unqualified_sender, self.vars.allow_unqualified_recipient)
+    }
     fn recipients(&self) -> Vec<String> {
         self.vars.recipients.clone()
     }

@@ -413,12 +413,14 @@ static LIST_OPTIONS: &[(&str, Option<&str>)] = &[
 
 /// Options copied into `SmtpConfig::options` for `$name` expansion.
 static OPTION_NAMES: &[&str] = &[
+    "allow_domain_literals",
     "bounce_return_size_limit",
     "exim_path",
     "headers_charset",
     "primary_hostname",
     "qualify_domain",
     "qualify_recipient",
+    "smtp_return_error_details",
     "spool_directory",
 ];
 

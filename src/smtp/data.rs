@@ -56,7 +56,7 @@ impl MessageData {
         }
         if !self.in_body {
             if line.is_empty() {
-                self.in_body = true;
+                self.end_headers();
                 return;
             }
             if (line[0] == b' ' || line[0] == b'\t') && !self.headers.is_empty() {
@@ -66,6 +66,7 @@ impl MessageData {
                 return;
             }
             if is_header_start(line) {
+                self.drop_blank_continuations();
                 // Bytes that are not UTF-8 are kept (crate::bytes).
                 let mut h = crate::bytes::from_bytes(line).into_owned();
                 h.push('\n');
@@ -73,12 +74,32 @@ impl MessageData {
                 return;
             }
             // Not a header: the body starts here, with no blank line.
-            self.in_body = true;
+            self.end_headers();
             self.body_unseparated = true;
         }
         self.body.extend_from_slice(line);
         self.body.push(b'\n');
         self.body_linecount += 1;
+    }
+
+    /// The header section is over (a blank line, a line that is not a
+    /// header, or the end of the message).
+    pub fn end_headers(&mut self) {
+        self.drop_blank_continuations();
+        self.in_body = true;
+    }
+
+    /// As Exim, continuation lines of white space only at the end of a
+    /// header are dropped (those between other lines stay).
+    fn drop_blank_continuations(&mut self) {
+        let Some(h) = self.headers.last_mut() else { return };
+        while let Some(body) = h.strip_suffix('\n') {
+            let Some(nl) = body.rfind('\n') else { break };
+            if !body[nl + 1..].bytes().all(|b| b == b' ' || b == b'\t' || b == b'\r') {
+                break;
+            }
+            h.truncate(nl + 1);
+        }
     }
 
     /// A header's value by name (first occurrence), unfolded.

@@ -64,6 +64,11 @@ pub struct TlsInfo {
 /// The session's variables, as ACLs and expansions see them.
 #[derive(Debug, Clone, Default)]
 pub struct SessionVars {
+    /// Exim's allow_unqualified_sender / _recipient: the client may send
+    /// unqualified addresses (sender_unqualified_hosts,
+    /// recipient_unqualified_hosts; local input always may).
+    pub allow_unqualified_sender: bool,
+    pub allow_unqualified_recipient: bool,
     pub sender_host_address: Option<String>,
     pub sender_host_port: u16,
     pub sender_host_name: Option<String>,
@@ -310,8 +315,6 @@ pub struct Session {
     /// -bh: Exim's `>>>` debug lines of the session's list checks.
     trace: Option<Box<dyn FnMut(&str) + Send>>,
     /// Decided at connection time, as Exim does (smtp_start_session).
-    allow_unqualified_sender: bool,
-    allow_unqualified_recipient: bool,
     helo_verify_required: bool,
     /// The client is in `helo_try_verify_hosts`.
     helo_try_verify: bool,
@@ -486,8 +489,6 @@ impl Session {
             connection_count: peer.connection_count,
             started: std::time::Instant::now(),
             trace: None,
-            allow_unqualified_sender: false,
-            allow_unqualified_recipient: false,
             helo_verify_required: false,
             helo_try_verify: false,
             helo_accept_junk: false,
@@ -660,8 +661,8 @@ impl Session {
     /// The host checks Exim makes when a session starts, after
     /// host_lookup and host_reject_connection (`open`, `start`), in its order.
     fn connection_checks(&mut self) {
-        self.allow_unqualified_sender = self.host_in("sender_unqualified_hosts");
-        self.allow_unqualified_recipient = self.host_in("recipient_unqualified_hosts");
+        self.vars.allow_unqualified_sender = self.host_in("sender_unqualified_hosts") || self.is_local();
+        self.vars.allow_unqualified_recipient = self.host_in("recipient_unqualified_hosts") || self.is_local();
         self.helo_verify_required = self.host_in("helo_verify_hosts");
         if !self.helo_verify_required {
             self.helo_try_verify = self.host_in("helo_try_verify_hosts");
@@ -1440,7 +1441,7 @@ impl Session {
             return;
         }
         if !parsed.has_domain && !sender.is_empty() {
-            if self.is_local() || self.allow_unqualified_sender {
+            if self.is_local() || self.vars.allow_unqualified_sender {
                 sender = format!("{sender}@{}", self.cfg.qualify_domain);
             } else {
                 self.send_str(&format!("501 {arg}: sender address must contain a domain\r\n"));
@@ -1511,7 +1512,7 @@ impl Session {
         let mut recipient = parsed.address;
         if !parsed.has_domain {
             if self.is_local()
-                || self.allow_unqualified_recipient
+                || self.vars.allow_unqualified_recipient
                 || recipient.eq_ignore_ascii_case("postmaster")
             {
                 recipient = format!("{recipient}@{}", self.cfg.qualify_recipient);
@@ -1969,6 +1970,9 @@ impl Session {
     /// The whole message has arrived: check it, build the spool record.
     fn end_of_message(&mut self, chunked: bool) {
         self.state = State::ExpectCommand;
+        if !self.message.in_body {
+            self.message.end_headers();
+        }
         self.nonmail.new_message();
         let sender = self.vars.sender_address.clone().unwrap_or_default();
         if self.message.too_big {
@@ -2099,7 +2103,10 @@ impl Session {
         let id = self.vars.message_id.clone();
         for e in &mut self.events[start..] {
             if let Event::Log(targets, text) = e {
-                *text = format!("{id} {text}");
+                // `log` gave it the id already when log_id was set.
+                if !text.starts_with(&id) {
+                    *text = format!("{id} {text}");
+                }
                 if targets.reject && !detail.is_empty() {
                     text.push(crate::log::REJECT_DETAIL);
                     text.push_str(&detail);
@@ -2346,7 +2353,7 @@ impl Session {
             Ok(p) if p.has_domain => p.address,
             Ok(p) if self.is_local()
                 || p.address.eq_ignore_ascii_case("postmaster")
-                || self.allow_unqualified_recipient =>
+                || self.vars.allow_unqualified_recipient =>
             {
                 format!("{}@{}", p.address, self.cfg.qualify_recipient)
             }
