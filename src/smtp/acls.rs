@@ -201,6 +201,10 @@ impl ConfiguredAcls {
         let freeze = controls.has(acl::controls::ControlId::Freeze);
         let queue_only = controls.has(acl::controls::ControlId::QueueOnly) || controls.has(acl::controls::ControlId::Queue);
         let queue_name = self.state.queue_name.clone();
+        let submission = controls.has(acl::controls::ControlId::Submission).then(|| {
+            controls.options(acl::controls::ControlId::Submission).unwrap_or_default().to_string()
+        });
+        let suppress_local_fixups = controls.has(acl::controls::ControlId::SuppressLocalFixups);
         AclOutcome {
             verdict,
             user_message: out.user_message,
@@ -214,6 +218,8 @@ impl ConfiguredAcls {
             queue_only,
             queue_name,
             enforce_sync,
+            submission,
+            suppress_local_fixups,
         }
     }
 }

@@ -61,11 +61,15 @@ pub struct AclOutcome {
     pub freeze: bool,
     pub queue_only: bool,
     pub queue_name: Option<String>,
+    /// `control = submission` in force for the message, with its options
+    /// (`sender_retain`, `domain=`, `name=`), and `suppress_local_fixups`.
+    pub submission: Option<String>,
+    pub suppress_local_fixups: bool,
 }
 
 impl AclOutcome {
     pub fn accept() -> AclOutcome {
-        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, host_names: None, freeze: false, queue_only: false, queue_name: None, enforce_sync: None }
+        AclOutcome { verdict: AclVerdict::Accept, user_message: None, log_message: None, add_headers: Vec::new(), fake_response: None, log_reject_target: None, no_pipelining: false, host_names: None, freeze: false, queue_only: false, queue_name: None, enforce_sync: None, submission: None, suppress_local_fixups: false }
     }
 
     pub fn deny() -> AclOutcome {

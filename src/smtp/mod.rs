@@ -20,6 +20,7 @@ pub mod nonmail;
 pub mod received;
 pub mod session;
 pub mod stdio;
+pub mod submission;
 pub mod texts;
 
 pub use config::SmtpConfig;

@@ -332,6 +332,11 @@ pub struct Session {
     enforce_sync: bool,
     /// `control = queue_only` for the message being received.
     queue_only: bool,
+    /// `control = submission` for this message (from the predata ACL's
+    /// view), with the envelope sender as the client gave it.
+    submission: Option<(super::submission::Submission, Option<String>)>,
+    /// `control = suppress_local_fixups`.
+    suppress_local_fixups: bool,
 }
 
 /// The long-lived things a session needs.
@@ -499,6 +504,8 @@ impl Session {
             no_pipelining: false,
             enforce_sync: services.cfg.smtp_enforce_sync,
             queue_only: false,
+            submission: None,
+            suppress_local_fixups: false,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -1124,6 +1131,8 @@ impl Session {
 
     /// Throw away the current transaction (Exim's smtp_reset()).
     fn reset_transaction(&mut self) {
+        self.submission = None;
+        self.suppress_local_fixups = false;
         // Exim's -bh keeps the id for the log lines that follow the
         // message (there is no delivery process to take it over).
         if self.mode != SessionMode::HostCheck {
@@ -1771,6 +1780,7 @@ impl Session {
             self.acl_fail(AclWhere::Predata, &outcome, "");
             return false;
         }
+        self.start_submission(&outcome);
         self.message = MessageData::default();
         self.message_start = crate::spool::message_id::now();
         self.vars.message_id = self.ids.next(self.message_start);
@@ -2115,6 +2125,22 @@ impl Session {
         }
     }
 
+    /// Submission mode takes effect once the predata ACL has accepted: an
+    /// authenticated client becomes the return path (unless
+    /// `sender_retain`), so the DATA ACL, the Received: line and the log
+    /// see that sender.
+    fn start_submission(&mut self, outcome: &AclOutcome) {
+        self.suppress_local_fixups = outcome.suppress_local_fixups;
+        self.submission = outcome.submission.as_deref().map(|options| {
+            let s = super::submission::Submission::parse(options);
+            let given = self.vars.sender_address.clone();
+            if let (false, Some(id)) = (s.sender_retain, &self.vars.authenticated_id) {
+                self.vars.sender_address = Some(s.authenticated_address(id, &self.cfg.qualify_domain));
+            }
+            (s, given)
+        });
+    }
+
     /// The header lines as they go to the spool: Received:, the message's
     /// own, those ACLs added, and for local input the ones Exim supplies.
     fn message_headers(&mut self, added: &[String]) -> Result<Vec<SpoolHeader>, String> {
@@ -2134,7 +2160,12 @@ impl Session {
             let text = format!("{h}\n");
             headers.push(SpoolHeader { flag: header_flag(&text), text });
         }
-        if self.is_local() {
+        if self.suppress_local_fixups {
+            return Ok(headers);
+        }
+        if let Some((submission, given)) = self.submission.clone() {
+            self.submission_fixups(&mut headers, &submission, given.as_deref().unwrap_or_default());
+        } else if self.is_local() {
             if self.message.header("message-id").is_none() && self.message.header("resent-message-id").is_none() {
                 let text = format!("Message-Id: <E{id}@{}>\n", self.cfg.primary_hostname);
                 headers.push(SpoolHeader { flag: 'I', text });
@@ -2143,11 +2174,44 @@ impl Session {
                 headers.push(SpoolHeader { flag: 'F', text: format!("From: {sender}\n") });
             }
             if self.message.header("date").is_none() {
-                let stamp = chrono::Local::now().format("%a, %d %b %Y %H:%M:%S %z");
-                headers.push(SpoolHeader { flag: ' ', text: format!("Date: {stamp}\n") });
+                headers.push(SpoolHeader { flag: ' ', text: format!("Date: {}\n", rfc822_date()) });
             }
         }
         Ok(headers)
+    }
+
+    /// Submission mode's header fix-ups (as Exim's for local messages):
+    /// without `sender_retain` the client's Sender: lines are marked
+    /// deleted; Message-Id:, From: (the sender the client gave) and Date:
+    /// are added when missing, and a Sender: with the authenticated
+    /// address when the From: address is another.
+    fn submission_fixups(&self, headers: &mut Vec<SpoolHeader>, submission: &super::submission::Submission, given: &str) {
+        if !submission.sender_retain {
+            for h in headers.iter_mut().filter(|h| h.flag == 'S') {
+                h.flag = '*';
+            }
+        }
+        if self.message.header("message-id").is_none() && self.message.header("resent-message-id").is_none() {
+            let text = format!("Message-Id: <E{}@{}>\n", self.vars.message_id, self.cfg.primary_hostname);
+            headers.push(SpoolHeader { flag: 'I', text });
+        }
+        let from = match self.message.header("from") {
+            Some(f) => crate::expand::parse_address(&f),
+            None if given.is_empty() => None,
+            None => {
+                headers.push(SpoolHeader { flag: 'F', text: format!("From: {}\n", submission.mailbox(given)) });
+                Some(given.to_string())
+            }
+        };
+        if let (false, Some(id)) = (submission.sender_retain, &self.vars.authenticated_id) {
+            let own = submission.authenticated_address(id, &self.cfg.qualify_domain);
+            if !from.is_some_and(|f| f.eq_ignore_ascii_case(&own)) {
+                headers.push(SpoolHeader { flag: 'S', text: format!("Sender: {}\n", submission.mailbox(&own)) });
+            }
+        }
+        if self.message.header("date").is_none() {
+            headers.push(SpoolHeader { flag: ' ', text: format!("Date: {}\n", rfc822_date()) });
+        }
     }
 
     fn build_spool_message(&mut self, outcome: &AclOutcome) -> Result<SpoolMessage, String> {
@@ -2168,6 +2232,7 @@ impl Session {
             received_time_complete: crate::spool::message_id::now(),
             helo_name: self.vars.sender_helo_name.clone(),
             host_address: self.vars.sender_host_address.as_ref().map(|a| format!("[{a}]:{}", self.vars.sender_host_port)),
+            host_address_tainted: !self.is_remote_socket(),
             host_name: self.vars.sender_host_name.clone(),
             interface_address: self.vars.interface_address.as_ref().map(|a| format!("[{a}]:{}", self.vars.interface_port)),
             ident: self.vars.sender_ident.clone(),
@@ -2266,7 +2331,10 @@ impl Session {
             s.push_str(&format!(" Q={q}"));
         }
         if sel.msg_id {
-            let mid = msg.headers.iter().skip(1).find(|h| h.flag == 'I' && !self.is_local_added(h));
+            // Only the message's own Message-Id: (Exim's msgid_header), not
+            // one an ACL or the local/submission fix-ups added.
+            let own = self.message.header("message-id").is_some();
+            let mid = msg.headers.iter().skip(1).find(|h| own && h.flag == 'I');
             if let Some(h) = mid {
                 if let Some((_, v)) = h.text.split_once(':') {
                     let v = v.trim();
@@ -2284,10 +2352,6 @@ impl Session {
             s.push_str(&format!(" for {}", msg.recipients.join(" ")));
         }
         s
-    }
-
-    fn is_local_added(&self, h: &SpoolHeader) -> bool {
-        self.is_local() && h.text.starts_with("Message-Id: <E")
     }
 
     /// The driver wrote (or failed to write) the spooled message.
@@ -2859,4 +2923,9 @@ mod split_tests {
         assert_eq!(split_message(&format!("550 5.7.1 {w}12345 7 9")), format!("550 5.7.1 {}\n123456789 12345 7 9", "123456789 ".repeat(6).trim_end()));
         assert_eq!(split_message("short: text"), "short: text");
     }
+}
+
+/// The Date: header Exim adds: RFC 2822 local time.
+fn rfc822_date() -> String {
+    chrono::Local::now().format("%a, %d %b %Y %H:%M:%S %z").to_string()
 }

@@ -30,6 +30,9 @@ pub struct SpoolMessage {
     pub helo_name: Option<String>,
     /// `[ip]:port`
     pub host_address: Option<String>,
+    /// The address came from the command line (-oMa): Exim marks the
+    /// line as tainted with a second '-'.
+    pub host_address_tainted: bool,
     pub host_name: Option<String>,
     pub interface_address: Option<String>,
     pub ident: Option<String>,
@@ -93,7 +96,8 @@ impl SpoolMessage {
             line(&mut h, &format!("--helo_name {v}"));
         }
         if let Some(v) = &self.host_address {
-            line(&mut h, &format!("-host_address {v}"));
+            let taint = if self.host_address_tainted { "-" } else { "" };
+            line(&mut h, &format!("{taint}-host_address {v}"));
         }
         if let Some(v) = &self.host_name {
             line(&mut h, &format!("-host_name {v}"));
