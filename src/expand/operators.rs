@@ -244,7 +244,7 @@ pub fn apply(op: &Op, mut sub: String, env: &mut dyn OpEnv) -> Result<String, Ex
             None => return fail(format!("missing values after {}", op.name)),
         },
         OpKind::Strlen => to_bytes(&sub).len().to_string(),
-        OpKind::Listcount => lists::list_items(&sub).len().to_string(),
+        OpKind::Listcount => crate::lists::list_count(&sub, crate::lists::ListSep::Changeable(b':')).to_string(),
         OpKind::Listnamed => listnamed(op.param.as_deref(), &sub, env)?,
         OpKind::Md5 => encode::md5_hex(&to_bytes(&sub)),
         OpKind::Sha1 => encode::sha1_hex(&to_bytes(&sub)),

@@ -77,10 +77,10 @@ impl<'a> ListIter<'a> {
     }
 }
 
-impl Iterator for ListIter<'_> {
-    type Item = String;
-
-    fn next(&mut self) -> Option<String> {
+impl<'a> ListIter<'a> {
+    /// The next item: borrowed from the list, unless a doubled separator
+    /// in it had to be undone (no allocation for most items).
+    pub fn next_item(&mut self) -> Option<std::borrow::Cow<'a, str>> {
         self.choose_separator();
         let sep = self.chosen.unwrap_or(b':');
         let special = sep.is_ascii_control();
@@ -96,30 +96,72 @@ impl Iterator for ListIter<'_> {
             self.rest = s;
             return None;
         }
-        // Copied a run at a time between separators: lists are split on
-        // every expansion of ${map}, ${filter}, inlist...
-        let first = memchr::memchr(sep, s).unwrap_or(s.len());
-        let mut out: Vec<u8> = Vec::with_capacity(first);
-        let mut start = 0;
-        let end = loop {
-            let Some(at) = memchr::memchr(sep, &s[start..]).map(|p| start + p) else {
-                out.extend_from_slice(&s[start..]);
-                break s.len();
-            };
-            // A doubled (non-control) separator is one literal separator.
-            if !special && s.get(at + 1) == Some(&sep) {
-                out.extend_from_slice(&s[start..=at]);
-                start = at + 2;
-                continue;
+        let first = memchr::memchr(sep, s);
+        let doubled = |at: usize| !special && s.get(at + 1) == Some(&sep);
+        let item = match first {
+            Some(at) if doubled(at) => {
+                // Copied a run at a time between separators.
+                let mut out: Vec<u8> = Vec::with_capacity(at + 16);
+                let mut start = 0;
+                let end = loop {
+                    let Some(at) = memchr::memchr(sep, &s[start..]).map(|p| start + p) else {
+                        out.extend_from_slice(&s[start..]);
+                        break s.len();
+                    };
+                    if doubled(at) {
+                        out.extend_from_slice(&s[start..=at]);
+                        start = at + 2;
+                        continue;
+                    }
+                    out.extend_from_slice(&s[start..at]);
+                    break at + 1;
+                };
+                self.rest = &s[end..];
+                while out.last().is_some_and(|&c| is_space(c)) {
+                    out.pop();
+                }
+                std::borrow::Cow::Owned(self.text(out))
             }
-            out.extend_from_slice(&s[start..at]);
-            break at + 1;
+            _ => {
+                let at = first.unwrap_or(s.len());
+                self.rest = &s[(at + 1).min(s.len())..];
+                let mut item = &s[..at];
+                while item.last().is_some_and(|&c| is_space(c)) {
+                    item = &item[..item.len() - 1];
+                }
+                std::borrow::Cow::Borrowed(self.slice_text(item))
+            }
         };
-        self.rest = &s[end..];
-        while out.last().is_some_and(|&c| is_space(c)) {
-            out.pop();
+        Some(item)
+    }
+
+    /// Bytes of the list as text. The list is a `str` cut only at the
+    /// separator and at ASCII white space, so with an ASCII separator
+    /// every piece is still UTF-8.
+    fn slice_text(&self, b: &'a [u8]) -> &'a str {
+        if self.chosen.is_some_and(|c| c.is_ascii()) {
+            // SAFETY: see above: cut at ASCII bytes of a valid str.
+            unsafe { std::str::from_utf8_unchecked(b) }
+        } else {
+            std::str::from_utf8(b).unwrap_or("")
         }
-        Some(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+
+    fn text(&self, out: Vec<u8>) -> String {
+        if self.chosen.is_some_and(|c| c.is_ascii()) {
+            // SAFETY: as for `slice_text`.
+            unsafe { String::from_utf8_unchecked(out) }
+        } else {
+            String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        }
+    }
+}
+
+impl Iterator for ListIter<'_> {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        self.next_item().map(std::borrow::Cow::into_owned)
     }
 }
 
@@ -130,7 +172,8 @@ pub fn list_items(list: &str, sep: ListSep) -> Vec<String> {
 
 /// Exim's `${listcount:...}` count of items.
 pub fn list_count(list: &str, sep: ListSep) -> usize {
-    ListIter::new(list, sep).count()
+    let mut it = ListIter::new(list, sep);
+    std::iter::from_fn(|| it.next_item()).count()
 }
 
 /// Append `item` to a list being built with separator `sep`, doubling any
