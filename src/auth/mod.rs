@@ -5,7 +5,6 @@ pub mod plaintext;
 
 pub use plaintext::{Plaintext, PlaintextOptions};
 
-
 /// What an authenticator says after a step of the exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthStep {

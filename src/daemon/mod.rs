@@ -220,8 +220,13 @@ pub fn run(opts: &Options, foreground: bool) -> i32 {
     // The sessions' tasks go with the runtime; then the spool writer can
     // finish, so no message log of an acknowledged message is lost.
     drop(rt);
+    let log = shared.loaded.read().unwrap_or_else(|e| e.into_inner()).log.clone();
     if let Some(writer) = Arc::into_inner(shared).and_then(|s| s.spool) {
         writer.finish();
+    }
+    // The log thread writes what is still queued before the process ends.
+    if let Some(done) = log.flush() {
+        let _ = done.blocking_recv();
     }
     code
 }
