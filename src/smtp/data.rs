@@ -114,7 +114,12 @@ impl MessageData {
 /// Exim's one-letter type flag for a header line in the -H file.
 pub fn header_flag(line: &str) -> char {
     let name = line.split(':').next().unwrap_or("").trim_end().to_ascii_lowercase();
-    match name.as_str() {
+    // The Resent- forms of these are typed as the plain ones.
+    let name = match name.strip_prefix("resent-") {
+        Some(rest @ ("bcc" | "cc" | "from" | "message-id" | "sender" | "to")) => rest,
+        _ => name.as_str(),
+    };
+    match name {
         "bcc" => 'B',
         "cc" => 'C',
         "from" => 'F',

@@ -2184,34 +2184,49 @@ impl Session {
     /// without `sender_retain` the client's Sender: lines are marked
     /// deleted; Message-Id:, From: (the sender the client gave) and Date:
     /// are added when missing, and a Sender: with the authenticated
-    /// address when the From: address is another.
+    /// address when the From: address is another. A message with Resent-
+    /// lines gets the Resent- forms, Resent-Date: and Resent-Message-Id:
+    /// at the top of its header lines.
     fn submission_fixups(&self, headers: &mut Vec<SpoolHeader>, submission: &super::submission::Submission, given: &str) {
+        let is_resent = |h: &str| h.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("resent-"));
+        let resent = self.message.headers.iter().any(|h| is_resent(h));
+        let prefix = if resent { "Resent-" } else { "" };
+        let missing = |name: &str| self.message.header(&format!("{prefix}{name}")).is_none();
         if !submission.sender_retain {
             for h in headers.iter_mut().filter(|h| h.flag == 'S') {
                 h.flag = '*';
             }
         }
-        if self.message.header("message-id").is_none() && self.message.header("resent-message-id").is_none() {
-            let text = format!("Message-Id: <E{}@{}>\n", self.vars.message_id, self.cfg.primary_hostname);
-            headers.push(SpoolHeader { flag: 'I', text });
+        let message_id = missing("message-id").then(|| SpoolHeader {
+            flag: 'I',
+            text: format!("{prefix}Message-Id: <E{}@{}>\n", self.vars.message_id, self.cfg.primary_hostname),
+        });
+        let mut date = missing("date").then(|| SpoolHeader { flag: ' ', text: format!("{prefix}Date: {}\n", rfc822_date()) });
+        let mut tail = Vec::new();
+        if resent {
+            // At the top of the message's own lines, after Received:.
+            let first = headers.iter().position(|h| h.flag != 'P').unwrap_or(headers.len());
+            let before: Vec<SpoolHeader> = date.take().into_iter().chain(message_id).collect();
+            headers.splice(first..first, before);
+        } else {
+            tail.extend(message_id);
         }
-        let from = match self.message.header("from") {
+        let from = match self.message.header(&format!("{prefix}from")) {
             Some(f) => crate::expand::parse_address(&f),
             None if given.is_empty() => None,
             None => {
-                headers.push(SpoolHeader { flag: 'F', text: format!("From: {}\n", submission.mailbox(given)) });
+                tail.push(SpoolHeader { flag: 'F', text: format!("{prefix}From: {}\n", submission.mailbox(given)) });
                 Some(given.to_string())
             }
         };
         if let (false, Some(id)) = (submission.sender_retain, &self.vars.authenticated_id) {
             let own = submission.authenticated_address(id, &self.cfg.qualify_domain);
             if !from.is_some_and(|f| f.eq_ignore_ascii_case(&own)) {
-                headers.push(SpoolHeader { flag: 'S', text: format!("Sender: {}\n", submission.mailbox(&own)) });
+                tail.push(SpoolHeader { flag: 'S', text: format!("{prefix}Sender: {}\n", submission.mailbox(&own)) });
             }
         }
-        if self.message.header("date").is_none() {
-            headers.push(SpoolHeader { flag: ' ', text: format!("Date: {}\n", rfc822_date()) });
-        }
+        headers.extend(tail);
+        headers.extend(date);
     }
 
     fn build_spool_message(&mut self, outcome: &AclOutcome) -> Result<SpoolMessage, String> {
@@ -2333,10 +2348,9 @@ impl Session {
         if sel.msg_id {
             // Only the message's own Message-Id: (Exim's msgid_header), not
             // one an ACL or the local/submission fix-ups added.
-            let own = self.message.header("message-id").is_some();
-            let mid = msg.headers.iter().skip(1).find(|h| own && h.flag == 'I');
+            let mid = self.message.headers.iter().find(|h| header_flag(h) == 'I');
             if let Some(h) = mid {
-                if let Some((_, v)) = h.text.split_once(':') {
+                if let Some((_, v)) = h.split_once(':') {
                     let v = v.trim();
                     let v = v.strip_prefix('<').and_then(|x| x.split('>').next()).unwrap_or(v);
                     s.push_str(&format!(" id={v}"));
