@@ -157,7 +157,14 @@ impl LogSelector {
             etrn: true,
             ..Default::default()
         };
-        for item in text.split_whitespace() {
+        // Items are `+name` / `-name`, with or without white space between.
+        let items = text.split_whitespace().flat_map(|w| {
+            let starts: Vec<usize> = w.match_indices(['+', '-']).map(|(i, _)| i).collect();
+            let bounds: Vec<(usize, usize)> =
+                starts.iter().enumerate().map(|(k, &b)| (b, starts.get(k + 1).copied().unwrap_or(w.len()))).collect();
+            if bounds.is_empty() { vec![w] } else { bounds.into_iter().map(|(b, e)| &w[b..e]).collect() }
+        });
+        for item in items {
             let (on, name) = match item.as_bytes()[0] {
                 b'+' => (true, &item[1..]),
                 b'-' => (false, &item[1..]),

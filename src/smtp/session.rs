@@ -122,6 +122,8 @@ pub struct SessionVars {
     /// NOTIFY and ORCPT of each accepted recipient, beside `recipients`.
     pub recipients_dsn: Vec<crate::dsn::RcptDsn>,
     pub log_incoming_port: bool,
+    /// `log_selector = +incoming_interface`: I=[ip]:port after the host.
+    pub log_incoming_interface: bool,
 }
 
 impl SessionVars {
@@ -134,6 +136,7 @@ impl SessionVars {
             interface_address: peer.interface_address.clone(),
             interface_port: peer.interface_port,
             log_incoming_port: cfg.log_selector.incoming_port,
+            log_incoming_interface: cfg.log_selector.incoming_interface,
             ..Default::default()
         }
     }
@@ -195,6 +198,9 @@ impl SessionVars {
     pub fn host_and_ident(&self, flags: bool) -> String {
         if self.sender_host_address.is_some() {
             let mut s = if flags { format!("H={}", self.fullhost(true)) } else { self.fullhost(true) };
+            if let (true, Some(i)) = (self.log_incoming_interface, &self.interface_address) {
+                s.push_str(&format!(" I=[{i}]:{}", self.interface_port));
+            }
             if let Some(i) = &self.sender_ident {
                 s.push_str(if flags { " U=" } else { " " });
                 s.push_str(i);
@@ -290,6 +296,9 @@ pub struct Session {
     history: Vec<&'static str>,
     rcpt_response: Option<String>,
     rcpt_response_same: bool,
+    /// Exim's rcpt_in_progress: the next reply line is the RCPT's, kept
+    /// for the "All RCPT commands were rejected" reply to DATA.
+    rcpt_in_progress: bool,
     /// `control = fakereject|fakedefer` for the message being received.
     fake_response: Option<(u16, String)>,
     /// MAIL's ACL said `discard`: its log message for each recipient.
@@ -476,6 +485,7 @@ impl Session {
             history: Vec::new(),
             rcpt_response: None,
             rcpt_response_same: true,
+            rcpt_in_progress: false,
             fake_response: None,
             mail_discard: None,
             discarded: None,
@@ -699,7 +709,23 @@ impl Session {
     }
 
     fn send_str(&mut self, s: &str) {
+        if self.rcpt_in_progress {
+            // As Exim's smtp_printf(): the whole line, code included.
+            let line = s.split("\r\n").next().unwrap_or(s).to_string();
+            self.note_rcpt_response(line);
+        }
         self.send(crate::bytes::to_bytes(s).into_owned());
+    }
+
+    /// A RCPT's reply: the DATA reply repeats it when every RCPT got the
+    /// same one.
+    fn note_rcpt_response(&mut self, text: String) {
+        self.rcpt_in_progress = false;
+        match &self.rcpt_response {
+            None => self.rcpt_response = Some(text),
+            Some(prev) if *prev != text => self.rcpt_response_same = false,
+            _ => {}
+        }
     }
 
     fn log(&mut self, targets: Targets, text: String) {
@@ -1486,6 +1512,12 @@ impl Session {
     }
 
     fn rcpt(&mut self, arg: &str, last_was_rej_mail: bool) {
+        self.rcpt_in_progress = true;
+        self.rcpt_command(arg, last_was_rej_mail);
+        self.rcpt_in_progress = false;
+    }
+
+    fn rcpt_command(&mut self, arg: &str, last_was_rej_mail: bool) {
         self.vars.rcpt_count += 1;
         self.last_was_rcpt = true;
         if self.vars.sender_address.is_none() {
@@ -1628,12 +1660,9 @@ impl Session {
         } else {
             user.clone().unwrap_or_else(|| t::ADMIN_PROHIBITION.to_string())
         };
-        if where_ == AclWhere::Rcpt {
-            match &self.rcpt_response {
-                None => self.rcpt_response = Some(text.clone()),
-                Some(prev) if *prev != text => self.rcpt_response_same = false,
-                _ => {}
-            }
+        if where_ == AclWhere::Rcpt && self.rcpt_in_progress {
+            // As Exim's smtp_respond(): the message, without the code.
+            self.note_rcpt_response(text.clone());
         }
         // Exim splits the message as configured, a code given in it included.
         let r = match (&user, &outcome.user_message) {
