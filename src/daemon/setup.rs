@@ -51,9 +51,11 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
     }));
     let auths = authenticators(config);
     let log = Arc::new(Logger::new(&cfg.log_file_path).with_millisec(cfg.log_selector.millisec));
+    let hosts = crate::smtp::ListsHostMatcher::new(&acls.named_lists, &acls.primary_hostname, crate::dns::default_resolver())
+        .with_host_lookup_order(&cfg.host_lookup_order);
     let services = Services {
         cfg: Arc::new(cfg),
-        hosts: Arc::new(crate::smtp::ListsHostMatcher::new(&acls.named_lists, &acls.primary_hostname, crate::dns::default_resolver())),
+        hosts: Arc::new(hosts),
         auths: Arc::new(auths),
         ids: Arc::new(crate::spool::IdGenerator::default()),
         resolver: crate::dns::default_resolver(),

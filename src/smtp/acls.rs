@@ -139,6 +139,7 @@ impl ConfiguredAcls {
         lists.local_interfaces = setup.local_interfaces.clone();
         lists.set_resolver(setup.resolver.clone());
         lists.unknown_in_list = cfg.log_selector.unknown_in_list;
+        lists.host_lookup_order = cfg.host_lookup_order.clone();
         let hints = FileDb::new(&setup.hints_dir);
         ConfiguredAcls { setup, cfg, hosts, log, state: AclState::new(), lists, hints, trace: None, notquit_reason: None }
     }

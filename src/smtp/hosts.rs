@@ -21,6 +21,12 @@ impl ListsHostMatcher {
         ListsHostMatcher { ctx: Mutex::new(ctx) }
     }
 
+    /// `host_lookup_order` for the names a host list looks up.
+    pub fn with_host_lookup_order(self, order: &str) -> Self {
+        self.ctx.lock().unwrap_or_else(|e| e.into_inner()).host_lookup_order = order.to_string();
+        self
+    }
+
     /// No named lists and no DNS: for tests and tools.
     pub fn plain() -> Self {
         Self::new(&[], "localhost", Arc::new(crate::dns::fake::FakeResolver::default()))
