@@ -52,6 +52,14 @@ impl<'c> Evaluator<'c> {
         self
     }
 
+    /// $item for the next list item, in the buffer the last one used.
+    fn set_item(&mut self, text: &str) {
+        let mut buf = self.item.take().unwrap_or_default();
+        buf.clear();
+        buf.push_str(text);
+        self.item = Some(buf);
+    }
+
     /// Evaluate a sequence; its taint joins that of the string being built.
     pub fn seq(&mut self, seq: &Seq) -> Result<String> {
         let (s, t) = self.seq_t(seq)?;
@@ -283,13 +291,17 @@ impl<'c> Evaluator<'c> {
                     self.ctx.set_variable("runrc", "0".into());
                 }
                 let (sep, _) = lists::separator(&list, ':');
-                let mut kept = Vec::new();
+                let mut out = String::new();
+                let mut first = true;
                 let saved = self.item.take();
-                for it in lists::list_items(&list) {
-                    self.item = Some(it.clone());
-                    let r = self.cond(cond);
-                    match r {
-                        Ok(true) => kept.push(it),
+                let mut items = lists::iter(&list);
+                while let Some(it) = items.next_item() {
+                    self.set_item(&it);
+                    match self.cond(cond) {
+                        Ok(true) => {
+                            lists::push_item(&mut out, &it, sep, first);
+                            first = false;
+                        }
                         Ok(false) => {}
                         Err(e) => {
                             self.item = saved;
@@ -298,7 +310,7 @@ impl<'c> Evaluator<'c> {
                     }
                 }
                 self.item = saved;
-                Ok(lists::join_items(&kept, sep))
+                Ok(out)
             }
             Item::Run { options, command, branches } => {
                 let cmd = self.seq(command)?;
@@ -370,22 +382,25 @@ impl<'c> Evaluator<'c> {
                 self.skip(Some(&args[1]));
                 let (sep, _) = lists::separator(&list, ':');
                 let saved = self.item.take();
-                let mut out = Vec::new();
-                for it in lists::list_items(&list) {
-                    self.item = Some(it);
+                let mut out = String::new();
+                let mut first = true;
+                let mut items = lists::iter(&list);
+                while let Some(it) = items.next_item() {
+                    self.set_item(&it);
                     match self.seq(&args[1]) {
                         // Exim writes an empty result after the first as a
                         // space, so that the separators are not doubled.
-                        Ok(v) if v.is_empty() && !out.is_empty() => out.push(" ".to_string()),
-                        Ok(v) => out.push(v),
+                        Ok(v) if v.is_empty() && !first => lists::push_item(&mut out, " ", sep, false),
+                        Ok(v) => lists::push_item(&mut out, &v, sep, first),
                         Err(e) => {
                             self.item = saved;
                             return Err(e.inside("map"));
                         }
                     }
+                    first = false;
                 }
                 self.item = saved;
-                Ok(lists::join_items(&out, sep))
+                Ok(out)
             }
             ItemId::Reduce => {
                 let list = self.seq(&args[0])?;
@@ -393,8 +408,9 @@ impl<'c> Evaluator<'c> {
                 self.skip(Some(&args[2]));
                 let saved = (self.item.take(), self.value.take());
                 let mut acc = init;
-                for it in lists::list_items(&list) {
-                    self.item = Some(it);
+                let mut items = lists::iter(&list);
+                while let Some(it) = items.next_item() {
+                    self.set_item(&it);
                     self.value = Some(acc);
                     match self.seq(&args[2]) {
                         Ok(v) => acc = v,
@@ -720,16 +736,27 @@ impl<'c> Evaluator<'c> {
             Cond::Def(DefTarget::Header(h)) => Ok(self.ctx.header(h.kind, &h.name).is_some()),
             Cond::Loop { kind, json, list, cond } => {
                 let list = self.seq(list)?;
-                let items = match json {
-                    None => lists::list_items(&list),
-                    Some(mode) => super::json::array_items(&list, *mode)?,
+                let mut json_items = match json {
+                    None => None,
+                    Some(mode) => Some(super::json::array_items(&list, *mode)?.into_iter()),
                 };
+                let mut list_items = lists::iter(&list);
                 let saved = self.item.take();
                 let want = *kind == LoopKind::Any;
                 // Exim's forall is false for an empty list, like forany.
-                let mut result = !want && !items.is_empty();
-                for it in items {
-                    self.item = Some(it);
+                let mut result = false;
+                loop {
+                    match &mut json_items {
+                        Some(items) => match items.next() {
+                            Some(it) => self.item = Some(it),
+                            None => break,
+                        },
+                        None => match list_items.next_item() {
+                            Some(it) => self.set_item(&it),
+                            None => break,
+                        },
+                    }
+                    result = !want;
                     match self.cond(cond) {
                         Ok(r) if r == want => {
                             result = want;

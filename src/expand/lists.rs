@@ -33,24 +33,35 @@ pub fn separator(list: &str, default_sep: char) -> (char, &str) {
 pub fn join_items(items: &[String], sep: char) -> String {
     let mut out = String::with_capacity(items.iter().map(|i| i.len() + 2).sum());
     for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(sep);
-            if item.starts_with(sep) {
-                out.push(' ');
-            }
-        }
-        if item.contains(sep) {
-            for c in item.chars() {
-                if c == sep {
-                    out.push(sep);
-                }
-                out.push(c);
-            }
-        } else {
-            out.push_str(item);
-        }
+        push_item(&mut out, item, sep, i == 0);
     }
     out
+}
+
+/// Append one item to a list being joined (`first`: nothing before it).
+pub fn push_item(out: &mut String, item: &str, sep: char, first: bool) {
+    if !first {
+        out.push(sep);
+        if item.starts_with(sep) {
+            out.push(' ');
+        }
+    }
+    if item.contains(sep) {
+        for c in item.chars() {
+            if c == sep {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+    } else {
+        out.push_str(item);
+    }
+}
+
+/// The items of an expansion list, one at a time, borrowed from it where
+/// it needs no undoubling.
+pub fn iter(list: &str) -> crate::lists::ListIter<'_> {
+    crate::lists::ListIter::new(list, crate::lists::ListSep::Changeable(b':'))
 }
 
 #[cfg(test)]
