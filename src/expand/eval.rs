@@ -607,13 +607,18 @@ impl<'c> Evaluator<'c> {
             let Some(m) = found else { break };
             kept_subject |= m.start() > pos;
             out.extend_from_slice(&subject[pos..m.start()]);
-            let groups = (0..locs.len())
-                .map(|i| locs.get(i).map(|(s, e)| from_bytes(&subject[s..e]).into_owned()).unwrap_or_default())
-                .collect();
-            let saved = std::mem::replace(&mut self.numeric, groups);
-            let r = self.seq(&repl.nodes);
-            self.numeric = saved;
-            bytes::push_bytes(&mut out, &r?);
+            if let Some(text) = repl.literal() {
+                // Nothing in it refers to the groups.
+                bytes::push_bytes(&mut out, text);
+            } else {
+                let groups = (0..locs.len())
+                    .map(|i| locs.get(i).map(|(s, e)| from_bytes(&subject[s..e]).into_owned()).unwrap_or_default())
+                    .collect();
+                let saved = std::mem::replace(&mut self.numeric, groups);
+                let r = self.seq(&repl.nodes);
+                self.numeric = saved;
+                bytes::push_bytes(&mut out, &r?);
+            }
             pos = m.end();
             if m.start() == m.end() {
                 let Some(&c) = subject.get(pos) else { break };

@@ -84,15 +84,29 @@ pub fn exim_ipv6(addr: &Ipv6Addr) -> String {
             i += 1;
         }
     }
-    let hex = |r: &[u16]| r.iter().map(|g| format!("{g:x}")).collect::<Vec<_>>().join(":");
+    // Written into one string: this runs for every IPv6 address shown.
+    fn push_hex(out: &mut String, r: &[u16]) {
+        use std::fmt::Write;
+        for (i, g) in r.iter().enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            let _ = write!(out, "{g:x}");
+        }
+    }
+    let mut out = String::with_capacity(40);
     if best_len == 0 {
-        return hex(&seg);
+        push_hex(&mut out, &seg);
+        return out;
     }
     if best_len == 8 {
         // Exim's formatting leaves a single colon for the all-zero address.
         return ":".into();
     }
-    format!("{}::{}", hex(&seg[..best]), hex(&seg[best + best_len..]))
+    push_hex(&mut out, &seg[..best]);
+    out.push_str("::");
+    push_hex(&mut out, &seg[best + best_len..]);
+    out
 }
 
 pub fn ipv6norm(s: &str) -> Result<String, ExpandError> {
