@@ -51,7 +51,8 @@ fn strip_comments(s: &str) -> String {
 
 /// Extract the address from one RFC 2822 mailbox (`Name <a@b>` or `a@b`).
 pub fn extract(s: &str) -> Option<Extracted> {
-    let s = strip_comments(s);
+    // Most addresses have no comment to strip: no copy for them.
+    let s: std::borrow::Cow<'_, str> = if s.contains('(') { strip_comments(s).into() } else { s.into() };
     // An `@` outside quotes cannot be part of the phrase before `<`: Exim
     // reads what has one as an address, after which the `<` is an error.
     if let Some(l) = s.find('<') {

@@ -638,7 +638,6 @@ impl<'c> Evaluator<'c> {
         let cmp = self.seq(&args[1])?;
         self.skip(Some(&args[2]));
         let (sep, _) = lists::separator(&list, ':');
-        let items = lists::list_items(&list);
         let id = match super::conditions::find(cmp.trim()) {
             Some((id, 2)) if sort_comparator(id) => id,
             Some(_) => return failed("comparator not handled for sort"),
@@ -647,8 +646,9 @@ impl<'c> Evaluator<'c> {
         };
         let saved = self.item.take();
         let mut keyed = Vec::new();
-        for it in items {
-            self.item = Some(it.clone());
+        let mut items = lists::iter(&list);
+        while let Some(it) = items.next_item() {
+            self.set_item(&it);
             let k = self.seq(&args[2]);
             match k {
                 Ok(k) => keyed.push((k, it)),
@@ -661,7 +661,7 @@ impl<'c> Evaluator<'c> {
         self.item = saved;
         // Exim's sort is an insertion sort placing each item before the
         // first one the comparator says it precedes; keep that stability.
-        let mut sorted: Vec<(String, String)> = Vec::new();
+        let mut sorted: Vec<(String, Cow<'_, str>)> = Vec::new();
         for (k, it) in keyed {
             let mut at = sorted.len();
             for (i, (sk, _)) in sorted.iter().enumerate() {
@@ -673,8 +673,11 @@ impl<'c> Evaluator<'c> {
             }
             sorted.insert(at, (k, it));
         }
-        let out: Vec<String> = sorted.into_iter().map(|(_, it)| it).collect();
-        Ok(lists::join_items(&out, sep))
+        let mut out = String::with_capacity(list.len());
+        for (i, (_, it)) in sorted.iter().enumerate() {
+            lists::push_item(&mut out, it, sep, i == 0);
+        }
+        Ok(out)
     }
 
     fn extract(&mut self, json: Option<JsonMode>, args: &[Seq], fail: bool) -> Result<String> {
