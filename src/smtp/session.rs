@@ -201,8 +201,9 @@ impl SessionVars {
             if let (true, Some(i)) = (self.log_incoming_interface, &self.interface_address) {
                 s.push_str(&format!(" I=[{i}]:{}", self.interface_port));
             }
+            // Exim's host_and_ident(): " U=" whether or not "H=" is wanted.
             if let Some(i) = &self.sender_ident {
-                s.push_str(if flags { " U=" } else { " " });
+                s.push_str(" U=");
                 s.push_str(i);
             }
             s
