@@ -51,6 +51,14 @@ fn exim_re() -> &'static Regex {
     })
 }
 
+/// A message id's sort key: time, fraction, pid (`tttttt-pppppp-ff`).
+fn id_order(id: &str) -> (&str, &str, &str) {
+    match (id.get(..6), id.get(7..13), id.get(14..)) {
+        (Some(t), Some(p), Some(f)) => (t, f, p),
+        _ => (id, "", ""),
+    }
+}
+
 fn msg_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"\$msg(\d+)").unwrap())
@@ -135,7 +143,10 @@ impl Context {
                 }
             }
         }
-        ids.sort();
+        // Oldest first: by time, then the fraction of a second. The pid in
+        // the middle goes last, as pids wrap round (a test that makes many
+        // messages in one second can see 32767 followed by 300).
+        ids.sort_by(|a, b| id_order(a).cmp(&id_order(b)));
         ids
     }
 
@@ -725,6 +736,14 @@ impl Drop for Context {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn spool_ids_are_ordered_by_time_then_fraction() {
+        // A pid that wrapped round in the same second comes after.
+        let mut ids = vec!["1xV89f-00004y-06", "1xV89f-0008VH-00", "1xV89e-0008US-3A"];
+        ids.sort_by(|a, b| super::id_order(a).cmp(&super::id_order(b)));
+        assert_eq!(ids, ["1xV89e-0008US-3A", "1xV89f-0008VH-00", "1xV89f-00004y-06"]);
+    }
+
     use super::*;
     use crate::script::parse;
 
