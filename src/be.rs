@@ -450,6 +450,8 @@ pub fn set_sender(config: &mut dyn ConfigView, state: &mut BeState, sender: &str
 }
 
 pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) -> i32 {
+    // Each line makes and drops a few small strings (crate::alloc).
+    crate::alloc::cache_on_this_thread();
     let stdout = std::io::stdout();
     // Rust's stdout flushes at every newline; buffer it and flush when
     // a person is waiting for the prompt.
@@ -457,7 +459,7 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
     if !args.is_empty() {
         // An argument can define a macro too.
         for a in args {
-            test_line(config, state, crate::bytes::until_nul(a), &mut out);
+            test_line(config, state, crate::bytes::until_nul(a), &mut out, &mut String::new());
         }
         return 0;
     }
@@ -471,13 +473,14 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
     // One line buffer for the whole run: no allocation per line.
     let mut raw = Vec::new();
     let mut line = String::new();
+    let mut result = String::new();
     loop {
         let _ = out.write_all(b"> ");
         if !read_logical_line(&mut input, &mut raw, &mut line) {
             let _ = out.write_all(b"\n");
             break;
         }
-        test_line(config, state, &line, &mut out);
+        test_line(config, state, &line, &mut out, &mut result);
     }
     0
 }
@@ -486,7 +489,7 @@ pub fn run(config: &mut dyn ConfigView, state: &mut BeState, args: &[String]) ->
 /// (not in the name of a macro the line defines); a line that then starts
 /// with an upper-case letter defines a macro, or fails to; any other line
 /// is expanded. The result is written as the bytes it stands for.
-fn test_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str, out: &mut impl Write) {
+fn test_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str, out: &mut impl Write, result: &mut String) {
     let line = config.expand_macros(line);
     if defines_macro(&line) {
         match config.define_macro(&line) {
@@ -501,8 +504,8 @@ fn test_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str, out: 
         }
         return;
     }
-    let result = expand_line(config, state, &line);
-    let _ = out.write_all(&crate::bytes::to_bytes(&result));
+    expand_line_into(config, state, &line, result);
+    let _ = out.write_all(&crate::bytes::to_bytes(result));
     let _ = out.write_all(b"\n");
 }
 
@@ -533,7 +536,7 @@ fn interactive(config: &mut dyn ConfigView, state: &mut BeState) -> i32 {
         pending.push_str(piece);
         let logical = std::mem::take(&mut pending);
         let _ = editor.add_history_entry(logical.as_str());
-        test_line(config, state, &logical, &mut std::io::stdout().lock());
+        test_line(config, state, &logical, &mut std::io::stdout().lock(), &mut String::new());
     }
     println!();
     if let Some(h) = &history {
@@ -542,13 +545,13 @@ fn interactive(config: &mut dyn ConfigView, state: &mut BeState) -> i32 {
     0
 }
 
-fn expand_line(config: &mut dyn ConfigView, state: &mut BeState, line: &str) -> String {
+fn expand_line_into(config: &mut dyn ConfigView, state: &mut BeState, line: &str, result: &mut String) {
     let mut ctx = BaseContext { config, state };
-    let result = match expand::expand_string(line, &mut ctx) {
-        Ok(s) => s,
-        Err(e) => format!("Failed: {}", e.message()),
-    };
-    result
+    if let Err(e) = expand::expand_into(line, &mut ctx, result) {
+        result.clear();
+        result.push_str("Failed: ");
+        result.push_str(&e.message());
+    }
 }
 
 /// Exim reads `-be` input with fgets() into a 1024-byte buffer, so a
@@ -596,6 +599,9 @@ fn fgets(input: &mut impl BufRead, raw: &mut Vec<u8>) -> bool {
 /// dropped. False at the end of the input.
 fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut String) -> bool {
     line.clear();
+    if read_plain_line(input, line) {
+        return true;
+    }
     let mut first = true;
     loop {
         if !fgets(input, raw) {
@@ -617,6 +623,28 @@ fn read_logical_line(input: &mut impl BufRead, raw: &mut Vec<u8>, line: &mut Str
         }
         first = false;
     }
+}
+
+/// The common case, taken straight from the input buffer: a whole line
+/// of ASCII within one fgets() piece, with no NUL and no `\` at its end.
+fn read_plain_line(input: &mut impl BufRead, line: &mut String) -> bool {
+    let Ok(buf) = input.fill_buf() else {
+        return false;
+    };
+    let window = &buf[..buf.len().min(FGETS_MAX)];
+    let Some(end) = memchr::memchr2(b'\n', 0, window).filter(|&i| window[i] == b'\n') else {
+        return false;
+    };
+    let piece = &window[..end];
+    let kept = piece.iter().rposition(|&b| !is_c_space(b as char)).map_or(0, |i| i + 1);
+    let piece = &piece[..kept];
+    if !piece.is_ascii() || piece.last() == Some(&b'\\') {
+        return false;
+    }
+    // SAFETY: ASCII is UTF-8.
+    line.push_str(unsafe { std::str::from_utf8_unchecked(piece) });
+    input.consume(end + 1);
+    true
 }
 
 /// C's isspace(): only ASCII white space (a no-break space stays).

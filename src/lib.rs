@@ -3,6 +3,7 @@
 //! `docs/ARCHITECTURE.md` says where things live and how data flows.
 
 pub mod acl;
+pub mod alloc;
 pub mod auth;
 pub mod be;
 pub mod be_config;

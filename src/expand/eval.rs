@@ -69,16 +69,27 @@ impl<'c> Evaluator<'c> {
 
     /// Evaluate a sequence on its own, returning whether it is tainted.
     pub fn seq_t(&mut self, seq: &Seq) -> Result<(String, bool)> {
-        let outer = std::mem::replace(&mut self.taint, false);
         let mut out = String::new();
-        let r = seq.iter().try_for_each(|node| self.node(node, &mut out));
+        let tainted = self.seq_into(seq, &mut out)?;
+        Ok((out, tainted))
+    }
+
+    /// Evaluate a sequence on its own onto the end of `out` (whose
+    /// buffer a caller can reuse), returning whether it is tainted. On an
+    /// error `out` holds whatever was written before it.
+    pub fn seq_into(&mut self, seq: &Seq, out: &mut String) -> Result<bool> {
+        let outer = std::mem::replace(&mut self.taint, false);
+        let start = out.len();
+        let r = seq.iter().try_for_each(|node| self.node(node, out));
         let tainted = std::mem::replace(&mut self.taint, outer);
         // Exim's strings are C strings: whatever takes this one stops at
         // a NUL (from an escape in the text, or ${from_utf8}).
         if bytes::nul_made() {
-            bytes::cut_at_nul(&mut out);
+            if let Some(i) = memchr::memchr(0, &out.as_bytes()[start..]) {
+                out.truncate(start + i);
+            }
         }
-        r.map(|_| (out, tainted))
+        r.map(|_| tainted)
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> Result<()> {
@@ -86,7 +97,7 @@ impl<'c> Evaluator<'c> {
         // (Values from outside were cut at a NUL where they were made, as
         // Exim adds them as C strings.)
         fn append(out: &mut String, s: String) {
-            if out.is_empty() {
+            if out.capacity() == 0 {
                 *out = s;
             } else {
                 bytes::push_str(out, &s);
@@ -94,7 +105,7 @@ impl<'c> Evaluator<'c> {
         }
         match node {
             // A copy of the right size, not a buffer grown to fit.
-            Node::Lit(s) if out.is_empty() => *out = s.clone(),
+            Node::Lit(s) if out.capacity() == 0 => *out = s.clone(),
             Node::Lit(s) => bytes::push_str(out, s),
             // The evaluator's own variables are copied straight into the
             // output, not through a String of their own.

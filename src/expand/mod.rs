@@ -195,6 +195,16 @@ pub fn expand_string(source: &str, ctx: &mut dyn Context) -> Result<String, Expa
     }
 }
 
+/// Compile and evaluate into `out`, which is cleared first: a caller
+/// that expands many strings in turn (`-be`) reuses one buffer.
+pub fn expand_into(source: &str, ctx: &mut dyn Context, out: &mut String) -> Result<(), ExpandError> {
+    out.clear();
+    match compile(source) {
+        Ok(c) => Evaluator::new(ctx).seq_into(&c.nodes, out).map(|_| ()),
+        Err(e) => Err(error_as_exim_meets_it(source, e, ctx)),
+    }
+}
+
 /// Compile and evaluate with `$1`, `$2`... set to `values`, as Exim sets
 /// them for an authenticator's options.
 pub fn expand_string_numbered(source: &str, ctx: &mut dyn Context, values: &[String]) -> Result<String, ExpandError> {
