@@ -10,7 +10,7 @@ use super::{print, texts, Config, CONFIGURE_FILE_PATH, MAIN_OPTIONS};
 /// Lookups rexim supports (also the _HAVE_LOOKUP_* macros).
 const LOOKUPS: &str = "lsearch wildlsearch nwildlsearch iplsearch dnsdb dsearch redis";
 /// Build features rexim supports, in Exim's `-bV` wording.
-const SUPPORT: &str = "IPv6 PROXY TLS DSN";
+const SUPPORT: &str = "IPv6 PRDR PROXY TLS DSN";
 const AUTHENTICATORS: &str = "plaintext";
 const ROUTERS: &str = "accept dnslookup ipliteral iplookup manualroute queryprogram redirect";
 const TRANSPORTS: &str = "appendfile/maildir/mailstore/mbx autoreply lmtp pipe smtp";
@@ -29,7 +29,7 @@ pub fn builtin_macros() -> Vec<(String, String)> {
         (n, "y".to_string())
     }
     let mut out = Vec::with_capacity(768);
-    for f in ["DSN", "IPV6", "PIPE_CONNECT", "PROXY", "TLS", "AUTH_PLAINTEXT"] {
+    for f in ["DSN", "IPV6", "PIPE_CONNECT", "PRDR", "PROXY", "TLS", "AUTH_PLAINTEXT"] {
         out.push(name(&["_HAVE_", f]));
     }
     for l in ["LSEARCH", "DNSDB", "DSEARCH", "REDIS"] {

@@ -23,6 +23,7 @@ const HOOK_OPTIONS: &[(AclWhere, &str)] = &[
     (AclWhere::Rcpt, "acl_smtp_rcpt"),
     (AclWhere::Predata, "acl_smtp_predata"),
     (AclWhere::Data, "acl_smtp_data"),
+    (AclWhere::Prdr, "acl_smtp_data_prdr"),
     (AclWhere::Quit, "acl_smtp_quit"),
     (AclWhere::Notquit, "acl_smtp_notquit"),
     (AclWhere::Vrfy, "acl_smtp_vrfy"),
@@ -40,6 +41,7 @@ fn place(w: AclWhere) -> Where {
         AclWhere::Rcpt => Where::Rcpt,
         AclWhere::Predata => Where::Predata,
         AclWhere::Data => Where::Data,
+        AclWhere::Prdr => Where::Prdr,
         AclWhere::Quit => Where::Quit,
         AclWhere::Notquit => Where::NotQuit,
         AclWhere::Vrfy => Where::Vrfy,
@@ -254,6 +256,14 @@ impl AclHooks for ConfiguredAcls {
     }
     fn data(&mut self, v: &SessionVars, headers: &[String]) -> AclOutcome {
         self.run(AclWhere::Data, v, None, headers)
+    }
+    fn log_now(&mut self, targets: crate::log::Targets, text: &str) -> bool {
+        self.log.write(targets, text);
+        true
+    }
+    fn prdr(&mut self, v: &SessionVars, headers: &[String], recipient: &str) -> AclOutcome {
+        self.forget_named(&[lists::ListKind::Domain, lists::ListKind::LocalPart]);
+        self.run(AclWhere::Prdr, v, Some(recipient), headers)
     }
     fn quit(&mut self, v: &SessionVars) -> AclOutcome {
         self.run(AclWhere::Quit, v, None, &[])

@@ -87,6 +87,9 @@ pub struct SmtpConfig {
     pub log_selector: LogSelector,
     /// Which ACLs are set: ETRN, EXPN and VRFY are advertised only then.
     pub acl_smtp_etrn: Option<String>,
+    /// PRDR is advertised, and its ACL run, with prdr_enable set.
+    pub prdr_enable: bool,
+    pub acl_smtp_data_prdr: Option<String>,
     pub acl_smtp_expn: Option<String>,
     pub acl_smtp_vrfy: Option<String>,
 }
@@ -374,6 +377,8 @@ impl SmtpConfig {
             log_file_path: s("log_file_path").unwrap_or_else(|| crate::log::DEFAULT_LOG_FILE_PATH.into()),
             log_selector: LogSelector::parse(&s("log_selector").unwrap_or_default()),
             acl_smtp_etrn: set("acl_smtp_etrn"),
+            prdr_enable: flag("prdr_enable", false),
+            acl_smtp_data_prdr: set("acl_smtp_data_prdr"),
             acl_smtp_expn: set("acl_smtp_expn"),
             acl_smtp_vrfy: set("acl_smtp_vrfy"),
             primary_hostname,

@@ -103,6 +103,7 @@ impl SessionContext<'_> {
             // Exim shows $recipients only where the whole list is final.
             "recipients" if v.message_body.is_some() => Some(v.recipients.join(", ")),
             "rcpt_count" => Some(v.rcpt_count.to_string()),
+            "prdr_requested" => Some(if v.prdr_requested { "yes" } else { "no" }.into()),
             "message_size" => Some(v.message_size.map(|s| s.to_string()).unwrap_or_else(|| "-1".into())),
             "message_body" => opt(&v.message_body),
             "message_body_end" => opt(&v.message_body_end),

@@ -12,6 +12,8 @@ pub enum AclWhere {
     Rcpt,
     Predata,
     Data,
+    /// acl_smtp_data_prdr, once for each recipient.
+    Prdr,
     Quit,
     Notquit,
     Vrfy,
@@ -99,6 +101,17 @@ pub trait AclHooks {
     /// message's header lines as received.
     fn data(&mut self, v: &SessionVars, _headers: &[String]) -> AclOutcome {
         default_outcome(AclWhere::Data, v)
+    }
+    /// Write a log line now, through the channel the ACLs' own lines
+    /// take, so that it keeps its place among them; false when the hooks
+    /// have no log of their own (the session then sends it as an event).
+    fn log_now(&mut self, _targets: crate::log::Targets, _text: &str) -> bool {
+        false
+    }
+    /// Run after the data of a message that asked for PRDR, once for
+    /// each recipient.
+    fn prdr(&mut self, v: &SessionVars, _headers: &[String], _recipient: &str) -> AclOutcome {
+        default_outcome(AclWhere::Prdr, v)
     }
     fn quit(&mut self, v: &SessionVars) -> AclOutcome {
         default_outcome(AclWhere::Quit, v)

@@ -97,6 +97,10 @@ pub struct SessionVars {
     pub message_linecount: Option<u64>,
     pub body_8bitmime: u8,
     pub smtputf8: bool,
+    /// The client asked for PRDR (MAIL's PRDR parameter, with
+    /// prdr_enable set); cleared at the end of the data when the message
+    /// does not get per-recipient replies after all.
+    pub prdr_requested: bool,
     pub message_id: String,
     /// The id Exim's log lines start with: set when a message's data
     /// starts; under -bh kept after it (the QUIT ACL's lines show it)
@@ -302,6 +306,12 @@ pub struct Session {
     rcpt_in_progress: bool,
     /// `control = fakereject|fakedefer` for the message being received.
     fake_response: Option<(u16, String)>,
+    /// The final reply of a message that had per-recipient replies.
+    prdr_reply: Option<String>,
+    /// `$received_for` of the message's Received: line.
+    received_for: Option<String>,
+    /// The recipients before PRDR dropped any, for the arrival line.
+    prdr_recipients: Option<Vec<String>>,
     /// MAIL's ACL said `discard`: its log message for each recipient.
     mail_discard: Option<Option<String>>,
     /// Which ACL discarded recipients ("MAIL", "RCPT", "DATA"): a DATA
@@ -488,6 +498,9 @@ impl Session {
             rcpt_response_same: true,
             rcpt_in_progress: false,
             fake_response: None,
+            prdr_reply: None,
+            received_for: None,
+            prdr_recipients: None,
             mail_discard: None,
             discarded: None,
             last_was_rcpt: false,
@@ -737,6 +750,15 @@ impl Session {
             return;
         }
         self.events.push(Event::Log(targets, text));
+    }
+
+    /// A log line written between ACL runs that log lines of their own
+    /// (PRDR's), which must come out in the order Exim writes them.
+    fn log_among_acls(&mut self, targets: Targets, text: String) {
+        let text = if self.vars.log_id.is_empty() { text } else { format!("{} {text}", self.vars.log_id) };
+        if self.mode == SessionMode::HostCheck || !self.acls.log_now(targets, &text) {
+            self.log(targets, text);
+        }
     }
 
     /// A log line Exim writes without the message's id although one is
@@ -1175,6 +1197,9 @@ impl Session {
         self.vars.message_linecount = None;
         self.vars.body_8bitmime = 0;
         self.vars.smtputf8 = false;
+        self.vars.prdr_requested = false;
+        self.prdr_reply = None;
+        self.prdr_recipients = None;
         self.vars.message_id.clear();
         self.vars.authenticated_sender = None;
         self.vars.mail_dsn = crate::dsn::MailDsn::default();
@@ -1330,6 +1355,9 @@ impl Session {
             adv.tls = true;
             lines.push("STARTTLS".into());
         }
+        if self.cfg.prdr_enable {
+            lines.push("PRDR".into());
+        }
         if self.host_in("smtputf8_advertise_hosts") {
             adv.smtputf8 = true;
             lines.push("SMTPUTF8".into());
@@ -1403,7 +1431,8 @@ impl Session {
                     self.vars.authenticated_sender = if v == "<>" { None } else { Some(v) };
                 }
             }
-            // PRDR is not offered; Exim takes the parameter all the same.
+            // Without prdr_enable Exim takes the parameter all the same.
+            "PRDR" => self.vars.prdr_requested = self.cfg.prdr_enable,
             _ => {}
         }
         Ok(true)
@@ -1496,7 +1525,8 @@ impl Session {
                 if outcome.verdict == AclVerdict::Discard {
                     self.mail_discard = Some(outcome.log_message.clone());
                 }
-                let text = outcome.user_message.clone().unwrap_or_else(|| "OK".into());
+                let ok = if self.vars.prdr_requested { t::MAIL_OK_PRDR } else { "OK" };
+                let text = outcome.user_message.clone().unwrap_or_else(|| ok.into());
                 let r = user_reply(250, &text);
                 self.send(r);
                 self.last_was_rej_mail = false;
@@ -1690,7 +1720,7 @@ impl Session {
         };
         let what = match where_ {
             AclWhere::Predata => "DATA".to_string(),
-            AclWhere::Data => "after DATA".to_string(),
+            AclWhere::Data | AclWhere::Prdr => "after DATA".to_string(),
             AclWhere::Connect => "connection in \"connect\" ACL".to_string(),
             AclWhere::Helo => format!("EHLO or HELO {arg}"),
             AclWhere::Mail => format!("MAIL {arg}"),
@@ -2028,6 +2058,8 @@ impl Session {
             self.reset_transaction();
             return;
         }
+        // Exim writes Received: before PRDR can drop recipients.
+        self.received_for = (self.vars.recipients.len() == 1).then(|| self.vars.recipients[0].clone());
         let headers = match self.message_headers(&[]) {
             Ok(h) => h,
             Err(e) => {
@@ -2036,6 +2068,9 @@ impl Session {
             }
         };
         self.set_body_variables();
+        if !self.prdr_replies() {
+            return;
+        }
         // With every recipient discarded Exim does not run the DATA ACL.
         let mut outcome =
             if self.vars.recipients.is_empty() { AclOutcome::accept() } else { self.acls.data(&self.vars, &self.message.headers) };
@@ -2084,6 +2119,63 @@ impl Session {
         }
         self.events.push(Event::Spool(Box::new(msg)));
         self.state = State::AwaitSpool;
+    }
+
+    /// PRDR: with more than one recipient, the PRDR ACL runs for each and
+    /// each gets its own reply; those it does not accept are dropped.
+    /// False when none is left, and the transaction is over.
+    fn prdr_replies(&mut self) -> bool {
+        if !self.vars.prdr_requested || self.vars.recipients.len() < 2 || self.cfg.acl_smtp_data_prdr.is_none() {
+            self.vars.prdr_requested = false;
+            return true;
+        }
+        self.send_str(t::PRDR_BEGIN);
+        self.prdr_recipients = Some(self.vars.recipients.clone());
+        // Exim folds its return codes (OK 0, DEFER 1, FAIL 2, ERROR 3,
+        // DISCARD 7) with | and &: that decides the final reply.
+        let (mut all_pass, mut all_fail) = (0u8, 2u8);
+        // A recipient not accepted leaves the list at once: the ACL runs
+        // for the next see it gone ($recipients_count).
+        let mut i = 0;
+        while i < self.vars.recipients.len() {
+            let address = self.vars.recipients[i].clone();
+            let outcome = self.acls.prdr(&self.vars, &self.message.headers, &address);
+            let (rc, code, word) = match outcome.verdict {
+                AclVerdict::Accept => (0, 250, "acceptance"),
+                AclVerdict::Discard => (7, 250, "acceptance"),
+                AclVerdict::Defer => (1, 450, "temporary refusal"),
+                AclVerdict::Deny | AclVerdict::Drop => (2, 550, "refusal"),
+            };
+            all_pass |= rc;
+            all_fail &= rc;
+            let default_text = t::prdr_recipient(&address, word);
+            let r = match &outcome.user_message {
+                Some(m) => user_reply(code, m),
+                None => reply(&code.to_string(), &default_text),
+            };
+            self.send(r);
+            let logged = match outcome.log_message.as_ref().or(outcome.user_message.as_ref()) {
+                Some(m) => format!("PRDR {address} {m}"),
+                None => default_text,
+            };
+            self.log_among_acls(Targets::MAIN, logged);
+            if rc == 0 {
+                i += 1;
+            } else {
+                self.vars.recipients.remove(i);
+                if i < self.vars.recipients_dsn.len() {
+                    self.vars.recipients_dsn.remove(i);
+                }
+            }
+        }
+        let reply = t::prdr_final(all_fail == 2, all_pass == 0, &self.vars.message_id);
+        if self.vars.recipients.is_empty() {
+            self.send(format!("{reply}\r\n").into_bytes());
+            self.reset_transaction();
+            return false;
+        }
+        self.prdr_reply = Some(reply);
+        true
     }
 
     /// What Exim logs after the arrival of a message an ACL froze or
@@ -2176,7 +2268,7 @@ impl Session {
     fn message_headers(&mut self, added: &[String]) -> Result<Vec<SpoolHeader>, String> {
         let id = self.vars.message_id.clone();
         let sender = self.vars.sender_address.clone().unwrap_or_default();
-        let received_for = (self.vars.recipients.len() == 1).then(|| self.vars.recipients[0].clone());
+        let received_for = self.received_for.clone();
         let received = {
             let headers = self.message.headers.clone();
             let mut ctx = self.context(&headers);
@@ -2320,16 +2412,18 @@ impl Session {
     /// rejection an ACL asked for (the message is kept all the same).
     /// -bh follows the reply to the final dot with a note, in the same write.
     fn host_check_reply(&self, mut r: Vec<u8>) -> Vec<u8> {
-        if self.mode == SessionMode::HostCheck {
+        // Exim's note follows its usual reply, not PRDR's final one.
+        if self.mode == SessionMode::HostCheck && self.prdr_reply.is_none() {
             r.extend_from_slice(b"\n**** SMTP testing: that is not a real message id!\n\n");
         }
         r
     }
 
     fn data_reply(&self, id: &str) -> Vec<u8> {
-        match &self.fake_response {
-            Some((code, text)) => reply(&code.to_string(), text),
-            None => format!("250 OK id={id}\r\n").into_bytes(),
+        match (&self.fake_response, &self.prdr_reply) {
+            (Some((code, text)), _) => reply(&code.to_string(), text),
+            (None, Some(r)) => format!("{r}\r\n").into_bytes(),
+            (None, None) => format!("250 OK id={id}\r\n").into_bytes(),
         }
     }
 
@@ -2365,6 +2459,9 @@ impl Session {
                 s.push_str(&format!(":{id}"));
             }
         }
+        if self.vars.prdr_requested {
+            s.push_str(" PRDR");
+        }
         if self.chunking_active {
             // Received with BDAT.
             s.push_str(" K");
@@ -2393,7 +2490,9 @@ impl Session {
             }
         }
         if with_recipients {
-            s.push_str(&format!(" for {}", msg.recipients.join(" ")));
+            // Exim lists the recipients PRDR refused too.
+            let recipients = self.prdr_recipients.as_ref().unwrap_or(&msg.recipients);
+            s.push_str(&format!(" for {}", recipients.join(" ")));
         }
         s
     }
@@ -2409,7 +2508,8 @@ impl Session {
                 let line = format!("{} {}", msg.id, self.arrival_line(msg));
                 self.log(Targets::MAIN, line);
                 self.log_held(msg);
-                let chunked = self.chunking_active;
+                // A fake reply or PRDR's final one replaces BDAT's own.
+                let chunked = self.chunking_active && self.fake_response.is_none() && self.prdr_reply.is_none();
                 if chunked {
                     // Exim's message_size + message_linecount: the LF-ended
                     // bytes, one more for the blank line it puts before a

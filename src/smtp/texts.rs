@@ -19,6 +19,24 @@ pub const TEMP_PROBLEM: &str = "Temporary local problem - please try later";
 pub const ENTER_MESSAGE: &str = "Enter message, ending with \".\" on a line by itself";
 pub const RESET_OK: &str = "250 Reset OK\r\n";
 pub const NOOP_OK: &str = "250 OK\r\n";
+pub const MAIL_OK_PRDR: &str = "OK, PRDR Requested";
+pub const PRDR_BEGIN: &str = "353 PRDR content analysis beginning\r\n";
+
+/// A recipient's reply under PRDR, when its ACL gave no message.
+pub fn prdr_recipient(address: &str, word: &str) -> String {
+    format!("PRDR R=<{address}> {word}")
+}
+
+/// The reply to the data of a PRDR message that some recipient kept
+/// (sent once the DATA ACL accepts), or that none did.
+pub fn prdr_final(all_failed: bool, all_passed: bool, id: &str) -> String {
+    let (code, how) = match (all_failed, all_passed) {
+        (true, _) => ("550", "rejected for all recipients"),
+        (false, true) => ("250", "accepted"),
+        (false, false) => ("250", "accepted for some recipients"),
+    };
+    format!("{code} id={id} message {how}")
+}
 pub const ETRN_HASH: &str = "argument must begin with #";
 pub const UNEXPECTED_ARG: &str = "unexpected argument data";
 pub const BDAT_NOT_ADVERTISED: &str = "BDAT command used when CHUNKING not advertised";
