@@ -294,8 +294,10 @@ impl Context for BaseContext<'_> {
     }
 
     fn log(&mut self, line: &str) {
-        // Without a message, Exim's log lines in -be go to standard error.
-        eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+        // Without a message, Exim's log lines in -be go to standard error,
+        // as the bytes they stand for.
+        let text = format!("{} {line}\n", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+        let _ = std::io::stderr().write_all(&crate::bytes::to_bytes(&text));
     }
 
     fn leave_stale_socket(&mut self, name: &str) {
@@ -663,4 +665,73 @@ fn macro_error(e: &str) {
 /// well formed (`Abc`, `A${x}`) is an error, not an expansion.
 fn defines_macro(line: &str) -> bool {
     line.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+/// `-brw`: each argument through the configuration's rewrite rules.
+pub fn rewrite_test(config: &mut dyn ConfigView, state: &mut BeState, rules: &crate::rewrite::Rules, args: &[String]) -> i32 {
+    let mut ctx = BaseContext { config, state };
+    let qualify_recipient = ctx.computed("qualify_recipient").unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    for a in args {
+        let report = crate::rewrite::test::test(rules, a, &qualify_recipient, &mut BeRewrite { ctx: &mut ctx });
+        let _ = out.write_all(&crate::bytes::to_bytes(&report));
+    }
+    0
+}
+
+/// Rewriting outside a message: expansions and lists in the `-be` context.
+struct BeRewrite<'a, 'b> {
+    ctx: &'a mut BaseContext<'b>,
+}
+
+impl crate::rewrite::RewriteEnv for BeRewrite<'_, '_> {
+    fn expand(&mut self, text: &str, parts: Option<(&str, &str)>, numeric: Vec<String>) -> Result<String, ExpandError> {
+        match parts {
+            Some((local_part, domain)) => {
+                let mut with = expand::WithAddressParts { inner: &mut *self.ctx, local_part, domain };
+                expand::expand_string_from_zero(text, &mut with, numeric)
+            }
+            None => expand::expand_string_from_zero(text, &mut *self.ctx, numeric),
+        }
+    }
+
+    fn match_address(&mut self, subject: &str, item: &str) -> Option<Vec<String>> {
+        rewrite_key_match(&mut *self.ctx, subject, item)
+    }
+
+    fn match_regex(&mut self, subject: &str, pattern: &str) -> Option<Vec<String>> {
+        let re = lists::regex::compile(pattern, false).ok()?;
+        lists::regex::captures(&re, subject).ok().flatten()
+    }
+
+    fn log_panic(&mut self, line: &str) {
+        Context::log(&mut *self.ctx, line);
+    }
+
+    fn log_main(&mut self, line: &str) {
+        Context::log(&mut *self.ctx, line);
+    }
+
+    fn qualify_recipient(&self) -> String {
+        self.ctx.computed("qualify_recipient").unwrap_or_default()
+    }
+
+    fn log_rewrites(&self) -> bool {
+        let selector = self.ctx.config.option("log_selector").unwrap_or_default();
+        crate::smtp::config::LogSelector::parse(&selector).address_rewrite
+    }
+
+    fn headers_charset(&self) -> String {
+        self.ctx.config.option("headers_charset").unwrap_or_else(|| "UTF-8".into())
+    }
+}
+
+/// A rewrite rule's pattern is an address list of that one item, matched
+/// casefully; `$0` is the whole address whatever the item.
+pub fn rewrite_key_match(ctx: &mut dyn lists::ListContext, subject: &str, item: &str) -> Option<Vec<String>> {
+    match lists::match_address_item(ctx, subject, item, false) {
+        lists::ListMatch::Match(d) if d.numeric.is_empty() => Some(vec![subject.to_string()]),
+        lists::ListMatch::Match(d) => Some(d.numeric),
+        _ => None,
+    }
 }

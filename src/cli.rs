@@ -45,6 +45,7 @@ pub enum Mode {
     QueueCount,
     QueueRun(String),
     AddressTest,
+    RewriteTest,
     AddressVerify,
     MessageAction(String),
     ReadMessage,
@@ -67,6 +68,7 @@ impl Mode {
             Mode::QueueCount => "-bpc".into(),
             Mode::QueueRun(f) => f.clone(),
             Mode::AddressTest => "-bt".into(),
+            Mode::RewriteTest => "-brw".into(),
             Mode::AddressVerify => "-bv".into(),
             Mode::MessageAction(f) => f.clone(),
             Mode::ReadMessage => "-t".into(),
@@ -110,6 +112,7 @@ pub fn parse(argv: &[String]) -> Result<Options, BadOption> {
             "-bp" => o.mode = Some(Mode::QueueList),
             "-bpc" => o.mode = Some(Mode::QueueCount),
             "-bt" => o.mode = Some(Mode::AddressTest),
+            "-brw" => o.mode = Some(Mode::RewriteTest),
             "-bv" => o.mode = Some(Mode::AddressVerify),
             "-t" => o.mode = Some(Mode::ReadMessage),
             "-n" => o.no_labels = true,
@@ -208,7 +211,7 @@ pub fn main() -> i32 {
         return not_yet("delivery of a message from the command line");
     };
     match mode {
-        Mode::ExpandTest => {
+        Mode::ExpandTest | Mode::RewriteTest => {
             let path = opts.config_file.as_deref().map(std::path::Path::new);
             let mut config = match crate::config::Config::load(path, &opts.defines) {
                 Ok(c) => c,
@@ -238,6 +241,10 @@ pub fn main() -> i32 {
             let mut state = crate::be::BeState::new(&opts.origin, lookups, acls);
             if let Some(sender) = &opts.sender {
                 crate::be::set_sender(&mut config, &mut state, sender);
+            }
+            if mode == Mode::RewriteTest {
+                let rules = crate::rewrite::Rules::from_config(&config.rewrite_rules);
+                return crate::be::rewrite_test(&mut config, &mut state, &rules, &opts.args);
             }
             crate::be::run(&mut config, &mut state, &opts.args)
         }

@@ -22,6 +22,7 @@ pub mod parse;
 pub mod lookups;
 pub mod proxy;
 pub mod ratelimit;
+pub mod rewrite;
 pub mod smtp;
 pub mod spool;
 pub mod texts;

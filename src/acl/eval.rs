@@ -134,6 +134,21 @@ pub fn acl_expansion(env: &mut dyn AclEnv, state: &mut AclState, place: Where, n
     }
 }
 
+/// Expand a string in the ACLs' context but outside any ACL (an address
+/// rewrite's replacement during a session): `$local_part` and `$domain`
+/// when `parts` are given, `$0`... from `numeric`.
+pub fn expand_outside(env: &mut dyn AclEnv, state: &mut AclState, text: &str, parts: Option<(&str, &str)>, numeric: Vec<String>) -> Result<String, ExpandError> {
+    let mut it = Interp { env, state, place: Where::Expansion, recipient: None, args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default() };
+    let mut ctx = AclContext { it: &mut it };
+    match parts {
+        Some((local_part, domain)) => {
+            let mut with = expand::WithAddressParts { inner: &mut ctx, local_part, domain };
+            expand::expand_string_from_zero(text, &mut with, numeric)
+        }
+        None => expand::expand_string_from_zero(text, &mut ctx, numeric),
+    }
+}
+
 impl Interp<'_> {
     pub(crate) fn debug(&mut self, line: &str) {
         if self.tracing {

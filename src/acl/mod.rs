@@ -30,7 +30,7 @@ mod dialogues;
 mod tests;
 
 pub use env::{AclEnv, AclLog, AclSource, DnsAnswer, ListMatcher, Resolver, SessionVars, Verifier, VerifyOutcome};
-pub use eval::{acl_expansion, check, check_named, AclOutcome, Rc};
+pub use eval::{acl_expansion, check, check_named, expand_outside, AclOutcome, Rc};
 pub use hooks::{UnsetDefault, Where};
 pub use state::{AclState, HeaderPos};
 pub use statement::{Acl, RawItem, RawStatement, Verb};

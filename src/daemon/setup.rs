@@ -44,6 +44,7 @@ pub fn from_config(config: &crate::config::Config) -> Loaded {
     let get = |name: &str| ConfigView::option(config, name);
     let mut cfg = SmtpConfig::from_lookup(&get);
     cfg.options.insert("config_file".into(), config.config_file());
+    cfg.rewrite = Arc::new(crate::rewrite::Rules::from_config(&config.rewrite_rules));
     let acls = Arc::new(AclSetup::from_config(config).unwrap_or_else(|e| {
         // The configuration reader has checked the ACLs' syntax already.
         eprintln!("{e}");

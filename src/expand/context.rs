@@ -96,3 +96,61 @@ pub trait Context {
     }
 
 }
+
+/// A context with `$local_part` and `$domain` set for one expansion (an
+/// address rewrite's replacement), everything else the inner context's.
+pub struct WithAddressParts<'a> {
+    pub inner: &'a mut dyn Context,
+    pub local_part: &'a str,
+    pub domain: &'a str,
+}
+
+impl Context for WithAddressParts<'_> {
+    fn variable(&self, name: &str) -> Option<String> {
+        match name {
+            "local_part" => Some(self.local_part.to_string()),
+            "domain" => Some(self.domain.to_string()),
+            _ => self.inner.variable(name),
+        }
+    }
+    fn header(&self, kind: HeaderKind, name: &str) -> Option<String> {
+        self.inner.header(kind, name)
+    }
+    fn named_list(&self, kind: Option<char>, name: &str) -> Option<(char, String)> {
+        self.inner.named_list(kind, name)
+    }
+    fn config_option(&self, name: &str) -> Option<String> {
+        self.inner.config_option(name)
+    }
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
+        self.inner.lookup(key, search_type, query)
+    }
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {
+        self.inner.match_list(kind, subject, list)
+    }
+    fn acl(&mut self, name: &str, args: &[String]) -> Result<String, ExpandError> {
+        self.inner.acl(name, args)
+    }
+    fn acl_condition(&mut self, name: &str, args: &[String]) -> Result<(bool, String), ExpandError> {
+        self.inner.acl_condition(name, args)
+    }
+    fn run(&mut self, options: &str, command: &str) -> Result<super::run::RunResult, ExpandError> {
+        self.inner.run(options, command)
+    }
+    fn set_variable(&mut self, name: &str, value: String) {
+        self.inner.set_variable(name, value)
+    }
+    fn is_tainted(&self, name: &str) -> bool {
+        // The address comes from the message.
+        matches!(name, "local_part" | "domain") || self.inner.is_tainted(name)
+    }
+    fn log(&mut self, line: &str) {
+        self.inner.log(line)
+    }
+    fn leave_stale_socket(&mut self, name: &str) {
+        self.inner.leave_stale_socket(name)
+    }
+    fn take_stale_socket(&mut self, name: &str) -> bool {
+        self.inner.take_stale_socket(name)
+    }
+}

@@ -52,6 +52,12 @@ impl<'c> Evaluator<'c> {
         self
     }
 
+    /// Start with `$0`, `$1`... set to `values`.
+    pub fn with_numeric_from_zero(mut self, values: Vec<String>) -> Self {
+        self.numeric = values;
+        self
+    }
+
     /// $item for the next list item, in the buffer the last one used.
     fn set_item(&mut self, text: &str) {
         let mut buf = self.item.take().unwrap_or_default();
@@ -876,7 +882,8 @@ impl<'c> Evaluator<'c> {
                 match self.ctx.match_list(kind, &v[0], &v[1])? {
                     Some(found) => {
                         self.value = found.value;
-                        if !found.numeric.is_empty() {
+                        // Exim's match_address leaves $0, $1... as they were.
+                        if !found.numeric.is_empty() && id != CondId::MatchAddress {
                             self.numeric = found.numeric;
                         }
                         Ok(true)

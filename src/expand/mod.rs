@@ -37,8 +37,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use arith::{readconf_printtime, readconf_readtime};
-pub use context::{Context, Found, ListKind};
+pub use context::{Context, Found, ListKind, WithAddressParts};
 pub use error::ExpandError;
+pub use encode::rfc2047;
 pub use eval::Evaluator;
 pub use regex_cache::pcre_pattern as regex_pattern;
 pub use run::RunResult;
@@ -210,6 +211,15 @@ pub fn expand_into(source: &str, ctx: &mut dyn Context, out: &mut String) -> Res
 pub fn expand_string_numbered(source: &str, ctx: &mut dyn Context, values: &[String]) -> Result<String, ExpandError> {
     match compile(source) {
         Ok(c) => Evaluator::new(ctx).with_numeric(values).seq(&c.nodes),
+        Err(e) => Err(error_as_exim_meets_it(source, e, ctx)),
+    }
+}
+
+/// Compile and evaluate with the numeric variables set from `$0` on
+/// (an address rewrite's match).
+pub fn expand_string_from_zero(source: &str, ctx: &mut dyn Context, numeric: Vec<String>) -> Result<String, ExpandError> {
+    match compile(source) {
+        Ok(c) => Evaluator::new(ctx).with_numeric_from_zero(numeric).seq(&c.nodes),
         Err(e) => Err(error_as_exim_meets_it(source, e, ctx)),
     }
 }

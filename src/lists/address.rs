@@ -130,10 +130,11 @@ pub fn check_address(ctx: &mut dyn ListContext, a: &AddressSubject, pattern: &st
             if !local_part_matches(slp, plp, a.caseless) {
                 return ItemRc::Fail;
             }
+            // $1 is the part of the local part a leading * matched; the
+            // domain's own variables follow (recorded from Exim's rewrites).
             if let Some(tail) = plp.strip_prefix('*') {
                 numeric.push(slp[..slp.len() - tail.len()].to_string());
             }
-            numeric.push(slp.to_string());
             (plp, &pattern[pd + 1..])
         }
         None => ("", pattern),

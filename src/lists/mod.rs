@@ -201,6 +201,14 @@ pub fn match_address(ctx: &mut dyn ListContext, address: &str, list: &str, casel
     check::check_list(ctx, list, ListSep::Default, ListKind::Address, &mut check::Subject::Address(&mut a), false)
 }
 
+/// Check an address against a list of one item, never split (Exim's
+/// match_address_list() with an impossible separator: a rewrite rule's
+/// pattern).
+pub fn match_address_item(ctx: &mut dyn ListContext, address: &str, item: &str, caseless: bool) -> ListMatch {
+    let mut a = address::AddressSubject::new(address, caseless);
+    check::check_list(ctx, item, ListSep::Fixed(0), ListKind::Address, &mut check::Subject::Address(&mut a), false)
+}
+
 /// Check a host against a host list (verify_check_this_host()).
 pub fn match_host(ctx: &mut dyn ListContext, host: &HostSubject, list: &str) -> ListMatch {
     if let Some(m) = match_compiled_host(ctx, host, list) {

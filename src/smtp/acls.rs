@@ -257,6 +257,10 @@ impl AclHooks for ConfiguredAcls {
     fn data(&mut self, v: &SessionVars, headers: &[String]) -> AclOutcome {
         self.run(AclWhere::Data, v, None, headers)
     }
+    fn with_rewrite_env(&mut self, v: &SessionVars, headers: &[String], job: &mut dyn FnMut(&mut dyn crate::rewrite::RewriteEnv)) -> bool {
+        job(&mut SessionRewrite { acls: self, vars: v, headers });
+        true
+    }
     fn log_now(&mut self, targets: crate::log::Targets, text: &str) -> bool {
         self.log.write(targets, text);
         true
@@ -290,6 +294,71 @@ impl AclHooks for ConfiguredAcls {
     }
     fn auth(&mut self, v: &SessionVars, mechanism: &str) -> AclOutcome {
         self.run(AclWhere::Auth, v, Some(mechanism), &[])
+    }
+}
+
+/// Address rewriting during a session: replacements are expanded as ACL
+/// strings are, rule patterns matched by the session's list engine.
+struct SessionRewrite<'a> {
+    acls: &'a mut ConfiguredAcls,
+    vars: &'a SessionVars,
+    headers: &'a [String],
+}
+
+impl SessionRewrite<'_> {
+    fn env(&mut self) -> (Env<'_>, &mut AclState) {
+        let a = &mut *self.acls;
+        let env = Env {
+            store: &a.setup.store,
+            vars: self.vars,
+            cfg: &a.cfg,
+            hosts: &*a.hosts,
+            headers: self.headers,
+            log: &a.log,
+            lists: &mut a.lists,
+            hints: &mut a.hints,
+            trace: a.trace.as_ref(),
+            indent: 0,
+            text_origin: a.setup.text_origin.clone(),
+            notquit_reason: None,
+        };
+        (env, &mut a.state)
+    }
+}
+
+impl crate::rewrite::RewriteEnv for SessionRewrite<'_> {
+    fn expand(&mut self, text: &str, parts: Option<(&str, &str)>, numeric: Vec<String>) -> Result<String, crate::expand::ExpandError> {
+        let (mut env, state) = self.env();
+        acl::expand_outside(&mut env, state, text, parts, numeric)
+    }
+    fn match_address(&mut self, subject: &str, item: &str) -> Option<Vec<String>> {
+        // -bh shows the match as it shows an ACL's.
+        let (mut env, _) = self.env();
+        env.lists.tracing = env.trace.is_some();
+        let r = crate::be::rewrite_key_match(env.lists, subject, item);
+        env.flush_lists();
+        r
+    }
+    fn match_regex(&mut self, subject: &str, pattern: &str) -> Option<Vec<String>> {
+        let re = lists::regex::compile(pattern, false).ok()?;
+        lists::regex::captures(&re, subject).ok().flatten()
+    }
+    fn log_panic(&mut self, line: &str) {
+        let (mut env, _) = self.env();
+        acl::AclLog::log(&mut env, &["main", "panic"], line);
+    }
+    fn log_main(&mut self, line: &str) {
+        let (mut env, _) = self.env();
+        acl::AclLog::log(&mut env, &["main"], line);
+    }
+    fn log_rewrites(&self) -> bool {
+        self.acls.cfg.log_selector.address_rewrite
+    }
+    fn qualify_recipient(&self) -> String {
+        self.acls.cfg.qualify_recipient.clone()
+    }
+    fn headers_charset(&self) -> String {
+        self.acls.cfg.options.get("headers_charset").cloned().unwrap_or_else(|| "UTF-8".into())
     }
 }
 

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
+    /// The `begin rewrite` rules.
+    pub rewrite: std::sync::Arc<crate::rewrite::Rules>,
     /// Every option as set, for expansion variables that name options.
     pub options: HashMap<String, String>,
     /// The host and domain list options the session checks, as set or
@@ -143,6 +145,8 @@ pub struct LogSelector {
     pub millisec: bool,
     /// `list matching forced to fail: ...` for a list item that cannot be checked.
     pub unknown_in_list: bool,
+    /// A line for each address rewrite.
+    pub address_rewrite: bool,
 }
 
 impl LogSelector {
@@ -201,6 +205,7 @@ impl LogSelector {
                     etrn: on,
                     millisec: on,
                     unknown_in_list: on,
+                    address_rewrite: on,
                 };
                 let _ = keep;
                 continue;
@@ -231,6 +236,7 @@ impl LogSelector {
                 "connection_reject" => &mut s.connection_reject,
                 "etrn" => &mut s.etrn,
                 "millisec" => &mut s.millisec,
+                "address_rewrite" => &mut s.address_rewrite,
                 _ => continue,
             };
             *slot = on;
@@ -314,6 +320,7 @@ impl SmtpConfig {
             })
             .collect();
         SmtpConfig {
+            rewrite: Default::default(),
             options,
             lists,
             smtp_active_hostname: set("smtp_active_hostname"),

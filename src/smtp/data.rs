@@ -25,6 +25,12 @@ pub struct MessageData {
     /// ... and the line after it is complete: Exim gives up before the
     /// next byte, with this many header lines read.
     pub bare_lf_headers: Option<usize>,
+    /// Header lines that rewriting replaced: where, and their old text.
+    pub rewritten: Vec<(usize, String)>,
+    /// The lines added at the end of the header lines, with their -H
+    /// types: Exim's own for local input, X-rewrote- notes (deleted), and
+    /// those the ACLs before DATA added.
+    pub early: Vec<(char, String)>,
 }
 
 /// A header line starts with a field name and a colon. Exim takes bytes

@@ -108,6 +108,12 @@ pub trait AclHooks {
     fn log_now(&mut self, _targets: crate::log::Targets, _text: &str) -> bool {
         false
     }
+    /// Run `job` with what address rewriting needs (expansions, lists and
+    /// the log in the session's context); false when these hooks have
+    /// none to give.
+    fn with_rewrite_env(&mut self, _v: &SessionVars, _headers: &[String], _job: &mut dyn FnMut(&mut dyn crate::rewrite::RewriteEnv)) -> bool {
+        false
+    }
     /// Run after the data of a message that asked for PRDR, once for
     /// each recipient.
     fn prdr(&mut self, v: &SessionVars, _headers: &[String], _recipient: &str) -> AclOutcome {

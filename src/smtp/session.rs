@@ -312,6 +312,9 @@ pub struct Session {
     received_for: Option<String>,
     /// The recipients before PRDR dropped any, for the arrival line.
     prdr_recipients: Option<Vec<String>>,
+    /// Header lines the MAIL, RCPT and predata ACLs added; they join the
+    /// message before the DATA ACL runs.
+    pre_data_headers: Vec<String>,
     /// MAIL's ACL said `discard`: its log message for each recipient.
     mail_discard: Option<Option<String>>,
     /// Which ACL discarded recipients ("MAIL", "RCPT", "DATA"): a DATA
@@ -501,6 +504,7 @@ impl Session {
             prdr_reply: None,
             received_for: None,
             prdr_recipients: None,
+            pre_data_headers: Vec::new(),
             mail_discard: None,
             discarded: None,
             last_was_rcpt: false,
@@ -1134,7 +1138,7 @@ impl Session {
             Verb::Data => self.data(was_rcpt),
             Verb::Bdat => self.bdat(&arg, was_rcpt),
             Verb::Rset => {
-                self.vars.log_id.clear();
+                self.forget_log_id();
                 self.reset_transaction();
                 self.send_str(t::RESET_OK);
             }
@@ -1200,6 +1204,7 @@ impl Session {
         self.vars.prdr_requested = false;
         self.prdr_reply = None;
         self.prdr_recipients = None;
+        self.pre_data_headers.clear();
         self.vars.message_id.clear();
         self.vars.authenticated_sender = None;
         self.vars.mail_dsn = crate::dsn::MailDsn::default();
@@ -1244,7 +1249,7 @@ impl Session {
             self.sync_failure();
             return;
         }
-        self.vars.log_id.clear();
+        self.forget_log_id();
         // A refused HELO/EHLO leaves the earlier greeting and the
         // transaction as they were; only the name is forgotten.
         let junk_ok = self.helo_accept_junk;
@@ -1438,9 +1443,17 @@ impl Session {
         Ok(true)
     }
 
+    /// A new transaction: log lines no longer name the last message, except
+    /// under -bh, where Exim's lines keep its id to the end of the session.
+    fn forget_log_id(&mut self) {
+        if self.mode != SessionMode::HostCheck {
+            self.vars.log_id.clear();
+        }
+    }
+
     fn mail(&mut self, arg: &str) {
         self.last_was_rej_mail = true;
-        self.vars.log_id.clear();
+        self.forget_log_id();
         if !self.cfg_helo_required_ok() {
             self.send_str("503 HELO or EHLO required\r\n");
             let h = self.vars.host_and_ident(false);
@@ -1480,6 +1493,8 @@ impl Session {
                 }
             }
         }
+        let rewritten = self.rewrite_smtp_argument(rest);
+        let rest = rewritten.as_deref().unwrap_or(rest);
         let parsed = match address::parse(rest, true, self.cfg.allow_domain_literals) {
             Ok(p) => p,
             Err(e) => {
@@ -1519,6 +1534,7 @@ impl Session {
         self.vars.received_protocol = self.protocol();
         let mut outcome = self.acls.mail(&self.vars);
         self.keep_host_names(outcome.host_names.take());
+        self.pre_data_headers.append(&mut outcome.add_headers);
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         match outcome.verdict {
             AclVerdict::Accept | AclVerdict::Discard => {
@@ -1574,6 +1590,8 @@ impl Session {
                 return;
             }
         };
+        let rewritten = self.rewrite_smtp_argument(rest);
+        let rest = rewritten.as_deref().unwrap_or(rest);
         let parsed = match address::parse(rest, false, self.cfg.allow_domain_literals) {
             Ok(p) => p,
             Err(e) => {
@@ -1615,6 +1633,8 @@ impl Session {
             return;
         }
         let mut outcome = self.acls.rcpt(&self.vars, &recipient);
+        // Whatever the verdict, as in Exim.
+        self.pre_data_headers.append(&mut outcome.add_headers);
         self.keep_host_names(outcome.host_names.take());
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict == AclVerdict::Accept && !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
@@ -1835,6 +1855,7 @@ impl Session {
         }
         let mut outcome = self.acls.predata(&self.vars);
         self.keep_host_names(outcome.host_names.take());
+        self.pre_data_headers.append(&mut outcome.add_headers);
         self.enforce_sync = outcome.enforce_sync.unwrap_or(self.enforce_sync);
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Predata, &outcome, "");
@@ -2058,6 +2079,7 @@ impl Session {
             self.reset_transaction();
             return;
         }
+        self.header_end();
         // Exim writes Received: before PRDR can drop recipients.
         self.received_for = (self.vars.recipients.len() == 1).then(|| self.vars.recipients[0].clone());
         let headers = match self.message_headers(&[]) {
@@ -2072,8 +2094,12 @@ impl Session {
             return;
         }
         // With every recipient discarded Exim does not run the DATA ACL.
-        let mut outcome =
-            if self.vars.recipients.is_empty() { AclOutcome::accept() } else { self.acls.data(&self.vars, &self.message.headers) };
+        let mut outcome = if self.vars.recipients.is_empty() {
+            AclOutcome::accept()
+        } else {
+            let visible = self.visible_headers();
+            self.acls.data(&self.vars, &visible)
+        };
         self.keep_host_names(outcome.host_names.take());
         if outcome.verdict != AclVerdict::Accept && outcome.verdict != AclVerdict::Discard {
             self.acl_fail_data(&outcome, &headers);
@@ -2121,6 +2147,119 @@ impl Session {
         self.state = State::AwaitSpool;
     }
 
+    /// A MAIL or RCPT argument rewritten by the rules with the `S` flag.
+    fn rewrite_smtp_argument(&mut self, argument: &str) -> Option<String> {
+        let rules = self.cfg.rewrite.clone();
+        if rules.exist & crate::rewrite::flags::SMTP == 0 {
+            return None;
+        }
+        let mut out = None;
+        self.acls.with_rewrite_env(&self.vars, &[], &mut |env| out = crate::rewrite::rewrite_smtp(&rules, argument, env));
+        out
+    }
+
+    /// What Exim does at the end of the header lines (receive_msg()): for
+    /// local input the Message-Id:, From: and Date: it supplies; the
+    /// envelope recipients and sender rewritten (with X-rewrote- notes,
+    /// kept as deleted lines); the addresses in the header lines
+    /// qualified when the client may send unqualified ones, and
+    /// rewritten. These lines, then those the MAIL, RCPT and predata ACLs
+    /// added (once each), are in place before the DATA ACL runs.
+    fn header_end(&mut self) {
+        let rules = self.cfg.rewrite.clone();
+        let cfg = self.cfg.clone();
+        let fixups = self.is_local() && self.submission.is_none() && !self.suppress_local_fixups;
+        let id = self.vars.message_id.clone();
+        let mut early: Vec<(char, String)> = Vec::new();
+        if fixups && self.message.header("message-id").is_none() && self.message.header("resent-message-id").is_none() {
+            early.push(('I', format!("Message-Id: <E{id}@{}>\n", cfg.primary_hostname)));
+        }
+        let mut headers = self.message.headers.clone();
+        let mut recipients = self.vars.recipients.clone();
+        let original_sender = self.vars.sender_address.clone().unwrap_or_default();
+        let mut sender = original_sender.clone();
+        let mut replaced = Vec::new();
+        let (allow_sender, allow_recipient) = (self.vars.allow_unqualified_sender, self.vars.allow_unqualified_recipient);
+        let add_from = fixups && self.message.header("from").is_none() && !original_sender.is_empty();
+        let add_date = fixups && self.message.header("date").is_none();
+        let policy = crate::rewrite::header::HeaderPolicy {
+            rules: &rules,
+            allow_unqualified_sender: allow_sender,
+            allow_unqualified_recipient: allow_recipient,
+            qualify_domain: &cfg.qualify_domain,
+            qualify_recipient: &cfg.qualify_recipient,
+            allow_domain_literals: cfg.allow_domain_literals,
+        };
+        let snapshot = headers.clone();
+        let mut rewrite = |env: &mut dyn crate::rewrite::RewriteEnv| {
+            for r in recipients.iter_mut() {
+                let new = crate::rewrite::rewrite_envelope(&rules, r, true, &cfg.qualify_recipient, env);
+                early.extend(new.steps.iter().map(|s| ('*', format!("X-rewrote-original-recipient: {s}\n"))));
+                *r = new.address;
+            }
+            // The From: Exim supplies is a header line like the others,
+            // rewritten after those received.
+            let from_at = add_from.then(|| {
+                early.push(('F', format!("From: {original_sender}\n")));
+                early.len() - 1
+            });
+            if !sender.is_empty() {
+                let new = crate::rewrite::rewrite_envelope(&rules, &sender, false, &cfg.qualify_domain, env);
+                sender = new.address;
+                early.extend(new.steps.iter().map(|s| ('*', format!("X-rewrote-sender: {s}\n"))));
+            }
+            for (i, h) in headers.iter_mut().enumerate() {
+                let Some(flag) = crate::rewrite::header::flag_for(header_flag(h)) else { continue };
+                if let Some(new) = crate::rewrite::header::rewrite_header(h, flag, &policy, env) {
+                    replaced.push((i, std::mem::replace(h, new)));
+                }
+            }
+            if let Some(at) = from_at {
+                if let Some(new) = crate::rewrite::header::rewrite_header(&early[at].1, crate::rewrite::flags::FROM, &policy, env) {
+                    early[at].0 = '*';
+                    early.insert(at + 1, ('F', new));
+                }
+            }
+        };
+        let wanted = !rules.is_empty() || allow_sender || allow_recipient;
+        let ran = wanted && self.acls.with_rewrite_env(&self.vars, &snapshot, &mut |env| rewrite(env));
+        if !ran {
+            // No rewriting: Exim's line in its place all the same.
+            if add_from {
+                early.push(('F', format!("From: {original_sender}\n")));
+            }
+        } else {
+            self.vars.recipients = recipients;
+            if self.vars.sender_address.is_some() {
+                self.vars.sender_address = Some(sender);
+            }
+            self.message.headers = headers;
+            self.message.rewritten = replaced;
+        }
+        if add_date {
+            early.push((' ', format!("Date: {}\n", rfc822_date())));
+        }
+        // An identical line is added once.
+        let mut acl_added: Vec<String> = Vec::new();
+        for h in std::mem::take(&mut self.pre_data_headers) {
+            if !acl_added.contains(&h) {
+                acl_added.push(h);
+            }
+        }
+        early.extend(acl_added.into_iter().map(|h| {
+            let text = header_line(&h);
+            (header_flag(&text), text)
+        }));
+        self.message.early = early;
+    }
+
+    /// The header lines an ACL after the data sees: those received (as
+    /// rewritten), then those added at their end, deleted ones left out.
+    fn visible_headers(&self) -> Vec<String> {
+        let early = self.message.early.iter().filter(|(f, _)| *f != '*').map(|(_, t)| t.clone());
+        self.message.headers.iter().cloned().chain(early).collect()
+    }
+
     /// PRDR: with more than one recipient, the PRDR ACL runs for each and
     /// each gets its own reply; those it does not accept are dropped.
     /// False when none is left, and the transaction is over.
@@ -2139,7 +2278,8 @@ impl Session {
         let mut i = 0;
         while i < self.vars.recipients.len() {
             let address = self.vars.recipients[i].clone();
-            let outcome = self.acls.prdr(&self.vars, &self.message.headers, &address);
+            let visible = self.visible_headers();
+            let outcome = self.acls.prdr(&self.vars, &visible, &address);
             let (rc, code, word) = match outcome.verdict {
                 AclVerdict::Accept => (0, 250, "acceptance"),
                 AclVerdict::Discard => (7, 250, "acceptance"),
@@ -2266,8 +2406,6 @@ impl Session {
     /// The header lines as they go to the spool: Received:, the message's
     /// own, those ACLs added, and for local input the ones Exim supplies.
     fn message_headers(&mut self, added: &[String]) -> Result<Vec<SpoolHeader>, String> {
-        let id = self.vars.message_id.clone();
-        let sender = self.vars.sender_address.clone().unwrap_or_default();
         let received_for = self.received_for.clone();
         let received = {
             let headers = self.message.headers.clone();
@@ -2275,11 +2413,24 @@ impl Session {
             received_header(&mut ctx, &self.cfg.received_header_text, received_for.as_deref())?
         };
         let mut headers = vec![SpoolHeader { flag: 'P', text: received }];
-        for h in &self.message.headers {
+        for (i, h) in self.message.headers.iter().enumerate() {
+            // A rewritten header line follows its old form, marked deleted.
+            if let Some((_, old)) = self.message.rewritten.iter().find(|(j, _)| *j == i) {
+                headers.push(SpoolHeader { flag: '*', text: old.clone() });
+            }
             headers.push(SpoolHeader { flag: header_flag(h), text: h.clone() });
         }
+        headers.extend(self.message.early.iter().map(|(flag, text)| SpoolHeader { flag: *flag, text: text.clone() }));
+        // The DATA ACL's lines, once each; those equal to a line added
+        // before the DATA ACL are kept (Exim compares within each batch).
+        let mut data_added: Vec<&String> = Vec::new();
         for h in added {
-            let text = format!("{h}\n");
+            if !data_added.contains(&h) {
+                data_added.push(h);
+            }
+        }
+        for h in data_added {
+            let text = header_line(h);
             headers.push(SpoolHeader { flag: header_flag(&text), text });
         }
         if self.suppress_local_fixups {
@@ -2287,17 +2438,6 @@ impl Session {
         }
         if let Some((submission, given)) = self.submission.clone() {
             self.submission_fixups(&mut headers, &submission, given.as_deref().unwrap_or_default());
-        } else if self.is_local() {
-            if self.message.header("message-id").is_none() && self.message.header("resent-message-id").is_none() {
-                let text = format!("Message-Id: <E{id}@{}>\n", self.cfg.primary_hostname);
-                headers.push(SpoolHeader { flag: 'I', text });
-            }
-            if self.message.header("from").is_none() && !sender.is_empty() {
-                headers.push(SpoolHeader { flag: 'F', text: format!("From: {sender}\n") });
-            }
-            if self.message.header("date").is_none() {
-                headers.push(SpoolHeader { flag: ' ', text: format!("Date: {}\n", rfc822_date()) });
-            }
         }
         Ok(headers)
     }
@@ -3070,6 +3210,15 @@ mod split_tests {
 }
 
 /// The Date: header Exim adds: RFC 2822 local time.
+/// An ACL's added header line as it is stored: ending in one newline.
+fn header_line(h: &str) -> String {
+    if h.ends_with('\n') {
+        h.to_string()
+    } else {
+        format!("{h}\n")
+    }
+}
+
 fn rfc822_date() -> String {
     chrono::Local::now().format("%a, %d %b %Y %H:%M:%S %z").to_string()
 }
