@@ -40,70 +40,84 @@ impl Eval<'_> {
         }
     }
 
-    fn binary(&mut self, ops: &[u8], next: fn(&mut Self) -> i64, apply: fn(&mut Self, u8, i64, i64) -> i64) -> i64 {
-        let mut x = next(self);
-        while self.error.is_none() && ops.contains(&self.peek()) {
-            let op = self.peek();
-            self.pos += 1;
-            let y = next(self);
-            if self.error.is_some() {
-                break;
-            }
-            x = apply(self, op, x, y);
-        }
-        x
-    }
-
-    fn or(&mut self) -> i64 {
-        self.binary(b"|", Self::xor, |_, _, x, y| x | y)
-    }
-
-    fn xor(&mut self) -> i64 {
-        self.binary(b"^", Self::and, |_, _, x, y| x ^ y)
-    }
-
-    fn and(&mut self) -> i64 {
-        self.binary(b"&", Self::shift, |_, _, x, y| x & y)
-    }
-
-    fn shift(&mut self) -> i64 {
-        let mut x = self.sum();
-        while self.error.is_none() && matches!(self.peek(), b'<' | b'>') && self.peek2() == self.peek() {
-            let op = self.peek();
-            self.pos += 2;
-            let y = self.sum();
-            if self.error.is_some() {
-                break;
-            }
-            let sh = (y & 63) as u32;
-            x = if op == b'<' { x.wrapping_shl(sh) } else { x.wrapping_shr(sh) };
-        }
-        x
-    }
-
-    fn sum(&mut self) -> i64 {
-        self.binary(b"+-", Self::mult, |e, op, x, y| {
-            let r = if op == b'+' { x.checked_add(y) } else { x.checked_sub(y) };
-            r.unwrap_or_else(|| {
-                e.error = Some(if op == b'+' { "overflow in sum" } else { "overflow in difference" });
-                0
-            })
+    /// The binary operator at the cursor: its byte, precedence (Exim's
+    /// levels, `|` lowest) and length.
+    fn operator(&self) -> Option<(u8, u8, usize)> {
+        Some(match self.peek() {
+            b'|' => (b'|', 1, 1),
+            b'^' => (b'^', 2, 1),
+            b'&' => (b'&', 3, 1),
+            c @ (b'<' | b'>') if self.peek2() == c => (c, 4, 2),
+            c @ (b'+' | b'-') => (c, 5, 1),
+            c @ (b'*' | b'/' | b'%') => (c, 6, 1),
+            _ => return None,
         })
     }
 
-    fn mult(&mut self) -> i64 {
-        self.binary(b"*/%", Self::unary, |e, op, x, y| match op {
+    /// Exim's chain of one function per precedence level (eval_expr, then
+    /// eval_op_or ... eval_op_mult), as precedence climbing: the same
+    /// operands read and operations done in the same order, left to
+    /// right, with the same errors, without a call per level per operand.
+    fn or(&mut self) -> i64 {
+        self.climb(1)
+    }
+
+    fn climb(&mut self, min: u8) -> i64 {
+        let mut x = self.unary();
+        while self.error.is_none() {
+            let Some((op, prec, len)) = self.operator().filter(|o| o.1 >= min) else { break };
+            self.pos += len;
+            let y = self.climb(prec + 1);
+            if self.error.is_some() {
+                break;
+            }
+            x = self.apply(op, x, y);
+        }
+        x
+    }
+
+    fn apply(&mut self, op: u8, x: i64, y: i64) -> i64 {
+        match op {
+            b'|' => x | y,
+            b'^' => x ^ y,
+            b'&' => x & y,
+            b'<' | b'>' => {
+                let sh = (y & 63) as u32;
+                if op == b'<' {
+                    x.wrapping_shl(sh)
+                } else {
+                    x.wrapping_shr(sh)
+                }
+            }
+            // Exim's "over-conservative" overflow test, the same for a sum
+            // and a difference, as its build computes it (measured against
+            // Exim 4.96: any left operand from 2^62 - 1 up overflows, a
+            // negative one only when both are -(2^62 - 1) or less; so
+            // 9223372036854775765 - 4 overflows and -9223372036854775806 -
+            // 9223372036854775806 is 4). What passes it wraps round.
+            b'+' | b'-' => {
+                const HALF: i64 = i64::MAX / 2;
+                if x >= HALF || (x <= -HALF && y <= -HALF) {
+                    self.error = Some(if op == b'+' { "overflow in sum" } else { "overflow in difference" });
+                    return 0;
+                }
+                if op == b'+' {
+                    x.wrapping_add(y)
+                } else {
+                    x.wrapping_sub(y)
+                }
+            }
             // Exim checks sums but not products: they wrap round.
             b'*' => x.wrapping_mul(y),
             _ if y == 0 => {
-                e.error = Some(if op == b'/' { "divide by zero" } else { "modulo by zero" });
+                self.error = Some(if op == b'/' { "divide by zero" } else { "modulo by zero" });
                 0
             }
             // The one quotient that overflows gives the largest number.
             b'/' if x == i64::MIN && y == -1 => i64::MAX,
             b'/' => x / y,
             _ => x.wrapping_rem(y),
-        })
+        }
     }
 
     fn unary(&mut self) -> i64 {
