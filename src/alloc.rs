@@ -36,8 +36,13 @@ thread_local! {
     };
 }
 
+/// Whether any thread caches: until one does, no thread looks at its
+/// cache at all (the daemon's threads never do).
+static ANY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Cache small blocks on this thread from now on.
 pub fn cache_on_this_thread() {
+    ANY.store(true, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: the cache is this thread's own and no borrow of it is live.
     let _ = CACHE.try_with(|c| unsafe { (*c.get()).enabled = true });
 }
@@ -59,6 +64,9 @@ fn class_layout(class: usize) -> Layout {
 
 #[inline]
 fn with_cache<R>(f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
+    if !ANY.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     // SAFETY: the cache is only touched inside this module, never across
     // a call that could come back into it.
     CACHE.try_with(|c| f(unsafe { &mut *c.get() })).ok()
