@@ -6,9 +6,10 @@
 //! `-be` glibc's malloc and free were a fifth of the cost of a line. A
 //! thread that turns the cache on (`-be`, which runs on one thread) keeps
 //! up to `KEEP` freed blocks of each size class and hands them out again
-//! without a call into malloc. Other threads (the daemon's) use the
-//! system allocator as it is, so no block is left in the cache of a
-//! thread that ends.
+//! without a call into malloc. Until then (and in processes that never
+//! turn it on, the daemon) every call goes straight to the system
+//! allocator; only the thread that turned caching on keeps blocks, so
+//! none is left in the cache of a thread that ends.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
@@ -53,30 +54,40 @@ fn class(layout: Layout) -> Option<usize> {
     (layout.size() <= SMALL && layout.align() <= STEP).then(|| (layout.size().max(1) - 1) / STEP)
 }
 
-/// Every small block is made with its class's full size, whichever
-/// thread makes it, so that a block freed into a cache serves any size of
-/// its class.
+/// A block made for the cache has its class's full size, so that it
+/// serves any size of its class when it comes back.
 #[inline]
 fn class_layout(class: usize) -> Layout {
     // SAFETY: the size is a non-zero multiple of the alignment, a power of two.
     unsafe { Layout::from_size_align_unchecked((class + 1) * STEP, STEP) }
 }
 
+/// Whether the block at `ptr` (from the system's malloc) holds `size`
+/// bytes: blocks made before caching began have their own sizes.
+#[inline]
+fn holds(ptr: *mut u8, size: usize) -> bool {
+    // SAFETY: ptr came from the system allocator, which is malloc.
+    unsafe { libc::malloc_usable_size(ptr.cast()) >= size }
+}
+
 #[inline]
 fn with_cache<R>(f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
-    if !ANY.load(std::sync::atomic::Ordering::Relaxed) {
-        return None;
-    }
     // SAFETY: the cache is only touched inside this module, never across
     // a call that could come back into it.
     CACHE.try_with(|c| f(unsafe { &mut *c.get() })).ok()
 }
 
+#[inline]
+fn caching() -> bool {
+    ANY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(class) = class(layout) else {
-            return unsafe { System.alloc(layout) };
+        let class = match class(layout) {
+            Some(c) if caching() => c,
+            _ => return unsafe { System.alloc(layout) },
         };
         let cached = with_cache(|c| {
             let head = c.heads[class];
@@ -96,11 +107,12 @@ unsafe impl GlobalAlloc for Allocator {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let Some(class) = class(layout) else {
-            return unsafe { System.dealloc(ptr, layout) };
+        let class = match class(layout) {
+            Some(c) if caching() => c,
+            _ => return unsafe { System.dealloc(ptr, layout) },
         };
         let kept = with_cache(|c| {
-            if !c.enabled || c.counts[class] >= KEEP {
+            if !c.enabled || c.counts[class] >= KEEP || !holds(ptr, class_layout(class).size()) {
                 return false;
             }
             // SAFETY: the block is at least one word long and ours now.
@@ -110,17 +122,20 @@ unsafe impl GlobalAlloc for Allocator {
             true
         });
         if kept != Some(true) {
-            unsafe { System.dealloc(ptr, class_layout(class)) }
+            unsafe { System.dealloc(ptr, layout) }
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY (whole function): the caller's contract of GlobalAlloc::realloc.
+        if !caching() {
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        }
+        // SAFETY (from here on): the caller's contract of GlobalAlloc::realloc.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         match (class(layout), class(new_layout)) {
             (None, None) => unsafe { System.realloc(ptr, layout, new_size) },
-            // The block already has its class's full size.
-            (Some(a), Some(b)) if a == b => ptr,
+            // The block is big enough already.
+            (Some(_), Some(_)) if holds(ptr, new_size) => ptr,
             _ => {
                 let new = unsafe { self.alloc(new_layout) };
                 if !new.is_null() {
