@@ -6,10 +6,10 @@
 //! `-be` glibc's malloc and free were a fifth of the cost of a line. A
 //! thread that turns the cache on (`-be`, which runs on one thread) keeps
 //! up to `KEEP` freed blocks of each size class and hands them out again
-//! without a call into malloc. Until then (and in processes that never
-//! turn it on, the daemon) every call goes straight to the system
-//! allocator; only the thread that turned caching on keeps blocks, so
-//! none is left in the cache of a thread that ends.
+//! without a call into malloc. Until a thread turns it on (and in
+//! processes that never do, the daemon) no thread looks at a cache; only
+//! the thread that turned caching on keeps blocks, so none is left in the
+//! cache of a thread that ends.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
@@ -54,20 +54,13 @@ fn class(layout: Layout) -> Option<usize> {
     (layout.size() <= SMALL && layout.align() <= STEP).then(|| (layout.size().max(1) - 1) / STEP)
 }
 
-/// A block made for the cache has its class's full size, so that it
-/// serves any size of its class when it comes back.
+/// Every small block is made with its class's full size, whichever
+/// thread makes it and whether or not caching is on yet, so that a block
+/// freed into a cache serves any size of its class.
 #[inline]
 fn class_layout(class: usize) -> Layout {
     // SAFETY: the size is a non-zero multiple of the alignment, a power of two.
     unsafe { Layout::from_size_align_unchecked((class + 1) * STEP, STEP) }
-}
-
-/// Whether the block at `ptr` (from the system's malloc) holds `size`
-/// bytes: blocks made before caching began have their own sizes.
-#[inline]
-fn holds(ptr: *mut u8, size: usize) -> bool {
-    // SAFETY: ptr came from the system allocator, which is malloc.
-    unsafe { libc::malloc_usable_size(ptr.cast()) >= size }
 }
 
 #[inline]
@@ -85,57 +78,35 @@ fn caching() -> bool {
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let class = match class(layout) {
-            Some(c) if caching() => c,
-            _ => return unsafe { System.alloc(layout) },
+        let Some(class) = class(layout) else {
+            return unsafe { System.alloc(layout) };
         };
-        let cached = with_cache(|c| {
-            let head = c.heads[class];
-            if !c.enabled || head.is_null() {
-                return null_mut();
-            }
-            // SAFETY: a cached block holds the next one's address.
-            c.heads[class] = unsafe { *(head as *mut *mut u8) };
-            c.counts[class] -= 1;
-            head
-        });
-        match cached {
-            Some(p) if !p.is_null() => p,
-            _ => unsafe { System.alloc(class_layout(class)) },
+        let cached = caching().then(|| with_cache(|c| c.pop(class))).flatten().unwrap_or(null_mut());
+        if cached.is_null() {
+            unsafe { System.alloc(class_layout(class)) }
+        } else {
+            cached
         }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let class = match class(layout) {
-            Some(c) if caching() => c,
-            _ => return unsafe { System.dealloc(ptr, layout) },
+        let Some(class) = class(layout) else {
+            return unsafe { System.dealloc(ptr, layout) };
         };
-        let kept = with_cache(|c| {
-            if !c.enabled || c.counts[class] >= KEEP || !holds(ptr, class_layout(class).size()) {
-                return false;
-            }
-            // SAFETY: the block is at least one word long and ours now.
-            unsafe { *(ptr as *mut *mut u8) = c.heads[class] };
-            c.heads[class] = ptr;
-            c.counts[class] += 1;
-            true
-        });
-        if kept != Some(true) {
-            unsafe { System.dealloc(ptr, layout) }
+        if caching() && with_cache(|c| c.push(class, ptr)) == Some(true) {
+            return;
         }
+        unsafe { System.dealloc(ptr, class_layout(class)) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if !caching() {
-            return unsafe { System.realloc(ptr, layout, new_size) };
-        }
-        // SAFETY (from here on): the caller's contract of GlobalAlloc::realloc.
+        // SAFETY (whole function): the caller's contract of GlobalAlloc::realloc.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         match (class(layout), class(new_layout)) {
             (None, None) => unsafe { System.realloc(ptr, layout, new_size) },
-            // The block is big enough already.
-            (Some(_), Some(_)) if holds(ptr, new_size) => ptr,
+            // The block already has its class's full size.
+            (Some(a), Some(b)) if a == b => ptr,
             _ => {
                 let new = unsafe { self.alloc(new_layout) };
                 if !new.is_null() {
@@ -147,6 +118,34 @@ unsafe impl GlobalAlloc for Allocator {
                 new
             }
         }
+    }
+}
+
+impl Cache {
+    /// A cached block of the class, or null.
+    #[inline]
+    fn pop(&mut self, class: usize) -> *mut u8 {
+        let head = self.heads[class];
+        if self.enabled && !head.is_null() {
+            // SAFETY: a cached block holds the next one's address.
+            self.heads[class] = unsafe { *(head as *mut *mut u8) };
+            self.counts[class] -= 1;
+            return head;
+        }
+        null_mut()
+    }
+
+    /// Keep a freed block; false when the class has enough.
+    #[inline]
+    fn push(&mut self, class: usize, ptr: *mut u8) -> bool {
+        if !self.enabled || self.counts[class] >= KEEP {
+            return false;
+        }
+        // SAFETY: the block is at least one word long and ours now.
+        unsafe { *(ptr as *mut *mut u8) = self.heads[class] };
+        self.heads[class] = ptr;
+        self.counts[class] += 1;
+        true
     }
 }
 
