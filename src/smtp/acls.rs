@@ -150,6 +150,25 @@ impl ConfiguredAcls {
         lists::ListContext::named_cache(&mut self.lists).forget(kinds);
     }
 
+    /// What the interpreter sees of the session, and the ACL state.
+    fn env<'a>(&'a mut self, vars: &'a SessionVars, headers: &'a [String]) -> (Env<'a>, &'a mut AclState) {
+        let env = Env {
+            store: &self.setup.store,
+            vars,
+            cfg: &self.cfg,
+            hosts: &*self.hosts,
+            headers,
+            log: &self.log,
+            lists: &mut self.lists,
+            hints: &mut self.hints,
+            trace: self.trace.as_ref(),
+            indent: 0,
+            text_origin: self.setup.text_origin.clone(),
+            notquit_reason: self.notquit_reason.as_deref(),
+        };
+        (env, &mut self.state)
+    }
+
     fn run(&mut self, w: AclWhere, vars: &SessionVars, arg: Option<&str>, headers: &[String]) -> AclOutcome {
         self.state.new_command();
         // What the session's host_lookup found; otherwise a host list
@@ -165,21 +184,8 @@ impl ConfiguredAcls {
             self.lists.host_names = None;
         }
         let option = self.setup.options.get(&w).cloned();
-        let env = &mut Env {
-            store: &self.setup.store,
-            vars,
-            cfg: &self.cfg,
-            hosts: &*self.hosts,
-            headers,
-            log: &self.log,
-            lists: &mut self.lists,
-            hints: &mut self.hints,
-            trace: self.trace.as_ref(),
-            indent: 0,
-            text_origin: self.setup.text_origin.clone(),
-            notquit_reason: self.notquit_reason.as_deref(),
-        };
-        let out = acl::check(env, &mut self.state, place(w), option.as_deref(), arg);
+        let (mut env, state) = self.env(vars, headers);
+        let out = acl::check(&mut env, state, place(w), option.as_deref(), arg);
         let verdict = match out.rc {
             Rc::Ok => AclVerdict::Accept,
             Rc::Discard => AclVerdict::Discard,
@@ -307,22 +313,7 @@ struct SessionRewrite<'a> {
 
 impl SessionRewrite<'_> {
     fn env(&mut self) -> (Env<'_>, &mut AclState) {
-        let a = &mut *self.acls;
-        let env = Env {
-            store: &a.setup.store,
-            vars: self.vars,
-            cfg: &a.cfg,
-            hosts: &*a.hosts,
-            headers: self.headers,
-            log: &a.log,
-            lists: &mut a.lists,
-            hints: &mut a.hints,
-            trace: a.trace.as_ref(),
-            indent: 0,
-            text_origin: a.setup.text_origin.clone(),
-            notquit_reason: None,
-        };
-        (env, &mut a.state)
+        self.acls.env(self.vars, self.headers)
     }
 }
 
