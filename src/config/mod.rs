@@ -38,7 +38,7 @@ pub use main_table::{OptionDef, MAIN_OPTIONS};
 pub use named_lists::{ListKind, NamedList};
 pub use options::{OptionSlot, Options};
 pub use retry::{RetryConfig, RetryRule};
-pub use rewrite::RewriteRule;
+pub use rewrite::{dequote as string_dequote, RewriteRule};
 pub use value::{Kind, Value};
 
 /// Where rexim looks for its configuration when no -C is given (the first

@@ -735,6 +735,7 @@ async fn connection(
                 }
                 Event::Close => close = true,
                 Event::Continue => queue.extend(session.feed(&[])),
+                Event::Command { argv, shown, what } => crate::smtp::detached::run(&argv, &shown, what, &log),
             }
         }
         // As in Exim, what a reply follows is logged before the client

@@ -116,10 +116,13 @@ pub fn load_or_report(opts: &Options) -> Result<Loaded, i32> {
 
 /// `-bs`
 pub fn run_bs(opts: &Options) -> i32 {
-    let loaded = match load_or_report(opts) {
+    let mut loaded = match load_or_report(opts) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    if let Some(log) = Arc::get_mut(&mut loaded.log) {
+        log.set_panic_to_stderr(true);
+    }
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let quit = crate::smtp::stdio::run(

@@ -38,6 +38,8 @@ pub struct Logger {
     /// to a file can wait behind the journal's commit) while others could
     /// be served.
     background: Option<Background>,
+    /// `-bs`: panic log lines go to standard error too, as Exim's do.
+    panic_to_stderr: bool,
 }
 
 /// The log files and how to reach them.
@@ -103,13 +105,18 @@ impl Logger {
     }
 
     fn with_files(files: LogFiles) -> Logger {
-        Logger { files: std::sync::Arc::new(files), millisec: false, background: None }
+        Logger { files: std::sync::Arc::new(files), millisec: false, background: None, panic_to_stderr: false }
     }
 
     /// `log_selector = +millisec`: time stamps with milliseconds.
     pub fn with_millisec(mut self, on: bool) -> Logger {
         self.millisec = on;
         self
+    }
+
+    /// Copy panic log lines to standard error (`-bs`).
+    pub fn set_panic_to_stderr(&mut self, on: bool) {
+        self.panic_to_stderr = on;
     }
 
     /// Write from a thread of the logger's own (the daemon); `flush` tells
@@ -149,6 +156,10 @@ impl Logger {
     pub fn write(&self, targets: Targets, text: &str) {
         let format = if self.millisec { "%Y-%m-%d %H:%M:%S%.3f" } else { "%Y-%m-%d %H:%M:%S" };
         let line = format!("{} {text}", chrono::Local::now().format(format));
+        if targets.panic && self.panic_to_stderr {
+            let shown = format!("{}\n", line.split(REJECT_DETAIL).next().unwrap_or(""));
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), &crate::bytes::to_bytes(&shown));
+        }
         if let Some(b) = &self.background {
             match b.tx.send(LogJob::Line(targets, line)) {
                 Ok(()) => return,

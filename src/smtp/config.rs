@@ -89,6 +89,11 @@ pub struct SmtpConfig {
     pub log_selector: LogSelector,
     /// Which ACLs are set: ETRN, EXPN and VRFY are advertised only then.
     pub acl_smtp_etrn: Option<String>,
+    /// The command ETRN runs (`exim -R` when unset, which rexim does not
+    /// run: queue runs are not implemented), and whether runs for one
+    /// argument are serialized.
+    pub smtp_etrn_command: Option<String>,
+    pub smtp_etrn_serialize: bool,
     /// PRDR is advertised, and its ACL run, with prdr_enable set.
     pub prdr_enable: bool,
     pub acl_smtp_data_prdr: Option<String>,
@@ -384,6 +389,8 @@ impl SmtpConfig {
             log_file_path: s("log_file_path").unwrap_or_else(|| crate::log::DEFAULT_LOG_FILE_PATH.into()),
             log_selector: LogSelector::parse(&s("log_selector").unwrap_or_default()),
             acl_smtp_etrn: set("acl_smtp_etrn"),
+            smtp_etrn_command: set("smtp_etrn_command"),
+            smtp_etrn_serialize: flag("smtp_etrn_serialize", true),
             prdr_enable: flag("prdr_enable", false),
             acl_smtp_data_prdr: set("acl_smtp_data_prdr"),
             acl_smtp_expn: set("acl_smtp_expn"),

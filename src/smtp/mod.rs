@@ -14,6 +14,7 @@ pub mod command;
 pub mod config;
 pub mod context;
 pub mod data;
+pub mod detached;
 pub mod hooks;
 pub mod hosts;
 pub mod nonmail;

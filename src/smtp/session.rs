@@ -40,6 +40,9 @@ pub enum Event {
     Spool(Box<SpoolMessage>),
     /// Send the replies so far and close the connection.
     Close,
+    /// Start this command without waiting for it (ETRN's); if it cannot
+    /// be run, log Exim's "exec of ... failed" line naming `shown`.
+    Command { argv: Vec<String>, shown: String, what: &'static str },
     /// Carry out the events before this one (the arrival's log line must
     /// precede what later commands' ACLs log), then call `feed(&[])` to go
     /// on with the input that followed the message.
@@ -2761,17 +2764,76 @@ impl Session {
             self.acl_fail(AclWhere::Etrn, &outcome, arg);
             return;
         }
-        // Without smtp_etrn_command only the "#" form is meaningful.
-        if !arg.starts_with('#') {
-            self.synprot_error(501, None, t::ETRN_HASH, true);
+        let ok = match &outcome.user_message {
+            Some(m) => user_reply(250, m),
+            None => b"250 OK\r\n".to_vec(),
+        };
+        let Some(command) = self.cfg.smtp_etrn_command.clone() else {
+            // Without smtp_etrn_command only the "#" form is meaningful;
+            // Exim would run "exim -R", a queue run, which rexim has not.
+            if !arg.starts_with('#') {
+                self.synprot_error(501, None, t::ETRN_HASH, true);
+                return;
+            }
+            self.trace_line("ETRN command is: exim -R");
+            if matches!(self.mode, SessionMode::HostCheck) {
+                self.trace_line("ETRN command execution skipped");
+            }
+            self.send(ok);
+            return;
+        };
+        let argv = match self.etrn_argv(&command, arg) {
+            Ok(a) => a,
+            Err(e) => {
+                self.log(Targets::PANIC, format!("failed to set up ETRN command: {e}"));
+                self.send_str(t::ETRN_FAILED);
+                return;
+            }
+        };
+        if matches!(self.mode, SessionMode::HostCheck) {
+            self.trace_line(&format!("ETRN command is: {command}"));
+            self.trace_line("ETRN command execution skipped");
+            self.send(ok);
             return;
         }
-        // Exim's text for its default command, which -bh does not run.
-        self.trace_line("ETRN command is: exim -R");
-        if matches!(self.mode, SessionMode::HostCheck) {
-            self.trace_line("ETRN command execution skipped");
+        self.events.push(Event::Command { argv, shown: command, what: "ETRN" });
+        self.send(ok);
+    }
+
+    /// Exim's transport_set_up_command() for ETRN: the command split into
+    /// arguments (white space; double quotes with escapes, single quotes
+    /// verbatim), each expanded with `$domain` the ETRN argument, which is
+    /// tainted and so refused in an argument, as in Exim 4.96.
+    fn etrn_argv(&mut self, command: &str, arg: &str) -> Result<Vec<String>, String> {
+        let mut argv = Vec::new();
+        let mut s = command.trim_start();
+        while !s.is_empty() {
+            let item = if let Some(rest) = s.strip_prefix('\'') {
+                let n = rest.find('\'').unwrap_or(rest.len());
+                s = rest.get(n + 1..).unwrap_or("");
+                rest[..n].to_string()
+            } else {
+                let (item, rest) = crate::config::string_dequote(s);
+                s = rest;
+                item
+            };
+            argv.push(item);
+            s = s.trim_start();
         }
-        self.send_str("250 OK\r\n");
+        let headers = Vec::new();
+        let mut base = self.context(&headers);
+        let mut ctx = crate::expand::WithAddressParts { inner: &mut base, local_part: "", domain: arg };
+        for (i, a) in argv.iter_mut().enumerate() {
+            let compiled = crate::expand::compile(a).map_err(|e| format!("Expansion of \"{a}\" (command argument {i}) failed: {}", e.message()))?;
+            let (value, tainted) = crate::expand::Evaluator::new(&mut ctx)
+                .seq_t(&compiled.nodes)
+                .map_err(|e| format!("Expansion of \"{a}\" (command argument {i}) failed: {}", e.message()))?;
+            if tainted {
+                return Err(format!("Tainted arg {i} for ETRN processing command: '{value}'"));
+            }
+            *a = value;
+        }
+        Ok(argv)
     }
 
     fn help(&mut self) {

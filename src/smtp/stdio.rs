@@ -117,7 +117,7 @@ pub fn run_host_check(
                     }
                     closed = true;
                 }
-                Event::Spool(_) | Event::Continue => {}
+                Event::Spool(_) | Event::Continue | Event::Command { .. } => {}
                 Event::Close => closed = true,
             }
         }
@@ -150,6 +150,7 @@ pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, lo
             }
             Event::Close => closed = true,
             Event::Continue => queue.extend(session.feed(&[])),
+            Event::Command { argv, shown, what } => super::detached::run(&argv, &shown, what, log),
         }
     }
     let _ = output.flush();

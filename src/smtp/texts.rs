@@ -38,6 +38,7 @@ pub fn prdr_final(all_failed: bool, all_passed: bool, id: &str) -> String {
     format!("{code} id={id} message {how}")
 }
 pub const ETRN_HASH: &str = "argument must begin with #";
+pub const ETRN_FAILED: &str = "458 Internal failure\r\n";
 pub const UNEXPECTED_ARG: &str = "unexpected argument data";
 pub const BDAT_NOT_ADVERTISED: &str = "BDAT command used when CHUNKING not advertised";
 pub const BDAT_ONLY: &str = "only BDAT permissible after non-LAST BDAT";
