@@ -51,6 +51,7 @@ fn run(session: &mut Session, events: Vec<Event>) -> (String, Vec<String>, bool)
             Event::StartTls => {}
             Event::Close => closed = true,
             Event::Continue => queue.extend(session.feed(&[])),
+            Event::Command { argv, .. } => logs.push(format!("command: {}", argv.join(" "))),
         }
     }
     (out, logs, closed)
