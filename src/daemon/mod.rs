@@ -168,14 +168,9 @@ pub fn run(opts: &Options, foreground: bool) -> i32 {
         Err(code) => return code,
     };
     let cfg = loaded.services.cfg.clone();
-    let tls = match load_tls(&cfg) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            loaded.log.write(Targets::PANIC, &e);
-            return 1;
-        }
-    };
+    // As Exim, a certificate that cannot be loaded now does not stop the
+    // daemon: each STARTTLS tries again, and fails with 454 and a log line.
+    let tls = load_tls(&cfg).ok().flatten();
     // -oX with addresses (`127.0.0.1.2525`) replaces local_interfaces
     // too, as in Exim; with plain ports only daemon_smtp_ports.
     let ox_interfaces = opts.daemon_ports.as_deref().map(parse_interfaces).unwrap_or_default();
@@ -237,13 +232,6 @@ fn tls_per_connection(cfg: &crate::smtp::SmtpConfig) -> bool {
     [&cfg.tls_certificate, &cfg.tls_privatekey].iter().any(|o| o.as_deref().is_some_and(|v| v.contains('$')))
 }
 
-/// `tls_verify_certificates`, where some host may be verified: client
-/// certificates are asked for only then.
-fn tls_ca(cfg: &crate::smtp::SmtpConfig) -> Option<&str> {
-    let wants_verify = cfg.tls_verify_hosts.is_some() || cfg.tls_try_verify_hosts.is_some();
-    cfg.tls_verify_certificates.as_deref().filter(|_| wants_verify)
-}
-
 fn load_tls(cfg: &crate::smtp::SmtpConfig) -> Result<Option<crate::tls::TlsServer>, String> {
     if tls_per_connection(cfg) {
         return Ok(None);
@@ -251,33 +239,29 @@ fn load_tls(cfg: &crate::smtp::SmtpConfig) -> Result<Option<crate::tls::TlsServe
     match &cfg.tls_certificate {
         Some(cert) => {
             let key = cfg.tls_privatekey.clone().unwrap_or_else(|| cert.clone());
-            crate::tls::load(cert, &key, tls_ca(cfg)).map(Some)
+            crate::tls::load(cert, &key, crate::tls::verify_certificates(cfg)).map(Some)
         }
         None if cfg.tls_advertise_hosts.is_some() => crate::tls::self_signed(&cfg.primary_hostname).map(Some),
         None => Ok(None),
     }
 }
 
-/// The TLS server for one connection: the loaded one, or one from the
-/// files the connection's expansion of the options names (`files`).
+/// The TLS server for one connection: the one loaded at start (or on
+/// SIGHUP) when the options need no expansion, else one from the files
+/// the connection's expansion of them names (`files`). A certificate
+/// that failed to load at start is tried again, as Exim does.
 fn tls_server(
     shared: &Shared,
     loaded: &Loaded,
     files: impl FnOnce() -> Result<Option<(String, String)>, String>,
-) -> Result<Arc<crate::tls::TlsServer>, String> {
+) -> Result<Arc<crate::tls::TlsServer>, crate::tls::SetupError> {
     let cfg = &loaded.services.cfg;
     if !tls_per_connection(cfg) {
-        return shared.tls.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| "TLS not configured".to_string());
-    }
-    let server = match files() {
-        Ok(Some((cert, key))) => crate::tls::load(&cert, &key, tls_ca(cfg)),
-        Ok(None) => crate::tls::self_signed(&cfg.primary_hostname),
-        Err(e) => {
-            loaded.log.write(Targets::PANIC, &e);
-            Err(e)
+        if let Some(server) = shared.tls.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(server);
         }
-    };
-    server.map(Arc::new)
+    }
+    crate::tls::for_session(files(), cfg).map(Arc::new)
 }
 
 async fn serve(shared: Arc<Shared>, ports: Vec<u16>, interfaces: Vec<(IpAddr, Option<u16>)>) -> i32 {
@@ -364,10 +348,8 @@ fn reload(shared: &Shared, pid: u32) {
     match setup::load(&shared.opts) {
         Ok(l) => {
             let l = l.logging_in_background();
-            match load_tls(&l.services.cfg) {
-                Ok(t) => *shared.tls.write().unwrap_or_else(|e| e.into_inner()) = t.map(Arc::new),
-                Err(e) => log.write(Targets::PANIC, &e),
-            }
+            // A certificate that fails to load is reported at STARTTLS.
+            *shared.tls.write().unwrap_or_else(|e| e.into_inner()) = load_tls(&l.services.cfg).ok().flatten().map(Arc::new);
             *shared.loaded.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(l);
         }
         Err(e) => log.write(Targets::PANIC, &format!("SIGHUP: configuration not reloaded: {e}")),
@@ -644,7 +626,12 @@ async fn connection(
             })
         }) {
             Ok(server) => Box::pin(tls_accept(server, &loaded, tcp, &ip)).await,
-            Err(e) => Err(e),
+            Err(e) => {
+                for (targets, line) in crate::smtp::texts::tls_setup_error(&format!("[{ip}]"), &e) {
+                    loaded.log.write(targets, &line);
+                }
+                return;
+            }
         };
         match accepted {
             Ok((s, info)) => {
@@ -691,6 +678,8 @@ async fn connection(
     .await;
     let Ok((mut session, mut events)) = started else { return };
     let mut stopping = *stop.borrow();
+    // The server STARTTLS set up, for the handshake that follows its 220.
+    let mut tls_ready: Option<Arc<crate::tls::TlsServer>> = None;
     loop {
         let mut out: Vec<u8> = Vec::new();
         let mut queue = std::collections::VecDeque::from(std::mem::take(&mut events));
@@ -714,14 +703,20 @@ async fn connection(
                     queue.extend(session.spooled(&msg, result));
                 }
                 Event::StartTls => {
+                    let server = tls_server(&shared, &loaded, || session.tls_files());
+                    let outcome = server.as_ref().map(|_| ()).map_err(Clone::clone);
+                    tls_ready = server.ok();
+                    queue.extend(session.tls_setup(outcome));
+                }
+                Event::TlsHandshake => {
                     if stream.write_all(&out).await.is_err() {
                         return;
                     }
                     out.clear();
                     let Stream::Plain(tcp) = std::mem::replace(&mut stream, Stream::Gone) else { return };
-                    let accepted = match tls_server(&shared, &loaded, || session.tls_files()) {
-                        Ok(server) => Box::pin(tls_accept(server, &loaded, tcp, &ip)).await,
-                        Err(e) => Err(e),
+                    let accepted = match tls_ready.take() {
+                        Some(server) => Box::pin(tls_accept(server, &loaded, tcp, &ip)).await,
+                        None => Err("TLS not set up".to_string()),
                     };
                     match accepted {
                         Ok((s, info)) => {

@@ -133,6 +133,15 @@ impl SessionContext<'_> {
 }
 
 impl SessionContext<'_> {
+    /// Run `job` in the -be context over this session's options.
+    fn with_base<R>(&self, job: impl FnOnce(&mut BaseContext<'_>) -> R) -> R {
+        let mut view = OptionsView(self.cfg);
+        let mut lookups = Lookups::new(crate::dns::default_resolver());
+        lookups.redis_servers = view.option("redis_servers").unwrap_or_default();
+        let mut state = BeState::new(&[], lookups, crate::acl::AclStore::new());
+        job(&mut BaseContext { config: &mut view, state: &mut state })
+    }
+
     /// Process-wide variables the banner and Received: header use, kept
     /// off the slower general path.
     fn common_variable(&self, name: &str) -> Option<String> {
@@ -177,10 +186,15 @@ impl Context for SessionContext<'_> {
             return None;
         }
         // The rest, rarely used in SMTP expansions, as -be computes them.
-        let mut view = OptionsView(self.cfg);
-        let mut state = BeState::new(&[], Lookups::new(crate::dns::default_resolver()), crate::acl::AclStore::new());
-        let base = BaseContext { config: &mut view, state: &mut state };
-        base.variable(name)
+        self.with_base(|base| base.variable(name))
+    }
+
+    /// Options expanded during a session (`smtp_banner`,
+    /// `tls_certificate`, `message_size_limit`...) look things up as -be
+    /// does, with a lookup state of their own: nothing is kept between
+    /// expansions, so a changed file is seen at once.
+    fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
+        self.with_base(|base| base.lookup(key, search_type, query))
     }
 
     fn header(&self, kind: HeaderKind, name: &str) -> Option<String> {

@@ -34,8 +34,12 @@ pub enum Event {
     Reply(Vec<u8>),
     /// A line for the logs.
     Log(Targets, String),
-    /// Send the replies so far, then start TLS; call `tls_started`.
+    /// Set up TLS for this connection (expand and load the certificate,
+    /// `tls_files`), then call `tls_setup` with the outcome.
     StartTls,
+    /// Send the replies so far ("220 TLS go ahead"), then do the TLS
+    /// handshake; call `tls_started`.
+    TlsHandshake,
     /// Write this message to the spool, then call `spooled`.
     Spool(Box<SpoolMessage>),
     /// Send the replies so far and close the connection.
@@ -294,6 +298,9 @@ pub struct Session {
     mode: SessionMode,
     pub vars: SessionVars,
     input: Vec<u8>,
+    /// STARTTLS threw away the input after it: a driver that has read
+    /// more than it fed drops that too (`take_input_discarded`).
+    input_discarded: bool,
     state: State,
     events: Vec<Event>,
     helo_seen: bool,
@@ -302,6 +309,11 @@ pub struct Session {
     synprot_errors: u32,
     unknown_commands: u32,
     history: Vec<&'static str>,
+    /// MAIL commands seen, accepted or not (Exim's smtp_mailcmd_count).
+    mail_commands: u32,
+    /// The banner went out: from then on an ending without MAIL is
+    /// logged (`smtp_no_mail`), once.
+    no_mail_pending: bool,
     rcpt_response: Option<String>,
     rcpt_response_same: bool,
     /// Exim's rcpt_in_progress: the next reply line is the RCPT's, kept
@@ -492,6 +504,7 @@ impl Session {
             mode,
             vars,
             input: Vec::new(),
+            input_discarded: false,
             state: State::ExpectCommand,
             events: Vec::new(),
             helo_seen: false,
@@ -500,6 +513,8 @@ impl Session {
             synprot_errors: 0,
             unknown_commands: 0,
             history: Vec::new(),
+            mail_commands: 0,
+            no_mail_pending: false,
             rcpt_response: None,
             rcpt_response_same: true,
             rcpt_in_progress: false,
@@ -827,10 +842,13 @@ impl Session {
             self.opened = true;
             let remote = self.vars.sender_host_address.is_some();
             let nolog = remote && self.host_in("hosts_connection_nolog");
-            if self.cfg.log_selector.smtp_connection && remote && !nolog {
-                let h = self.vars.fullhost(true);
-                let n = self.connection_count;
-                self.log(Targets::MAIN, format!("SMTP connection from {h} (TCP/IP connection count = {n})"));
+            if self.cfg.log_selector.smtp_connection && !nolog {
+                let mut line = self.connection_info();
+                // Only the daemon counts connections.
+                if self.mode == SessionMode::Remote {
+                    line.push_str(&format!(" (TCP/IP connection count = {})", self.connection_count));
+                }
+                self.log(Targets::MAIN, line);
             }
             if remote && !self.is_local() && self.vars.sender_host_name.is_none() && self.host_in("host_lookup") {
                 self.look_up_host_name();
@@ -888,6 +906,7 @@ impl Session {
             Ok(b) => {
                 let r = reply("220", &b);
                 self.send(r);
+                self.no_mail_pending = true;
             }
             Err(e) => {
                 self.log(
@@ -921,8 +940,40 @@ impl Session {
     }
 
     fn close(&mut self) {
+        self.log_no_mail();
         self.state = State::Closed;
         self.events.push(Event::Close);
+    }
+
+    /// `smtp_no_mail`: a session that ends, after its banner, without a
+    /// MAIL command gets a line (Exim's smtp_log_no_mail).
+    fn log_no_mail(&mut self) {
+        if !std::mem::take(&mut self.no_mail_pending) || self.mail_commands > 0 || !self.cfg.log_selector.smtp_no_mail {
+            return;
+        }
+        let h = self.vars.host_and_ident(false);
+        let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
+        let mut line = format!("no MAIL in SMTP connection from {h} D={d}");
+        if let Some(a) = &self.vars.sender_host_authenticated {
+            line.push_str(&format!(" A={a}"));
+            if let Some(id) = &self.vars.authenticated_id {
+                line.push_str(&format!(":{id}"));
+            }
+        }
+        line.push_str(&self.tls_log());
+        line.push_str(&self.connection_had());
+        self.log_no_id(Targets::MAIN, line);
+    }
+
+    /// ` C=EHLO,MAIL,...`: the commands of the session, the last
+    /// HISTORY_SIZE of them after "..." once that many were seen (Exim's
+    /// s_connhad_log); nothing when there were none.
+    fn connection_had(&self) -> String {
+        if self.history.is_empty() {
+            return String::new();
+        }
+        let more = if self.history.len() == HISTORY_SIZE { "..." } else { "" };
+        format!(" C={more}{}", self.history.join(","))
     }
 
     pub fn is_closed(&self) -> bool {
@@ -1040,11 +1091,11 @@ impl Session {
     fn drop_for_synprot_errors(&mut self) {
         let cmd = self.vars.smtp_command.clone();
         let h = self.vars.host_and_ident(false);
-        let hist = self.history.join(",");
+        let had = self.connection_had();
         let detail = self.envelope_detail();
         self.log_no_id(
             Targets::REJECT,
-            format!("SMTP call from {h} dropped: too many syntax or protocol errors (last command was \"{cmd}\",  C={hist}){detail}"),
+            format!("SMTP call from {h} dropped: too many syntax or protocol errors (last command was \"{cmd}\", {had}){detail}"),
         );
         if self.in_chunked_message() {
             // The message's reception then finds the connection gone.
@@ -1455,6 +1506,7 @@ impl Session {
     }
 
     fn mail(&mut self, arg: &str) {
+        self.mail_commands += 1;
         self.last_was_rej_mail = true;
         self.forget_log_id();
         if !self.cfg_helo_required_ok() {
@@ -1782,8 +1834,12 @@ impl Session {
         }
         if drop {
             if self.cfg.log_selector.smtp_connection {
-                let hh = self.vars.host_and_ident(false);
-                self.log(Targets::MAIN, format!("SMTP connection from {hh} closed by DROP in ACL"));
+                let info = self.connection_info();
+                self.log(Targets::MAIN, format!("{info} closed by DROP in ACL"));
+            }
+            // Exim forgets the name a rejected HELO gave.
+            if where_ == AclWhere::Helo {
+                self.vars.sender_helo_name = None;
             }
             let _ = self.acls.notquit(&self.vars, "acl-drop");
             self.close();
@@ -2684,8 +2740,8 @@ impl Session {
         let r = reply("221", &text);
         self.send(r);
         if self.cfg.log_selector.smtp_connection {
-            let h = self.vars.host_and_ident(false);
-            self.log(Targets::MAIN, format!("SMTP connection from {h} closed by QUIT"));
+            let info = self.connection_info();
+            self.log(Targets::MAIN, format!("{info} closed by QUIT"));
         }
         self.close();
     }
@@ -2871,9 +2927,37 @@ impl Session {
         }
         // Anything pipelined after STARTTLS was sent in clear: discard it.
         self.input.clear();
-        self.send_str(t::TLS_GO_AHEAD);
+        self.input_discarded = true;
         self.state = State::AwaitTls;
         self.events.push(Event::StartTls);
+    }
+
+    /// Whether STARTTLS discarded the pipelined input since the last call:
+    /// a driver feeding what it read in pieces drops the rest of it, as
+    /// Exim empties its input buffer.
+    pub fn take_input_discarded(&mut self) -> bool {
+        std::mem::take(&mut self.input_discarded)
+    }
+
+    /// The driver set up TLS for the connection (`Ok`: the handshake can
+    /// start) or could not: as Exim, the client is told 454 and the
+    /// session goes on in clear.
+    pub fn tls_setup(&mut self, result: Result<(), crate::tls::SetupError>) -> Vec<Event> {
+        match result {
+            Ok(()) => {
+                self.send_str(t::TLS_GO_AHEAD);
+                self.events.push(Event::TlsHandshake);
+            }
+            Err(e) => {
+                for (targets, line) in t::tls_setup_error(&self.vars.host_and_ident(false), &e) {
+                    self.log(targets, line);
+                }
+                self.send_str(t::TLS_UNAVAILABLE);
+                self.state = State::ExpectCommand;
+                self.process();
+            }
+        }
+        self.take_events()
     }
 
     /// `tls_certificate` and `tls_privatekey` expanded for this connection
@@ -3046,6 +3130,24 @@ impl Session {
         true
     }
 
+    /// How the connection's own log lines name it (Exim's
+    /// smtp_get_connection_info): the host as far as it is known, and the
+    /// interface with `+incoming_interface`; for `-bs`, the caller.
+    fn connection_info(&self) -> String {
+        let v = &self.vars;
+        match &self.mode {
+            SessionMode::Local { .. } => format!("SMTP connection from {}", v.sender_ident.as_deref().unwrap_or("")),
+            SessionMode::HostCheck => format!("SMTP connection from {}", v.fullhost(true)),
+            SessionMode::Remote => {
+                let mut s = format!("SMTP connection from {}", v.fullhost(true));
+                if let (true, Some(i)) = (v.log_incoming_interface, &v.interface_address) {
+                    s.push_str(&format!(" I=[{i}]:{}", v.interface_port));
+                }
+                s
+            }
+        }
+    }
+
     /// Exim's log line for input that ended inside a chunked message.
     fn lost_in_chunk(&self) -> String {
         let h = self.vars.host_and_ident(false);
@@ -3079,9 +3181,8 @@ impl Session {
                 }
             }
             _ => {
-                if self.cfg.log_selector.smtp_no_mail {
-                    let hist = self.history.join(",");
-                    after_acl = Some(format!("no MAIL in SMTP connection from {h} D={d} C={hist}"));
+                if self.cfg.log_selector.smtp_connection {
+                    after_acl = Some(format!("{} lost D={d}", self.connection_info()));
                 }
             }
         }
@@ -3089,6 +3190,7 @@ impl Session {
         if let Some(line) = after_acl {
             self.log(Targets::MAIN, line);
         }
+        self.log_no_mail();
         // Seen only where the client can still read (-bs, half-closed sockets).
         if self.in_message() {
             self.send_str("421 Lost incoming connection\r\n");

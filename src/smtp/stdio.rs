@@ -61,6 +61,9 @@ fn drive(
             if carry(session, events) {
                 return session.quit_seen();
             }
+            if session.take_input_discarded() {
+                break;
+            }
         }
     }
 }
@@ -98,7 +101,8 @@ pub fn run_host_check(
             let _ = log_out.write_all(&crate::bytes::to_bytes(&line));
             let _ = log_out.write_all(b"\n");
         }
-        for e in events {
+        let mut queue = std::collections::VecDeque::from(events);
+        while let Some(e) = queue.pop_front() {
             match e {
                 Event::Reply(b) => {
                     let _ = output.write_all(&b);
@@ -108,15 +112,8 @@ pub fn run_host_check(
                     let head = text.split(crate::log::REJECT_DETAIL).next().unwrap_or("");
                     let _ = log_out.write_all(&crate::bytes::to_bytes(&format!("LOG: {head}\n")));
                 }
-                Event::StartTls => {
-                    let more = session.tls_started(Err("TLS is not available in -bh".into()));
-                    for m in more {
-                        if let Event::Reply(b) = m {
-                            let _ = output.write_all(&b);
-                        }
-                    }
-                    closed = true;
-                }
+                Event::StartTls => queue.extend(session.tls_setup(tls_check(session, services))),
+                Event::TlsHandshake => queue.extend(session.tls_started(Err("TLS is not available in -bh".into()))),
                 Event::Spool(_) | Event::Continue | Event::Command { .. } => {}
                 Event::Close => closed = true,
             }
@@ -144,10 +141,9 @@ pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, lo
                 let result = write_spool(services, &msg, session);
                 queue.extend(session.spooled(&msg, result));
             }
-            Event::StartTls => {
-                // No TLS on a pipe.
-                queue.extend(session.tls_started(Err("TLS is not available on standard input".into())));
-            }
+            Event::StartTls => queue.extend(session.tls_setup(tls_check(session, services))),
+            // No TLS on a pipe.
+            Event::TlsHandshake => queue.extend(session.tls_started(Err("TLS is not available on standard input".into()))),
             Event::Close => closed = true,
             Event::Continue => queue.extend(session.feed(&[])),
             Event::Command { argv, shown, what } => super::detached::run(&argv, &shown, what, log),
@@ -155,6 +151,12 @@ pub fn handle(session: &mut Session, events: Vec<Event>, services: &Services, lo
     }
     let _ = output.flush();
     closed
+}
+
+/// Whether the session's certificate and key can be loaded: STARTTLS is
+/// answered 220 or 454 as in the daemon, though no handshake follows.
+fn tls_check(session: &Session, services: &Services) -> Result<(), crate::tls::SetupError> {
+    crate::tls::for_session(session.tls_files(), &services.cfg).map(|_| ())
 }
 
 /// Write a message to the spool, with its message log's first line.

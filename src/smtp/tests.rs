@@ -48,7 +48,7 @@ fn run(session: &mut Session, events: Vec<Event>) -> (String, Vec<String>, bool)
             Event::Reply(b) => out.push_str(&String::from_utf8_lossy(&b)),
             Event::Log(_, t) => logs.push(t),
             Event::Spool(m) => queue.extend(session.spooled(&m, Ok(()))),
-            Event::StartTls => {}
+            Event::StartTls | Event::TlsHandshake => {}
             Event::Close => closed = true,
             Event::Continue => queue.extend(session.feed(&[])),
             Event::Command { argv, .. } => logs.push(format!("command: {}", argv.join(" "))),

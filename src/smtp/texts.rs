@@ -55,6 +55,23 @@ pub const AUTH_CANCELLED: &str = "Authentication cancelled";
 pub const AUTH_BAD64: &str = "Invalid base64 data";
 pub const TLS_ALREADY: &str = "STARTTLS command used when not advertised";
 pub const TLS_GO_AHEAD: &str = "220 TLS go ahead\r\n";
+pub const TLS_UNAVAILABLE: &str = "454 TLS currently unavailable\r\n";
+
+/// The log lines for TLS that could not be set up for the client `host`
+/// (Exim's tls_server_start failing before the handshake).
+pub fn tls_setup_error(host: &str, e: &crate::tls::SetupError) -> Vec<(crate::log::Targets, String)> {
+    use crate::log::Targets;
+    match e {
+        // The expansion error first, then the connection's line.
+        crate::tls::SetupError::Expansion(text) => {
+            vec![(Targets::PANIC, text.clone()), (Targets::MAIN, format!("TLS error on connection from {host} Internal error"))]
+        }
+        crate::tls::SetupError::Files { cert, key, reason } => vec![(
+            Targets::MAIN,
+            format!("TLS error on connection from {host} (cert/key setup: cert={cert} key={key}): {reason}"),
+        )],
+    }
+}
 
 /// A failed lookup of the client's name (log selector `host_lookup_failed`).
 pub fn no_host_name(ip: &str) -> String {

@@ -30,16 +30,59 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Why a connection's TLS could not be set up: Exim answers STARTTLS
+/// with 454 and logs it (Session::tls_setup).
+#[derive(Debug, Clone)]
+pub enum SetupError {
+    /// `tls_certificate` or `tls_privatekey` failed to expand; the text
+    /// is Exim's "expansion of ... failed: ...".
+    Expansion(String),
+    /// The certificate or key (as expanded) could not be used.
+    Files { cert: String, key: String, reason: String },
+}
+
+/// `tls_verify_certificates`, where some host may be verified: client
+/// certificates are asked for only then.
+pub fn verify_certificates(cfg: &crate::smtp::SmtpConfig) -> Option<&str> {
+    let wants_verify = cfg.tls_verify_hosts.is_some() || cfg.tls_try_verify_hosts.is_some();
+    cfg.tls_verify_certificates.as_deref().filter(|_| wants_verify)
+}
+
+/// The server for one connection from the files its expansion of the
+/// options named (`files`, as Session::tls_files gives them): those
+/// files, or a self-signed certificate when none is named, as Exim.
+pub fn for_session(
+    files: Result<Option<(String, String)>, String>,
+    cfg: &crate::smtp::SmtpConfig,
+) -> Result<TlsServer, SetupError> {
+    match files.map_err(SetupError::Expansion)? {
+        Some((cert, key)) => load(&cert, &key, verify_certificates(cfg)).map_err(|reason| SetupError::Files { cert, key, reason }),
+        None => self_signed(&cfg.primary_hostname).map_err(|reason| SetupError::Files {
+            cert: String::new(),
+            key: String::new(),
+            reason,
+        }),
+    }
+}
+
+/// A PEM file's error; for a file that cannot be read, the system's text.
+fn pem_error(e: rustls::pki_types::pem::Error) -> String {
+    match e {
+        rustls::pki_types::pem::Error::Io(e) => crate::texts::errno_text(&e),
+        other => other.to_string(),
+    }
+}
+
 /// Load the certificate chain and key; the error text names the file.
 pub fn load(cert: &str, key: &str, verify_certificates: Option<&str>) -> Result<TlsServer, String> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("tls_certificate file '{cert}': {e}"))?
+        .map_err(|e| format!("tls_certificate file '{cert}': {}", pem_error(e)))?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("tls_certificate file '{cert}': {e}"))?;
+        .map_err(|e| format!("tls_certificate file '{cert}': {}", pem_error(e)))?;
     if chain.is_empty() {
         return Err(format!("tls_certificate file '{cert}': no certificate found"));
     }
-    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("tls_privatekey file '{key}': {e}"))?;
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("tls_privatekey file '{key}': {}", pem_error(e)))?;
     from_der(chain, key_der, verify_certificates)
 }
 

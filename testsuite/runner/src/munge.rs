@@ -59,6 +59,7 @@ re!(received_len_re, r"(?m)^\d{3}([PFS*]) ");
 re!(spool_addr_re, r"(?m)^-(host|interface)_address (\[[^\]]+\]):\d+$");
 re!(tls_cipher_re, r"\bX=TLS1\.[0-3]:([A-Za-z0-9_-]+):\d+");
 re!(tls_accept_re, r"(TLS error on connection from [^\n]*?)\((?:gnutls_handshake|SSL_accept)\)");
+re!(tls_setup_re, r"(TLS error on connection from [^\n]*? \(cert/key setup: cert=[^\n]*? key=[^\n]*?\): )[^\n]*");
 re!(tls_connect_re, r"(TLS session: )\((?:gnutls_handshake|SSL_connect)\)");
 re!(uid_re, r"\b(uid|gid|euid|egid)=(\d+)\b");
 re!(dumpdb_times_re, r"(?m)^(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\s+(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\s+(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)( \*)?[ \t]*$");
@@ -331,9 +332,12 @@ impl Munger {
             .into_owned()
     }
 
-    /// TLS library function names in error texts, as runtest writes them.
+    /// TLS library function names in error texts, as runtest writes them;
+    /// and the library's reason for a certificate or key it could not load
+    /// (GnuTLS's "Error while reading file.", rustls's own texts).
     pub fn tls_functions(&self, t: &str) -> String {
-        let t = tls_accept_re().replace_all(t, "${1}(tls lib accept fn)");
+        let t = tls_setup_re().replace_all(t, "${1}(tls lib reason)");
+        let t = tls_accept_re().replace_all(&t, "${1}(tls lib accept fn)");
         tls_connect_re().replace_all(&t, "${1}(tls lib connect fn)").into_owned()
     }
 
@@ -757,6 +761,10 @@ mod tests {
         assert_eq!(
             m().tls_functions("TLS error on connection from (a) [1.2.3.4] (gnutls_handshake): timed out\nH=x: TLS session: (gnutls_handshake): x"),
             "TLS error on connection from (a) [1.2.3.4] (tls lib accept fn): timed out\nH=x: TLS session: (tls lib connect fn): x"
+        );
+        assert_eq!(
+            m().tls_functions("TLS error on connection from (a) [1.2.3.4] (cert/key setup: cert=/c key=/k): Error while reading file.\n"),
+            "TLS error on connection from (a) [1.2.3.4] (cert/key setup: cert=/c key=/k): (tls lib reason)\n"
         );
     }
 
