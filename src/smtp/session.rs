@@ -309,6 +309,9 @@ pub struct Session {
     synprot_errors: u32,
     unknown_commands: u32,
     history: Vec<&'static str>,
+    /// `+smtp_connection`, unless the host is in `hosts_connection_nolog`
+    /// (Exim clears the selector bit for the connection).
+    log_connection: bool,
     /// MAIL commands seen, accepted or not (Exim's smtp_mailcmd_count).
     mail_commands: u32,
     /// The banner went out: from then on an ending without MAIL is
@@ -514,6 +517,7 @@ impl Session {
             unknown_commands: 0,
             history: Vec::new(),
             mail_commands: 0,
+            log_connection: false,
             no_mail_pending: false,
             rcpt_response: None,
             rcpt_response_same: true,
@@ -842,7 +846,8 @@ impl Session {
             self.opened = true;
             let remote = self.vars.sender_host_address.is_some();
             let nolog = remote && self.host_in("hosts_connection_nolog");
-            if self.cfg.log_selector.smtp_connection && !nolog {
+            self.log_connection = self.cfg.log_selector.smtp_connection && !nolog;
+            if self.log_connection {
                 let mut line = self.connection_info();
                 // Only the daemon counts connections.
                 if self.mode == SessionMode::Remote {
@@ -952,7 +957,7 @@ impl Session {
             return;
         }
         let h = self.vars.host_and_ident(false);
-        let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
+        let d = self.time_since_start();
         let mut line = format!("no MAIL in SMTP connection from {h} D={d}");
         if let Some(a) = &self.vars.sender_host_authenticated {
             line.push_str(&format!(" A={a}"));
@@ -1833,7 +1838,7 @@ impl Session {
             self.log(targets, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
         }
         if drop {
-            if self.cfg.log_selector.smtp_connection {
+            if self.log_connection {
                 let info = self.connection_info();
                 self.log(Targets::MAIN, format!("{info} closed by DROP in ACL"));
             }
@@ -2739,7 +2744,7 @@ impl Session {
         let text = outcome.user_message.unwrap_or_else(|| format!("{} closing connection", self.cfg.active_hostname()));
         let r = reply("221", &text);
         self.send(r);
-        if self.cfg.log_selector.smtp_connection {
+        if self.log_connection {
             let info = self.connection_info();
             self.log(Targets::MAIN, format!("{info} closed by QUIT"));
         }
@@ -3130,6 +3135,16 @@ impl Session {
         true
     }
 
+    /// `D=` of the connection's log lines (Exim's string_timesince): with
+    /// `+millisec`, milliseconds for a connection younger than 5 s.
+    fn time_since_start(&self) -> String {
+        let t = self.started.elapsed();
+        if t.as_secs() >= 5 || !self.cfg.log_selector.millisec {
+            return crate::expand::readconf_printtime(t.as_secs() as i64);
+        }
+        format!("{}.{:03}s", t.as_secs(), t.subsec_millis())
+    }
+
     /// How the connection's own log lines name it (Exim's
     /// smtp_get_connection_info): the host as far as it is known, and the
     /// interface with `+incoming_interface`; for `-bs`, the caller.
@@ -3161,7 +3176,7 @@ impl Session {
             return Vec::new();
         }
         let h = self.vars.host_and_ident(false);
-        let d = crate::expand::readconf_printtime(self.started.elapsed().as_secs() as i64);
+        let d = self.time_since_start();
         let lost = if self.vars.sender_host_address.is_some() { "disconnection" } else { "EOF" };
         // Between commands Exim runs the not-QUIT ACL before it logs.
         let mut after_acl = None;
@@ -3181,7 +3196,7 @@ impl Session {
                 }
             }
             _ => {
-                if self.cfg.log_selector.smtp_connection {
+                if self.log_connection {
                     after_acl = Some(format!("{} lost D={d}", self.connection_info()));
                 }
             }

@@ -33,6 +33,8 @@ fn read(path: &Path) -> Option<String> {
 /// A file and its server twin, joined like runtest does.
 fn with_server(main: Option<String>, server: Option<String>) -> Option<String> {
     match (main, server) {
+        // Nothing from either side: no file (runtest keeps none).
+        (m, Some(s)) if s.is_empty() && m.as_deref().is_none_or(str::is_empty) => m,
         (m, Some(s)) => Some(format!("{}{}{}", m.unwrap_or_default(), SERVER_SEPARATOR, s)),
         (m, None) => m,
     }

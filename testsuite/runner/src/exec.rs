@@ -251,7 +251,15 @@ impl Context {
             args = format!("{} -oP {}", args, pidfile.display());
         }
         let line = self.exim_command_line(&args, env, as_caller);
-        let (out, err) = self.output_files()?;
+        let (out, _) = self.output_files()?;
+        // runtest sends a daemon's standard error to the server's file;
+        // its expected stderr files show the separator even when the
+        // daemon wrote nothing there.
+        let err = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.file("test-stderr-server"))
+            .map_err(|e| Failure(format!("test-stderr-server: {}", e)))?;
         let mut cmd = if as_caller { self.caller_command(&format!("exec {}", line)) } else { self.base_command(&format!("exec {}", line)) };
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let mut child = cmd.spawn().map_err(|e| Failure(format!("cannot start daemon: {}", e)))?;
