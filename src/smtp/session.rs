@@ -312,6 +312,8 @@ pub struct Session {
     /// `+smtp_connection`, unless the host is in `hosts_connection_nolog`
     /// (Exim clears the selector bit for the connection).
     log_connection: bool,
+    /// The reject log's detail for a refusal after DATA (acl_fail_data).
+    reject_detail: Option<String>,
     /// MAIL commands seen, accepted or not (Exim's smtp_mailcmd_count).
     mail_commands: u32,
     /// The banner went out: from then on an ending without MAIL is
@@ -517,6 +519,7 @@ impl Session {
             unknown_commands: 0,
             history: Vec::new(),
             mail_commands: 0,
+            reject_detail: None,
             log_connection: false,
             no_mail_pending: false,
             rcpt_response: None,
@@ -772,7 +775,8 @@ impl Session {
         let text = if self.vars.log_id.is_empty() || text.starts_with(&self.vars.log_id) { text } else { format!("{} {text}", self.vars.log_id) };
         // -bh writes log lines at once, among the trace lines.
         if let (SessionMode::HostCheck, Some(t)) = (&self.mode, self.trace.as_mut()) {
-            t(&format!("LOG: {text}"));
+            // Without the reject log's detail lines.
+            t(&format!("LOG: {}", text.split(crate::log::REJECT_DETAIL).next().unwrap_or("")));
             return;
         }
         self.events.push(Event::Log(targets, text));
@@ -782,7 +786,20 @@ impl Session {
     /// (PRDR's), which must come out in the order Exim writes them.
     fn log_among_acls(&mut self, targets: Targets, text: String) {
         let text = if self.vars.log_id.is_empty() { text } else { format!("{} {text}", self.vars.log_id) };
-        if self.mode == SessionMode::HostCheck || !self.acls.log_now(targets, &text) {
+        if self.mode == SessionMode::HostCheck {
+            self.log(targets, text);
+            return;
+        }
+        // Lines still queued as events were logged first: they go first.
+        let mut kept = Vec::with_capacity(self.events.len());
+        for e in std::mem::take(&mut self.events) {
+            match e {
+                Event::Log(t, line) if self.acls.log_now(t, &line) => {}
+                other => kept.push(other),
+            }
+        }
+        self.events = kept;
+        if !self.acls.log_now(targets, &text) {
             self.log(targets, text);
         }
     }
@@ -1160,8 +1177,10 @@ impl Session {
             if applies && self.nonmail.too_many(self.cfg.smtp_accept_max_nonmail) {
                 self.send_str(t::TOO_MANY_NONMAIL);
                 let word = text.split(' ').next().unwrap_or("");
-                self.log_drop(&format!("too many nonmail commands (last was \"{word}\")"));
-                let _ = self.acls.notquit(&self.vars, "too-many-nonmail");
+                // Written before the not-QUIT ACL's own lines, as Exim does.
+                let h = self.vars.host_and_ident(false);
+                self.log_among_acls(Targets::REJECT, format!("SMTP call from {h} dropped: too many nonmail commands (last was \"{word}\")"));
+                let _ = self.acls.notquit(&self.vars, "bad-commands");
                 self.close();
                 return true;
             }
@@ -1834,13 +1853,23 @@ impl Session {
             },
         };
         // An empty log_reject_target: the refusal is not logged at all.
+        // Before a drop's not-QUIT ACL, whose lines are written at once.
         if targets.main || targets.reject || targets.panic {
-            self.log(targets, format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}"));
+            let mut line = format!("{h}{tls} {sender_info}{temp}rejected {what}{log_msg}");
+            if let Some(detail) = self.reject_detail.as_ref().filter(|d| targets.reject && !d.is_empty()) {
+                line.push(crate::log::REJECT_DETAIL);
+                line.push_str(detail);
+            }
+            if drop {
+                self.log_among_acls(targets, line);
+            } else {
+                self.log(targets, line);
+            }
         }
         if drop {
             if self.log_connection {
                 let info = self.connection_info();
-                self.log(Targets::MAIN, format!("{info} closed by DROP in ACL"));
+                self.log_among_acls(Targets::MAIN, format!("{info} closed by DROP in ACL"));
             }
             // Exim forgets the name a rejected HELO gave.
             if where_ == AclWhere::Helo {
@@ -2421,8 +2450,6 @@ impl Session {
     /// A rejection after DATA: the log lines carry the message id, and the
     /// reject log the envelope and the header lines (`rejected_header`).
     fn acl_fail_data(&mut self, outcome: &AclOutcome, headers: &[SpoolHeader]) {
-        let start = self.events.len();
-        self.acl_fail(AclWhere::Data, outcome, "");
         let mut detail = String::new();
         if self.cfg.log_selector.rejected_header {
             if let Some((first, rest)) = self.vars.recipients.split_first() {
@@ -2436,19 +2463,13 @@ impl Session {
                 detail.push_str(&format!("{} {}", h.flag, h.text));
             }
         }
-        let id = self.vars.message_id.clone();
-        for e in &mut self.events[start..] {
-            if let Event::Log(targets, text) = e {
-                // `log` gave it the id already when log_id was set.
-                if !text.starts_with(&id) {
-                    *text = format!("{id} {text}");
-                }
-                if targets.reject && !detail.is_empty() {
-                    text.push(crate::log::REJECT_DETAIL);
-                    text.push_str(&detail);
-                }
-            }
-        }
+        // The lines of the refusal carry the message id; the reject log's
+        // also the envelope and the header lines.
+        let id = std::mem::replace(&mut self.vars.log_id, self.vars.message_id.clone());
+        self.reject_detail = Some(detail);
+        self.acl_fail(AclWhere::Data, outcome, "");
+        self.reject_detail = None;
+        self.vars.log_id = id;
     }
 
     /// Submission mode takes effect once the predata ACL has accepted: an
@@ -3223,17 +3244,27 @@ impl Session {
         }
         let h = self.vars.host_and_ident(false);
         let host = self.cfg.active_hostname().to_string();
-        if self.in_message() {
+        // The line comes before the not-QUIT ACL's own lines.
+        let reason = if self.in_message() {
             let s = self.vars.sender_address.clone().unwrap_or_default();
-            // Once the header lines are in, the message has its id in the log.
-            let id = if self.message.in_body { format!("{} ", self.vars.message_id) } else { String::new() };
-            self.log(Targets::MAIN, format!("{id}SMTP data timeout (message abandoned) on connection from {h} F=<{s}>"));
+            let line = format!("SMTP data timeout (message abandoned) on connection from {h} F=<{s}>");
+            // The message has its id once Exim has closed the header
+            // section; a line that could be the last header is closed
+            // only by what follows it.
+            let m = &self.message;
+            let headers_closed = m.in_body && !(m.body_unseparated && m.body_linecount == 1 && self.input.is_empty());
+            // Neither this line nor the not-QUIT ACL's show an id the
+            // message does not have yet.
+            self.vars.log_id = if headers_closed { self.vars.message_id.clone() } else { String::new() };
+            self.log_among_acls(Targets::MAIN, line);
             self.send_str(&format!("421 {host} SMTP incoming data timeout - closing connection.\r\n"));
+            "data-timeout"
         } else {
-            self.log(Targets::MAIN, format!("SMTP command timeout on connection from {h}"));
+            self.log_among_acls(Targets::MAIN, format!("SMTP command timeout on connection from {h}"));
             self.send_str(&format!("421 {host}: SMTP command timeout - closing connection\r\n"));
-        }
-        let _ = self.acls.notquit(&self.vars, "command-timeout");
+            "command-timeout"
+        };
+        let _ = self.acls.notquit(&self.vars, reason);
         self.close();
         self.take_events()
     }

@@ -309,6 +309,8 @@ pub fn run(word: &str, args: &ClientArgs, script: &[String], dir: &std::path::Pa
                 }
             }
         } else if let Some(secs) = line.strip_prefix("+++ ") {
+            // Exim's client echoes the pause.
+            out.extend_from_slice(format!("{line}\n").as_bytes());
             std::thread::sleep(Duration::from_secs(secs.trim().parse().unwrap_or(1)));
         } else if let Some(raw) = line.strip_prefix(">>> ") {
             out.extend_from_slice(format!(">>> {}\n", raw).as_bytes());
