@@ -93,6 +93,8 @@ pub struct SmtpConfig {
     /// run: queue runs are not implemented), and whether runs for one
     /// argument are serialized.
     pub smtp_etrn_command: Option<String>,
+    /// MAIL commands allowed in one connection; expanded after HELO.
+    pub smtp_accept_max_per_connection: String,
     pub smtp_etrn_serialize: bool,
     /// PRDR is advertised, and its ACL run, with prdr_enable set.
     pub prdr_enable: bool,
@@ -390,6 +392,7 @@ impl SmtpConfig {
             log_selector: LogSelector::parse(&s("log_selector").unwrap_or_default()),
             acl_smtp_etrn: set("acl_smtp_etrn"),
             smtp_etrn_command: set("smtp_etrn_command"),
+            smtp_accept_max_per_connection: s("smtp_accept_max_per_connection").unwrap_or_else(|| "1000".into()),
             smtp_etrn_serialize: flag("smtp_etrn_serialize", true),
             prdr_enable: flag("prdr_enable", false),
             acl_smtp_data_prdr: set("acl_smtp_data_prdr"),

@@ -312,6 +312,9 @@ pub struct Session {
     /// `+smtp_connection`, unless the host is in `hosts_connection_nolog`
     /// (Exim clears the selector bit for the connection).
     log_connection: bool,
+    /// `smtp_accept_max_per_connection` as expanded after HELO (or at the
+    /// first MAIL without one); 0 is no limit.
+    mailcmd_max: Option<i64>,
     /// The reject log's detail for a refusal after DATA (acl_fail_data).
     reject_detail: Option<String>,
     /// MAIL commands seen, accepted or not (Exim's smtp_mailcmd_count).
@@ -520,6 +523,7 @@ impl Session {
             history: Vec::new(),
             mail_commands: 0,
             reject_detail: None,
+            mailcmd_max: None,
             log_connection: false,
             no_mail_pending: false,
             rcpt_response: None,
@@ -1375,6 +1379,7 @@ impl Session {
         }
         self.reset_transaction();
         self.helo_seen = true;
+        self.mailcmd_max = Some(self.expand_mailmax());
         let who = match (&self.vars.sender_ident, &self.vars.sender_host_name) {
             (Some(i), _) => format!("{i} at {}", self.vars.sender_host_name.as_deref().unwrap_or(arg)),
             (None, Some(n)) => n.clone(),
@@ -1545,6 +1550,22 @@ impl Session {
         }
         if arg.is_empty() {
             self.synprot_error(501, None, t::MAIL_NO_ADDRESS, false);
+            return;
+        }
+        // `smtp_accept_max_per_connection` counts every MAIL command; the
+        // connection stays open.
+        let max = match self.mailcmd_max {
+            Some(m) => m,
+            None => {
+                let m = self.expand_mailmax();
+                self.mailcmd_max = Some(m);
+                m
+            }
+        };
+        if max > 0 && i64::from(self.mail_commands) > max {
+            self.send_str(t::TOO_MANY_MESSAGES);
+            let h = self.vars.host_and_ident(true);
+            self.log(Targets::REJECT, format!("rejected MAIL command {h}: too many messages in one connection"));
             return;
         }
         if !self.adv.pipelining && !self.pipe_connect_ok && !self.sync_ok() {
@@ -3154,6 +3175,24 @@ impl Session {
         }
         self.auth_step(auth, state, step);
         true
+    }
+
+    /// Exim's expand_mailmax: `smtp_accept_max_per_connection` for this
+    /// connection (leading digits, as atoi reads them; empty is 0).
+    fn expand_mailmax(&mut self) -> i64 {
+        let text = self.cfg.smtp_accept_max_per_connection.clone();
+        let headers: Vec<String> = Vec::new();
+        match crate::expand::expand_string(&text, &mut self.context(&headers)) {
+            Ok(v) => {
+                let v = v.trim_start();
+                let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+                v[..digits].parse().unwrap_or(0)
+            }
+            Err(_) => {
+                self.log(Targets::PANIC, "failed to expand smtp_accept_max_per_connection".to_string());
+                0
+            }
+        }
     }
 
     /// `D=` of the connection's log lines (Exim's string_timesince): with

@@ -55,6 +55,7 @@ pub const AUTH_CANCELLED: &str = "Authentication cancelled";
 pub const AUTH_BAD64: &str = "Invalid base64 data";
 pub const TLS_ALREADY: &str = "STARTTLS command used when not advertised";
 pub const TLS_GO_AHEAD: &str = "220 TLS go ahead\r\n";
+pub const TOO_MANY_MESSAGES: &str = "421 too many messages in this connection\r\n";
 pub const TLS_UNAVAILABLE: &str = "454 TLS currently unavailable\r\n";
 
 /// The log lines for TLS that could not be set up for the client `host`
