@@ -90,12 +90,11 @@ pub struct SmtpConfig {
     /// Which ACLs are set: ETRN, EXPN and VRFY are advertised only then.
     pub acl_smtp_etrn: Option<String>,
     /// The command ETRN runs (`exim -R` when unset, which rexim does not
-    /// run: queue runs are not implemented), and whether runs for one
-    /// argument are serialized.
+    /// run: queue runs are not implemented). `smtp_etrn_serialize` is not
+    /// acted on (docs/compat.md).
     pub smtp_etrn_command: Option<String>,
     /// MAIL commands allowed in one connection; expanded after HELO.
     pub smtp_accept_max_per_connection: String,
-    pub smtp_etrn_serialize: bool,
     /// PRDR is advertised, and its ACL run, with prdr_enable set.
     pub prdr_enable: bool,
     pub acl_smtp_data_prdr: Option<String>,
@@ -393,7 +392,6 @@ impl SmtpConfig {
             acl_smtp_etrn: set("acl_smtp_etrn"),
             smtp_etrn_command: set("smtp_etrn_command"),
             smtp_accept_max_per_connection: s("smtp_accept_max_per_connection").unwrap_or_else(|| "1000".into()),
-            smtp_etrn_serialize: flag("smtp_etrn_serialize", true),
             prdr_enable: flag("prdr_enable", false),
             acl_smtp_data_prdr: set("acl_smtp_data_prdr"),
             acl_smtp_expn: set("acl_smtp_expn"),

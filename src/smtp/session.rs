@@ -980,12 +980,7 @@ impl Session {
         let h = self.vars.host_and_ident(false);
         let d = self.time_since_start();
         let mut line = format!("no MAIL in SMTP connection from {h} D={d}");
-        if let Some(a) = &self.vars.sender_host_authenticated {
-            line.push_str(&format!(" A={a}"));
-            if let Some(id) = &self.vars.authenticated_id {
-                line.push_str(&format!(":{id}"));
-            }
-        }
+        line.push_str(&self.auth_log());
         line.push_str(&self.tls_log());
         line.push_str(&self.connection_had());
         self.log_no_id(Targets::MAIN, line);
@@ -1826,15 +1821,7 @@ impl Session {
         self.send(r);
         let sender_info = match where_ {
             AclWhere::Rcpt | AclWhere::Data => {
-                let mut s = format!("F=<{}>", self.vars.sender_address.clone().unwrap_or_default());
-                if let Some(a) = &self.vars.sender_host_authenticated {
-                    s.push_str(&format!(" A={a}"));
-                    if let Some(id) = &self.vars.authenticated_id {
-                        s.push_str(&format!(":{id}"));
-                    }
-                }
-                s.push(' ');
-                s
+                format!("F=<{}>{} ", self.vars.sender_address.clone().unwrap_or_default(), self.auth_log())
             }
             _ => String::new(),
         };
@@ -1898,6 +1885,15 @@ impl Session {
             }
             let _ = self.acls.notquit(&self.vars, "acl-drop");
             self.close();
+        }
+    }
+
+    /// ` A=authenticator:id` for log lines of an authenticated client.
+    fn auth_log(&self) -> String {
+        match (&self.vars.sender_host_authenticated, &self.vars.authenticated_id) {
+            (Some(a), Some(id)) => format!(" A={a}:{id}"),
+            (Some(a), None) => format!(" A={a}"),
+            (None, _) => String::new(),
         }
     }
 
@@ -2353,15 +2349,9 @@ impl Session {
         if add_date {
             early.push((' ', format!("Date: {}\n", rfc822_date())));
         }
-        // An identical line is added once.
-        let mut acl_added: Vec<String> = Vec::new();
-        for h in std::mem::take(&mut self.pre_data_headers) {
-            if !acl_added.contains(&h) {
-                acl_added.push(h);
-            }
-        }
-        early.extend(acl_added.into_iter().map(|h| {
-            let text = header_line(&h);
+        let acl_added = std::mem::take(&mut self.pre_data_headers);
+        early.extend(once_each(&acl_added).into_iter().map(|h| {
+            let text = header_line(h);
             (header_flag(&text), text)
         }));
         self.message.early = early;
@@ -2529,13 +2519,7 @@ impl Session {
         headers.extend(self.message.early.iter().map(|(flag, text)| SpoolHeader { flag: *flag, text: text.clone() }));
         // The DATA ACL's lines, once each; those equal to a line added
         // before the DATA ACL are kept (Exim compares within each batch).
-        let mut data_added: Vec<&String> = Vec::new();
-        for h in added {
-            if !data_added.contains(&h) {
-                data_added.push(h);
-            }
-        }
-        for h in data_added {
+        for h in once_each(added) {
             let text = header_line(h);
             headers.push(SpoolHeader { flag: header_flag(&text), text });
         }
@@ -2699,12 +2683,7 @@ impl Session {
             s.push_str(&prx);
         }
         s.push_str(&self.tls_log());
-        if let Some(a) = &self.vars.sender_host_authenticated {
-            s.push_str(&format!(" A={a}"));
-            if let Some(id) = &self.vars.authenticated_id {
-                s.push_str(&format!(":{id}"));
-            }
-        }
+        s.push_str(&self.auth_log());
         if self.vars.prdr_requested {
             s.push_str(" PRDR");
         }
@@ -2927,10 +2906,9 @@ impl Session {
         let mut base = self.context(&headers);
         let mut ctx = crate::expand::WithAddressParts { inner: &mut base, local_part: "", domain: arg };
         for (i, a) in argv.iter_mut().enumerate() {
-            let compiled = crate::expand::compile(a).map_err(|e| format!("Expansion of \"{a}\" (command argument {i}) failed: {}", e.message()))?;
-            let (value, tainted) = crate::expand::Evaluator::new(&mut ctx)
-                .seq_t(&compiled.nodes)
-                .map_err(|e| format!("Expansion of \"{a}\" (command argument {i}) failed: {}", e.message()))?;
+            let failed = |e: crate::expand::ExpandError| format!("Expansion of \"{a}\" (command argument {i}) failed: {}", e.message());
+            let compiled = crate::expand::compile(a).map_err(failed)?;
+            let (value, tainted) = crate::expand::Evaluator::new(&mut ctx).seq_t(&compiled.nodes).map_err(failed)?;
             if tainted {
                 return Err(format!("Tainted arg {i} for ETRN processing command: '{value}'"));
             }
@@ -3210,17 +3188,14 @@ impl Session {
     /// interface with `+incoming_interface`; for `-bs`, the caller.
     fn connection_info(&self) -> String {
         let v = &self.vars;
-        match &self.mode {
+        let mut s = match &self.mode {
             SessionMode::Local { .. } => format!("SMTP connection from {}", v.sender_ident.as_deref().unwrap_or("")),
-            SessionMode::HostCheck => format!("SMTP connection from {}", v.fullhost(true)),
-            SessionMode::Remote => {
-                let mut s = format!("SMTP connection from {}", v.fullhost(true));
-                if let (true, Some(i)) = (v.log_incoming_interface, &v.interface_address) {
-                    s.push_str(&format!(" I=[{i}]:{}", v.interface_port));
-                }
-                s
-            }
+            SessionMode::HostCheck | SessionMode::Remote => format!("SMTP connection from {}", v.fullhost(true)),
+        };
+        if let (SessionMode::Remote, true, Some(i)) = (&self.mode, v.log_incoming_interface, &v.interface_address) {
+            s.push_str(&format!(" I=[{i}]:{}", v.interface_port));
         }
+        s
     }
 
     /// Exim's log line for input that ended inside a chunked message.
@@ -3458,7 +3433,6 @@ mod split_tests {
     }
 }
 
-/// The Date: header Exim adds: RFC 2822 local time.
 /// An ACL's added header line as it is stored: ending in one newline.
 fn header_line(h: &str) -> String {
     if h.ends_with('\n') {
@@ -3468,6 +3442,18 @@ fn header_line(h: &str) -> String {
     }
 }
 
+/// ACL-added header lines as Exim adds them: an identical line once.
+fn once_each<'a>(lines: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
+    let mut kept: Vec<&String> = Vec::new();
+    for h in lines {
+        if !kept.contains(&h) {
+            kept.push(h);
+        }
+    }
+    kept
+}
+
+/// The Date: header Exim adds: RFC 2822 local time.
 fn rfc822_date() -> String {
     chrono::Local::now().format("%a, %d %b %Y %H:%M:%S %z").to_string()
 }
