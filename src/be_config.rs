@@ -50,7 +50,13 @@ impl ConfigView for Config {
     }
 
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
-        if self.macros.user().is_empty() {
+        // Built-in names are `_` and an upper-case letter on.
+        let b = line.as_bytes();
+        // (A scan without an early exit, which the compiler vectorises:
+        // lines are short, and memchr's set-up cost more than the scan.)
+        let underscore = b.iter().fold(false, |seen, &c| seen | (c == b'_'));
+        let builtin = underscore && memchr::memchr_iter(b'_', b).any(|i| b.get(i + 1).is_some_and(u8::is_ascii_uppercase));
+        if self.macros.user().is_empty() && !builtin {
             return std::borrow::Cow::Borrowed(line);
         }
         std::borrow::Cow::Owned(Config::expand_macros(self, line))

@@ -16,10 +16,13 @@ pub struct Macro {
 
 /// All macros in definition order: built-ins (names starting with `_`)
 /// first, then command-line and file macros (Exim's `macros_user`).
+/// The built-ins are made when first needed, as in Exim: only a line with
+/// `_` before an upper-case letter, `.ifdef _...` or `-bP macros` looks at
+/// them, and making their 700 names was a quarter of a `-be` start-up.
 #[derive(Debug, Clone, Default)]
 pub struct Macros {
-    pub list: Vec<Macro>,
-    pub first_user: usize,
+    builtins: std::sync::OnceLock<Vec<Macro>>,
+    user: Vec<Macro>,
 }
 
 /// Why a macro line was refused. Exim logs all of these with LOG_PANIC
@@ -31,20 +34,30 @@ pub struct MacroError {
 }
 
 impl Macros {
-    pub fn new(builtins: Vec<(String, String)>, defines: &[(String, String)]) -> Macros {
-        let mut list: Vec<Macro> = builtins
-            .into_iter()
-            .map(|(name, replacement)| Macro { name, replacement, command_line: false })
+    pub fn new(defines: &[(String, String)]) -> Macros {
+        let user = defines
+            .iter()
+            .map(|(name, value)| Macro { name: name.clone(), replacement: value.clone(), command_line: true })
             .collect();
-        let first_user = list.len();
-        for (name, value) in defines {
-            list.push(Macro { name: name.clone(), replacement: value.clone(), command_line: true });
-        }
-        Macros { list, first_user }
+        Macros { builtins: std::sync::OnceLock::new(), user }
+    }
+
+    fn builtins(&self) -> &[Macro] {
+        self.builtins.get_or_init(|| {
+            super::commands::builtin_macros()
+                .into_iter()
+                .map(|(name, replacement)| Macro { name, replacement, command_line: false })
+                .collect()
+        })
     }
 
     pub fn user(&self) -> &[Macro] {
-        &self.list[self.first_user..]
+        &self.user
+    }
+
+    /// Every macro, built-ins first.
+    pub fn all(&self) -> impl Iterator<Item = &Macro> {
+        self.builtins().iter().chain(&self.user)
     }
 
     /// Read `NAME = value` or `NAME == value` (the line starts with the name).
@@ -74,7 +87,7 @@ impl Macros {
         }
         let value = &line[i..];
         let mut found = None;
-        for (idx, m) in self.list.iter().enumerate().skip(self.first_user) {
+        for (idx, m) in self.user.iter().enumerate() {
             if m.name == name {
                 if !m.command_line && !redef {
                     return Err(MacroError {
@@ -98,9 +111,9 @@ impl Macros {
             }
         }
         match found {
-            Some(idx) if self.list[idx].command_line => Ok(()),
+            Some(idx) if self.user[idx].command_line => Ok(()),
             Some(idx) => {
-                self.list[idx].replacement = value.to_string();
+                self.user[idx].replacement = value.to_string();
                 Ok(())
             }
             None if redef => Err(MacroError {
@@ -108,7 +121,7 @@ impl Macros {
                 with_line: false,
             }),
             None => {
-                self.list.push(Macro { name: name.to_string(), replacement: value.to_string(), command_line: false });
+                self.user.push(Macro { name: name.to_string(), replacement: value.to_string(), command_line: false });
                 Ok(())
             }
         }
@@ -135,9 +148,9 @@ impl Macros {
         if s >= line.len() {
             return false;
         }
-        let start = if line.as_bytes()[s] == b'_' { 0 } else { self.first_user };
+        let builtins = if line.as_bytes()[s] == b'_' { self.builtins() } else { &[] };
         let mut found = false;
-        for m in &self.list[start..] {
+        for m in builtins.iter().chain(&self.user) {
             s = next_start(line, s);
             if s >= line.len() {
                 break;
@@ -157,7 +170,7 @@ impl Macros {
     }
 
     pub fn find(&self, name: &str) -> Option<&Macro> {
-        self.list.iter().find(|m| m.name == name)
+        self.all().find(|m| m.name == name)
     }
 }
 

@@ -153,7 +153,7 @@ impl Config {
 
     /// Read a configuration from memory, `name` being its file name.
     pub fn from_bytes(name: &Path, content: &[u8], defines: &[(String, String)]) -> Result<Config, ConfigError> {
-        let macros = Macros::new(commands::builtin_macros(), defines);
+        let macros = Macros::new(defines);
         let mut pp = preprocessor::Preprocessor::new(&name.to_string_lossy(), content, macros);
         let mut cfg = Config {
             path: name.to_path_buf(),
@@ -301,10 +301,9 @@ impl Config {
         self.authenticators.iter().find(|d| d.name == name)
     }
 
-    /// Substitute macros in a line as the preprocessor does (Exim applies
-    /// this to `-be` input lines). Macro definitions are not made here.
-    /// Macro substitution in a line as the configuration reader does it,
-    /// except in the name of a macro that the line defines.
+    /// Macro substitution in a line as the configuration reader does it
+    /// (Exim applies it to `-be` input lines), except in the name of a
+    /// macro that the line defines. No macro is defined here.
     pub fn expand_macros(&self, line: &str) -> String {
         let mut s = line.to_string();
         self.macros.substitute(&mut s, preprocessor::defined_name_len(line));

@@ -125,7 +125,7 @@ pub fn named_list(cfg: &Config, name: &str, no_labels: bool, out: &mut String) -
 
 /// `-bP macros`, `-bP macro NAME`, `-bP macro_list`.
 pub fn macros(cfg: &Config, name: Option<&str>, names_only: bool, no_labels: bool, out: &mut String) -> bool {
-    for m in &cfg.macros.list {
+    for m in cfg.macros.all() {
         if name.is_some_and(|n| n != m.name) {
             continue;
         }

@@ -180,11 +180,15 @@ impl Eval<'_> {
         } else {
             (10, 0)
         };
-        let digits = rest[skip..].iter().take_while(|b| (**b as char).is_digit(radix)).count();
-        let text = std::str::from_utf8(&rest[skip..skip + digits]).unwrap_or("0");
+        let mut n: i64 = 0;
+        let mut digits = 0;
+        for d in rest[skip..].iter().map_while(|b| (*b as char).to_digit(radix)) {
+            digits += 1;
+            // Like strtoll, clamp on overflow.
+            n = n.checked_mul(i64::from(radix)).and_then(|n| n.checked_add(i64::from(d))).unwrap_or(i64::MAX);
+        }
         self.pos += skip + digits;
-        // Like strtoll, clamp on overflow.
-        i64::from_str_radix(text, radix).unwrap_or(i64::MAX)
+        n
     }
 }
 

@@ -614,7 +614,7 @@ impl<'c> Evaluator<'c> {
         let repl = super::compile(&repl_src)?;
         // PCRE2 matches bytes, as in Exim: a match may cut a character.
         let subject = to_bytes(&subject);
-        let mut locs = re.capture_locations();
+        let mut locs = re.take_locations();
         let mut out = Vec::new();
         let mut pos = 0;
         loop {
@@ -628,9 +628,7 @@ impl<'c> Evaluator<'c> {
                 // Nothing in it refers to the groups.
                 bytes::push_bytes(&mut out, text);
             } else {
-                let groups = (0..locs.len())
-                    .map(|i| locs.get(i).map(|(s, e)| from_bytes(&subject[s..e]).into_owned()).unwrap_or_default())
-                    .collect();
+                let groups = regex_cache::groups(&locs, &subject);
                 let saved = std::mem::replace(&mut self.numeric, groups);
                 let r = self.seq(&repl.nodes);
                 self.numeric = saved;
@@ -644,6 +642,7 @@ impl<'c> Evaluator<'c> {
                 pos += 1;
             }
         }
+        re.put_locations(locs);
         kept_subject |= pos < subject.len();
         out.extend_from_slice(&subject[pos..]);
         self.taint |= subject_tainted && kept_subject;
@@ -852,9 +851,9 @@ impl<'c> Evaluator<'c> {
             CondId::Isip6 => Ok(ipaddr::ip_version(&v[0]) == Some(6)),
             CondId::Match => {
                 let re = regex_cache::compile(&v[1], "match")?;
-                match re.captures(&to_bytes(&v[0])) {
-                    Ok(Some(caps)) => {
-                        self.numeric = regex_cache::groups(&caps);
+                match re.groups(&to_bytes(&v[0])) {
+                    Ok(Some(groups)) => {
+                        self.numeric = groups;
                         Ok(true)
                     }
                     Ok(None) => Ok(false),
@@ -956,7 +955,12 @@ pub fn expanded_string_integer(s: &str, isplus: bool) -> Result<i64> {
         return failed(format!("integer expected but \"{t}\" found"));
     }
     let overflow = || ExpandError::Failed(format!("absolute value of integer \"{t}\" is too large (overflow)"));
-    let mut value: i64 = t[..end].parse().map_err(|_| overflow())?;
+    let negative = b[0] == b'-';
+    let mut value: i64 = 0;
+    for &c in &b[digits_start..end] {
+        let d = i64::from(c - b'0');
+        value = value.checked_mul(10).and_then(|v| if negative { v.checked_sub(d) } else { v.checked_add(d) }).ok_or_else(overflow)?;
+    }
     if value < 0 && isplus {
         return failed(format!("integer \"{t}\" is negative"));
     }

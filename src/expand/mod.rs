@@ -78,7 +78,7 @@ impl Compiled {
 /// configuration) and costs a noticeable share of a lookup. This one takes
 /// eight bytes at a step (the multiply-rotate of rustc's FxHasher).
 #[derive(Default, Clone, Copy)]
-struct WordHash(u64);
+pub(crate) struct WordHash(u64);
 
 impl WordHash {
     const K: u64 = 0x517c_c1b7_2722_0a95;
@@ -110,7 +110,7 @@ impl std::hash::Hasher for WordHash {
     }
 }
 
-type WordHashBuild = std::hash::BuildHasherDefault<WordHash>;
+pub(crate) type WordHashBuild = std::hash::BuildHasherDefault<WordHash>;
 
 /// The compiled strings, and the hashes of strings compiled once.
 #[derive(Default)]

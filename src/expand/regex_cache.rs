@@ -1,20 +1,91 @@
 //! Administrators' regular expressions: PCRE2 as in Exim, compiled once.
+//!
+//! A pattern that is used again and again (a `-be` workload, an option
+//! expanded for every message) is also JIT-compiled once it has been used
+//! `JIT_AFTER` times. The JIT gives the interpreter's results; where it
+//! fails (its stack is smaller than the interpreter's heap frames) the
+//! match is run again by the interpreter, whose result or error counts, so
+//! nothing an administrator sees depends on the JIT.
 
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use pcre2::bytes::{Captures, Regex, RegexBuilder};
+use pcre2::bytes::{CaptureLocations, Match, Regex, RegexBuilder};
 
 use super::error::ExpandError;
+use super::WordHashBuild;
+
+/// Uses of a pattern before it is JIT-compiled: a string seen once is not
+/// worth the JIT's compile time.
+const JIT_AFTER: u32 = 4;
+
+/// A compiled pattern and a match buffer kept for its next use.
+pub struct CachedRegex {
+    re: Regex,
+    jit: OnceCell<Option<Regex>>,
+    uses: Cell<u32>,
+    /// PCRE2's match data (and the heap frames it grows), reused.
+    locations: RefCell<Option<CaptureLocations>>,
+}
+
+impl CachedRegex {
+    fn new(re: Regex) -> Self {
+        CachedRegex { re, jit: OnceCell::new(), uses: Cell::new(0), locations: RefCell::new(None) }
+    }
+
+    fn used(&self) {
+        let n = self.uses.get().saturating_add(1);
+        self.uses.set(n);
+        if n >= JIT_AFTER && self.jit.get().is_none() {
+            let jit = RegexBuilder::new().jit_if_available(true).build(self.re.as_str()).ok();
+            let _ = self.jit.set(jit);
+        }
+    }
+
+    /// A match buffer for this pattern: the kept one, or a new one when it
+    /// is in use (a nested expansion with the same pattern).
+    pub fn take_locations(&self) -> CaptureLocations {
+        self.locations.borrow_mut().take().unwrap_or_else(|| self.re.capture_locations())
+    }
+
+    /// Give the buffer back for the next use.
+    pub fn put_locations(&self, locs: CaptureLocations) {
+        *self.locations.borrow_mut() = Some(locs);
+    }
+
+    /// The first match at or after `start`, its groups left in `locs`.
+    pub fn captures_read_at<'s>(&self, locs: &mut CaptureLocations, subject: &'s [u8], start: usize) -> Result<Option<Match<'s>>, pcre2::Error> {
+        if let Some(Some(jit)) = self.jit.get() {
+            if let Ok(found) = jit.captures_read_at(locs, subject, start) {
+                return Ok(found);
+            }
+        }
+        self.re.captures_read_at(locs, subject, start)
+    }
+
+    /// `$0`, `$1`... of a match, for a condition that sets them.
+    pub fn groups(&self, subject: &[u8]) -> Result<Option<Vec<String>>, pcre2::Error> {
+        let mut locs = self.take_locations();
+        let found = self.captures_read_at(&mut locs, subject, 0);
+        let groups = match found {
+            Ok(Some(_)) => Ok(Some(groups(&locs, subject))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        self.put_locations(locs);
+        groups
+    }
+}
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Rc<Regex>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Rc<CachedRegex>, WordHashBuild>> = RefCell::new(HashMap::default());
 }
 
 /// Compile (or fetch) a pattern; `what` names the item for the error text.
-pub fn compile(pattern: &str, what: &str) -> Result<Rc<Regex>, ExpandError> {
+pub fn compile(pattern: &str, what: &str) -> Result<Rc<CachedRegex>, ExpandError> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+        re.used();
         return Ok(re);
     }
     let re = RegexBuilder::new().build(&pcre_pattern(pattern)).map_err(|e| {
@@ -25,7 +96,7 @@ pub fn compile(pattern: &str, what: &str) -> Result<Rc<Regex>, ExpandError> {
         let _ = what;
         ExpandError::Failed(format!("regular expression error in \"{pattern}\": {msg} at offset {offset}"))
     })?;
-    let re = Rc::new(re);
+    let re = Rc::new(CachedRegex::new(re));
     CACHE.with(|c| c.borrow_mut().insert(pattern.to_string(), re.clone()));
     Ok(re)
 }
@@ -60,9 +131,9 @@ pub fn pcre_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// `$0`, `$1`... from a match.
-pub fn groups(caps: &Captures) -> Vec<String> {
-    (0..caps.len())
-        .map(|i| caps.get(i).map(|m| crate::bytes::from_bytes(m.as_bytes()).into_owned()).unwrap_or_default())
+/// `$0`, `$1`... from the groups of a match in `subject`.
+pub fn groups(locs: &CaptureLocations, subject: &[u8]) -> Vec<String> {
+    (0..locs.len())
+        .map(|i| locs.get(i).map(|(s, e)| crate::bytes::from_bytes(&subject[s..e]).into_owned()).unwrap_or_default())
         .collect()
 }
