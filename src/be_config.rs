@@ -52,10 +52,7 @@ impl ConfigView for Config {
     fn expand_macros<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
         // Built-in names are `_` and an upper-case letter on.
         let b = line.as_bytes();
-        // (A scan without an early exit, which the compiler vectorises:
-        // lines are short, and memchr's set-up cost more than the scan.)
-        let underscore = b.iter().fold(false, |seen, &c| seen | (c == b'_'));
-        let builtin = underscore && memchr::memchr_iter(b'_', b).any(|i| b.get(i + 1).is_some_and(u8::is_ascii_uppercase));
+        let builtin = names_builtin(b);
         if self.macros.user().is_empty() && !builtin {
             return std::borrow::Cow::Borrowed(line);
         }
@@ -72,5 +69,54 @@ impl ConfigView for Config {
             };
             error.to_string()
         })
+    }
+}
+
+/// Whether a line has `_` and an upper-case letter, the start of a
+/// built-in macro's name. Eight bytes at a step: `-be` lines are short,
+/// and memchr's set-up, or a byte loop, cost more than the whole scan.
+fn names_builtin(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const UNDERSCORES: u64 = LO * b'_' as u64;
+    let starts_at = |i: usize| b[i] == b'_' && b.get(i + 1).is_some_and(u8::is_ascii_uppercase);
+    let mut at = 0;
+    while at + 8 <= b.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&b[at..at + 8]);
+        // A word has a zero byte where it had an `_`; the mask marks those
+        // (and may mark a byte after one, which starts_at then refuses).
+        let v = u64::from_le_bytes(word) ^ UNDERSCORES;
+        let mut marks = v.wrapping_sub(LO) & !v & HI;
+        while marks != 0 {
+            if starts_at(at + marks.trailing_zeros() as usize / 8) {
+                return true;
+            }
+            marks &= marks - 1;
+        }
+        at += 8;
+    }
+    (at..b.len()).any(starts_at)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_builtin() {
+        let cases = [
+            ("", false),
+            ("_", false),
+            ("_A", true),
+            ("abcdefgh", false),
+            ("abcdefg_A", true),
+            ("abcdefg_a", false),
+            ("abcdefgh_X", true),
+            ("\x7f\u{df}\u{5f5f} ${lc:A}", false),
+            ("$primary_hostname", false),
+            ("${length_5:abc} _OPT_MAIN_QUEUE_ONLY", true),
+        ];
+        for (line, want) in cases {
+            assert_eq!(super::names_builtin(line.as_bytes()), want, "{line}");
+        }
     }
 }
