@@ -1588,15 +1588,7 @@ impl Session {
                 }
             }
         }
-        let rewritten = self.rewrite_smtp_argument(rest);
-        let rest = rewritten.as_deref().unwrap_or(rest);
-        let parsed = match address::parse(rest, true, self.cfg.allow_domain_literals) {
-            Ok(p) => p,
-            Err(e) => {
-                self.synprot_error(501, Some(rest), &e, true);
-                return;
-            }
-        };
+        let Some(parsed) = self.smtp_address(rest, true) else { return };
         let mut sender = parsed.address;
         if let Some(size) = self.vars.message_size {
             if self.size_limit > 0 && size > self.size_limit {
@@ -1685,15 +1677,7 @@ impl Session {
                 return;
             }
         };
-        let rewritten = self.rewrite_smtp_argument(rest);
-        let rest = rewritten.as_deref().unwrap_or(rest);
-        let parsed = match address::parse(rest, false, self.cfg.allow_domain_literals) {
-            Ok(p) => p,
-            Err(e) => {
-                self.synprot_error(501, Some(rest), &e, true);
-                return;
-            }
-        };
+        let Some(parsed) = self.smtp_address(rest, false) else { return };
         let mut recipient = parsed.address;
         if !parsed.has_domain {
             if self.is_local()
@@ -2258,6 +2242,20 @@ impl Session {
     }
 
     /// A MAIL or RCPT argument rewritten by the rules with the `S` flag.
+    /// The address of MAIL or RCPT after the `S` rewriting rules, parsed;
+    /// a 501 when it cannot be.
+    fn smtp_address(&mut self, arg: &str, allow_empty: bool) -> Option<address::Parsed> {
+        let rewritten = self.rewrite_smtp_argument(arg);
+        let arg = rewritten.as_deref().unwrap_or(arg);
+        match address::parse(arg, allow_empty, self.cfg.allow_domain_literals) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.synprot_error(501, Some(arg), &e, true);
+                None
+            }
+        }
+    }
+
     fn rewrite_smtp_argument(&mut self, argument: &str) -> Option<String> {
         let rules = self.cfg.rewrite.clone();
         if rules.exist & crate::rewrite::flags::SMTP == 0 {
