@@ -137,3 +137,37 @@ pub fn groups(locs: &CaptureLocations, subject: &[u8]) -> Vec<String> {
         .map(|i| locs.get(i).map(|(s, e)| crate::bytes::from_bytes(&subject[s..e]).into_owned()).unwrap_or_default())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A match deep enough to overflow the JIT's default stack gets the
+    /// interpreter's answer (its heap frames go further), as Exim, which
+    /// does not JIT, would give it.
+    #[test]
+    fn jit_failure_falls_back_to_the_interpreter() {
+        let pattern = "^(a|b)*$";
+        let re = compile(pattern, "match").expect("compiles");
+        for _ in 0..JIT_AFTER {
+            compile(pattern, "match").expect("cached");
+        }
+        assert!(matches!(re.jit.get(), Some(Some(_))), "JIT-compiled by now");
+        let subject = vec![b'a'; 200_000];
+        let jit = re.jit.get().and_then(Option::as_ref).expect("jit");
+        let mut locs = re.take_locations();
+        assert!(jit.captures_read_at(&mut locs, &subject, 0).is_err(), "the JIT alone runs out of stack");
+        let groups = re.groups(&subject).expect("the interpreter matches");
+        assert_eq!(groups.map(|g| g[1].clone()), Some("a".to_string()));
+    }
+
+    #[test]
+    fn groups_and_buffer_reuse() {
+        let re = compile("^([a-z]+)(\\d+)?", "match").expect("compiles");
+        for _ in 0..2 * JIT_AFTER {
+            assert_eq!(re.groups(b"foo123").unwrap(), Some(vec!["foo123".into(), "foo".into(), "123".into()]));
+            assert_eq!(re.groups(b"bar").unwrap(), Some(vec!["bar".into(), "bar".into(), String::new()]));
+            assert_eq!(re.groups(b"123").unwrap(), None);
+        }
+    }
+}
