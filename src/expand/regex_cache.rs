@@ -16,6 +16,9 @@ use pcre2::bytes::{CaptureLocations, Match, Regex, RegexBuilder};
 use super::error::ExpandError;
 use super::WordHashBuild;
 
+/// Patterns kept compiled, at most (the cache is emptied when full).
+const CACHE_LIMIT: usize = 1024;
+
 /// Uses of a pattern before it is JIT-compiled: a string seen once is not
 /// worth the JIT's compile time.
 const JIT_AFTER: u32 = 4;
@@ -49,9 +52,12 @@ impl CachedRegex {
         self.locations.borrow_mut().take().unwrap_or_else(|| self.re.capture_locations())
     }
 
-    /// Give the buffer back for the next use.
+    /// Give the buffer back for the next use; only a pattern in frequent
+    /// use keeps one (PCRE2's heap frames in it are 20 KiB and more).
     pub fn put_locations(&self, locs: CaptureLocations) {
-        *self.locations.borrow_mut() = Some(locs);
+        if self.uses.get() >= JIT_AFTER {
+            *self.locations.borrow_mut() = Some(locs);
+        }
     }
 
     /// The first match at or after `start`, its groups left in `locs`.
@@ -97,7 +103,14 @@ pub fn compile(pattern: &str, what: &str) -> Result<Rc<CachedRegex>, ExpandError
         ExpandError::Failed(format!("regular expression error in \"{pattern}\": {msg} at offset {offset}"))
     })?;
     let re = Rc::new(CachedRegex::new(re));
-    CACHE.with(|c| c.borrow_mut().insert(pattern.to_string(), re.clone()));
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        // Patterns made from variables could otherwise grow it for ever.
+        if c.len() >= CACHE_LIMIT {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re.clone())
+    });
     Ok(re)
 }
 
