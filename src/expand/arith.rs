@@ -282,6 +282,24 @@ mod tests {
         assert_eq!(ev("3/0"), "error in expression evaluation: divide by zero (after processing \"3/0\")");
     }
 
+    proptest::proptest! {
+        /// The digit reader is strtoll's: the radix's digits, clamped at
+        /// i64::MAX (a sign is an operator here).
+        #[test]
+        fn numbers_read_as_strtoll(digits in "(0x)?[0-9a-fA-F]{1,24}") {
+            let mut e = Eval { s: digits.as_bytes(), pos: 0, decimal: false, error: None };
+            let got = e.scan_integer();
+            let (radix, text) = match digits.strip_prefix("0x") {
+                Some(hex) => (16, hex),
+                None if digits.starts_with('0') => (8, digits.as_str()),
+                None => (10, digits.as_str()),
+            };
+            let valid = text.bytes().take_while(|b| (*b as char).is_digit(radix)).count();
+            let want = if valid == 0 { 0 } else { i64::from_str_radix(&text[..valid], radix).unwrap_or(i64::MAX) };
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn times() {
         assert_eq!(readconf_readtime("1h30m"), Some(5400));

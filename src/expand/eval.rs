@@ -1172,3 +1172,43 @@ impl OpEnv for Evaluator<'_> {
         self.ctx.config_option("headers_charset").unwrap_or_else(|| crate::texts::HEADERS_CHARSET.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    proptest::proptest! {
+        /// Integers in conditions read as the standard library reads the
+        /// digits (with Exim's K/M/G, its errors and its overflow text).
+        #[test]
+        fn integers_read_as_parse(text in "[ ]{0,2}[+-]?[0-9]{0,22}[kKmMgGx]?[ ]{0,2}", isplus: bool) {
+            let got = super::expanded_string_integer(&text, isplus).map_err(|e| e.message().to_string());
+            let t = text.trim_start();
+            let end = t.bytes().position(|b| !b.is_ascii_digit() && b != b'+' && b != b'-').unwrap_or(t.len());
+            let want = if t.is_empty() {
+                Ok(0)
+            } else if end == 0 || !t.as_bytes()[end - 1].is_ascii_digit() {
+                Err(format!("integer expected but \"{t}\" found"))
+            } else {
+                let overflow = format!("absolute value of integer \"{t}\" is too large (overflow)");
+                match t[..end].parse::<i64>() {
+                    Err(_) => Err(overflow),
+                    Ok(v) if v < 0 && isplus => Err(format!("integer \"{t}\" is negative")),
+                    Ok(v) => {
+                        let mult: i64 = match t.as_bytes().get(end).map(u8::to_ascii_lowercase) {
+                            Some(b'k') => 1024,
+                            Some(b'm') => 1 << 20,
+                            Some(b'g') => 1 << 30,
+                            _ => 1,
+                        };
+                        let rest = &t[end + usize::from(mult != 1)..];
+                        match v.checked_mul(mult) {
+                            None => Err(overflow),
+                            Some(_) if !rest.trim_start().is_empty() => Err(format!("invalid integer \"{t}\"")),
+                            Some(v) => Ok(v),
+                        }
+                    }
+                }
+            };
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+}
