@@ -307,10 +307,13 @@ pub fn read_time_list(s: &str, name: &str) -> Result<Vec<i64>, String> {
 pub fn read_bool_word(s: &str, name: &str) -> Result<bool, String> {
     let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
     let word = &s[..end];
-    let v = match word.to_ascii_lowercase().as_str() {
-        "true" | "yes" => true,
-        "false" | "no" => false,
-        _ => return Err(format!("\"{word}\" is not a valid value for the \"{name}\" option")),
+    let is = |w: &str| word.eq_ignore_ascii_case(w);
+    let v = if is("true") || is("yes") {
+        true
+    } else if is("false") || is("no") {
+        false
+    } else {
+        return Err(format!("\"{word}\" is not a valid value for the \"{name}\" option"));
     };
     let rest = s[end..].trim_start_matches(|c: char| is_space(c as u8));
     if !rest.is_empty() {
