@@ -1549,14 +1549,10 @@ impl Session {
         }
         // `smtp_accept_max_per_connection` counts every MAIL command; the
         // connection stays open.
-        let max = match self.mailcmd_max {
-            Some(m) => m,
-            None => {
-                let m = self.expand_mailmax();
-                self.mailcmd_max = Some(m);
-                m
-            }
-        };
+        if self.mailcmd_max.is_none() {
+            self.mailcmd_max = Some(self.expand_mailmax());
+        }
+        let max = self.mailcmd_max.unwrap_or(0);
         if max > 0 && i64::from(self.mail_commands) > max {
             self.send_str(t::TOO_MANY_MESSAGES);
             let h = self.vars.host_and_ident(true);
@@ -2241,7 +2237,6 @@ impl Session {
         self.state = State::AwaitSpool;
     }
 
-    /// A MAIL or RCPT argument rewritten by the rules with the `S` flag.
     /// The address of MAIL or RCPT after the `S` rewriting rules, parsed;
     /// a 501 when it cannot be.
     fn smtp_address(&mut self, arg: &str, allow_empty: bool) -> Option<address::Parsed> {
@@ -2256,6 +2251,7 @@ impl Session {
         }
     }
 
+    /// A MAIL or RCPT argument rewritten by the rules with the `S` flag.
     fn rewrite_smtp_argument(&mut self, argument: &str) -> Option<String> {
         let rules = self.cfg.rewrite.clone();
         if rules.exist & crate::rewrite::flags::SMTP == 0 {

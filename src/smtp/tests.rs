@@ -330,3 +330,19 @@ fn bdat_header_with_bare_lf_is_refused() {
     assert_eq!(out, "552 Message header not CRLF terminated\r\n250 OK\r\n");
     assert_eq!(feed(&mut sess, "QUIT\r\n").0, "221 myhost.test.ex closing connection\r\n");
 }
+
+/// A `smtp_accept_max_per_connection` that cannot be expanded gets Exim's
+/// panic line (Exim 4.96 then dies with SIGSEGV); rexim goes on with no
+/// limit (docs/compat.md).
+#[test]
+fn mailmax_expansion_failure() {
+    let s = services(config(&[("smtp_accept_max_per_connection", "${if eq{a}}")]), Vec::new());
+    let mut sess = remote(&s, Box::new(AcceptAll));
+    let _ = sess.start();
+    let (_, logs, _) = feed(&mut sess, "EHLO x\r\n");
+    assert_eq!(logs, vec!["failed to expand smtp_accept_max_per_connection"]);
+    for _ in 0..3 {
+        let (out, _, _) = feed(&mut sess, "MAIL FROM:<a@b.c>\r\nRSET\r\n");
+        assert_eq!(out, "250 OK\r\n250 Reset OK\r\n");
+    }
+}
