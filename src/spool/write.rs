@@ -1,6 +1,7 @@
 //! Writing a received message to the spool, durably, before it is
-//! acknowledged: the -D file first, then the -H file under a temporary
-//! name renamed into place, each fsynced, then the directory.
+//! acknowledged: the -D file first, then the -H file, written unnamed (or
+//! under Exim's temporary name) and linked (renamed) into place, each
+//! fsynced, then the directory.
 
 use std::fs::File;
 use std::io::Write;
@@ -212,8 +213,13 @@ struct Pending<'a> {
     msg: &'a SpoolMessage,
     input: PathBuf,
     data: PathBuf,
+    /// Exim's temporary name for the -H file, used where the file system
+    /// has no unnamed files.
     temp: PathBuf,
+    /// The -D file, then the -H file.
     files: Vec<File>,
+    /// The -H file is unnamed (O_TMPFILE) until linked into place.
+    header_unnamed: bool,
     result: Result<(), SpoolError>,
 }
 
@@ -232,15 +238,95 @@ fn create_new(path: &Path) -> std::io::Result<File> {
     std::fs::OpenOptions::new().write(true).create_new(true).mode(0o640).open(path)
 }
 
+/// Create `path` with the parts written, in one system call where the
+/// kernel takes it all. A missing directory is made and the create tried
+/// again, as Exim does: checking for it on every message would cost a
+/// system call each time.
 fn create_written(path: &Path, parts: &[&[u8]]) -> Result<File, SpoolError> {
-    let mut f = create_new(path).map_err(|e| io_err("failed to create", path, e))?;
-    for p in parts {
-        if let Err(e) = f.write_all(p) {
-            let _ = std::fs::remove_file(path);
-            return Err(io_err("failed to write", path, e));
-        }
+    let created = match create_new(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match path.parent() {
+            Some(dir) => ensure_dir(dir).and_then(|()| create_new(path).map_err(|e| io_err("failed to create", path, e))),
+            None => Err(io_err("failed to create", path, e)),
+        },
+        other => other.map_err(|e| io_err("failed to create", path, e)),
+    };
+    let mut f = created?;
+    if let Err(e) = write_all_parts(&mut f, parts) {
+        let _ = std::fs::remove_file(path);
+        return Err(io_err("failed to write", path, e));
     }
     Ok(f)
+}
+
+fn write_all_parts(f: &mut File, parts: &[&[u8]]) -> std::io::Result<()> {
+    let mut slices: Vec<std::io::IoSlice> = parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match f.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The -H file's text in a file with no name yet (O_TMPFILE) in `dir`:
+/// linking it into place once it is synced costs fewer directory
+/// operations than Exim's temporary name and rename, and a crash leaves
+/// no temporary file behind. `None` where the file system cannot.
+fn create_unnamed(dir: &Path, text: &[u8]) -> Option<std::io::Result<File>> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut f = match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_TMPFILE).mode(0o640).open(dir) {
+            Ok(f) => f,
+            Err(_) => return None,
+        };
+        Some(f.write_all(text).map(|()| f))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (dir, text);
+        None
+    }
+}
+
+/// Give a synced unnamed file its name. Without CAP_DAC_READ_SEARCH
+/// (a daemon that has dropped root) the link goes through /proc.
+fn link_unnamed(f: &File, to: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let to = CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: valid descriptor and NUL-terminated paths.
+    if unsafe { libc::linkat(f.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH) } == 0 {
+        return Ok(());
+    }
+    let proc_path = CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))?;
+    // SAFETY: as above.
+    if unsafe { libc::linkat(libc::AT_FDCWD, proc_path.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW) } == 0 {
+        return Ok(());
+    }
+    Err(std::io::Error::last_os_error())
+}
+
+/// Exim's way: the -H text under a temporary name, synced. A temporary
+/// file left by a crash is replaced, as Exim does; the common case costs
+/// no unlink.
+fn create_temp(temp: &Path, text: &[u8]) -> Result<File, SpoolError> {
+    create_written(temp, &[text]).or_else(|_| {
+        let _ = std::fs::remove_file(temp);
+        create_written(temp, &[text])
+    })
+}
+
+/// When an unnamed -H file cannot be linked (a stale -H file of the same
+/// name, which Exim's rename replaces; no /proc), Exim's way instead.
+fn rename_synced_temp(msg: &SpoolMessage, temp: &Path, header: &Path) -> Result<(), SpoolError> {
+    let text = crate::bytes::into_bytes(msg.header_file());
+    let f = create_temp(temp, &text)?;
+    f.sync_all().map_err(|e| io_err("failed to sync", temp, e))?;
+    std::fs::rename(temp, header).map_err(|e| io_err("failed to rename", temp, e))
 }
 
 /// Start writing the file's data back now, so that the fsyncs of a batch
@@ -337,11 +423,10 @@ pub fn write_message(spool_directory: &str, msg: &SpoolMessage, msglog_line: &st
 /// Write several messages at once (group commit). Each result is Ok only
 /// when that message's -D and -H files and its directory entries are on
 /// disk: Exim's order per message (-D synced before the -H name exists,
-/// the -H synced under its temporary name, renamed, the directory
-/// synced), with the I/O of the whole batch overlapped and one directory
+/// the -H synced before it is linked into place, the directory synced),
+/// with the I/O of the whole batch overlapped and one directory
 /// fsync for all of it. Message logs are left to `write_msglog`.
 pub fn write_messages(batch: &[(&str, &SpoolMessage)]) -> Vec<Result<(), SpoolError>> {
-    let mut ensured: Vec<PathBuf> = Vec::new();
     let mut pending: Vec<Pending> = batch
         .iter()
         .map(|(spool, msg)| {
@@ -352,24 +437,12 @@ pub fn write_messages(batch: &[(&str, &SpoolMessage)]) -> Vec<Result<(), SpoolEr
                 temp: input.join(format!("hdr.{}", msg.id)),
                 input,
                 files: Vec::new(),
+                header_unnamed: false,
                 result: Ok(()),
             }
         })
         .collect();
     for p in &mut pending {
-        let msglog = p.input.with_file_name("msglog");
-        for dir in [&p.input, &msglog] {
-            if !ensured.contains(dir) {
-                if let Err(e) = ensure_dir(dir) {
-                    p.result = Err(e);
-                    break;
-                }
-                ensured.push(dir.clone());
-            }
-        }
-        if p.result.is_err() {
-            continue;
-        }
         let first = format!("{}-D\n", p.msg.id);
         match create_written(&p.data, &[first.as_bytes(), &p.msg.body]) {
             Ok(f) => p.files.push(f),
@@ -379,16 +452,17 @@ pub fn write_messages(batch: &[(&str, &SpoolMessage)]) -> Vec<Result<(), SpoolEr
                 continue;
             }
         }
-        // A temporary file left by a crash is replaced, as Exim does; the
-        // common case costs no unlink.
         let text = crate::bytes::into_bytes(p.msg.header_file());
-        let written = create_written(&p.temp, &[&text]).or_else(|_| {
-            let _ = std::fs::remove_file(&p.temp);
-            create_written(&p.temp, &[&text])
-        });
-        match written {
-            Ok(f) => p.files.push(f),
-            Err(e) => p.fail(e),
+        match create_unnamed(&p.input, &text) {
+            Some(Ok(f)) => {
+                p.files.push(f);
+                p.header_unnamed = true;
+            }
+            Some(Err(e)) => p.fail(io_err("failed to write", &p.temp, e)),
+            None => match create_temp(&p.temp, &text) {
+                Ok(f) => p.files.push(f),
+                Err(e) => p.fail(e),
+            },
         }
     }
     for f in pending.iter().flat_map(|p| &p.files) {
@@ -407,10 +481,14 @@ pub fn write_messages(batch: &[(&str, &SpoolMessage)]) -> Vec<Result<(), SpoolEr
             p.fail(e);
             continue;
         }
-        p.files.clear();
         let header = p.input.join(format!("{}-H", p.msg.id));
-        if let Err(e) = std::fs::rename(&p.temp, &header) {
-            p.fail(io_err("failed to rename", &p.temp, e));
+        let placed = match p.files.get(1) {
+            Some(f) if p.header_unnamed => link_unnamed(f, &header).or_else(|_| rename_synced_temp(p.msg, &p.temp, &header)),
+            _ => std::fs::rename(&p.temp, &header).map_err(|e| io_err("failed to rename", &p.temp, e)),
+        };
+        p.files.clear();
+        if let Err(e) = placed {
+            p.fail(e);
         }
     }
     let mut synced_dirs: Vec<(PathBuf, Result<(), String>)> = Vec::new();
@@ -435,13 +513,14 @@ pub fn write_messages(batch: &[(&str, &SpoolMessage)]) -> Vec<Result<(), SpoolEr
 /// it does not lose mail, so it is not synced and errors are ignored.
 pub fn write_msglog(spool_directory: &str, id: &str, msglog_line: &str) {
     let stamp = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
-    let log_path = Path::new(spool_directory).join("msglog").join(id);
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(&log_path)
-        .and_then(|mut f| f.write_all(format!("{stamp} {msglog_line}\n").as_bytes()));
+    let dir = Path::new(spool_directory).join("msglog");
+    let log_path = dir.join(id);
+    let open = || std::fs::OpenOptions::new().create(true).append(true).mode(0o640).open(&log_path);
+    let opened = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ensure_dir(&dir).map_err(|_| e).and_then(|()| open()),
+        other => other,
+    };
+    let _ = opened.and_then(|mut f| f.write_all(format!("{stamp} {msglog_line}\n").as_bytes()));
 }
 
 fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
@@ -502,8 +581,9 @@ mod tests {
         // A -D file already there: that message fails, the other is written.
         std::fs::create_dir_all(dir.join("input")).unwrap();
         std::fs::write(dir.join("input/1xUz7r-0005vN-0X-D"), "old").unwrap();
-        // So does a temporary -H file left by a crash, which is replaced.
-        std::fs::write(dir.join("input/hdr.1xUz7r-0005vN-0Y"), "stale").unwrap();
+        // A -H file left by a crash without its -D file is replaced, as
+        // Exim's rename does.
+        std::fs::write(dir.join("input/1xUz7r-0005vN-0Y-H"), "stale").unwrap();
         let results = write_messages(&[(spool, &a), (spool, &b)]);
         assert!(results[0].as_ref().unwrap_err().0.starts_with("failed to create "));
         assert!(results[1].is_ok());
