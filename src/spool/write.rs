@@ -596,4 +596,43 @@ mod tests {
         assert!(std::fs::read_to_string(dir.join("msglog/1xUz7r-0005vN-0Y")).unwrap().ends_with(" Received from a@b.c\n"));
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn unnamed_header_linked_once() {
+        let dir = std::env::temp_dir().join(format!("rexim-spool-unnamed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let Some(made) = create_unnamed(&dir, b"text\n") else {
+            eprintln!("no O_TMPFILE here: the named way is used");
+            return;
+        };
+        let f = made.unwrap();
+        // Nothing is in the directory before the link.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        link_unnamed(&f, &dir.join("x-H")).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("x-H")).unwrap(), "text\n");
+        // A name already taken is an error (the writer then goes Exim's way).
+        let again = link_unnamed(&f, &dir.join("x-H")).unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn named_way_replaces_stale_files() {
+        let dir = std::env::temp_dir().join(format!("rexim-spool-named-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let input = dir.join("input");
+        let msg = SpoolMessage { id: "1xUz7r-0005vN-0Z".into(), sender: "a@b.c".into(), ..Default::default() };
+        let (temp, header) = (input.join("hdr.1xUz7r-0005vN-0Z"), input.join("1xUz7r-0005vN-0Z-H"));
+        // The directory is made when missing.
+        rename_synced_temp(&msg, &temp, &header).unwrap();
+        assert_eq!(std::fs::read_to_string(&header).unwrap(), msg.header_file());
+        // A temporary file and a -H file left by a crash are replaced.
+        std::fs::write(&temp, "stale").unwrap();
+        std::fs::write(&header, "stale").unwrap();
+        rename_synced_temp(&msg, &temp, &header).unwrap();
+        assert_eq!(std::fs::read_to_string(&header).unwrap(), msg.header_file());
+        assert!(!temp.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
