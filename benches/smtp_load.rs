@@ -20,8 +20,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-/// The message of the Python clients before it (and of `smtp-source -l`):
-/// a few headers and 41 lines of body.
+/// The message the Python client sent before this one took its place:
+/// two header lines and 41 lines of body, about 1 kB.
 fn message() -> Vec<u8> {
     let mut m = b"Subject: bench\r\nFrom: a@b.c\r\n\r\n".to_vec();
     m.extend(std::iter::repeat_n(b'x', 70));
