@@ -166,22 +166,19 @@ async fn run(port: u16, sessions: usize, messages: usize, per_connection: bool) 
     let msg = Rc::new(message());
     let tally = Rc::new(RefCell::new(Tally::default()));
     let (go_tx, go_rx) = watch::channel(false);
-    let mut tasks = Vec::with_capacity(sessions);
-    if per_connection {
-        let t0 = Instant::now();
-        for _ in 0..sessions {
-            tasks.push(tokio::task::spawn_local(connection_per_message(port, per, msg.clone(), tally.clone())));
-        }
-        for t in tasks {
-            let _ = t.await;
-        }
-        return (Rc::try_unwrap(tally).map(RefCell::into_inner).unwrap_or_default(), t0.elapsed());
-    }
-    for _ in 0..sessions {
-        tasks.push(tokio::task::spawn_local(session(port, per, msg.clone(), tally.clone(), go_rx.clone())));
-    }
+    let tasks: Vec<_> = (0..sessions)
+        .map(|_| {
+            if per_connection {
+                tokio::task::spawn_local(connection_per_message(port, per, msg.clone(), tally.clone()))
+            } else {
+                tokio::task::spawn_local(session(port, per, msg.clone(), tally.clone(), go_rx.clone()))
+            }
+        })
+        .collect();
+    // Persistent sessions are connected and greeted before the clock
+    // starts; a connection per message is timed with its connecting.
     let deadline = Instant::now() + START_LIMIT;
-    while tally.borrow().arrived < sessions && Instant::now() < deadline {
+    while !per_connection && tally.borrow().arrived < sessions && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let t0 = Instant::now();

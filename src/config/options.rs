@@ -51,8 +51,10 @@ impl Options {
                     None => Value::Unset,
                     // Tables hold defaults as -bP prints them: \n and \t
                     // stand for the control characters.
-                    Some(text) if d.kind == Kind::Str && text.contains('\\') => Value::Str(text.replace("\\n", "\n").replace("\\t", "\t")),
-                    Some(text) if d.kind == Kind::Str => Value::Str(text.to_string()),
+                    Some(text) if d.kind == Kind::Str => Value::Str(match text.contains('\\') {
+                        true => text.replace("\\n", "\n").replace("\\t", "\t"),
+                        false => text.to_string(),
+                    }),
                     Some(text) => value::parse(d.kind, text, d.name).unwrap_or(Value::Unset),
                 };
                 let compiled = match (&value, d.expand) {

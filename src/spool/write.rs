@@ -292,15 +292,28 @@ fn create_unnamed(dir: &Path, text: &[u8]) -> Option<std::io::Result<File>> {
     }
 }
 
-/// Give a synced unnamed file its name. Without CAP_DAC_READ_SEARCH
-/// (a daemon that has dropped root) the link goes through /proc.
+/// Give a synced unnamed file its name. Kernels before 6.10 refuse the
+/// direct way to a process without CAP_DAC_READ_SEARCH (one not running
+/// as root); the link then goes through /proc, and the direct way, once
+/// refused, is not tried again.
 fn link_unnamed(f: &File, to: &Path) -> std::io::Result<()> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static EMPTY_PATH_REFUSED: AtomicBool = AtomicBool::new(false);
     let to = CString::new(to.as_os_str().as_bytes())?;
-    // SAFETY: valid descriptor and NUL-terminated paths.
-    if unsafe { libc::linkat(f.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH) } == 0 {
-        return Ok(());
+    if !EMPTY_PATH_REFUSED.load(Ordering::Relaxed) {
+        // SAFETY: valid descriptor and NUL-terminated paths.
+        if unsafe { libc::linkat(f.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH) } == 0 {
+            return Ok(());
+        }
+        // The kernel's answer to a caller without the capability.
+        let e = std::io::Error::last_os_error();
+        if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::ENOENT)) {
+            EMPTY_PATH_REFUSED.store(true, Ordering::Relaxed);
+        } else {
+            return Err(e);
+        }
     }
     let proc_path = CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))?;
     // SAFETY: as above.
