@@ -22,7 +22,7 @@ mod retry;
 mod rewrite;
 mod syntax;
 mod texts;
-mod value;
+pub(crate) mod value;
 
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,7 @@ pub fn run_bs(opts: &Options) -> i32 {
     let quit = crate::smtp::stdio::run(
         &loaded.services,
         Box::new(loaded.new_acls()),
-        &login_name(),
+        crate::smtp::caller::Caller::of_this_process(&loaded.services.cfg),
         origin_peer(&opts.origin),
         &loaded.log,
         &mut stdin.lock(),

@@ -7,7 +7,7 @@
 //! `header` rewrites the addresses of one header line.
 
 pub mod header;
-mod phrase;
+pub(crate) mod phrase;
 pub mod test;
 
 use crate::config::RewriteRule;

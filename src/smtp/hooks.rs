@@ -190,6 +190,10 @@ pub trait HostMatcher: Send + Sync {
     /// Is `domain` in the option's domain list?
     fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool;
 
+    /// Is `address` in the (expanded) address list? Caseless, as Exim
+    /// matches `untrusted_set_sender`.
+    fn address_in(&self, list: &str, address: &str) -> bool;
+
     /// `host_in` for a client whose name is not known yet: a name
     /// pattern in the list looks it up (unless `lookup_failed`), and the
     /// names found come back (Some(None): the lookup failed).

@@ -84,6 +84,10 @@ impl HostMatcher for ListsHostMatcher {
     fn domain_in(&self, option: &str, list: Option<&str>, domain: &str, trace: Trace) -> bool {
         self.run(trace, |ctx| lists::match_domain_option(ctx, domain, option, list))
     }
+
+    fn address_in(&self, list: &str, address: &str) -> bool {
+        self.run(None, |ctx| lists::match_address(ctx, address, list, true))
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! `crate::dsn`'s option loops.
 
 pub mod acls;
+pub mod caller;
 pub mod address;
 pub mod command;
 pub mod config;

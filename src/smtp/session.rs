@@ -233,8 +233,8 @@ impl SessionVars {
 pub enum SessionMode {
     /// A TCP connection to the daemon.
     Remote,
-    /// `-bs`: SMTP on standard input from a local process (`login`).
-    Local { login: String },
+    /// `-bs`: SMTP on standard input from a local process.
+    Local { caller: super::caller::Caller },
     /// `-bh`: a simulated remote session; nothing is spooled.
     HostCheck,
 }
@@ -383,6 +383,9 @@ pub struct Session {
     submission: Option<(super::submission::Submission, Option<String>)>,
     /// `control = suppress_local_fixups`.
     suppress_local_fixups: bool,
+    /// An untrusted local caller chose this message's envelope sender
+    /// (`<>`, or one `untrusted_set_sender` allows).
+    sender_set_untrusted: bool,
 }
 
 /// The long-lived things a session needs.
@@ -495,9 +498,14 @@ impl Session {
     pub fn new(services: &Services, acls: Box<dyn AclHooks + Send>, mode: SessionMode, peer: Peer) -> Session {
         let cfg = services.cfg.clone();
         let mut vars = SessionVars::for_peer(&peer, &cfg);
-        if let SessionMode::Local { login } = &mode {
+        if let SessionMode::Local { caller } = &mode {
             // -bs is remote input only when -oMa names a host.
-            vars.sender_ident = Some(peer.ident.clone().unwrap_or_else(|| login.clone()));
+            vars.sender_ident = Some(peer.ident.clone().unwrap_or_else(|| caller.login.clone()));
+            // Exim's $authenticated_id for local input from an untrusted
+            // caller: its login.
+            if !caller.trusted && peer.address.is_none() {
+                vars.authenticated_id = Some(caller.login.clone());
+            }
         }
         if let Some(tls) = peer.tls {
             vars.tls = tls;
@@ -563,6 +571,7 @@ impl Session {
             queue_only: false,
             submission: None,
             suppress_local_fixups: false,
+            sender_set_untrusted: false,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -745,6 +754,38 @@ impl Session {
     /// Local input in Exim's sense: no sending host (-bs without -oMa).
     fn is_local(&self) -> bool {
         matches!(self.mode, SessionMode::Local { .. }) && self.vars.sender_host_address.is_none()
+    }
+
+    /// The caller of local input when Exim does not trust it.
+    fn untrusted_caller(&self) -> Option<&super::caller::Caller> {
+        match &self.mode {
+            SessionMode::Local { caller } if !caller.trusted && self.vars.sender_host_address.is_none() => Some(caller),
+            _ => None,
+        }
+    }
+
+    /// For local input from an untrusted caller the envelope sender is
+    /// its own address, unless `untrusted_set_sender` allows the one it
+    /// gave (even `<>`, which only -f may give freely). As in Exim, this
+    /// happens when the message is received: the MAIL and RCPT ACLs saw
+    /// the address given.
+    fn force_untrusted_sender(&mut self) {
+        let Some(own) = self.untrusted_caller().map(|c| c.address(&self.cfg.qualify_domain)) else { return };
+        let given = self.vars.sender_address.clone().unwrap_or_default();
+        if self.untrusted_may_set(&given) {
+            self.sender_set_untrusted = true;
+        } else {
+            self.vars.sender_address = Some(own);
+        }
+    }
+
+    fn untrusted_may_set(&mut self, sender: &str) -> bool {
+        let Some(list) = self.cfg.untrusted_set_sender.clone() else { return false };
+        let headers: Vec<String> = Vec::new();
+        match crate::expand::expand_string(&list, &mut self.context(&headers)) {
+            Ok(list) => self.hosts.address_in(&list, sender),
+            Err(_) => false,
+        }
     }
 
     fn is_remote_socket(&self) -> bool {
@@ -1263,6 +1304,7 @@ impl Session {
     fn reset_transaction(&mut self) {
         self.submission = None;
         self.suppress_local_fixups = false;
+        self.sender_set_untrusted = false;
         // Exim's -bh keeps the id for the log lines that follow the
         // message (there is no delivery process to take it over).
         if self.mode != SessionMode::HostCheck {
@@ -2270,6 +2312,8 @@ impl Session {
     /// rewritten. These lines, then those the MAIL, RCPT and predata ACLs
     /// added (once each), are in place before the DATA ACL runs.
     fn header_end(&mut self) {
+        self.force_untrusted_sender();
+        let untrusted = self.untrusted_caller().cloned();
         let rules = self.cfg.rewrite.clone();
         let cfg = self.cfg.clone();
         let fixups = self.is_local() && self.submission.is_none() && !self.suppress_local_fixups;
@@ -2286,6 +2330,12 @@ impl Session {
         let (allow_sender, allow_recipient) = (self.vars.allow_unqualified_sender, self.vars.allow_unqualified_recipient);
         let add_from = fixups && self.message.header("from").is_none() && !original_sender.is_empty();
         let add_date = fixups && self.message.header("date").is_none();
+        // An untrusted caller's name goes with the address, as Exim's
+        // originator_name does.
+        let from_line = match &untrusted {
+            Some(caller) => format!("From: {}\n", caller.mailbox(&original_sender)),
+            None => format!("From: {original_sender}\n"),
+        };
         let policy = crate::rewrite::header::HeaderPolicy {
             rules: &rules,
             allow_unqualified_sender: allow_sender,
@@ -2304,7 +2354,7 @@ impl Session {
             // The From: Exim supplies is a header line like the others,
             // rewritten after those received.
             let from_at = add_from.then(|| {
-                early.push(('F', format!("From: {original_sender}\n")));
+                early.push(('F', from_line.clone()));
                 early.len() - 1
             });
             if !sender.is_empty() {
@@ -2330,7 +2380,7 @@ impl Session {
         if !ran {
             // No rewriting: Exim's line in its place all the same.
             if add_from {
-                early.push(('F', format!("From: {original_sender}\n")));
+                early.push(('F', from_line.clone()));
             }
         } else {
             self.vars.recipients = recipients;
@@ -2339,6 +2389,11 @@ impl Session {
             }
             self.message.headers = headers;
             self.message.rewritten = replaced;
+        }
+        if let (true, Some(caller)) = (fixups && cfg.local_from_check, &untrusted) {
+            if let Some(line) = self.sender_line_for(caller, &early) {
+                early.push(('S', line));
+            }
         }
         if add_date {
             early.push((' ', format!("Date: {}\n", rfc822_date())));
@@ -2349,6 +2404,19 @@ impl Session {
             (header_flag(&text), text)
         }));
         self.message.early = early;
+    }
+
+    /// Exim's local_from_check: a Sender: line with the caller's own
+    /// address when the From: line (received, or the one just supplied)
+    /// is not that address or cannot be read.
+    fn sender_line_for(&self, caller: &super::caller::Caller, early: &[(char, String)]) -> Option<String> {
+        let supplied = early.iter().find(|(f, _)| *f == 'F').and_then(|(_, t)| t.split_once(':')).map(|(_, v)| v.trim().to_string());
+        let from = self.message.header("from").or(supplied)?;
+        let cfg = &self.cfg;
+        let owned = crate::expand::parse_address(&from).is_some_and(|a| {
+            caller.owns(&a, &cfg.qualify_domain, cfg.local_from_prefix.as_deref(), cfg.local_from_suffix.as_deref())
+        });
+        (!owned).then(|| format!("Sender: {}\n", caller.mailbox(&caller.address(&cfg.qualify_domain))))
     }
 
     /// The header lines an ACL after the data sees: those received (as
@@ -2503,12 +2571,20 @@ impl Session {
             received_header(&mut ctx, &self.cfg.received_header_text, received_for.as_deref())?
         };
         let mut headers = vec![SpoolHeader { flag: 'P', text: received }];
+        // An untrusted caller's own Sender: lines are dropped (kept as
+        // deleted lines), unless local_sender_retain.
+        let drop_sender =
+            self.untrusted_caller().is_some() && !self.suppress_local_fixups && !self.cfg.local_sender_retain;
         for (i, h) in self.message.headers.iter().enumerate() {
             // A rewritten header line follows its old form, marked deleted.
             if let Some((_, old)) = self.message.rewritten.iter().find(|(j, _)| *j == i) {
                 headers.push(SpoolHeader { flag: '*', text: old.clone() });
             }
-            headers.push(SpoolHeader { flag: header_flag(h), text: h.clone() });
+            let flag = match header_flag(h) {
+                'S' if drop_sender => '*',
+                flag => flag,
+            };
+            headers.push(SpoolHeader { flag, text: h.clone() });
         }
         headers.extend(self.message.early.iter().map(|(flag, text)| SpoolHeader { flag: *flag, text: text.clone() }));
         // The DATA ACL's lines, once each; those equal to a line added
@@ -2581,7 +2657,11 @@ impl Session {
         let headers = self.message_headers(&outcome.add_headers)?;
         let local = self.is_local();
         // Exim's daemon runs as the Exim user, who is then the originator.
-        let (login, uid, gid) = if self.is_remote_socket() { exim_identity(&self.cfg) } else { process_identity() };
+        let (login, uid, gid) = match &self.mode {
+            SessionMode::Remote => exim_identity(&self.cfg),
+            SessionMode::Local { caller } => (caller.login.clone(), caller.uid, caller.gid),
+            SessionMode::HostCheck => process_identity(),
+        };
         let tls = &self.vars.tls;
         Ok(SpoolMessage {
             id,
@@ -2613,6 +2693,8 @@ impl Session {
             body_linecount: self.message.body_linecount,
             max_received_linelength: self.message.max_linelength,
             allow_unqualified: local,
+            local: self.untrusted_caller().is_some(),
+            sender_set_untrusted: self.sender_set_untrusted,
             smtputf8: self.vars.smtputf8,
             dsn_envid: self.vars.mail_dsn.envid.clone(),
             dsn_ret: self.vars.mail_dsn.ret.map(|r| (r as u8).to_string()),

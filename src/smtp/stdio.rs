@@ -14,13 +14,13 @@ use crate::log::Logger;
 pub fn run(
     services: &Services,
     acls: Box<dyn super::AclHooks + Send>,
-    login: &str,
+    caller: super::caller::Caller,
     peer: Peer,
     log: &Logger,
     input: &mut dyn Read,
     output: &mut dyn Write,
 ) -> bool {
-    let mut session = Session::new(services, acls, SessionMode::Local { login: login.to_string() }, peer);
+    let mut session = Session::new(services, acls, SessionMode::Local { caller }, peer);
     // One line at a time: the ACLs write their log lines at once, so the
     // session's own lines for a command must be written before the next
     // command's ACL runs.

@@ -213,7 +213,7 @@ fn local_bs_spools_like_exim() {
     let log = crate::log::Logger::none();
     let input = "EHLO foo.bar\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n..dot\r\n.\r\nQUIT\r\n";
     let mut out = Vec::new();
-    let quit = super::stdio::run(&s, Box::new(AcceptAll), "root", Default::default(), &log, &mut input.as_bytes(), &mut out);
+    let quit = super::stdio::run(&s, Box::new(AcceptAll), super::caller::Caller::trusted("root"), Default::default(), &log, &mut input.as_bytes(), &mut out);
     assert!(quit);
     let out = mask_id(&String::from_utf8(out).unwrap());
     assert!(out.starts_with("220 myhost.test.ex ESMTP Exim 4.96 DATE\r\n250-myhost.test.ex Hello root at foo.bar\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250 HELP\r\n"), "{out}");
@@ -230,6 +230,49 @@ fn local_bs_spools_like_exim() {
     assert!(h.contains("012F From: a@b.c\n038  Date: "));
     let listing = crate::spool::queue::list(dir.to_str().unwrap(), crate::spool::message_id::now().0);
     assert_eq!(mask_id(&listing), " 0m   294 ID <a@b.c>\n          x@y.z\n\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What Exim's testsuite shows for -bs from an untrusted caller (0028,
+/// 0220, 0389, 0468): the sender given is replaced by the caller's own
+/// address unless untrusted_set_sender allows it; From: carries the
+/// caller's name; a From: that is not the caller's gets a Sender: line,
+/// and the message's own Sender: is dropped.
+#[test]
+fn local_bs_untrusted_caller() {
+    let dir = std::env::temp_dir().join(format!("rexim-bs-untrusted-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = config(&[("spool_directory", dir.to_str().unwrap()), ("log_file_path", ""), ("untrusted_set_sender", "foo@bar")]);
+    let s = services(cfg, Vec::new());
+    let log = crate::log::Logger::none();
+    let caller = super::caller::Caller { login: "jim".into(), uid: 1001, gid: 1001, name: "Jim Smith".into(), trusted: false };
+    let message = |from: &str, headers: &str| format!("MAIL FROM:<{from}>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n{headers}\r\nbody\r\n.\r\n");
+    let input = format!(
+        "HELO test\r\n{}{}{}QUIT\r\n",
+        message("x@y", "Subject: 1\r\n"),
+        message("foo@bar", "Subject: 2\r\n"),
+        message("", "Subject: 3\r\nFrom: other@x\r\nSender: fake@x\r\n")
+    );
+    let mut out = Vec::new();
+    assert!(super::stdio::run(&s, Box::new(AcceptAll), caller, Default::default(), &log, &mut input.as_bytes(), &mut out));
+    let spool = dir.to_str().unwrap();
+    let read = |id: &String| std::fs::read_to_string(dir.join("input").join(format!("{id}-H"))).unwrap();
+    let mut headers: Vec<String> = crate::spool::queue::message_ids(spool).iter().map(read).collect();
+    headers.sort_by_key(|h| h.find("Subject: ").map(|i| h[i..].to_string()));
+    let [first, second, third] = &headers[..] else { panic!("{headers:?}") };
+    assert!(first.contains("-H\njim 1001 1001\n<jim@test.ex>\n"), "{first}");
+    assert!(first.contains("-auth_id jim\n-allow_unqualified_recipient\n-allow_unqualified_sender\n-deliver_firsttime\n-local\n"), "{first}");
+    assert!(first.contains("\t(envelope-from <jim@test.ex>)\n"));
+    assert!(first.contains("F From: Jim Smith <jim@test.ex>\n038  Date: "), "{first}");
+    assert!(!first.contains("Sender:") && !first.contains("-sender_set_untrusted"));
+    assert!(second.contains("\n<foo@bar>\n") && second.contains("-local\n-sender_set_untrusted\n"), "{second}");
+    assert!(second.contains("F From: Jim Smith <foo@bar>\n032S Sender: Jim Smith <jim@test.ex>\n038  Date: "), "{second}");
+    assert!(third.contains("\n<jim@test.ex>\n"), "{third}");
+    assert!(third.contains("F From: other@x\n015* Sender: fake@x\n"), "{third}");
+    assert!(third.contains("S Sender: Jim Smith <jim@test.ex>\n"), "{third}");
+    let listing = crate::spool::queue::list(spool, crate::spool::message_id::now().0);
+    assert!(listing.contains(" <foo@bar> (jim)\n"), "{listing}");
+    assert_eq!(listing.matches("(jim)").count(), 1, "{listing}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

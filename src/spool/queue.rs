@@ -10,6 +10,10 @@ use crate::log::{Logger, Targets};
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Envelope {
     pub sender: String,
+    /// The login on the second line, shown after a sender that an
+    /// untrusted caller set (`-sender_set_untrusted`).
+    pub originator_login: String,
+    pub sender_set_untrusted: bool,
     pub received_time: u64,
     pub frozen: bool,
     pub recipients: Vec<String>,
@@ -20,15 +24,16 @@ pub struct Envelope {
 pub fn read_envelope(text: &str) -> Option<Envelope> {
     let mut lines = text.split('\n');
     lines.next()?; // id line
-    lines.next()?; // login uid gid
+    let originator_login = lines.next()?.split(' ').next()?.to_string();
     let sender = lines.next()?.strip_prefix('<')?.strip_suffix('>')?.to_string();
     let received_time = lines.next()?.split(' ').next()?.parse().ok()?;
-    let mut env = Envelope { sender, received_time, ..Default::default() };
+    let mut env = Envelope { sender, originator_login, received_time, ..Default::default() };
     let mut line = lines.next()?;
     while line.starts_with('-') {
         if line == "-frozen" || line.starts_with("-frozen ") {
             env.frozen = true;
         }
+        env.sender_set_untrusted |= line == "-sender_set_untrusted";
         line = lines.next()?;
     }
     // Non-recipients tree ("XX" when empty), then the recipient count.
@@ -120,11 +125,14 @@ pub fn list(spool_directory: &str, now: u64) -> String {
         let data_len = std::fs::metadata(input.join(format!("{id}-D"))).map(|m| m.len()).unwrap_or(0);
         let data_start = (id.len() + 3) as u64;
         let size = env.header_size as u64 + data_len.saturating_sub(data_start) + 1;
-        out.push_str(&format!("{} {} {id}", format_age(now.saturating_sub(env.received_time)), format_size(size)));
+        out.push_str(&format!("{} {} {id} <{}>", format_age(now.saturating_sub(env.received_time)), format_size(size), env.sender));
+        if env.sender_set_untrusted {
+            out.push_str(&format!(" ({})", env.originator_login));
+        }
         if env.frozen {
             out.push_str(" *** frozen ***");
         }
-        out.push_str(&format!(" <{}>\n", env.sender));
+        out.push('\n');
         for r in &env.recipients {
             out.push_str(&format!("          {r}\n"));
         }
@@ -195,5 +203,19 @@ mod tests {
         assert_eq!(e.sender, "");
         assert_eq!(e.recipients, vec!["a@b"]);
         assert_eq!(e.header_size, 11);
+    }
+
+    #[test]
+    fn listing_shows_untrusted_sender_then_frozen() {
+        let dir = std::env::temp_dir().join(format!("rexim-bp-{}", std::process::id()));
+        let input = dir.join("input");
+        std::fs::create_dir_all(&input).unwrap();
+        let id = "1xUz9N-0007HI-2f";
+        let h = format!("{id}-H\njim 1001 1001\n<foo@bar>\n1795321561 0\n-local\n-frozen 1795321561\n-sender_set_untrusted\nXX\n1\na@b\n\n011  Subject: x\n");
+        std::fs::write(input.join(format!("{id}-H")), h).unwrap();
+        std::fs::write(input.join(format!("{id}-D")), format!("{id}-D\nbody\n")).unwrap();
+        let listing = list(dir.to_str().unwrap(), 1795321561 + 60);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(listing, format!(" 1m    17 {id} <foo@bar> (jim) *** frozen ***\n          a@b\n\n"));
     }
 }

@@ -53,6 +53,12 @@ pub struct SpoolMessage {
     pub body_linecount: u64,
     pub max_received_linelength: usize,
     pub allow_unqualified: bool,
+    /// Local input from an untrusted caller (Exim's `-local`): its
+    /// `auth_id` is the caller's login, not data from a client.
+    pub local: bool,
+    /// The envelope sender was chosen by an untrusted caller (`-bp`
+    /// shows the caller's login after it).
+    pub sender_set_untrusted: bool,
     pub smtputf8: bool,
     /// DSN: ENVID as received, RET as Exim's number (1 FULL, 2 HDRS).
     pub dsn_envid: Option<String>,
@@ -123,7 +129,7 @@ impl SpoolMessage {
         line(&mut h, &format!("-max_received_linelength {}", self.max_received_linelength));
         // Values from the client are tainted: Exim marks them with "--".
         if let Some(v) = &self.auth_id {
-            line(&mut h, &format!("--auth_id {v}"));
+            line(&mut h, &format!("{}auth_id {v}", if self.local { "-" } else { "--" }));
         }
         if let Some(v) = &self.auth_sender {
             line(&mut h, &format!("--auth_sender {v}"));
@@ -135,6 +141,12 @@ impl SpoolMessage {
         line(&mut h, "-deliver_firsttime");
         if self.frozen {
             line(&mut h, &format!("-frozen {}", self.received_time.0));
+        }
+        if self.local {
+            line(&mut h, "-local");
+        }
+        if self.sender_set_untrusted {
+            line(&mut h, "-sender_set_untrusted");
         }
         if let Some(v) = &self.dsn_envid {
             line(&mut h, &format!("-dsn_envid {v}"));
