@@ -406,7 +406,14 @@ impl Interp<'_> {
             if !def.expand_at_top {
                 trace!(self, "{lhs}= {}", item.value);
             }
+            // Whether the acl condition's text came from outside (the
+            // only condition that needs to know).
+            let mut arg_tainted = false;
             let expanded = match &item.compiled {
+                _ if item.id == CondId::Acl && !item.literal => self.expand_tainted(&item.value).map(|(text, tainted)| {
+                    arg_tainted = tainted;
+                    std::borrow::Cow::Owned(text)
+                }),
                 None if item.literal => Ok(std::borrow::Cow::Borrowed(item.value.as_str())),
                 None => self.expand(&item.value).map(std::borrow::Cow::Owned),
                 // Escapes only (`\\.` in a regex): the same text every time.
@@ -452,7 +459,10 @@ impl Interp<'_> {
                 *log = Some(m);
                 return Rc::Error;
             }
-            let mut r = self.one(item, &arg, verb, user, log);
+            let mut r = match item.id {
+                CondId::Acl => self.nested(&arg, arg_tainted, user, log),
+                _ => self.one(item, &arg, verb, user, log),
+            };
             if item.negated {
                 r = match r {
                     Rc::Ok => Rc::Fail,
@@ -533,7 +543,7 @@ impl Interp<'_> {
     /// One condition or modifier, with its expanded argument.
     fn one(&mut self, item: &Item, arg: &str, verb: Verb, user: &mut Option<String>, log: &mut Option<String>) -> Rc {
         match item.id {
-            CondId::Acl => self.nested(arg, user, log),
+            CondId::Acl => self.nested(arg, false, user, log),
             CondId::AddHeader => {
                 self.add_header(arg);
                 Rc::Ok
@@ -646,12 +656,19 @@ impl Interp<'_> {
     }
 
     /// `acl = name arg1 arg2...`: a nested ACL; accept is true, deny is
-    /// false, others pass up.
-    fn nested(&mut self, arg: &str, user: &mut Option<String>, log: &mut Option<String>) -> Rc {
+    /// false, others pass up. Text from outside (`tainted`) may only name
+    /// an ACL of the configuration: the whole text is refused as Exim
+    /// refuses it, before it is split into a name and arguments.
+    fn nested(&mut self, arg: &str, tainted: bool, user: &mut Option<String>, log: &mut Option<String>) -> Rc {
         let words = split_acl_args(arg);
         let Some((name, rest)) = words.split_first() else {
             return Rc::Fail;
         };
+        if tainted && (name.starts_with('/') || self.env.named_acl(name).is_none()) {
+            self.env.log(&["main", "panic"], &texts::tainted_acl_text(arg));
+            *log = Some(texts::internal_config_error());
+            return Rc::Error;
+        }
         let saved = std::mem::replace(&mut self.args, rest.to_vec());
         let rc = self.internal(name, user, log);
         self.args = saved;
@@ -700,7 +717,8 @@ impl Interp<'_> {
         which.get_or_init(|| self.env.variable(name).unwrap_or_default().into()).clone()
     }
 
-    /// The session's `$local_part` / `$domain`, else the recipient's parts.
+    /// The session's `$local_part` / `$domain` (true), else the
+    /// recipient's parts (false).
     fn recipient_part_uncached(&self, local: bool) -> (Shared, bool) {
         let name = if local { "local_part" } else { "domain" };
         if let Some(v) = self.env.variable(name) {

@@ -101,10 +101,12 @@ impl Context for AclContext<'_, '_> {
 
     fn is_tainted(&self, name: &str) -> bool {
         // ACL variables and arguments are set by the configuration; what
-        // went into them is not tracked. The recipient's parts are the
-        // session's (with its taint) when it has them.
+        // went into them is not tracked. The recipient's parts came from
+        // the client (Exim 4.96 refuses `lsearch{/dir/$domain}` and ACL
+        // text from `$local_part`); the session's have its taint.
         if matches!(name, "domain" | "local_part") && self.it.recipient.is_some() {
-            return self.it.env.is_tainted(name) && self.it.recipient_part_from(name == "local_part").1;
+            let (_, session) = self.it.recipient_part_from(name == "local_part");
+            return !session || self.it.env.is_tainted(name);
         }
         !self.is_acl_variable(name) && self.it.env.is_tainted(name)
     }

@@ -26,6 +26,10 @@ pub fn forbidden(modifier: bool, name: &str, place: &str) -> String {
 }
 
 pub fn expand_failed(arg: &str, err: &str) -> String {
+    // An expansion that lost its message (a tainted file name) shows as
+    // "(null)" where Exim prints it with printf (-be), "NULL" here, where
+    // its own string formatting does.
+    let err = if err == "(null)" { "NULL" } else { err };
     format!("failed to expand ACL string \"{arg}\": {err}")
 }
 
