@@ -5,6 +5,7 @@
 use super::statement::Acl;
 use crate::expand::{ExpandError, Found, ListKind};
 use crate::hintsdb::HintsDb;
+use crate::lists::MatchData;
 use std::sync::Arc;
 
 /// Named ACLs from the configuration.
@@ -76,8 +77,10 @@ pub trait SessionVars {
 
 /// Host, domain, address and local-part list matching (the lists layer).
 pub trait ListMatcher {
-    /// Err is a deferral (a lookup that could not complete), with its text.
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String>;
+    /// What matched (for `$domain_data`... and `$0`...), None for no
+    /// match; Err is a deferral (a lookup that could not complete), with
+    /// its text.
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<MatchData>, String>;
 
     /// The nesting depth of the ACL about to match a list: the list
     /// layer's trace lines are indented as the ACL's own.
@@ -85,7 +88,7 @@ pub trait ListMatcher {
 
     /// A list the interpreter holds compiled (a literal argument, or one
     /// found by its expanded text); used when nothing is being traced.
-    fn match_compiled(&mut self, kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+    fn match_compiled(&mut self, kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<Option<MatchData>, String> {
         self.match_list(kind, subject, list.text())
     }
 

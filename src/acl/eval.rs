@@ -72,13 +72,20 @@ pub(crate) struct Interp<'a> {
     /// check, so asked of the session once.
     pub host_address: std::cell::OnceCell<Shared>,
     pub sender: std::cell::OnceCell<Shared>,
+    /// What the last matching list condition found: `$domain_data`,
+    /// `$local_part_data`, `$sender_data`, `$recipient_data`,
+    /// `$host_data`, by name.
+    pub list_data: Vec<(&'static str, String)>,
+    /// `$0`, `$1`... from the last list match (a regular expression, a
+    /// `*` wildcard, or the subject itself).
+    pub numeric: Vec<String>,
 }
 
 /// Run the ACL for hook `place`. `option` is the hook option's value
 /// (None when unset, which means the hook's default); `recipient` is the
 /// RCPT address (for `$local_part`, `$domain`).
 pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: Option<&str>, recipient: Option<&str>) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default() };
+    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new() };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -111,7 +118,7 @@ pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: O
 
 /// Run a named ACL with arguments (the `acl` condition and `${acl}`).
 pub fn check_named(env: &mut dyn AclEnv, state: &mut AclState, place: Where, name: &str, args: &[String]) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default() };
+    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new() };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -138,7 +145,7 @@ pub fn acl_expansion(env: &mut dyn AclEnv, state: &mut AclState, place: Where, n
 /// rewrite's replacement during a session): `$local_part` and `$domain`
 /// when `parts` are given, `$0`... from `numeric`.
 pub fn expand_outside(env: &mut dyn AclEnv, state: &mut AclState, text: &str, parts: Option<(&str, &str)>, numeric: Vec<String>) -> Result<String, ExpandError> {
-    let mut it = Interp { env, state, place: Where::Expansion, recipient: None, args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default() };
+    let mut it = Interp { env, state, place: Where::Expansion, recipient: None, args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new() };
     let mut ctx = AclContext { it: &mut it };
     match parts {
         Some((local_part, domain)) => {
@@ -162,8 +169,7 @@ impl Interp<'_> {
         if let Some(lit) = compiled.literal() {
             return Ok(lit.to_string());
         }
-        let mut ctx = AclContext { it: self };
-        expand::evaluate(&compiled, &mut ctx)
+        self.evaluate(&compiled)
     }
 
     /// Expand an item's value with the form compiled when the ACL was read.
@@ -175,17 +181,25 @@ impl Interp<'_> {
                 Some(lit) => Ok(lit.to_string()),
                 None => {
                     let c = c.clone();
-                    expand::evaluate(&c, &mut AclContext { it: self })
+                    self.evaluate(&c)
                 }
             },
         }
     }
 
+    /// Evaluate a compiled string, with `$0`... of the last list match.
+    fn evaluate(&mut self, c: &expand::Compiled) -> Result<String, ExpandError> {
+        let numeric = self.numeric.clone();
+        let mut ctx = AclContext { it: self };
+        expand::Evaluator::new(&mut ctx).with_numeric_from_zero(numeric).seq(&c.nodes)
+    }
+
     /// Expand, saying whether data from outside went into the result.
     fn expand_tainted(&mut self, s: &str) -> Result<(String, bool), ExpandError> {
         let compiled = expand::compile(s)?;
+        let numeric = self.numeric.clone();
         let mut ctx = AclContext { it: self };
-        expand::Evaluator::new(&mut ctx).seq_t(&compiled.nodes)
+        expand::Evaluator::new(&mut ctx).with_numeric_from_zero(numeric).seq_t(&compiled.nodes)
     }
 
     /// Find the ACL a string names: a file, a named ACL or inline text.
@@ -420,8 +434,7 @@ impl Interp<'_> {
                 Some(c) if c.literal().is_some() => Ok(std::borrow::Cow::Borrowed(c.literal().unwrap_or_default())),
                 Some(c) => {
                     let c = c.clone();
-                    let mut ctx = AclContext { it: self };
-                    expand::evaluate(&c, &mut ctx).map(std::borrow::Cow::Owned)
+                    self.evaluate(&c).map(std::borrow::Cow::Owned)
                 }
             };
             let arg = match expanded {
@@ -693,11 +706,37 @@ impl Interp<'_> {
             self.env.match_list(kind, subject, list)
         };
         match r {
-            Ok(b) => bool_rc(b),
+            Ok(Some(found)) => {
+                self.keep_match(item.id, kind, found);
+                Rc::Ok
+            }
+            Ok(None) => Rc::Fail,
             Err(m) => {
                 *log = Some(m);
                 Rc::Defer
             }
+        }
+    }
+
+    /// After a list matched: the condition's `$..._data` variable (the
+    /// data a lookup found, else the item that matched) and, for domain
+    /// and local part lists, `$0`... (Exim leaves them empty after an
+    /// address list).
+    fn keep_match(&mut self, id: CondId, kind: ListKind, found: crate::lists::MatchData) {
+        let name = match id {
+            CondId::Domains => Some("domain_data"),
+            CondId::LocalParts => Some("local_part_data"),
+            CondId::Senders => Some("sender_data"),
+            CondId::Recipients => Some("recipient_data"),
+            CondId::Hosts => Some("host_data"),
+            _ => None,
+        };
+        if let (Some(name), Some(value)) = (name, found.value) {
+            self.list_data.retain(|(n, _)| *n != name);
+            self.list_data.push((name, value));
+        }
+        if !found.numeric.is_empty() && matches!(kind, ListKind::Domain | ListKind::LocalPart) {
+            self.numeric = found.numeric;
         }
     }
 

@@ -16,6 +16,9 @@ impl AclContext<'_, '_> {
     /// before anything is looked up).
     fn acl_variable(&self, name: &str) -> Option<String> {
         let it = &*self.it;
+        if let Some((_, v)) = it.list_data.iter().find(|(n, _)| *n == name) {
+            return Some(v.clone());
+        }
         match name.as_bytes().first() {
             Some(b'a' | b'd' | b'l' | b's') => {}
             _ => return None,
@@ -96,7 +99,7 @@ impl Context for AclContext<'_, '_> {
         if self.it.tracing {
             self.it.env.set_trace_indent(self.it.depth.saturating_sub(1));
         }
-        self.it.env.match_list(kind, subject, list).map(|b| b.then(Found::default)).map_err(ExpandError::Failed)
+        self.it.env.match_list(kind, subject, list).map(|d| d.map(|d| Found { value: d.value, numeric: d.numeric })).map_err(ExpandError::Failed)
     }
 
     fn is_tainted(&self, name: &str) -> bool {

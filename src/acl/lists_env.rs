@@ -4,14 +4,14 @@
 
 use crate::expand::ListKind;
 use crate::lists::compiled::{self, CompiledList};
-use crate::lists::{self, HostSubject, ListContext, ListMatch};
+use crate::lists::{self, HostSubject, ListContext, ListMatch, MatchData};
 
 /// Match `subject` against `list` as the ACL conditions do: `hosts`
 /// against the client's address (and name, through the context), the
 /// others caselessly, as Exim's acl.c asks of match_isinlist and
 /// match_address_list. A deferral (or a list error Exim would die on)
 /// is an error with its text.
-pub fn match_list(ctx: &mut dyn ListContext, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
+pub fn match_list(ctx: &mut dyn ListContext, kind: ListKind, subject: &str, list: &str) -> Result<Option<MatchData>, String> {
     let m = match kind {
         ListKind::Host => {
             let host = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
@@ -45,7 +45,7 @@ pub fn compile(kind: ListKind, list: &str) -> CompiledList {
 
 /// `match_list` for a compiled list: the same answers, without walking
 /// the lists that compile to a fast form.
-pub fn match_compiled(ctx: &mut dyn ListContext, subject: &str, list: &CompiledList) -> Result<bool, String> {
+pub fn match_compiled(ctx: &mut dyn ListContext, subject: &str, list: &CompiledList) -> Result<Option<MatchData>, String> {
     let m = match list.kind() {
         lists::ListKind::Host => {
             let host = HostSubject { address: subject.parse().ok(), name: None, ip_only: false };
@@ -53,13 +53,26 @@ pub fn match_compiled(ctx: &mut dyn ListContext, subject: &str, list: &CompiledL
         }
         _ => list.match_caseless(ctx, subject),
     };
+    // The fast forms only say whether a list matched; what matched (for
+    // $domain_data and $0...) comes from the walk, taken only then.
+    if let (ListMatch::Match(d), false) = (&m, list.kind() == lists::ListKind::Host) {
+        if d.value.is_none() && d.numeric.is_empty() {
+            let kind = match list.kind() {
+                lists::ListKind::Domain => ListKind::Domain,
+                lists::ListKind::LocalPart => ListKind::LocalPart,
+                _ => ListKind::Address,
+            };
+            return match_list(ctx, kind, subject, list.text());
+        }
+    }
     result(m)
 }
 
-fn result(m: ListMatch) -> Result<bool, String> {
+/// What matched (the item or the data it looked up, and `$0`...), or None.
+fn result(m: ListMatch) -> Result<Option<MatchData>, String> {
     match m {
-        ListMatch::Match(_) => Ok(true),
-        ListMatch::NoMatch => Ok(false),
+        ListMatch::Match(d) => Ok(Some(d)),
+        ListMatch::NoMatch => Ok(None),
         ListMatch::Defer(m) => Err(m.unwrap_or_else(|| "NULL".to_string())),
         ListMatch::Panic(m) => Err(m),
     }
@@ -282,10 +295,10 @@ mod tests {
         ];
         for (name, list, want) in cases {
             let domain = format!("{name}.test.ex");
-            assert_eq!(match_list(&mut ctx, ListKind::Domain, &domain, list), Ok(want), "{domain} in {list}");
+            assert_eq!(match_list(&mut ctx, ListKind::Domain, &domain, list).map(|d| d.is_some()), Ok(want), "{domain} in {list}");
         }
         // Without the option, other1 is not the local host.
         ctx.hosts_treat_as_local = None;
-        assert_eq!(match_list(&mut ctx, ListKind::Domain, "mxt13.test.ex", "@mx_any"), Ok(false));
+        assert_eq!(match_list(&mut ctx, ListKind::Domain, "mxt13.test.ex", "@mx_any"), Ok(None));
     }
 }

@@ -35,8 +35,11 @@ impl SessionVars for ExpansionEnv<'_> {
 }
 
 impl ListMatcher for ExpansionEnv<'_> {
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
-        self.ctx.match_list(kind, subject, list).map(|f| f.is_some()).map_err(|e| e.message().to_string())
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<crate::lists::MatchData>, String> {
+        self.ctx
+            .match_list(kind, subject, list)
+            .map(|f| f.map(|f| crate::lists::MatchData { value: f.value, numeric: f.numeric }))
+            .map_err(|e| e.message().to_string())
     }
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
         self.ctx.lookup(key, search_type, query)

@@ -74,7 +74,7 @@ fn same_text(a: &str, b: &str) -> bool {
 }
 
 /// An external list matcher.
-pub type ListFn = dyn FnMut(ListKind, &str, &str) -> Result<bool, String>;
+pub type ListFn = dyn FnMut(ListKind, &str, &str) -> Result<Option<crate::lists::MatchData>, String>;
 
 /// A parsed list: (negated, item) in order.
 type ParsedList = Arc<Vec<(bool, Parsed)>>;
@@ -195,14 +195,14 @@ impl SessionVars for SimpleEnv {
 }
 
 impl ListMatcher for SimpleEnv {
-    fn match_compiled(&mut self, kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+    fn match_compiled(&mut self, kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<Option<crate::lists::MatchData>, String> {
         match self.lists_layer.as_mut() {
             Some(ctx) => super::lists_env::match_compiled(ctx, subject, list),
             None => self.match_list(kind, subject, list.text()),
         }
     }
 
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<crate::lists::MatchData>, String> {
         if let Some(ctx) = self.lists_layer.as_mut() {
             return super::lists_env::match_compiled(ctx, subject, &super::lists_env::compiled(kind, list));
         }
@@ -231,7 +231,8 @@ impl ListMatcher for SimpleEnv {
                 }
             },
         };
-        Ok(match_parsed(kind, subject, &items, &self.named))
+        // This matcher (for benchmarks and tests) keeps no match data.
+        Ok(match_parsed(kind, subject, &items, &self.named).then(crate::lists::MatchData::default))
     }
 }
 

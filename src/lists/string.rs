@@ -59,7 +59,13 @@ pub fn match_check_string(ctx: &mut dyn ListContext, subject: &str, pattern: &st
             Err(m) => return ItemRc::Panic(m),
         };
         return match regex::captures(&re, subject) {
-            Ok(Some(caps)) => ItemRc::Ok(MatchData { value, numeric: caps }),
+            // As Exim has it, $0 is the whole subject, not the part matched.
+            Ok(Some(mut caps)) => {
+                if let Some(all) = caps.first_mut() {
+                    *all = subject.to_string();
+                }
+                ItemRc::Ok(MatchData { value, numeric: caps })
+            }
             Ok(None) => ItemRc::Fail,
             Err(m) => ItemRc::Defer(Some(m)),
         };
@@ -92,7 +98,7 @@ pub fn match_check_string(ctx: &mut dyn ListContext, subject: &str, pattern: &st
             }
             let inner = &subject[1..subject.len() - 1];
             return if ctx.local_interfaces().iter().any(|ip| ip.to_string() == inner) {
-                ItemRc::Ok(MatchData { value, numeric: vec![] })
+                ItemRc::Ok(MatchData { value, numeric: vec![subject.to_string()] })
             } else {
                 ItemRc::Fail
             };

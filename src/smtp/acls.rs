@@ -437,7 +437,7 @@ impl acl::SessionVars for Env<'_> {
 }
 
 impl acl::ListMatcher for Env<'_> {
-    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<bool, String> {
+    fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<crate::lists::MatchData>, String> {
         self.lists.tracing = self.trace.is_some();
         self.lists.sender_host = self.vars.sender_host_address.as_deref().and_then(|a| a.parse().ok());
         // The -bh trace shows the list engine's walk; otherwise the list
@@ -453,7 +453,7 @@ impl acl::ListMatcher for Env<'_> {
     fn set_trace_indent(&mut self, indent: usize) {
         self.indent = indent;
     }
-    fn match_compiled(&mut self, _kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<bool, String> {
+    fn match_compiled(&mut self, _kind: ListKind, subject: &str, list: &crate::lists::compiled::CompiledList) -> Result<Option<crate::lists::MatchData>, String> {
         let r = acl::lists_env::match_compiled(self.lists, subject, list);
         self.flush_lists();
         r

@@ -153,7 +153,7 @@ impl Reader<'_> {
                 self.bump();
             }
             if self.peek().is_none() {
-                return Err("domain missing or malformed".into());
+                return Err("malformed domain literal".into());
             }
             self.i += 1;
             self.take(start, &mut out);
@@ -294,6 +294,7 @@ mod tests {
         assert_eq!(err("<x@.d>"), "domain missing or malformed");
         assert_eq!(err("<x@d.>"), "domain missing or malformed");
         assert_eq!(err("<x@-d>"), "domain missing or malformed");
+        assert_eq!(parse("<a@[127.0.0.1>", false, true).unwrap_err(), "malformed domain literal");
         assert_eq!(err("<x@é.d>"), "domain missing or malformed");
         assert_eq!(err("<x@[1.2>"), "domain literals not allowed");
         assert_eq!(err("<x@a_b.c>"), "malformed address: _b.c> may not follow <x@a");

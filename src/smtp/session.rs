@@ -2727,7 +2727,7 @@ impl Session {
 
     fn data_reply(&self, id: &str) -> Vec<u8> {
         match (&self.fake_response, &self.prdr_reply) {
-            (Some((code, text)), _) => reply(&code.to_string(), text),
+            (Some((code, text)), _) => reply(&code.to_string(), &super::texts::split_message(text)),
             (None, Some(r)) => format!("{r}\r\n").into_bytes(),
             (None, None) => format!("250 OK id={id}\r\n").into_bytes(),
         }
@@ -2740,8 +2740,9 @@ impl Session {
 
     fn arrival_fields(&self, msg: &SpoolMessage, with_recipients: bool) -> String {
         let sel = &self.cfg.log_selector;
-        // Exim marks a message accepted under a fake rejection with "(=".
-        let arrow = if self.fake_response.is_some() { "(=" } else { "<=" };
+        // Exim marks a message accepted under a fake rejection with "(="
+        // (a fake deferral is logged as any arrival).
+        let arrow = if self.fake_response.as_ref().is_some_and(|(code, _)| *code >= 500) { "(=" } else { "<=" };
         let mut s = format!("{arrow} {}", if msg.sender.is_empty() { "<>" } else { &msg.sender });
         if self.vars.sender_host_address.is_some() {
             s.push_str(&format!(" H={}", self.vars.fullhost(true)));

@@ -82,3 +82,75 @@ pub const SMTPUTF8_NOT_ADVERTISED: &str = "SMTPUTF8 used when not advertised";
 pub const TOO_MANY_NONMAIL: &str = "554 Too many nonmail commands\r\n";
 pub const SPACE_SHORTAGE: &str = "452 Space shortage, please try later\r\n";
 pub const SERVICE_NOT_AVAILABLE: &str = "554 SMTP service not available\r\n";
+
+/// Exim's string_split_message(), for the text of a fake rejection or
+/// deferral: a line longer than 75 characters is broken at a space, the
+/// last one within the 75 (after a colon if there is one there) but not
+/// in the first 35, else the first space after them.
+pub fn split_message(text: &str) -> String {
+    const WIDTH: usize = 75;
+    if text.len() <= WIDTH {
+        return text.to_string();
+    }
+    let mut b = text.as_bytes().to_vec();
+    let mut start = 0;
+    let mut at = 0;
+    loop {
+        let mut i = 0;
+        while i < WIDTH && at < b.len() && b[at] != b'\n' {
+            at += 1;
+            i += 1;
+        }
+        if at >= b.len() {
+            break;
+        }
+        if b[at] == b'\n' {
+            at += 1;
+            start = at;
+            continue;
+        }
+        // Backwards from the character after the limit, not into the
+        // first 35 of the line; a space after a colon wins.
+        let mut split = None;
+        let mut t = at + 1;
+        while t > start + 36 {
+            t -= 1;
+            if t < b.len() && b[t] == b' ' {
+                if b[t - 1] == b':' {
+                    split = Some(t);
+                    break;
+                }
+                split.get_or_insert(t);
+            }
+        }
+        let split = split.or_else(|| (at + 1..b.len()).find(|&t| b[t] == b' ' || b[t] == b'\n'));
+        let Some(split) = split else { break };
+        b[split] = b'\n';
+        start = split + 1;
+        at = start;
+    }
+    // Only ASCII spaces were replaced, so the text is still what it was.
+    String::from_utf8(b).unwrap_or_else(|_| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fake_texts_split_as_exim_does() {
+        // Exim's test 0555.
+        assert_eq!(
+            split_message("Your message has been rejected but is being kept for evaluation.\nIf it was a legitimate message, it may still be delivered to the target recipient(s)."),
+            "Your message has been rejected but is being kept for evaluation.\nIf it was a legitimate message, it may still be delivered to the target\nrecipient(s)."
+        );
+        assert_eq!(
+            split_message("This is a rather long customised message that should get automatically split up into more than one response line."),
+            "This is a rather long customised message that should get automatically\nsplit up into more than one response line."
+        );
+        assert_eq!(split_message("short"), "short");
+        let word = "x".repeat(100);
+        assert_eq!(split_message(&word), word);
+        assert_eq!(split_message(&format!("{word} y")), format!("{word}\ny"));
+    }
+}
