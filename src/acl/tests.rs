@@ -38,7 +38,16 @@ fn header_checks_need_the_message() {
     e.headers = vec!["To: a@test.ex\n".into()];
     e.recipients = vec!["a@test.ex".into(), "hidden@test.ex".into()];
     let out = run(&mut e, &mut st, Where::Data, "b");
-    assert_eq!((out.rc, out.user_message.as_deref()), (Rc::Fail, Some("bcc recipient detected")));
+    // The client gets the default text unless smtp_return_error_details.
+    assert_eq!((out.rc, out.user_message.as_deref(), out.log_message.as_deref()), (Rc::Fail, None, Some("bcc recipient detected")));
+    // Exim 4.96's rules (tests 0507, 0585): To: and Cc: (Resent- too), not
+    // Bcc:; local parts with case, domains without.
+    e.headers = vec!["To: Someone <a@TEST.ex>\n".into(), "Resent-Cc: x, hidden@test.ex\n".into()];
+    assert_eq!(run(&mut e, &mut st, Where::Data, "b").rc, Rc::Ok);
+    e.headers = vec!["To: A@test.ex\n".into(), "Cc: hidden@test.ex\n".into()];
+    assert_eq!(run(&mut e, &mut st, Where::Data, "b").rc, Rc::Fail);
+    e.headers = vec!["To: a@test.ex\n".into(), "Bcc: hidden@test.ex\n".into()];
+    assert_eq!(run(&mut e, &mut st, Where::Data, "b").rc, Rc::Fail);
 }
 
 #[test]

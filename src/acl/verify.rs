@@ -44,7 +44,17 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
         },
         "header_names_ascii" => header_names_ascii(&it.env.headers()),
         "header_syntax" => header_syntax(it),
-        "not_blind" => not_blind(&it.env.headers(), &it.env.recipients()),
+        "not_blind" => {
+            let caseless = opts.iter().any(|o| o.trim() == "case_insensitive");
+            match not_blind(&it.env.headers(), &it.env.recipients(), caseless) {
+                // The client sees the reason only with smtp_return_error_details.
+                VerifyOutcome::Fail { log: Some(m), .. } => {
+                    let details = option_set(it, "smtp_return_error_details");
+                    VerifyOutcome::Fail { user: details.then(|| texts::rejected_after_data(&m)), log: Some(m) }
+                }
+                other => other,
+            }
+        }
         _ => it.env.verify(&what_full, &opts),
     };
     match outcome {
@@ -76,17 +86,21 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
 /// client's message only with smtp_return_error_details.
 fn header_syntax(it: &mut Interp) -> VerifyOutcome {
     let (sender_ok, recipient_ok) = it.env.unqualified_allowed();
-    let flag = |it: &Interp, name: &str| it.env.config_option(name).is_some_and(|v| matches!(v.as_str(), "true" | "yes"));
-    let literals = flag(it, "allow_domain_literals");
+    let literals = option_set(it, "allow_domain_literals");
     let Err(m) = crate::parse::check_headers(&it.env.headers(), sender_ok, recipient_ok, literals) else {
         return VerifyOutcome::Ok;
     };
-    let details = flag(it, "smtp_return_error_details");
+    let details = option_set(it, "smtp_return_error_details");
     if details {
         return VerifyOutcome::Fail { user: Some(texts::rejected_after_data(&m)), log: Some(m) };
     }
     it.state.verify_message = Some(m.clone());
     VerifyOutcome::Fail { user: None, log: Some(m) }
+}
+
+/// A boolean main option that is on.
+fn option_set(it: &Interp, name: &str) -> bool {
+    it.env.config_option(name).is_some_and(|v| matches!(v.as_str(), "true" | "yes"))
 }
 
 /// Header names must be printable ASCII.
@@ -102,20 +116,61 @@ fn header_names_ascii(headers: &[String]) -> VerifyOutcome {
     VerifyOutcome::Ok
 }
 
-/// Every envelope recipient must appear in To:, Cc: or Bcc:.
-fn not_blind(headers: &[String], recipients: &[String]) -> VerifyOutcome {
-    let mut seen = String::new();
-    for h in headers {
-        let Some((name, value)) = h.split_once(':') else { continue };
-        if ["to", "cc", "bcc"].contains(&name.trim().to_ascii_lowercase().as_str()) {
-            seen.push_str(&value.to_ascii_lowercase());
-            seen.push(',');
-        }
-    }
+/// Exim's verify_check_notblind(): every envelope recipient must be an
+/// address (with a domain) of a To: or Cc: line, Resent- forms included;
+/// the local part compared with case unless `case_insensitive`, the
+/// domain without.
+fn not_blind(headers: &[String], recipients: &[String], caseless: bool) -> VerifyOutcome {
+    let to_or_cc = |h: &&String| {
+        let name = h.split(':').next().unwrap_or_default().trim_end().to_ascii_lowercase();
+        matches!(name.strip_prefix("resent-").unwrap_or(&name), "to" | "cc")
+    };
+    let listed: Vec<(Vec<u8>, usize)> = headers.iter().filter(to_or_cc).flat_map(|h| header_addresses(h)).collect();
     for r in recipients {
-        if !seen.contains(&r.to_ascii_lowercase()) {
-            return VerifyOutcome::Fail { user: Some("bcc recipient detected".into()), log: Some("bcc recipient detected".into()) };
+        let r = crate::bytes::to_bytes(r);
+        let Some(at) = r.iter().rposition(|&c| c == b'@') else {
+            return bcc_detected();
+        };
+        let found = listed.iter().any(|(a, domain)| {
+            // The local part with its "@", as Exim compares the first
+            // `domain` bytes.
+            let (local, dom) = a.split_at(*domain);
+            let same_local = if caseless { local.eq_ignore_ascii_case(&r[..=at]) } else { local == &r[..=at] };
+            same_local && dom.eq_ignore_ascii_case(&r[at + 1..])
+        });
+        if !found {
+            return bcc_detected();
         }
     }
     VerifyOutcome::Ok
+}
+
+fn bcc_detected() -> VerifyOutcome {
+    VerifyOutcome::Fail { user: Some("bcc recipient detected".into()), log: Some("bcc recipient detected".into()) }
+}
+
+/// The addresses of a header line that have a domain, each with where its
+/// domain starts (after the "@").
+fn header_addresses(header: &str) -> Vec<(Vec<u8>, usize)> {
+    let text = crate::bytes::to_bytes(header);
+    let Some(colon) = text.iter().position(|&c| c == b':') else { return Vec::new() };
+    let mut parser = crate::parse::Parser::new(true);
+    let mut out = Vec::new();
+    let mut s = colon + 1;
+    while s < text.len() && text[s].is_ascii_whitespace() {
+        s += 1;
+    }
+    while s < text.len() {
+        let end = s + crate::parse::find_address_end(&text[s..], false);
+        if let Ok(a) = parser.extract_address(&text[s..end], false) {
+            if a.domain != 0 {
+                out.push((a.address, a.domain));
+            }
+        }
+        s = end + usize::from(end < text.len());
+        while s < text.len() && text[s].is_ascii_whitespace() {
+            s += 1;
+        }
+    }
+    out
 }
