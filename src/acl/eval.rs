@@ -79,13 +79,16 @@ pub(crate) struct Interp<'a> {
     /// `$0`, `$1`... from the last list match (a regular expression, a
     /// `*` wildcard, or the subject itself).
     pub numeric: Vec<String>,
+    /// Why the last lookup failed (Exim's search_error_message): the
+    /// reason given for a list that could not be expanded.
+    pub search_error: Option<String>,
 }
 
 /// Run the ACL for hook `place`. `option` is the hook option's value
 /// (None when unset, which means the hook's default); `recipient` is the
 /// RCPT address (for `$local_part`, `$domain`).
 pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: Option<&str>, recipient: Option<&str>) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new() };
+    let mut it = Interp { env, state, place, recipient: recipient.map(str::to_string), args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new(), search_error: None };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -118,7 +121,7 @@ pub fn check(env: &mut dyn AclEnv, state: &mut AclState, place: Where, option: O
 
 /// Run a named ACL with arguments (the `acl` condition and `${acl}`).
 pub fn check_named(env: &mut dyn AclEnv, state: &mut AclState, place: Where, name: &str, args: &[String]) -> AclOutcome {
-    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new() };
+    let mut it = Interp { env, state, place, recipient: None, args: args.to_vec(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new(), search_error: None };
     it.tracing = it.env.debugging();
     let mut user = None;
     let mut log = None;
@@ -145,7 +148,7 @@ pub fn acl_expansion(env: &mut dyn AclEnv, state: &mut AclState, place: Where, n
 /// rewrite's replacement during a session): `$local_part` and `$domain`
 /// when `parts` are given, `$0`... from `numeric`.
 pub fn expand_outside(env: &mut dyn AclEnv, state: &mut AclState, text: &str, parts: Option<(&str, &str)>, numeric: Vec<String>) -> Result<String, ExpandError> {
-    let mut it = Interp { env, state, place: Where::Expansion, recipient: None, args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new() };
+    let mut it = Interp { env, state, place: Where::Expansion, recipient: None, args: Vec::new(), depth: 0, tracing: false, local_part: Default::default(), domain: Default::default(), host_address: Default::default(), sender: Default::default(), list_data: Vec::new(), numeric: Vec::new(), search_error: None };
     let mut ctx = AclContext { it: &mut it };
     match parts {
         Some((local_part, domain)) => {
@@ -449,8 +452,11 @@ impl Interp<'_> {
                 }
                 // A forced failure makes the condition be ignored.
                 Err(e) if e.is_forced() => continue,
+                // As Exim's match_check_list(): the failure is logged, and
+                // the deferral's reason is the failed lookup's, if any.
                 Err(e) if !def.expand_at_top => {
-                    *log = Some(format!("failed to expand \"{}\" while checking a list: {}", item.value, e.message()));
+                    self.env.log(&["main", "panic"], &texts::list_expand_failed(&item.value, e.message()));
+                    *log = self.search_error.take();
                     rc = Rc::Defer;
                     break;
                 }

@@ -92,7 +92,11 @@ impl Context for AclContext<'_, '_> {
     }
 
     fn lookup(&mut self, key: Option<&str>, search_type: &str, query: &str) -> Result<Option<Found>, ExpandError> {
-        self.it.env.lookup(key, search_type, query)
+        let found = self.it.env.lookup(key, search_type, query);
+        if let Err(e) = &found {
+            self.it.search_error = Some(e.message().to_string());
+        }
+        found
     }
 
     fn match_list(&mut self, kind: ListKind, subject: &str, list: &str) -> Result<Option<Found>, ExpandError> {

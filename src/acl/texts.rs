@@ -33,6 +33,10 @@ pub fn expand_failed(arg: &str, err: &str) -> String {
     format!("failed to expand ACL string \"{arg}\": {err}")
 }
 
+pub fn list_expand_failed(list: &str, err: &str) -> String {
+    format!("failed to expand \"{list}\" while checking a list: {err}")
+}
+
 pub fn not_found(name: &str) -> String {
     format!("ACL \"{name}\" not found")
 }
