@@ -386,6 +386,10 @@ pub struct Session {
     /// An untrusted local caller chose this message's envelope sender
     /// (`<>`, or one `untrusted_set_sender` allows).
     sender_set_untrusted: bool,
+    /// `accept message = ...` of the predata ACL: the reply to DATA
+    /// instead of 354's text; of the DATA ACL: instead of "250 OK id=".
+    predata_message: Option<String>,
+    data_message: Option<String>,
 }
 
 /// The long-lived things a session needs.
@@ -572,6 +576,8 @@ impl Session {
             submission: None,
             suppress_local_fixups: false,
             sender_set_untrusted: false,
+            predata_message: None,
+            data_message: None,
         };
         // Needed before the banner (early_input); -bh traces it in start().
         session.pipe_connect_ok = session.vars.sender_host_address.is_some()
@@ -786,6 +792,16 @@ impl Session {
             Ok(list) => self.hosts.address_in(&list, sender),
             Err(_) => false,
         }
+    }
+
+    /// A reply from an ACL's message; a code of the wrong class is
+    /// replaced by the default and logged, as Exim's smtp_message_code()
+    /// does when it checks.
+    fn acl_message_reply(&mut self, default_code: u16, text: &str) -> Vec<u8> {
+        if let Some(line) = crate::acl::reply::wrong_code_log(text, default_code) {
+            self.log(Targets::PANIC, line);
+        }
+        user_reply(default_code, text)
     }
 
     fn is_remote_socket(&self) -> bool {
@@ -1305,6 +1321,8 @@ impl Session {
         self.submission = None;
         self.suppress_local_fixups = false;
         self.sender_set_untrusted = false;
+        self.predata_message = None;
+        self.data_message = None;
         // Exim's -bh keeps the id for the log lines that follow the
         // message (there is no delivery process to take it over).
         if self.mode != SessionMode::HostCheck {
@@ -1426,13 +1444,27 @@ impl Session {
         if let Some(a) = &self.vars.sender_host_address {
             first.push_str(&format!(" [{a}]"));
         }
-        if let Some(msg) = &outcome.user_message {
-            // A code given in the message is not repeated in the reply.
-            first = crate::acl::reply::message_code(msg, 250).2.to_string();
+        // The ACL's message replaces the greeting; a code in it is the
+        // code of every line of the reply. It must be one line.
+        let mut code = "250".to_string();
+        if let Some(msg) = outcome.user_message.clone() {
+            if let Some(line) = crate::acl::reply::wrong_code_log(&msg, 250) {
+                self.log(Targets::PANIC, line);
+            }
+            let (c, _, text) = crate::acl::reply::message_code(&msg, 250);
+            code = c.to_string();
+            first = match text.split_once('\n') {
+                Some((line, _)) => {
+                    let shown = printing(crate::bytes::to_bytes(&format!("{code} {text}")).as_ref());
+                    self.log(Targets::PANIC, format!("EHLO/HELO response must not contain newlines: message truncated: {shown}"));
+                    line.to_string()
+                }
+                None => text.to_string(),
+            };
         }
         if !ehlo {
             self.adv = Advertised::default();
-            let r = reply("250", &first);
+            let r = reply(&code, &first);
             self.send(r);
             return;
         }
@@ -1489,7 +1521,7 @@ impl Session {
         }
         lines.push("HELP".into());
         self.adv = adv;
-        let r = reply("250", &lines.join("\n"));
+        let r = reply(&code, &lines.join("\n"));
         self.send(r);
     }
 
@@ -1668,7 +1700,7 @@ impl Session {
                 }
                 let ok = if self.vars.prdr_requested { t::MAIL_OK_PRDR } else { "OK" };
                 let text = outcome.user_message.clone().unwrap_or_else(|| ok.into());
-                let r = user_reply(250, &text);
+                let r = self.acl_message_reply(250, &text);
                 self.send(r);
                 self.last_was_rej_mail = false;
             }
@@ -1761,14 +1793,14 @@ impl Session {
         match outcome.verdict {
             AclVerdict::Accept => {
                 let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
-                let r = user_reply(250, &text);
+                let r = self.acl_message_reply(250, &text);
                 self.send(r);
                 self.vars.recipients.push(recipient);
                 self.vars.recipients_dsn.push(rcpt_dsn);
             }
             AclVerdict::Discard => {
                 let text = outcome.user_message.clone().unwrap_or_else(|| "Accepted".into());
-                let r = user_reply(250, &text);
+                let r = self.acl_message_reply(250, &text);
                 self.send(r);
                 self.discard_recipient("RCPT", arg, outcome.log_message.as_deref());
             }
@@ -1954,7 +1986,10 @@ impl Session {
         if !self.start_message("DATA", was_rcpt) {
             return;
         }
-        let r = reply("354", t::ENTER_MESSAGE);
+        let r = match self.predata_message.take() {
+            Some(m) => self.acl_message_reply(354, &m),
+            None => reply("354", t::ENTER_MESSAGE),
+        };
         self.send(r);
         self.last_line_crlf = false;
         self.state = State::ExpectData;
@@ -1994,6 +2029,7 @@ impl Session {
             return false;
         }
         self.start_submission(&outcome);
+        self.predata_message = outcome.user_message.clone();
         self.message = MessageData::default();
         self.message_start = crate::spool::message_id::now();
         self.vars.message_id = self.ids.next(self.message_start);
@@ -2239,6 +2275,10 @@ impl Session {
             return;
         }
         self.fake_response = outcome.fake_response.clone();
+        self.data_message = outcome.user_message.clone();
+        if let Some(line) = self.data_message.as_deref().and_then(|m| crate::acl::reply::wrong_code_log(m, 250)) {
+            self.log(Targets::PANIC, line);
+        }
         if outcome.verdict == AclVerdict::Discard {
             self.vars.recipients.clear();
             self.discarded = Some("DATA");
@@ -2727,9 +2767,12 @@ impl Session {
 
     fn data_reply(&self, id: &str) -> Vec<u8> {
         match (&self.fake_response, &self.prdr_reply) {
-            (Some((code, text)), _) => reply(&code.to_string(), &super::texts::split_message(text)),
+            (Some((code, text)), _) => reply(&code.to_string(), &split_message(text)),
             (None, Some(r)) => format!("{r}\r\n").into_bytes(),
-            (None, None) => format!("250 OK id={id}\r\n").into_bytes(),
+            (None, None) => match &self.data_message {
+                Some(m) => user_reply(250, m),
+                None => format!("250 OK id={id}\r\n").into_bytes(),
+            },
         }
     }
 
@@ -3507,6 +3550,15 @@ mod split_tests {
         assert_eq!(split_message(&format!("{w}12345 7 9 {long} x")), format!("{w}12345\n7 9 {long}\nx"));
         assert_eq!(split_message(&format!("550 5.7.1 {w}12345 7 9")), format!("550 5.7.1 {}\n123456789 12345 7 9", "123456789 ".repeat(6).trim_end()));
         assert_eq!(split_message("short: text"), "short: text");
+        // Exim's test 0555 (the fake rejection's default text, a long fakedefer text).
+        assert_eq!(
+            split_message("Your message has been rejected but is being kept for evaluation.\nIf it was a legitimate message, it may still be delivered to the target recipient(s)."),
+            "Your message has been rejected but is being kept for evaluation.\nIf it was a legitimate message, it may still be delivered to the target\nrecipient(s)."
+        );
+        assert_eq!(
+            split_message("This is a rather long customised message that should get automatically split up into more than one response line."),
+            "This is a rather long customised message that should get automatically\nsplit up into more than one response line."
+        );
     }
 }
 
