@@ -961,6 +961,9 @@ impl Session {
             let targets = Targets { main: self.cfg.log_selector.connection_reject, reject: true, panic: false };
             self.log(targets, format!("refused connection from {h} (host_reject_connection)"));
             self.send_str(t::SERVICE_NOT_AVAILABLE);
+            // -bs and -bh end with status 0 when the session is refused
+            // at its start, as after QUIT.
+            self.quit_seen = true;
             self.close();
             return self.take_events();
         }
@@ -971,6 +974,7 @@ impl Session {
         self.no_pipelining |= outcome.no_pipelining;
         if outcome.verdict != AclVerdict::Accept {
             self.acl_fail(AclWhere::Connect, &outcome, "");
+            self.quit_seen = true;
             self.close();
             return self.take_events();
         }
