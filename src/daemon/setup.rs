@@ -94,15 +94,9 @@ fn authenticators(config: &crate::config::Config) -> Vec<Box<dyn crate::auth::Au
 }
 
 fn login_name() -> String {
-    // SAFETY: getuid has no preconditions; getpwuid returns NULL or a static record.
-    unsafe {
-        let uid = libc::getuid();
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() {
-            return uid.to_string();
-        }
-        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
-    }
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    crate::smtp::caller::password_entry(uid).map_or_else(|| uid.to_string(), |(login, _)| login)
 }
 
 /// Load, reporting a configuration error as Exim does.

@@ -104,7 +104,8 @@ fn affix_length(local: &str, list: Option<&str>, prefix: bool) -> usize {
     0
 }
 
-fn password_entry(uid: u32) -> Option<(String, String)> {
+/// The login and gecos field of a user.
+pub(crate) fn password_entry(uid: u32) -> Option<(String, String)> {
     // SAFETY: getpwuid returns NULL or a pointer to a static record, read
     // at once; its strings are NUL-terminated.
     unsafe {

@@ -3504,15 +3504,7 @@ fn process_identity() -> (String, u32, u32) {
 fn look_up_identity() -> (String, u32, u32) {
     // SAFETY: these libc calls have no preconditions.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    // SAFETY: getpwuid returns NULL or a pointer to a static record.
-    let login = unsafe {
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() {
-            uid.to_string()
-        } else {
-            std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
-        }
-    };
+    let login = super::caller::password_entry(uid).map_or_else(|| uid.to_string(), |(login, _)| login);
     (login, uid, gid)
 }
 
