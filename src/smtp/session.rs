@@ -384,7 +384,7 @@ pub struct Session {
     /// `control = suppress_local_fixups`.
     suppress_local_fixups: bool,
     /// An untrusted local caller chose this message's envelope sender
-    /// (`<>`, or one `untrusted_set_sender` allows).
+    /// (one `untrusted_set_sender` allows).
     sender_set_untrusted: bool,
     /// `accept message = ...` of the predata ACL: the reply to DATA
     /// instead of 354's text; of the DATA ACL: instead of "250 OK id=".
