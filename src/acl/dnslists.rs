@@ -33,14 +33,28 @@ pub(crate) fn check(it: &mut Interp, arg: &str, log: &mut Option<String>) -> Rc 
             Some((z, f)) => (z.trim_end_matches(['!', '&']).to_string(), Some((zone[z.len()..].to_string(), f.to_string()))),
             None => (zone.clone(), None),
         };
+        // The keys are a list of their own (`<;` changes its separator;
+        // a doubled colon in the outer list is one colon here).
         let keys: Vec<String> = match &key {
-            Some(k) => k.split(':').map(str::to_string).collect(),
+            Some(k) => crate::expand::lists::list_items(k),
             None => vec![ip.clone()],
         };
         for k in keys {
             let name = format!("{}.{zone}", reverse(&k));
             match it.env.lookup_a(&name) {
-                DnsAnswer::Found(addrs) => {
+                DnsAnswer::Found(mut addrs) => {
+                    // A list answers with addresses in 127.0.0.0/8; Exim
+                    // drops others, with a log line each.
+                    addrs.retain(|a| {
+                        let listed = a.octets()[0] == 127;
+                        if !listed {
+                            it.env.log(&["main"], &format!("DNS list lookup for {k} at {zone} returned {a}; not in 127.0/8 and discarded"));
+                        }
+                        listed
+                    });
+                    if addrs.is_empty() {
+                        continue;
+                    }
                     if let Some((op, f)) = &filter {
                         if !filter_matches(op, f, &addrs) {
                             continue;

@@ -27,6 +27,23 @@ fn dnslists_reverse_the_address_and_set_variables() {
     assert_eq!(out.user_message.as_deref(), Some("listed in bl.example (127.0.0.2) for 10.1.2.3"));
 }
 
+/// Exim's 0509: a key list with its own separator, a doubled colon for
+/// a colon in the key list, and answers outside 127.0.0.0/8 discarded
+/// with a log line.
+#[test]
+fn dnslists_key_lists_and_answers_outside_127() {
+    let mut e = env("a:\n  deny dnslists = rbl.test.ex/<;1.2.3.4;10.11.12.13\n  deny dnslists = test.ex/a.b.c.d::ten-1\n  accept\n");
+    e.dns.insert("13.12.11.10.rbl.test.ex".into(), vec!["127.0.0.2".parse().unwrap()]);
+    e.dns.insert("ten-1.test.ex".into(), vec!["10.0.0.1".parse().unwrap()]);
+    let mut st = AclState::new();
+    assert_eq!(run(&mut e, &mut st, Where::Rcpt, "a").rc, Rc::Fail, "the second key of the <; list is listed");
+    e.dns.clear();
+    e.dns.insert("ten-1.test.ex".into(), vec!["10.0.0.1".parse().unwrap()]);
+    e.log.clear();
+    assert_eq!(run(&mut e, &mut st, Where::Rcpt, "a").rc, Rc::Ok);
+    assert_eq!(e.log, ["DNS list lookup for ten-1 at test.ex returned 10.0.0.1; not in 127.0/8 and discarded"]);
+}
+
 #[test]
 fn header_checks_need_the_message() {
     let mut e = env("a:\n  require verify = header_names_ascii\n  accept\nb:\n  require verify = not_blind\n  accept\n");
