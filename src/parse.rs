@@ -429,14 +429,9 @@ pub fn check_headers(headers: &[String], sender_ok: bool, recipient_ok: bool, al
         }
         let is_sender = matches!(lower.trim_start_matches("resent-"), "from" | "sender");
         let text = crate::bytes::to_bytes(h);
-        let mut s = name.len() + 1;
-        while s < text.len() && is_space(text[s]) {
-            s += 1;
-        }
         let mut parser = Parser::new(allow_domain_literals);
-        while s < text.len() {
-            let ss = s + find_address_end(&text[s..], false);
-            let piece = &text[s..ss];
+        for piece in address_pieces(&text, name.len() + 1) {
+            let piece = &text[piece];
             let error = match parser.extract_address(piece, false) {
                 Ok(a) if a.domain == 0 && !(if is_sender { sender_ok } else { recipient_ok }) => {
                     Some("unqualified address not permitted".to_string())
@@ -458,13 +453,38 @@ pub fn check_headers(headers: &[String], sender_ok: bool, recipient_ok: bool, al
                 );
                 return Err(crate::expand::printing(&message));
             }
-            s = ss + usize::from(ss < text.len());
-            while s < text.len() && is_space(text[s]) {
-                s += 1;
-            }
         }
     }
     Ok(())
+}
+
+/// Where the addresses of a header line's value lie (Exim's loop over
+/// parse_find_address_end()): `text` from `start`, white space around
+/// each piece left out.
+pub fn address_pieces(text: &[u8], start: usize) -> Vec<std::ops::Range<usize>> {
+    let skip_space = |mut s: usize| {
+        while s < text.len() && is_space(text[s]) {
+            s += 1;
+        }
+        s
+    };
+    let mut pieces = Vec::new();
+    let mut s = skip_space(start);
+    while s < text.len() {
+        let end = s + find_address_end(&text[s..], false);
+        pieces.push(s..end);
+        s = skip_space(end + usize::from(end < text.len()));
+    }
+    pieces
+}
+
+/// The addresses of a header line that can be read, in order (one
+/// parser for the line, so that groups work).
+pub fn header_addresses(header: &str, allow_domain_literals: bool) -> Vec<Extracted> {
+    let text = crate::bytes::to_bytes(header);
+    let Some(colon) = text.iter().position(|&c| c == b':') else { return Vec::new() };
+    let mut parser = Parser::new(allow_domain_literals);
+    address_pieces(&text, colon + 1).into_iter().filter_map(|piece| parser.extract_address(&text[piece], false).ok()).collect()
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub(crate) fn check(it: &mut Interp, arg: &str, _verb: Verb, user: &mut Option<S
         "header_syntax" => header_syntax(it),
         "not_blind" => {
             let caseless = opts.iter().any(|o| o.trim() == "case_insensitive");
-            match not_blind(&it.env.headers(), &it.env.recipients(), caseless) {
+            match not_blind(&it.env.headers(), &it.env.recipients(), caseless, option_set(it, "allow_domain_literals")) {
                 // The client sees the reason only with smtp_return_error_details.
                 VerifyOutcome::Fail { log: Some(m), .. } => {
                     let details = option_set(it, "smtp_return_error_details");
@@ -120,21 +120,22 @@ fn header_names_ascii(headers: &[String]) -> VerifyOutcome {
 /// address (with a domain) of a To: or Cc: line, Resent- forms included;
 /// the local part compared with case unless `case_insensitive`, the
 /// domain without.
-fn not_blind(headers: &[String], recipients: &[String], caseless: bool) -> VerifyOutcome {
+fn not_blind(headers: &[String], recipients: &[String], caseless: bool, literals: bool) -> VerifyOutcome {
     let to_or_cc = |h: &&String| {
         let name = h.split(':').next().unwrap_or_default().trim_end().to_ascii_lowercase();
         matches!(name.strip_prefix("resent-").unwrap_or(&name), "to" | "cc")
     };
-    let listed: Vec<(Vec<u8>, usize)> = headers.iter().filter(to_or_cc).flat_map(|h| header_addresses(h)).collect();
+    let listed: Vec<crate::parse::Extracted> =
+        headers.iter().filter(to_or_cc).flat_map(|h| crate::parse::header_addresses(h, literals)).filter(|a| a.domain != 0).collect();
     for r in recipients {
         let r = crate::bytes::to_bytes(r);
         let Some(at) = r.iter().rposition(|&c| c == b'@') else {
             return bcc_detected();
         };
-        let found = listed.iter().any(|(a, domain)| {
+        let found = listed.iter().any(|a| {
             // The local part with its "@", as Exim compares the first
             // `domain` bytes.
-            let (local, dom) = a.split_at(*domain);
+            let (local, dom) = a.address.split_at(a.domain);
             let same_local = if caseless { local.eq_ignore_ascii_case(&r[..=at]) } else { local == &r[..=at] };
             same_local && dom.eq_ignore_ascii_case(&r[at + 1..])
         });
@@ -145,32 +146,7 @@ fn not_blind(headers: &[String], recipients: &[String], caseless: bool) -> Verif
     VerifyOutcome::Ok
 }
 
+/// The client's message is set by the caller (`smtp_return_error_details`).
 fn bcc_detected() -> VerifyOutcome {
-    VerifyOutcome::Fail { user: Some("bcc recipient detected".into()), log: Some("bcc recipient detected".into()) }
-}
-
-/// The addresses of a header line that have a domain, each with where its
-/// domain starts (after the "@").
-fn header_addresses(header: &str) -> Vec<(Vec<u8>, usize)> {
-    let text = crate::bytes::to_bytes(header);
-    let Some(colon) = text.iter().position(|&c| c == b':') else { return Vec::new() };
-    let mut parser = crate::parse::Parser::new(true);
-    let mut out = Vec::new();
-    let mut s = colon + 1;
-    while s < text.len() && text[s].is_ascii_whitespace() {
-        s += 1;
-    }
-    while s < text.len() {
-        let end = s + crate::parse::find_address_end(&text[s..], false);
-        if let Ok(a) = parser.extract_address(&text[s..end], false) {
-            if a.domain != 0 {
-                out.push((a.address, a.domain));
-            }
-        }
-        s = end + usize::from(end < text.len());
-        while s < text.len() && text[s].is_ascii_whitespace() {
-            s += 1;
-        }
-    }
-    out
+    VerifyOutcome::Fail { user: None, log: Some("bcc recipient detected".into()) }
 }
